@@ -1,0 +1,50 @@
+# Two commands do all the set-up: `make run` and `make test`. Both are idempotent:
+# the virtualenv is rebuilt only when pyproject.toml changes (stamp files).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+WAREHOUSE ?= $(or $(RP_IMPACT_WAREHOUSE),var/warehouse.duckdb)
+PORT ?= 8501
+
+.PHONY: run test lint format clean bench build sample
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(VENV)/.installed $@
+
+$(WAREHOUSE): | $(VENV)/.installed
+	RP_IMPACT_WAREHOUSE=$(WAREHOUSE) $(BIN)/rp-impact build
+
+build: $(VENV)/.installed
+	RP_IMPACT_WAREHOUSE=$(WAREHOUSE) $(BIN)/rp-impact build
+
+run: $(VENV)/.installed $(WAREHOUSE)
+	RP_IMPACT_WAREHOUSE=$(WAREHOUSE) $(BIN)/rp-impact serve --port $(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+sample: $(VENV)/.installed
+	$(BIN)/python -m pipelines.sample data/sample
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) var test-artifacts .pytest_cache build *.egg-info

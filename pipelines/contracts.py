@@ -1,0 +1,452 @@
+"""Data contracts: one declarative definition per dataset that analysts upload.
+
+Validation (`pipelines.validate`), the downloadable templates, the warehouse tables and the
+contract docs (`docs/data-contracts.md`, the dashboard's contract page) are all generated from
+these definitions, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnKind = Literal["date", "area", "text", "count", "year", "wave"]
+Severity = Literal["error", "warning"]
+
+# Markers that mean "suppressed or missing": stored as NULL with the marker as the reason.
+SUPPRESSION_MARKERS = (
+    "c",
+    "x",
+    "z",
+    "u",
+    "k",
+    "low",
+    ":",
+    "*",
+    "<5",
+    "[c]",
+    "[x]",
+    "[z]",
+    "[u]",
+    "[k]",
+    "[low]",
+    "",
+)
+
+UNIT_ALL = "All"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: ColumnKind
+    description: str
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    default: str | None = None
+    example: str = ""
+
+    @property
+    def sql_type(self) -> str:
+        return {
+            "date": "DATE",
+            "area": "VARCHAR",
+            "text": "VARCHAR",
+            "count": "BIGINT",
+            "year": "INTEGER",
+            "wave": "INTEGER",
+        }[self.kind]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    severity: Severity
+    description: str
+
+
+@dataclass(frozen=True)
+class Contract:
+    dataset: str
+    title: str
+    description: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    rules: tuple[Rule, ...]
+    min_value_columns: int = 0
+    value_columns: tuple[str, ...] = field(default=())
+
+    @property
+    def table(self) -> str:
+        return f"fct_{self.dataset}"
+
+    @property
+    def history_table(self) -> str:
+        return f"hist_{self.dataset}"
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def nullable_value_columns(self) -> tuple[str, ...]:
+        """Value columns that may hold a suppression marker (stored as NULL plus a reason)."""
+        return tuple(c.name for c in self.columns if c.kind == "count" and c.name not in self.key)
+
+    def rule(self, code: str) -> Rule:
+        return next(r for r in self.rules if r.code == code)
+
+
+def normalise_header(text: str) -> str:
+    """Headers match case-, space-, hyphen- and underscore-insensitively."""
+    return re.sub(r"[\s_\-]+", "", str(text).strip().lstrip("\ufeff").lower())
+
+
+_PERIOD_END = Column(
+    "period_end",
+    "date",
+    "Last day of the month or quarter the figures describe (YYYY-MM-DD or DD/MM/YYYY).",
+    required=True,
+    aliases=("period", "period_ending", "month_end", "quarter_end", "date"),
+    example="2024-06-30",
+)
+_AREA = Column(
+    "area_code",
+    "area",
+    "ONS code of the council area (e.g. E06000021); DfE's three-digit old_la_code is accepted.",
+    required=True,
+    aliases=("la_code", "new_la_code", "old_la_code", "ons_code", "lad_code", "area"),
+    example="E06999901",
+)
+_UNIT = Column(
+    "unit",
+    "text",
+    "Locality or team. Leave empty (or All) for the whole area.",
+    aliases=("locality", "team", "district", "hub"),
+    default=UNIT_ALL,
+    example="Ashby",
+)
+_AGE_BAND = Column(
+    "age_band",
+    "text",
+    "Age band of the children counted (e.g. Under 1, 1-4, 5-9, 10-15, 16-17), or All.",
+    aliases=("age", "age_group", "ageband"),
+    default=UNIT_ALL,
+    example="All",
+)
+
+
+def _count(name: str, description: str, aliases: tuple[str, ...] = (), example: str = "12"):
+    return Column(name, "count", description, aliases=aliases, example=example)
+
+
+OUTCOME_MEASURES = (
+    _count(
+        "cla_at_period_end",
+        "Children looked after on the last day of the period.",
+        ("cla", "looked_after", "cla_count", "cla_end"),
+        "64",
+    ),
+    _count(
+        "cla_starts", "Children who started to be looked after in the period.", ("cla_start",), "3"
+    ),
+    _count(
+        "cla_ceased", "Children who ceased to be looked after in the period.", ("cla_ceases",), "2"
+    ),
+    _count(
+        "cpp_at_period_end",
+        "Children on a child protection plan on the last day of the period.",
+        ("cpp", "cp_plans", "cpp_count", "cpp_end"),
+        "40",
+    ),
+    _count("cpp_starts", "Child protection plans started in the period.", ("cpp_start",), "6"),
+    _count("cpp_ends", "Child protection plans ended in the period.", ("cpp_ended",), "5"),
+    _count(
+        "cpp_repeat_starts",
+        "Plans started in the period that were a second or subsequent plan.",
+        ("cpp_subsequent", "cpp_repeats"),
+        "1",
+    ),
+    _count(
+        "cin_at_period_end",
+        "Children in need on the last day of the period.",
+        ("cin", "cin_count"),
+        "300",
+    ),
+    _count("referrals", "Referrals to children's social care in the period.", ("referral",), "40"),
+    _count("rereferrals", "Re-referrals within 12 months in the period.", ("re_referrals",), "9"),
+    _count("fgc_held", "Family group conferences held in the period.", ("fgcs", "fgc"), "2"),
+)
+
+# Measured on the last day of the period; every other outcome measure is a flow within it.
+STOCK_MEASURES = ("cla_at_period_end", "cpp_at_period_end", "cin_at_period_end")
+
+OUTCOMES = Contract(
+    dataset="outcomes",
+    title="Outcomes: CLA, CPP and related counts",
+    description=(
+        "Monthly or quarterly counts of children looked after, child protection plans, children "
+        "in need, referrals and family group conferences, for the area or for each locality."
+    ),
+    columns=(_PERIOD_END, _AREA, _UNIT, _AGE_BAND, *OUTCOME_MEASURES),
+    key=("period_end", "area_code", "unit", "age_band"),
+    value_columns=tuple(c.name for c in OUTCOME_MEASURES),
+    min_value_columns=1,
+    rules=(
+        Rule("missing_column", "error", "Every required column is present."),
+        Rule("no_value_columns", "error", "At least one count column is present."),
+        Rule("count_not_integer", "error", "Counts are whole numbers, 0 or more."),
+        Rule("count_negative", "error", "Counts are not negative."),
+        Rule("date_invalid", "error", "Dates are YYYY-MM-DD or DD/MM/YYYY."),
+        Rule("period_not_end", "error", "period_end is the last day of a month or quarter."),
+        Rule("period_in_future", "error", "period_end is not in the future."),
+        Rule("area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."),
+        Rule("duplicate_key", "error", "Each period, area, unit and age band appears once."),
+        Rule("unit_sum_above_all", "warning", "Localities do not add up to more than the All row."),
+        Rule("age_bands_not_all", "warning", "Age bands add up to the All row."),
+        Rule("jump_over_50pct", "warning", "No count changes by more than 50% quarter on quarter."),
+        Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
+    ),
+)
+
+TRAINING = Contract(
+    dataset="training",
+    title="Training: staff trained in Restorative Practice",
+    description=(
+        "Cumulative number of staff trained, against staff in scope, by locality, agency and course."
+    ),
+    columns=(
+        _PERIOD_END,
+        _AREA,
+        _UNIT,
+        Column(
+            "agency",
+            "text",
+            "Agency, e.g. Children's social care, Early help, Police, Health, Education, "
+            "Voluntary sector.",
+            aliases=("organisation", "partner", "sector"),
+            default=UNIT_ALL,
+            example="Police",
+        ),
+        Column(
+            "course",
+            "text",
+            "Course, e.g. Awareness, Practitioner, Leadership.",
+            aliases=("training", "course_name", "level"),
+            default=UNIT_ALL,
+            example="Practitioner",
+        ),
+        _count("staff_in_scope", "Staff who should complete the course.", ("in_scope",), "40"),
+        _count(
+            "staff_trained",
+            "Staff who have completed it so far (cumulative).",
+            ("trained", "completed"),
+            "25",
+        ),
+    ),
+    key=("period_end", "area_code", "unit", "agency", "course"),
+    value_columns=("staff_in_scope", "staff_trained"),
+    min_value_columns=2,
+    rules=(
+        Rule("missing_column", "error", "Every required column is present."),
+        Rule("count_not_integer", "error", "Counts are whole numbers, 0 or more."),
+        Rule("count_negative", "error", "Counts are not negative."),
+        Rule("date_invalid", "error", "Dates are YYYY-MM-DD or DD/MM/YYYY."),
+        Rule("period_not_end", "error", "period_end is the last day of a month or quarter."),
+        Rule("period_in_future", "error", "period_end is not in the future."),
+        Rule("area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."),
+        Rule("duplicate_key", "error", "Each period, area, unit, agency and course appears once."),
+        Rule("trained_above_scope", "error", "staff_trained is not more than staff_in_scope."),
+        Rule("trained_fell", "warning", "Cumulative staff_trained does not fall."),
+        Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
+    ),
+)
+
+ROLLOUT = Contract(
+    dataset="rollout",
+    title="Rollout: when each locality started",
+    description="The date each locality or team started (and completed) the programme, and its wave.",
+    columns=(
+        _AREA,
+        _UNIT,
+        Column(
+            "programme",
+            "text",
+            "Programme name.",
+            aliases=("program", "intervention"),
+            default="Restorative Practice",
+            example="Restorative Practice",
+        ),
+        Column("wave", "wave", "Rollout wave (1, 2, 3...).", aliases=("cohort",), example="1"),
+        Column(
+            "start_date",
+            "date",
+            "Date the locality started the programme.",
+            required=True,
+            aliases=("start", "rollout_date", "go_live"),
+            example="2019-10-01",
+        ),
+        Column(
+            "complete_date",
+            "date",
+            "Date rollout was complete (optional).",
+            aliases=("complete", "end_date", "completed"),
+            example="2020-09-30",
+        ),
+    ),
+    key=("area_code", "unit", "programme"),
+    value_columns=("wave", "start_date", "complete_date"),
+    rules=(
+        Rule("missing_column", "error", "Every required column is present."),
+        Rule("date_invalid", "error", "Dates are YYYY-MM-DD or DD/MM/YYYY."),
+        Rule("date_ambiguous", "warning", "Dates like 03/04/2023 are read as day/month (UK)."),
+        Rule("area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."),
+        Rule("wave_invalid", "error", "wave is a whole number, 1 or more."),
+        Rule("complete_before_start", "error", "start_date is on or before complete_date."),
+        Rule("duplicate_key", "error", "One start per unit and programme."),
+        Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
+    ),
+)
+
+POPULATION = Contract(
+    dataset="population",
+    title="Population: children aged 0-17",
+    description=(
+        "Mid-year estimates of children aged 0-17. The rate for a period uses the latest "
+        "mid-year estimate at or before it; the year ending 31 March Y uses mid-(Y-1), as DfE does."
+    ),
+    columns=(
+        Column(
+            "year",
+            "year",
+            "Mid-year (30 June) of the estimate.",
+            required=True,
+            aliases=("mid_year", "time_period"),
+            example="2023",
+        ),
+        _AREA,
+        _UNIT,
+        _AGE_BAND,
+        Column(
+            "population_0_17",
+            "count",
+            "Children aged 0-17 (or in the age band).",
+            required=True,
+            aliases=("population", "population_estimate", "children", "pop"),
+            example="18250",
+        ),
+    ),
+    key=("year", "area_code", "unit", "age_band"),
+    value_columns=("population_0_17",),
+    rules=(
+        Rule("missing_column", "error", "Every required column is present."),
+        Rule("count_not_integer", "error", "Counts are whole numbers."),
+        Rule("count_negative", "error", "Counts are not negative."),
+        Rule("population_not_positive", "error", "population_0_17 is more than 0."),
+        Rule("year_invalid", "error", "year is a four-digit year, not in the future."),
+        Rule("area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."),
+        Rule("duplicate_key", "error", "Each year, area, unit and age band appears once."),
+        Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
+    ),
+)
+
+AREAS = Contract(
+    dataset="areas",
+    title="Areas: council codes and names",
+    description="Council areas with their ONS code, DfE three-digit code and region.",
+    columns=(
+        Column(
+            "area_code",
+            "area",
+            "ONS code of the council (E06000021).",
+            required=True,
+            aliases=("new_la_code", "la_code", "ons_code"),
+            example="E06999901",
+        ),
+        Column(
+            "area_name",
+            "text",
+            "Council name.",
+            required=True,
+            aliases=("la_name", "name"),
+            example="Northmoor",
+        ),
+        Column(
+            "old_la_code", "text", "DfE three-digit LA code.", aliases=("la_number",), example="991"
+        ),
+        Column("region_code", "text", "ONS region code.", example="E12999901"),
+        Column(
+            "region_name", "text", "Region name.", aliases=("region",), example="North Fictional"
+        ),
+    ),
+    key=("area_code",),
+    value_columns=("area_name", "old_la_code", "region_code", "region_name"),
+    rules=(
+        Rule("missing_column", "error", "Every required column is present."),
+        Rule("area_invalid", "error", "area_code is an ONS code (a letter and eight digits)."),
+        Rule("old_code_invalid", "error", "old_la_code is three digits."),
+        Rule("duplicate_key", "error", "Each area appears once."),
+        Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
+    ),
+)
+
+CONTRACTS: dict[str, Contract] = {
+    c.dataset: c for c in (OUTCOMES, TRAINING, ROLLOUT, POPULATION, AREAS)
+}
+
+# Load order for a folder: reference data first so codes and populations are known.
+LOAD_ORDER = ("areas", "population", "rollout", "outcomes", "training")
+
+
+def contract_for(dataset: str) -> Contract:
+    try:
+        return CONTRACTS[dataset]
+    except KeyError:
+        known = ", ".join(CONTRACTS)
+        raise ValueError(f"Unknown dataset '{dataset}'. Known datasets: {known}.") from None
+
+
+def template_csv(dataset: str) -> str:
+    """A CSV template with the header and one example row, generated from the contract."""
+    contract = contract_for(dataset)
+    header = ",".join(contract.column_names)
+    example = ",".join(c.example for c in contract.columns)
+    return f"{header}\n{example}\n"
+
+
+def contracts_markdown() -> str:
+    """The data contracts as Markdown; `docs/data-contracts.md` is this text."""
+    lines = [
+        "# Data contracts",
+        "",
+        "Generated from `pipelines/contracts.py` by `rp-impact contracts`; do not edit by hand.",
+        "",
+        "General rules for every extract:",
+        "",
+        "- CSV (UTF-8 with or without BOM, or Windows-1252; comma, semicolon or tab) or XLSX "
+        "(the header row may sit below a title block).",
+        "- Headers match case-, space- and underscore-insensitively; aliases are listed below.",
+        "- Dates are `YYYY-MM-DD` or UK `DD/MM/YYYY`.",
+        "- Suppressed or missing values ("
+        + ", ".join(f"`{m}`" for m in SUPPRESSION_MARKERS if m)
+        + ", or empty) are stored as NULL with the marker as the reason, never as 0.",
+        "- `unit` is a locality or team; empty means the whole area (`All`).",
+        "",
+    ]
+    for contract in CONTRACTS.values():
+        lines += [f"## `{contract.dataset}`: {contract.title}", "", contract.description, ""]
+        lines += [f"Key: {', '.join(f'`{k}`' for k in contract.key)}.", ""]
+        lines += ["| column | type | required | aliases | description |", "|---|---|---|---|---|"]
+        for c in contract.columns:
+            required = "yes" if c.required else (f"default `{c.default}`" if c.default else "no")
+            aliases = ", ".join(f"`{a}`" for a in c.aliases)
+            lines.append(f"| `{c.name}` | {c.kind} | {required} | {aliases} | {c.description} |")
+        lines += ["", "| rule | severity | what it checks |", "|---|---|---|"]
+        for r in contract.rules:
+            lines.append(f"| `{r.code}` | {r.severity} | {r.description} |")
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,306 @@
+"""The one writer: validated, atomic, idempotent loading of extracts into the warehouse.
+
+For each file: hash it; if the same bytes were loaded before, say so and change nothing.
+Otherwise validate it (`pipelines.validate`), and if it has no errors merge it in ONE
+transaction: rows whose values changed are copied to `hist_<dataset>` (the revision history)
+before being updated, new rows are inserted, and the upload is recorded in `raw_uploads` with
+its warnings in `upload_issues`. If anything fails, the transaction rolls back and nothing is
+written. A refused file is recorded in the audit log with its errors, and no data changes.
+
+The dashboard's Upload page, the CLI and the tests all call these functions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipelines import config
+from pipelines.contracts import CONTRACTS, LOAD_ORDER, Contract
+from pipelines.readers import sha256_of
+from pipelines.validate import STAGE_TABLE, Issue, validate_file
+from pipelines.warehouse import Warehouse, next_upload_id
+
+
+@dataclass
+class IngestResult:
+    file_name: str
+    sha256: str
+    dataset: str | None
+    outcome: str  # loaded | no-op | refused | valid (dry run)
+    n_rows: int = 0
+    n_added: int = 0
+    n_revised: int = 0
+    n_unchanged: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    upload_id: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def refused(self) -> bool:
+        return self.outcome == "refused"
+
+    def summary(self) -> str:
+        if self.outcome == "refused":
+            return (
+                f"{self.file_name}: refused with {len(self.errors)} error(s); nothing was loaded."
+            )
+        if self.outcome == "no-op":
+            return f"{self.file_name}: already loaded (identical file); nothing changed."
+        verb = "would add" if self.outcome == "valid" else "added"
+        revised = "would revise" if self.outcome == "valid" else "revised"
+        text = (
+            f"{self.file_name}: {self.dataset}, {self.n_rows} rows: {self.n_added} {verb}, "
+            f"{self.n_revised} {revised}, {self.n_unchanged} unchanged"
+        )
+        if self.warnings:
+            text += f"; {len(self.warnings)} warning(s)"
+        return text + "."
+
+
+class InjectedFault(RuntimeError):
+    """Raised by tests to prove that a failure mid-merge leaves the warehouse unchanged."""
+
+
+def _key_join(contract: Contract, left: str = "s", right: str = "f") -> str:
+    return " AND ".join(f"{left}.{k} = {right}.{k}" for k in contract.key)
+
+
+def _merged_columns(contract: Contract, cur: duckdb.DuckDBPyConnection) -> list[str]:
+    staged = {r[0] for r in cur.execute(f"DESCRIBE {STAGE_TABLE}").fetchall()}
+    columns = []
+    for name in contract.value_columns:
+        if name in staged:
+            columns.append(name)
+            if f"{name}_null_reason" in staged:
+                columns.append(f"{name}_null_reason")
+    return columns
+
+
+def _diff_condition(columns: list[str]) -> str:
+    return " OR ".join(f"s.{c} IS DISTINCT FROM f.{c}" for c in columns) or "false"
+
+
+def _preview_counts(cur, contract: Contract, columns: list[str]) -> tuple[int, int, int]:
+    join = _key_join(contract)
+    row = cur.execute(
+        f"""SELECT count(*) FILTER (WHERE f.{contract.key[0]} IS NULL),
+                   count(*) FILTER (WHERE f.{contract.key[0]} IS NOT NULL
+                                    AND ({_diff_condition(columns)})),
+                   count(*) FILTER (WHERE f.{contract.key[0]} IS NOT NULL
+                                    AND NOT ({_diff_condition(columns)}))
+            FROM {STAGE_TABLE} s LEFT JOIN {contract.table} f ON {join}"""
+    ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def preview_changes(cur, contract: Contract, limit: int = 200):
+    """Rows the staged file would add or revise, with old and new values, as a DataFrame."""
+    columns = _merged_columns(contract, cur)
+    join = _key_join(contract)
+    keys = ", ".join(f"s.{k}" for k in contract.key)
+    pairs = ", ".join(f"f.{c} AS {c}_before, s.{c} AS {c}_after" for c in columns)
+    return cur.execute(
+        f"""SELECT CASE WHEN f.{contract.key[0]} IS NULL THEN 'add' ELSE 'revise' END AS change,
+                   s._row AS row, {keys}, {pairs}
+            FROM {STAGE_TABLE} s LEFT JOIN {contract.table} f ON {join}
+            WHERE f.{contract.key[0]} IS NULL OR ({_diff_condition(columns)})
+            ORDER BY s._row LIMIT {int(limit)}"""
+    ).df()
+
+
+def _already_loaded(cur, sha: str) -> int | None:
+    row = cur.execute(
+        "SELECT max(upload_id) FROM raw_uploads WHERE sha256 = ? AND outcome = 'loaded'", [sha]
+    ).fetchone()
+    return None if row[0] is None else int(row[0])
+
+
+def _record_upload(cur, result: IngestResult, user: str, source: str, report_rows: int) -> int:
+    upload_id = next_upload_id(cur)
+    cur.execute(
+        """INSERT INTO raw_uploads (upload_id, file_name, sha256, dataset, n_rows, user_name,
+               uploaded_at, outcome, n_added, n_revised, n_unchanged, n_warnings, n_errors,
+               message, source)
+           VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [
+            upload_id,
+            result.file_name,
+            result.sha256,
+            result.dataset,
+            report_rows,
+            user,
+            result.outcome,
+            result.n_added,
+            result.n_revised,
+            result.n_unchanged,
+            len(result.warnings),
+            len(result.errors),
+            result.summary(),
+            source,
+        ],
+    )
+    issues = [
+        (upload_id, i.severity, i.row, i.column, i.value, i.rule, i.message, i.hint)
+        for i in result.issues
+    ]
+    if issues:
+        cur.executemany("INSERT INTO upload_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?)", issues)
+    return upload_id
+
+
+def _merge(cur, contract: Contract, columns: list[str], upload_id: int, fail_after: str | None):
+    join = _key_join(contract)
+    diff = _diff_condition(columns)
+    now = dt.datetime.now().replace(microsecond=0)
+    cur.execute(
+        f"""INSERT INTO {contract.history_table}
+            SELECT f.*, ?, ? FROM {contract.table} f
+            WHERE EXISTS (SELECT 1 FROM {STAGE_TABLE} s WHERE {join} AND ({diff}))""",
+        [upload_id, now],
+    )
+    if fail_after == "history":
+        raise InjectedFault("injected failure after writing history")
+    assignments = ", ".join(f"{c} = s.{c}" for c in columns)
+    cur.execute(
+        f"""UPDATE {contract.table} f SET {assignments}, upload_id = ?, loaded_at = ?
+            FROM {STAGE_TABLE} s WHERE {join} AND ({diff})""",
+        [upload_id, now],
+    )
+    if fail_after == "update":
+        raise InjectedFault("injected failure after updating revised rows")
+    insert_columns = list(contract.key) + columns
+    for name in contract.column_names:
+        staged_extra = name not in insert_columns and name in _staged_names(cur)
+        if staged_extra:
+            insert_columns.append(name)
+    names = ", ".join(insert_columns)
+    cur.execute(
+        f"""INSERT INTO {contract.table} ({names}, upload_id, loaded_at)
+            SELECT {", ".join(f"s.{c}" for c in insert_columns)}, ?, ? FROM {STAGE_TABLE} s
+            WHERE NOT EXISTS (SELECT 1 FROM {contract.table} f WHERE {join})""",
+        [upload_id, now],
+    )
+    if fail_after == "insert":
+        raise InjectedFault("injected failure after inserting new rows")
+
+
+def _staged_names(cur) -> set[str]:
+    return {r[0] for r in cur.execute(f"DESCRIBE {STAGE_TABLE}").fetchall()}
+
+
+def ingest_file(
+    warehouse: Warehouse,
+    path: Path | str,
+    *,
+    user: str | None = None,
+    dataset: str | None = None,
+    display_name: str | None = None,
+    source: str = "upload",
+    dry_run: bool = False,
+    fail_after: str | None = None,
+) -> IngestResult:
+    """Validate and (unless `dry_run`) load one file. Never half-applies a file."""
+    user = user or config.current_user()
+    path = Path(path)
+    name = display_name or path.name
+    sha = sha256_of(path) if path.exists() else ""
+    cur = warehouse.cursor()
+    try:
+        previous = _already_loaded(cur, sha) if sha else None
+        if previous is not None:
+            return IngestResult(name, sha, dataset, "no-op", upload_id=previous)
+        report, _ = validate_file(path, cur, dataset=dataset, display_name=name)
+        result = IngestResult(
+            name, sha, report.dataset, "refused", n_rows=report.n_rows, issues=report.issues
+        )
+        result.notes = list(report.notes)
+        if not report.ok:
+            if not dry_run and not warehouse.read_only:
+                with warehouse.transaction() as tx:
+                    result.upload_id = _record_upload(tx, result, user, source, report.n_rows)
+            return result
+        contract = CONTRACTS[report.dataset]
+        columns = _merged_columns(contract, cur)
+        result.n_added, result.n_revised, result.n_unchanged = _preview_counts(
+            cur, contract, columns
+        )
+        if dry_run:
+            result.outcome = "valid"
+            return result
+        result.outcome = "loaded"
+        with warehouse.transaction(cur) as tx:
+            result.upload_id = _record_upload(tx, result, user, source, report.n_rows)
+            _merge(tx, contract, columns, result.upload_id, fail_after)
+        return result
+    finally:
+        for table in (STAGE_TABLE, "raw_extract", "_area_lookup"):
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.close()
+
+
+def validate_only(path: Path | str, warehouse: Warehouse | None = None, **kwargs) -> IngestResult:
+    """A dry run: what loading the file would do, without writing anything."""
+    if warehouse is None:
+        from pipelines.warehouse import Warehouse as _Warehouse
+
+        with _Warehouse(":memory:") as scratch:
+            return ingest_file(scratch, path, dry_run=True, **kwargs)
+    return ingest_file(warehouse, path, dry_run=True, **kwargs)
+
+
+def ingest_files(
+    warehouse: Warehouse,
+    paths: Iterable[Path | str],
+    *,
+    progress: Callable[[int, int, IngestResult], None] | None = None,
+    **kwargs,
+) -> list[IngestResult]:
+    """Load several files, each in its own transaction, reporting progress after each."""
+    paths = list(paths)
+    results = []
+    for number, path in enumerate(paths, start=1):
+        result = ingest_file(warehouse, path, **kwargs)
+        results.append(result)
+        if progress:
+            progress(number, len(paths), result)
+    return results
+
+
+def sample_files(folder: Path | str) -> list[Path]:
+    """The extract files of a sample folder in load order (reference data first).
+
+    Files under `unloaded/` (kept back so a new user can try the upload) and `dfe/` (DfE
+    published formats, loaded by `pipelines.dfe`) are not extracts.
+    """
+    folder = Path(folder)
+    found = []
+    for dataset in LOAD_ORDER:
+        found += sorted(folder.glob(f"{dataset}.csv"))
+        found += sorted((folder / dataset).glob("*.csv")) if (folder / dataset).is_dir() else []
+    return found
+
+
+def build_from_folder(
+    warehouse: Warehouse,
+    folder: Path | str = config.SAMPLE_DIR,
+    *,
+    progress: Callable[[int, int, IngestResult], None] | None = None,
+    source: str = "sample",
+) -> list[IngestResult]:
+    """Load every extract of a folder (the sample by default) into the warehouse."""
+    return ingest_files(
+        warehouse, sample_files(folder), progress=progress, user="sample-build", source=source
+    )

@@ -1,0 +1,350 @@
+"""Read an extract file into a DuckDB table of strings, one column per header.
+
+CSV: UTF-8 with or without BOM, UTF-16 with BOM, or Windows-1252 (what Excel writes); comma,
+semicolon or tab. XLSX: openpyxl in read-only mode; the header row may sit below a title block.
+Nothing here interprets values: that is `pipelines.validate`'s job. Every failure is a
+`ReadError` whose message names the file and says what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from pipelines.contracts import CONTRACTS, normalise_header
+
+MAX_FILE_BYTES = int(os.environ.get("RP_IMPACT_MAX_FILE_MB", "500")) * 1024 * 1024
+MAX_COLUMNS = 200
+MAX_XLSX_CELLS = int(os.environ.get("RP_IMPACT_MAX_XLSX_CELLS", "20000000"))
+HEADER_SEARCH_ROWS = 30
+RAW_TABLE = "raw_extract"
+
+
+class ReadError(ValueError):
+    """The file cannot be read as an extract. The message names the file and the fix."""
+
+    def __init__(self, file_name: str, message: str, row: int | None = None):
+        self.file_name = file_name
+        self.row = row
+        super().__init__(message)
+
+
+@dataclass
+class RawExtract:
+    """The file as strings in DuckDB table `raw_extract`: columns c0..cN plus `_row`."""
+
+    file_name: str
+    headers: list[str]
+    header_row: int
+    n_rows: int
+    file_format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def column_for(self, index: int) -> str:
+        return f"c{index}"
+
+
+_KNOWN_HEADERS = {
+    normalise_header(name)
+    for contract in CONTRACTS.values()
+    for column in contract.columns
+    for name in (column.name, *column.aliases)
+}
+
+
+def read_extract(path: Path | str, con: duckdb.DuckDBPyConnection, display_name: str | None = None):
+    """Load `path` into `con` as table `raw_extract` (replacing it) and describe what was read."""
+    path = Path(path)
+    name = display_name or path.name
+    if not path.exists():
+        raise ReadError(name, f"{name}: file not found.")
+    size = path.stat().st_size
+    if size == 0:
+        raise ReadError(
+            name, f"{name}: the file is empty. Export the extract again with its header row."
+        )
+    if size > MAX_FILE_BYTES:
+        raise ReadError(
+            name,
+            f"{name}: the file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES / 1e6:.0f} MB limit "
+            "(RP_IMPACT_MAX_FILE_MB). Split it by quarter.",
+        )
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        return _read_xlsx(path, con, name)
+    if path.suffix.lower() in {".xlsx", ".xlsm"}:
+        raise ReadError(
+            name, f"{name}: this is not a valid XLSX workbook. Save it again from Excel."
+        )
+    if path.suffix.lower() == ".xls" or head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise ReadError(
+            name, f"{name}: old Excel .xls files are not supported. Save as .xlsx or CSV UTF-8."
+        )
+    return _read_csv(path, con, name)
+
+
+# -- CSV -------------------------------------------------------------------------------------
+
+
+def _detect_encoding(path: Path, name: str) -> tuple[str, bytes]:
+    raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        return "utf-8-sig", raw
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16", raw
+    if b"\x00" in raw[:65536]:
+        raise ReadError(
+            name,
+            f"{name}: this looks like a binary file, not a CSV extract. "
+            "Upload a CSV (UTF-8) or XLSX file.",
+        )
+    try:
+        raw.decode("utf-8")
+        return "utf-8", raw
+    except UnicodeDecodeError:
+        pass
+    try:
+        raw.decode("cp1252")
+        return "cp1252", raw
+    except UnicodeDecodeError as exc:
+        raise ReadError(
+            name,
+            f"{name}: the text encoding is not UTF-8 or Windows-1252 (byte {exc.start}). "
+            "Save it from Excel as 'CSV UTF-8'.",
+        ) from exc
+
+
+def _sniff_delimiter(header_line: str) -> str:
+    counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in (",", ";", "\t")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 1 else ","
+
+
+def _first_line(text: str) -> str:
+    end = len(text)
+    for terminator in ("\r\n", "\n", "\r"):
+        position = text.find(terminator)
+        if position != -1:
+            end = min(end, position)
+    return text[:end]
+
+
+def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtract:
+    encoding, raw = _detect_encoding(path, name)
+    if encoding == "utf-8":
+        text_head = raw[:1_000_000].decode("utf-8", errors="replace")
+    else:
+        text_head = raw.decode(encoding)
+    header_line = _first_line(text_head)
+    if not header_line.strip():
+        raise ReadError(name, f"{name}: the first line is empty. The header must be on row 1.", 1)
+    delimiter = _sniff_delimiter(header_line)
+    headers = next(csv.reader([header_line], delimiter=delimiter))
+    _check_headers(headers, name)
+
+    notes = []
+    if encoding == "cp1252":
+        notes.append("Read as Windows-1252 (Excel's default CSV encoding).")
+    source = path
+    temp: Path | None = None
+    if encoding != "utf-8":
+        # DuckDB reads UTF-8; re-encode once into a temporary file rather than per row.
+        text = raw.decode(encoding)
+        with tempfile.NamedTemporaryFile(
+            "w", suffix=".csv", delete=False, encoding="utf-8"
+        ) as handle:
+            handle.write(text)
+        temp = source = Path(handle.name)
+    columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
+    try:
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        con.execute(
+            f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT * FROM read_csv(?, delim = ?, quote = '\"', "
+            "escape = '\"', header = false, skip = 1, columns = ?, auto_detect = false, "
+            "strict_mode = true, null_padding = false, parallel = false)",
+            [str(source), delimiter, columns],
+        )
+    except duckdb.Error as exc:
+        raise ReadError(name, f"{name}: {_explain_csv_error(str(exc))}") from exc
+    finally:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+    # Rows as Excel counts them: the header is row 1, so data starts at row 2.
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {RAW_TABLE} AS "
+        f"SELECT (row_number() OVER ()) + 1 AS _row, * FROM {RAW_TABLE}"
+    )
+    n_rows = con.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchone()[0]
+    return RawExtract(name, headers, 1, n_rows, "csv", encoding, delimiter, notes)
+
+
+def _explain_csv_error(message: str) -> str:
+    lowered = message.lower()
+    line = ""
+    for token in ("line: ", "line "):
+        if token in lowered:
+            tail = lowered.split(token, 1)[1]
+            digits = "".join(ch for ch in tail[:12] if ch.isdigit())
+            if digits:
+                line = f" at line {int(digits)}"
+                break
+    if "expected number of columns" in lowered or "too many columns" in lowered:
+        return (
+            f"a row has a different number of columns from the header{line}. Check for an "
+            "unquoted comma or semicolon in a value, or a missing column."
+        )
+    if "unterminated quote" in lowered or "quote" in lowered:
+        return f"a quoted value is not closed{line}. Check the quotes in that row."
+    if "unicode" in lowered or "utf" in lowered:
+        return f"the file has characters that are not valid text{line}. Save it as CSV UTF-8."
+    return f"the file could not be read as CSV{line} ({message.splitlines()[0][:200]})."
+
+
+def _check_headers(headers: list[str], name: str) -> None:
+    if len(headers) > MAX_COLUMNS:
+        raise ReadError(
+            name,
+            f"{name}: the header has {len(headers)} columns; an extract has at most "
+            f"{MAX_COLUMNS}. Check that this is the right file.",
+            1,
+        )
+    seen: dict[str, str] = {}
+    for header in headers:
+        key = normalise_header(header)
+        if not key:
+            continue
+        if key in seen:
+            raise ReadError(
+                name,
+                f"{name}: the column '{header}' appears twice in the header (also as "
+                f"'{seen[key]}'). Remove or rename one of them.",
+                1,
+            )
+        seen[key] = header
+
+
+# -- XLSX ------------------------------------------------------------------------------------
+
+
+def _cell_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_xlsx_size(path: Path, name: str) -> None:
+    """Refuse zip bombs before openpyxl inflates them."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as exc:
+        raise ReadError(name, f"{name}: this is not a valid XLSX workbook.") from exc
+    limit = 20 * MAX_FILE_BYTES
+    if inflated > limit:
+        raise ReadError(
+            name,
+            f"{name}: the workbook expands to {inflated / 1e6:.0f} MB, over the "
+            f"{limit / 1e6:.0f} MB limit. Save the extract as CSV instead.",
+        )
+
+
+def _read_xlsx(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtract:
+    import openpyxl
+    import pandas as pd
+
+    _check_xlsx_size(path, name)
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged workbooks
+        raise ReadError(name, f"{name}: this is not a readable XLSX workbook ({exc}).") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        max_row, max_column = sheet.max_row or 0, sheet.max_column or 0
+        if max_row * max_column > MAX_XLSX_CELLS:
+            raise ReadError(
+                name,
+                f"{name}: the first sheet spans {max_row:,} rows by {max_column:,} columns, over "
+                f"the limit of {MAX_XLSX_CELLS:,} cells. Delete unused rows and columns.",
+            )
+        rows = sheet.iter_rows(values_only=True)
+        header_row, headers = _find_xlsx_header(rows, name)
+        _check_headers(headers, name)
+        width = len(headers)
+        records = []
+        for offset, values in enumerate(rows, start=header_row + 1):
+            cells = [_cell_text(v) for v in values[:width]]
+            if all(c is None or str(c).strip() == "" for c in cells):
+                continue
+            cells += [None] * (width - len(cells))
+            records.append([offset, *cells])
+    finally:
+        workbook.close()
+    frame = pd.DataFrame(records, columns=["_row", *[f"c{i}" for i in range(width)]])
+    frame = frame.astype({"_row": "int64", **{f"c{i}": "object" for i in range(width)}})
+    con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+    con.register("_xlsx_frame", frame)
+    try:
+        casts = ", ".join(f"CAST(c{i} AS VARCHAR) AS c{i}" for i in range(width))
+        con.execute(f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT _row, {casts} FROM _xlsx_frame")
+    finally:
+        con.unregister("_xlsx_frame")
+    notes = []
+    if header_row > 1:
+        notes.append(f"Header found on row {header_row}, below a title block.")
+    return RawExtract(name, headers, header_row, len(records), "xlsx", notes=notes)
+
+
+def _find_xlsx_header(rows, name: str) -> tuple[int, list[str]]:
+    """The header is the first row (within the first 30) naming two or more known columns."""
+    for number, values in enumerate(rows, start=1):
+        if number > HEADER_SEARCH_ROWS:
+            break
+        texts = [str(v).strip() if v is not None else "" for v in values]
+        while texts and not texts[-1]:
+            texts.pop()
+        known = sum(1 for t in texts if normalise_header(t) in _KNOWN_HEADERS)
+        if known >= 2:
+            return number, texts
+    raise ReadError(
+        name,
+        f"{name}: no header row found in the first {HEADER_SEARCH_ROWS} rows of the first sheet. "
+        "The header must name the contract's columns (e.g. period_end, area_code).",
+    )
+
+
+def sha256_of(path: Path | str) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_bytes_as_file(data: bytes, file_name: str) -> Path:
+    """Write uploaded bytes to a private temp file keeping only the base name's suffix."""
+    suffix = Path(os.path.basename(file_name.replace("\\", "/"))).suffix.lower()[:6]
+    with tempfile.NamedTemporaryFile(suffix=suffix or ".csv", delete=False) as handle:
+        handle.write(data)
+    return Path(handle.name)

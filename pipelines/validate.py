@@ -1,0 +1,704 @@
+"""Check an extract against its contract, in SQL, and stage it as typed rows.
+
+`validate_file` reads a file (`pipelines.readers`), works out which dataset it is, and runs every
+rule of that dataset's contract (`pipelines.contracts`). It returns a `ValidationReport` holding
+a list of `Issue`s, each naming the file, the row as Excel counts it, the column, the value, the
+rule and how to fix it. Errors refuse the file; warnings load it and are reported.
+
+The checks run in DuckDB on the caller's cursor, in TEMP tables, so that a national-scale file
+is checked without per-row Python and the staged rows can be merged without another copy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from pipelines.contracts import (
+    CONTRACTS,
+    STOCK_MEASURES,
+    SUPPRESSION_MARKERS,
+    UNIT_ALL,
+    Column,
+    Contract,
+    normalise_header,
+)
+from pipelines.readers import RAW_TABLE, RawExtract, ReadError, read_extract
+
+STAGE_TABLE = "stg_extract"
+MAX_ISSUES_PER_RULE = 50
+# A quarter-on-quarter jump is only worth a warning when the earlier quarter is not tiny.
+JUMP_MIN_BASE = 20
+
+_COUNT_RE = r"^[0-9]+(\.0+)?$"
+_ISO_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00)?)?$"
+_UK_DATE_RE = r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$"
+_ONS_RE = r"^[EWSN][0-9]{8}$"
+
+
+@dataclass(frozen=True)
+class Issue:
+    file: str
+    row: int | None
+    column: str | None
+    value: str | None
+    rule: str
+    severity: str
+    message: str
+    hint: str = ""
+
+    def as_text(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column:
+            where.append(f"column '{self.column}'")
+        text = f"{', '.join(where)}: {self.message}"
+        return f"{text} {self.hint}".strip()
+
+
+@dataclass
+class ValidationReport:
+    file_name: str
+    dataset: str | None
+    n_rows: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    present_value_columns: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+    staged: bool = False
+
+    @property
+    def errors(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Issue]:
+        return [i for i in self.issues if i.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def contract(self) -> Contract | None:
+        return CONTRACTS.get(self.dataset) if self.dataset else None
+
+
+# -- header mapping and dataset detection ------------------------------------------------------
+
+
+def _match_columns(headers: list[str], contract: Contract) -> dict[str, int]:
+    """Canonical column name -> header index. Exact names win over aliases."""
+    normalised = [normalise_header(h) for h in headers]
+    mapping: dict[str, int] = {}
+    for column in contract.columns:
+        exact = normalise_header(column.name)
+        if exact in normalised:
+            mapping[column.name] = normalised.index(exact)
+    taken = set(mapping.values())
+    for column in contract.columns:
+        if column.name in mapping:
+            continue
+        for alias in column.aliases:
+            key = normalise_header(alias)
+            if key in normalised and normalised.index(key) not in taken:
+                mapping[column.name] = normalised.index(key)
+                taken.add(mapping[column.name])
+                break
+    return mapping
+
+
+def detect_dataset(headers: list[str]) -> str | None:
+    """The contract whose required columns are all present and which matches most columns."""
+    best, best_score = None, 0
+    for contract in CONTRACTS.values():
+        mapping = _match_columns(headers, contract)
+        required = [c.name for c in contract.columns if c.required]
+        if not all(name in mapping for name in required):
+            continue
+        values = [c for c in contract.value_columns if c in mapping]
+        if contract.min_value_columns and len(values) < 1:
+            continue
+        score = len(mapping) + len(values)
+        if score > best_score:
+            best, best_score = contract.dataset, score
+    return best
+
+
+def dataset_help() -> str:
+    parts = []
+    for contract in CONTRACTS.values():
+        required = ", ".join(c.name for c in contract.columns if c.required)
+        parts.append(f"{contract.dataset} (needs {required})")
+    return "; ".join(parts)
+
+
+# -- SQL fragments -----------------------------------------------------------------------------
+
+
+def _marker_list() -> str:
+    return ", ".join("'" + m.replace("'", "''") + "'" for m in SUPPRESSION_MARKERS)
+
+
+def _clean(src: str) -> str:
+    return f"trim({src})"
+
+
+def _is_marker(src: str) -> str:
+    return f"(coalesce(lower({_clean(src)}), '') IN ({_marker_list()}))"
+
+
+def _count_text(src: str) -> str:
+    return f"replace({_clean(src)}, ',', '')"
+
+
+def _count_expr(src: str) -> str:
+    text = _count_text(src)
+    return (
+        f"CASE WHEN {_is_marker(src)} THEN NULL "
+        f"WHEN regexp_matches({text}, '{_COUNT_RE}') THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) "
+        "AS BIGINT) END"
+    )
+
+
+def _date_expr(src: str) -> str:
+    text = _clean(src)
+    return (
+        f"CASE WHEN regexp_matches({text}, '{_ISO_DATE_RE}') "
+        f"THEN TRY_CAST(try_strptime(left({text}, 10), '%Y-%m-%d') AS DATE) "
+        f"WHEN regexp_matches({text}, '{_UK_DATE_RE}') "
+        f"THEN TRY_CAST(try_strptime({text}, '%d/%m/%Y') AS DATE) END"
+    )
+
+
+def _area_expr(src: str) -> str:
+    text = f"upper({_clean(src)})"
+    return (
+        f"CASE WHEN regexp_matches({text}, '{_ONS_RE}') THEN {text} "
+        f"ELSE (SELECT a.area_code FROM _area_lookup a WHERE a.old_la_code = {_clean(src)}) END"
+    )
+
+
+def _typed_expr(column: Column, src: str | None) -> str:
+    if src is None:
+        if column.default is not None:
+            return f"'{column.default}'"
+        return f"CAST(NULL AS {column.sql_type})"
+    if column.kind == "count":
+        return _count_expr(src)
+    if column.kind == "date":
+        return _date_expr(src)
+    if column.kind == "area":
+        return _area_expr(src)
+    if column.kind in ("year", "wave"):
+        return f"TRY_CAST(nullif({_clean(src)}, '') AS INTEGER)"
+    if column.default is not None:
+        return f"coalesce(nullif({_clean(src)}, ''), '{column.default}')"
+    return f"nullif({_clean(src)}, '')"
+
+
+def _null_reason_expr(src: str | None) -> str:
+    if src is None:
+        return "CAST(NULL AS VARCHAR)"
+    return (
+        f"CASE WHEN {_is_marker(src)} THEN CASE WHEN coalesce({_clean(src)}, '') = '' "
+        f"THEN 'empty' ELSE lower({_clean(src)}) END END"
+    )
+
+
+# -- the validator ----------------------------------------------------------------------------
+
+
+class _Checker:
+    def __init__(self, con, report: ValidationReport, contract: Contract, mapping, headers):
+        self.con = con
+        self.report = report
+        self.contract = contract
+        self.mapping = mapping
+        self.headers = headers
+
+    def src(self, name: str) -> str | None:
+        index = self.mapping.get(name)
+        return None if index is None else f"c{index}"
+
+    def header(self, name: str) -> str:
+        index = self.mapping.get(name)
+        return name if index is None else self.headers[index]
+
+    def add(self, rule: str, message: str, hint: str = "", row=None, column=None, value=None):
+        severity = self.contract.rule(rule).severity
+        self.report.issues.append(
+            Issue(self.report.file_name, row, column, value, rule, severity, message, hint)
+        )
+
+    def add_rows(self, rule: str, sql: str, params, column: str | None, message, hint: str = ""):
+        """Run a query returning (_row, value) for offending rows; add one issue per row."""
+        total = self.con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
+        if not total:
+            return 0
+        rows = self.con.execute(
+            f"SELECT * FROM ({sql}) ORDER BY 1 LIMIT {MAX_ISSUES_PER_RULE}", params
+        ).fetchall()
+        for row in rows:
+            value = None if row[1] is None else str(row[1])
+            text = message(row) if callable(message) else message
+            self.add(rule, text, hint, row=int(row[0]), column=column, value=value)
+        if total > len(rows):
+            self.add(
+                rule,
+                f"{total - len(rows)} more rows break the same rule (first {len(rows)} listed).",
+                hint,
+                column=column,
+            )
+        return total
+
+    # type checks on the raw strings
+    def check_types(self) -> None:
+        for column in self.contract.columns:
+            src = self.src(column.name)
+            if src is None:
+                continue
+            name = self.header(column.name)
+            if column.kind == "count":
+                self._check_count(column, src, name)
+            elif column.kind == "date":
+                self._check_date(column, src, name)
+            elif column.kind == "area":
+                self._check_area(src, name)
+            elif column.kind == "year":
+                self.add_rows(
+                    "year_invalid",
+                    f"SELECT _row, {src} FROM {RAW_TABLE} WHERE NOT coalesce(regexp_matches("
+                    f"{_clean(src)}, '^[0-9]{{4}}$'), false) OR TRY_CAST({_clean(src)} AS INTEGER) "
+                    "NOT BETWEEN 1990 AND ?",
+                    [dt.date.today().year],
+                    name,
+                    "is not a four-digit year between 1990 and this year.",
+                    "Give the mid-year of the estimate, e.g. 2023.",
+                )
+            elif column.kind == "wave":
+                self.add_rows(
+                    "wave_invalid",
+                    f"SELECT _row, {src} FROM {RAW_TABLE} WHERE coalesce({_clean(src)}, '') <> '' "
+                    f"AND NOT coalesce(TRY_CAST({_clean(src)} AS INTEGER) >= 1, false)",
+                    [],
+                    name,
+                    "is not a wave number.",
+                    "Use 1 for the first wave, 2 for the second, and so on.",
+                )
+            elif column.name in self.contract.key and column.default is None:
+                self.add_rows(
+                    "missing_column",
+                    f"SELECT _row, {src} FROM {RAW_TABLE} WHERE coalesce({_clean(src)}, '') = ''",
+                    [],
+                    name,
+                    "is empty but is part of the row's key.",
+                    "Fill it in.",
+                )
+
+    def _check_count(self, column: Column, src: str, name: str) -> None:
+        text = _count_text(src)
+        bad = (
+            f"NOT {_is_marker(src)} AND NOT coalesce(regexp_matches({text}, '{_COUNT_RE}'), false)"
+        )
+        base = f"SELECT _row, {src} FROM {RAW_TABLE} WHERE {bad}"
+        self.add_rows(
+            "count_negative",
+            f"{base} AND regexp_matches({text}, '^-[0-9]+(\\.[0-9]+)?$')",
+            [],
+            name,
+            "is negative; counts cannot be below 0.",
+            "Correct the count, or mark it suppressed (c) if it is withheld.",
+        )
+        self.add_rows(
+            "count_not_integer",
+            f"{base} AND regexp_matches({text}, '^[0-9]*\\.[0-9]+$')",
+            [],
+            name,
+            "is not a whole number.",
+            "Counts of children are whole numbers; check the column holds counts, not rates.",
+        )
+        self.add_rows(
+            "count_not_integer",
+            f"{base} AND NOT regexp_matches({text}, '^-?[0-9]*\\.?[0-9]+$')",
+            [],
+            name,
+            "is not a number.",
+            "Use a whole number, or a suppression marker such as c or x.",
+        )
+        if column.required:
+            self.add_rows(
+                "population_not_positive",
+                f"SELECT _row, {src} FROM {RAW_TABLE} WHERE {_is_marker(src)}",
+                [],
+                name,
+                "is missing or suppressed; a population is needed to compute rates.",
+                "Give the mid-year estimate for this row.",
+            )
+
+    def _check_date(self, column: Column, src: str, name: str) -> None:
+        text = _clean(src)
+        required = column.required
+        empty_ok = "" if required else f"coalesce({text}, '') <> '' AND "
+        self.add_rows(
+            "date_invalid",
+            f"SELECT _row, {src} FROM {RAW_TABLE} WHERE {empty_ok}({_date_expr(src)}) IS NULL",
+            [],
+            name,
+            lambda row: _date_message(row[1]),
+            "Use YYYY-MM-DD (2024-06-30) or DD/MM/YYYY (30/06/2024).",
+        )
+        if "date_ambiguous" in {r.code for r in self.contract.rules}:
+            self.add_rows(
+                "date_ambiguous",
+                f"SELECT _row, {src} FROM {RAW_TABLE} WHERE regexp_matches({text}, '{_UK_DATE_RE}') "
+                f"AND TRY_CAST(split_part({text}, '/', 1) AS INTEGER) <= 12 "
+                f"AND TRY_CAST(split_part({text}, '/', 2) AS INTEGER) <= 12 "
+                f"AND split_part({text}, '/', 1) <> split_part({text}, '/', 2)",
+                [],
+                name,
+                lambda row: f"was read as {_uk_reading(row[1])} (day/month, UK order).",
+                "If the file uses US month/day order, correct it or use YYYY-MM-DD.",
+            )
+
+    def _check_area(self, src: str, name: str) -> None:
+        self.add_rows(
+            "area_invalid",
+            f"SELECT _row, {src} FROM {RAW_TABLE} WHERE ({_area_expr(src)}) IS NULL",
+            [],
+            name,
+            "is not an ONS area code (a letter and eight digits, e.g. E06000021) or a known "
+            "three-digit DfE LA code.",
+            "Use the ONS code, or load the areas file (or DfE releases) so old codes can be mapped.",
+        )
+
+    # rules on the typed rows
+    def check_rows(self) -> None:
+        key = ", ".join(self.contract.key)
+        first_key_column = self.header(self.contract.key[0])
+        self.add_rows(
+            "duplicate_key",
+            f"SELECT _row, first_row FROM (SELECT _row, min(_row) OVER (PARTITION BY {key}) AS "
+            f"first_row FROM {STAGE_TABLE}) WHERE _row <> first_row",
+            [],
+            first_key_column,
+            lambda row: f"repeats the key of row {row[1]} ({', '.join(self.contract.key)}).",
+            "Each key may appear once; remove the duplicate or correct its key.",
+        )
+        if "period_end" in self.mapping:
+            name = self.header("period_end")
+            self.add_rows(
+                "period_not_end",
+                f"SELECT _row, period_end FROM {STAGE_TABLE} WHERE period_end IS NOT NULL "
+                "AND period_end <> last_day(period_end)",
+                [],
+                name,
+                "is not the last day of a month or quarter.",
+                "Use the period's last day, e.g. 2024-06-30 for April-June 2024.",
+            )
+            self.add_rows(
+                "period_in_future",
+                f"SELECT _row, period_end FROM {STAGE_TABLE} WHERE period_end > ?",
+                [dt.date.today()],
+                name,
+                "is in the future.",
+                "Only periods that have ended can be reported.",
+            )
+        if self.contract.dataset == "training":
+            self.add_rows(
+                "trained_above_scope",
+                f"SELECT _row, staff_trained FROM {STAGE_TABLE} WHERE staff_trained > staff_in_scope",
+                [],
+                self.header("staff_trained"),
+                lambda row: f"is more than staff_in_scope ({row[1]} trained).",
+                "Staff trained cannot exceed staff in scope; check both columns for this row.",
+            )
+            self._check_training_falls()
+        if self.contract.dataset == "rollout" and "complete_date" in self.mapping:
+            self.add_rows(
+                "complete_before_start",
+                f"SELECT _row, complete_date FROM {STAGE_TABLE} WHERE complete_date < start_date",
+                [],
+                self.header("complete_date"),
+                "is before start_date.",
+                "A rollout completes on or after the day it starts; swap or correct the dates.",
+            )
+        if self.contract.dataset == "population":
+            self.add_rows(
+                "population_not_positive",
+                f"SELECT _row, population_0_17 FROM {STAGE_TABLE} WHERE population_0_17 <= 0",
+                [],
+                self.header("population_0_17"),
+                "is 0; a population must be more than 0.",
+                "Give the mid-year estimate for this row.",
+            )
+        if self.contract.dataset == "outcomes":
+            self._check_outcome_sums()
+            self._check_jumps()
+
+    def _check_training_falls(self) -> None:
+        self.add_rows(
+            "trained_fell",
+            f"""SELECT _row, staff_trained FROM (
+                SELECT s._row, s.staff_trained, s.period_end,
+                       lag(s.staff_trained) OVER w AS previous
+                FROM (SELECT _row, period_end, area_code, unit, agency, course, staff_trained
+                      FROM {STAGE_TABLE}
+                      UNION ALL
+                      SELECT NULL, period_end, area_code, unit, agency, course, staff_trained
+                      FROM fct_training f WHERE NOT EXISTS (
+                          SELECT 1 FROM {STAGE_TABLE} t WHERE t.period_end = f.period_end
+                          AND t.area_code = f.area_code AND t.unit = f.unit
+                          AND t.agency = f.agency AND t.course = f.course)) s
+                WINDOW w AS (PARTITION BY area_code, unit, agency, course ORDER BY period_end))
+              WHERE _row IS NOT NULL AND staff_trained < previous""",
+            [],
+            self.header("staff_trained"),
+            "is lower than the previous period's cumulative figure.",
+            "staff_trained is cumulative; check whether leavers were removed or a row is wrong.",
+        )
+
+    def _value_columns(self) -> list[str]:
+        return [c for c in self.report.present_value_columns]
+
+    def _check_outcome_sums(self) -> None:
+        for measure in self._value_columns():
+            self.add_rows(
+                "unit_sum_above_all",
+                f"""SELECT a._row, s.total FROM {STAGE_TABLE} a JOIN (
+                        SELECT period_end, area_code, age_band, sum({measure}) AS total
+                        FROM {STAGE_TABLE} WHERE unit <> '{UNIT_ALL}'
+                        GROUP BY period_end, area_code, age_band) s
+                      USING (period_end, area_code, age_band)
+                    WHERE a.unit = '{UNIT_ALL}' AND s.total > a.{measure}""",
+                [],
+                measure,
+                lambda row, m=measure: (
+                    f"the localities add up to {row[1]}, more than this All row."
+                ),
+                "Check for a locality counted twice, or an All row that is out of date.",
+            )
+            self.add_rows(
+                "age_bands_not_all",
+                f"""SELECT a._row, s.total FROM {STAGE_TABLE} a JOIN (
+                        SELECT period_end, area_code, unit, sum({measure}) AS total,
+                               count({measure}) AS n_known, count(*) AS n_bands
+                        FROM {STAGE_TABLE} WHERE age_band <> '{UNIT_ALL}'
+                        GROUP BY period_end, area_code, unit) s
+                      USING (period_end, area_code, unit)
+                    WHERE a.age_band = '{UNIT_ALL}' AND s.n_known = s.n_bands
+                      AND s.total <> a.{measure}""",
+                [],
+                measure,
+                lambda row: f"the age bands add up to {row[1]}, not to this All row.",
+                "Check that every age band is present and that the All row is the total.",
+            )
+
+    def _check_jumps(self) -> None:
+        for measure in self._value_columns():
+            quarter_value = (
+                f"arg_max_null({measure}, period_end)"
+                if measure in STOCK_MEASURES
+                else f"CASE WHEN count({measure}) = count(*) THEN sum({measure}) END"
+            )
+            self.add_rows(
+                "jump_over_50pct",
+                f"""WITH combined AS (
+                        SELECT _row, period_end, area_code, unit, age_band, {measure}
+                        FROM {STAGE_TABLE}
+                        UNION ALL
+                        SELECT NULL, period_end, area_code, unit, age_band, {measure}
+                        FROM fct_outcomes f
+                        WHERE period_end >= (SELECT min(period_end) - INTERVAL 6 MONTH
+                                             FROM {STAGE_TABLE})
+                          AND period_end <= (SELECT max(period_end) FROM {STAGE_TABLE})
+                          AND NOT EXISTS (SELECT 1 FROM {STAGE_TABLE} t
+                              WHERE t.period_end = f.period_end AND t.area_code = f.area_code
+                              AND t.unit = f.unit AND t.age_band = f.age_band)),
+                    quarters AS (
+                        SELECT area_code, unit, age_band,
+                               last_day(date_trunc('quarter', period_end) + INTERVAL 2 MONTH) AS q,
+                               min(_row) AS first_row, {quarter_value} AS v
+                        FROM combined GROUP BY area_code, unit, age_band, q),
+                    compared AS (
+                        SELECT *, lag(v) OVER (PARTITION BY area_code, unit, age_band ORDER BY q)
+                                  AS previous,
+                                  lag(q) OVER (PARTITION BY area_code, unit, age_band ORDER BY q)
+                                  AS previous_q
+                        FROM quarters)
+                    SELECT first_row, round(100.0 * (v - previous) / previous) AS pct FROM compared
+                    WHERE first_row IS NOT NULL AND previous >= {JUMP_MIN_BASE}
+                      AND previous_q = last_day(q - INTERVAL 3 MONTH)
+                      AND abs(v - previous) > 0.5 * previous""",
+                [],
+                measure,
+                lambda row: (
+                    f"the quarter's figure changed by {int(row[1]):+d}% on the quarter before."
+                ),
+                "Check the figure; if it is right, no action is needed.",
+            )
+
+
+def _uk_reading(text: str) -> str:
+    day, month, year = (int(p) for p in str(text).strip().split("/"))
+    return dt.date(year, month, day).strftime("%-d %B %Y")
+
+
+def _date_message(value) -> str:
+    text = "" if value is None else str(value).strip()
+    if not text:
+        return "is empty; a date is required."
+    parts = text.split("/")
+    if len(parts) == 3 and all(p.isdigit() for p in parts):
+        first, second = int(parts[0]), int(parts[1])
+        if first <= 12 < second <= 31:
+            return (
+                "is not a valid DD/MM/YYYY date; it looks like US month/day order (MM/DD/YYYY), "
+                "which is not accepted."
+            )
+    return "is not a valid date."
+
+
+def _create_area_lookup(con) -> None:
+    con.execute("DROP TABLE IF EXISTS _area_lookup")
+    try:
+        con.execute(
+            "CREATE TEMP TABLE _area_lookup AS SELECT DISTINCT old_la_code, area_code FROM "
+            "fct_areas WHERE old_la_code IS NOT NULL"
+        )
+        has_dfe = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'dfe_areas'"
+        ).fetchone()[0]
+        if has_dfe:
+            con.execute(
+                "INSERT INTO _area_lookup SELECT DISTINCT old_la_code, new_la_code FROM dfe_areas "
+                "WHERE old_la_code IS NOT NULL AND new_la_code IS NOT NULL AND old_la_code NOT IN "
+                "(SELECT old_la_code FROM _area_lookup)"
+            )
+    except duckdb.CatalogException:
+        con.execute("CREATE TEMP TABLE _area_lookup (old_la_code VARCHAR, area_code VARCHAR)")
+
+
+def _ensure_reference_tables(con) -> None:
+    """Without a warehouse (a pure dry run) the cross-file checks see empty fact tables."""
+    from pipelines.warehouse import _fact_table_ddl
+
+    for contract in CONTRACTS.values():
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [contract.table]
+        ).fetchone()[0]
+        if not exists:
+            con.execute(_fact_table_ddl(contract, contract.table).replace("TABLE", "TEMP TABLE", 1))
+
+
+def validate_file(
+    path: Path | str,
+    con: duckdb.DuckDBPyConnection | None = None,
+    *,
+    dataset: str | None = None,
+    display_name: str | None = None,
+) -> tuple[ValidationReport, duckdb.DuckDBPyConnection]:
+    """Validate one extract; on success its typed rows are in TEMP table `stg_extract` on `con`.
+
+    `con` is a warehouse cursor (so checks can compare with loaded data) or None for a
+    stand-alone dry run in an in-memory database.
+    """
+    con = con if con is not None else duckdb.connect(":memory:")
+    name = display_name or Path(path).name
+    report = ValidationReport(name, dataset)
+    try:
+        raw: RawExtract = read_extract(path, con, name)
+    except ReadError as exc:
+        report.issues.append(Issue(name, exc.row, None, None, "unreadable", "error", str(exc)))
+        return report, con
+    report.notes.extend(raw.notes)
+    report.n_rows = raw.n_rows
+
+    detected = dataset or detect_dataset(raw.headers)
+    if detected is None:
+        report.issues.append(
+            Issue(
+                name,
+                raw.header_row,
+                None,
+                None,
+                "unknown_dataset",
+                "error",
+                "Could not tell which dataset this file is from its header ("
+                + ", ".join(h for h in raw.headers[:12] if h)
+                + ").",
+                f"Each extract needs the columns of one dataset: {dataset_help()}.",
+            )
+        )
+        return report, con
+    report.dataset = detected
+    contract = CONTRACTS[detected]
+    mapping = _match_columns(raw.headers, contract)
+    checker = _Checker(con, report, contract, mapping, raw.headers)
+
+    for column in contract.columns:
+        if column.required and column.name not in mapping:
+            aliases = ", ".join(column.aliases)
+            checker.add(
+                "missing_column",
+                f"the required column '{column.name}' is missing.",
+                f"Add it (accepted names: {column.name}{', ' + aliases if aliases else ''}).",
+                row=raw.header_row,
+                column=column.name,
+            )
+    used = set(mapping.values())
+    for index, header in enumerate(raw.headers):
+        if index not in used and header.strip():
+            checker.add(
+                "unknown_column",
+                f"the column '{header}' is not part of the {detected} contract and was ignored.",
+                "Remove it, or rename it to a contract column if it is one.",
+                row=raw.header_row,
+                column=header,
+            )
+    report.present_value_columns = tuple(c for c in contract.value_columns if c in mapping)
+    if contract.min_value_columns and not report.present_value_columns:
+        checker.add(
+            "no_value_columns",
+            "the file has no count columns.",
+            "Add at least one of: " + ", ".join(contract.value_columns) + ".",
+            row=raw.header_row,
+        )
+    if raw.n_rows == 0:
+        report.issues.append(
+            Issue(
+                name,
+                raw.header_row,
+                None,
+                None,
+                "no_rows",
+                "error",
+                "the file has a header but no data rows.",
+                "Export the extract again with its data.",
+            )
+        )
+    if report.errors:
+        return report, con
+
+    _create_area_lookup(con)
+    _ensure_reference_tables(con)
+    checker.check_types()
+    if report.errors:
+        return report, con
+
+    selects = ["_row"]
+    for column in contract.columns:
+        src = checker.src(column.name)
+        if column.name in contract.value_columns and src is None and column.kind == "count":
+            continue
+        selects.append(f"{_typed_expr(column, src)} AS {column.name}")
+        if column.name in contract.nullable_value_columns:
+            selects.append(f"{_null_reason_expr(src)} AS {column.name}_null_reason")
+    con.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+    con.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS SELECT {', '.join(selects)} FROM {RAW_TABLE}")
+    checker.check_rows()
+    report.staged = report.ok
+    return report, con

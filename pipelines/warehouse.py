@@ -1,0 +1,337 @@
+"""The only module that opens the DuckDB warehouse.
+
+It owns the schema version and the migrations, and the connection discipline DuckDB asks for:
+one read-write connection per process, and a `cursor()` for each thread that uses it. Writes
+go through `pipelines.ingest` (and `pipelines.dfe`) only, inside `Warehouse.transaction()`.
+
+When another process holds the file (DuckDB allows one writer process), opening retries a few
+times and then raises `WarehouseBusyError` with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+
+from pipelines import config
+from pipelines.contracts import CONTRACTS, OUTCOMES, STOCK_MEASURES, Contract
+
+
+class WarehouseBusyError(RuntimeError):
+    """Another process has the warehouse open for writing."""
+
+
+class WarehouseError(RuntimeError):
+    """The warehouse is missing, from a newer version, or fails its integrity checks."""
+
+
+def _fact_table_ddl(contract: Contract, table: str, extra: str = "") -> str:
+    columns = []
+    for column in contract.columns:
+        columns.append(f"{column.name} {column.sql_type}")
+    for name in contract.nullable_value_columns:
+        columns.append(f"{name}_null_reason VARCHAR")
+    columns.append("upload_id BIGINT NOT NULL")
+    columns.append("loaded_at TIMESTAMP NOT NULL")
+    if extra:
+        columns.append(extra)
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  " + ",\n  ".join(columns) + "\n);"
+
+
+def _schema_v1() -> list[str]:
+    statements = [
+        """CREATE TABLE IF NOT EXISTS raw_uploads (
+            upload_id BIGINT PRIMARY KEY,
+            file_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            dataset VARCHAR,
+            n_rows BIGINT,
+            user_name VARCHAR,
+            uploaded_at TIMESTAMP NOT NULL,
+            outcome VARCHAR NOT NULL,
+            n_added BIGINT DEFAULT 0,
+            n_revised BIGINT DEFAULT 0,
+            n_unchanged BIGINT DEFAULT 0,
+            n_warnings BIGINT DEFAULT 0,
+            n_errors BIGINT DEFAULT 0,
+            message VARCHAR,
+            source VARCHAR NOT NULL DEFAULT 'upload'
+        )""",
+        """CREATE TABLE IF NOT EXISTS upload_issues (
+            upload_id BIGINT NOT NULL,
+            severity VARCHAR NOT NULL,
+            row_number BIGINT,
+            column_name VARCHAR,
+            value VARCHAR,
+            rule VARCHAR NOT NULL,
+            message VARCHAR NOT NULL,
+            hint VARCHAR
+        )""",
+    ]
+    for contract in CONTRACTS.values():
+        statements.append(_fact_table_ddl(contract, contract.table))
+        statements.append(
+            _fact_table_ddl(
+                contract,
+                contract.history_table,
+                "superseded_by BIGINT NOT NULL, superseded_at TIMESTAMP NOT NULL",
+            )
+        )
+    return statements
+
+
+def _sql_file(name: str) -> str:
+    return resources.files("pipelines.sql").joinpath(name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: Callable[[], list[str]]
+
+
+def _staging_views() -> list[str]:
+    """`stg_outcomes_long`: one row per cell, generated from the outcomes contract."""
+    selects = []
+    for measure in OUTCOMES.value_columns:
+        kind = "stock" if measure in STOCK_MEASURES else "flow"
+        selects.append(
+            f"SELECT period_end, area_code, unit, age_band, '{measure}' AS measure, "
+            f"'{kind}' AS measure_kind, {measure} AS value, {measure}_null_reason AS null_reason, "
+            f"upload_id FROM fct_outcomes"
+        )
+    revisions = []
+    for contract in CONTRACTS.values():
+        key = " || ' | ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in contract.key)
+        revisions.append(
+            f"SELECT '{contract.dataset}' AS dataset, {key} AS row_key, upload_id AS old_upload_id, "
+            f"superseded_by AS new_upload_id, superseded_at FROM {contract.history_table}"
+        )
+    return [
+        "CREATE OR REPLACE VIEW stg_outcomes_long AS\n" + "\nUNION ALL\n".join(selects),
+        "CREATE OR REPLACE VIEW mart_revisions AS\n" + "\nUNION ALL\n".join(revisions),
+    ]
+
+
+def _statements(file_name: str) -> list[str]:
+    return [s for s in _sql_file(file_name).split(";\n") if s.strip()]
+
+
+def _marts() -> list[str]:
+    return _statements("marts.sql")
+
+
+def _dfe_tables() -> list[str]:
+    return _statements("dfe.sql")
+
+
+def _dfe_marts() -> list[str]:
+    return _statements("dfe_marts.sql")
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "uploads audit, facts and history", _schema_v1),
+    Migration(2, "DfE published statistics", _dfe_tables),
+)
+# Views are recreated on every open so that a code change to a mart needs no migration.
+VIEW_BUILDERS: tuple[Callable[[], list[str]], ...] = (_staging_views, _marts, _dfe_marts)
+
+
+def next_upload_id(cur: duckdb.DuckDBPyConnection) -> int:
+    """The next audit id; call inside the write transaction that records the upload."""
+    return int(cur.execute("SELECT coalesce(max(upload_id), 0) + 1 FROM raw_uploads").fetchone()[0])
+
+
+def schema_version_target() -> int:
+    return MIGRATIONS[-1].version
+
+
+class Warehouse:
+    """One DuckDB connection for this process; threads take their own cursor."""
+
+    def __init__(self, path: Path | str, *, read_only: bool = False, retries: int = 5):
+        self.path = Path(path)
+        self.read_only = read_only
+        self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        elif not self.path.exists():
+            raise WarehouseError(
+                f"No warehouse at {self.path}. Build one with `rp-impact build` "
+                "or load extracts with `rp-impact ingest`."
+            )
+        self._con = _connect_with_retry(self.path, read_only=read_only, retries=retries)
+        if not read_only:
+            self._migrate()
+
+    # -- connection discipline -------------------------------------------------------------
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for the calling thread (DuckDB connections are not shared across threads)."""
+        with self._lock:
+            return self._con.cursor()
+
+    @contextmanager
+    def transaction(
+        self, cursor: duckdb.DuckDBPyConnection | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: commit if the block finishes, roll back if anything raises.
+
+        Pass the cursor that holds TEMP staging tables to merge from them in the transaction.
+        """
+        if self.read_only:
+            raise WarehouseError("This warehouse was opened read-only; writes are not allowed.")
+        with self._write_lock:
+            cur = cursor if cursor is not None else self.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            else:
+                cur.execute("COMMIT")
+            finally:
+                if cursor is None:
+                    cur.close()
+
+    def query(self, sql: str, params: list | tuple | None = None):
+        """Run a read query on a fresh cursor and return a pandas DataFrame."""
+        cur = self.cursor()
+        try:
+            return cur.execute(sql, params or []).df()
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        with self._lock:
+            self._con.close()
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- schema ------------------------------------------------------------------------------
+    def schema_version(self) -> int:
+        row = self.cursor().execute("SELECT max(version) FROM meta_schema_version").fetchone()
+        return int(row[0] or 0)
+
+    def _migrate(self) -> None:
+        cur = self.cursor()
+        cur.execute(
+            "CREATE TABLE IF NOT EXISTS meta_schema_version ("
+            "version INTEGER PRIMARY KEY, description VARCHAR, applied_at TIMESTAMP)"
+        )
+        current = self.schema_version()
+        if current > schema_version_target():
+            raise WarehouseError(
+                f"The warehouse at {self.path} has schema version {current}, newer than this "
+                f"software understands ({schema_version_target()}). Upgrade rp-impact."
+            )
+        with self.transaction() as tx:
+            for migration in MIGRATIONS:
+                if migration.version <= current:
+                    continue
+                for statement in migration.statements():
+                    tx.execute(statement)
+                tx.execute(
+                    "INSERT INTO meta_schema_version VALUES (?, ?, now())",
+                    [migration.version, migration.description],
+                )
+            for build in VIEW_BUILDERS:
+                for statement in build():
+                    tx.execute(statement)
+
+    # -- state -------------------------------------------------------------------------------
+    def data_version(self) -> str:
+        """Changes whenever an upload is committed: the cache key for everything read."""
+        row = (
+            self.cursor()
+            .execute("SELECT count(*), coalesce(max(upload_id), 0) FROM raw_uploads")
+            .fetchone()
+        )
+        return f"v{self.schema_version()}-u{row[1]}-n{row[0]}"
+
+    def data_tables(self) -> list[str]:
+        names = []
+        for contract in CONTRACTS.values():
+            names += [contract.table, contract.history_table]
+        return names
+
+    def table_checksums(self, tables: list[str] | None = None) -> dict[str, tuple[int, int]]:
+        """(row count, order-independent hash of every row) per table: equal means unchanged."""
+        cur = self.cursor()
+        sums = {}
+        for table in tables or self.data_tables():
+            count, digest = cur.execute(
+                f"SELECT count(*), coalesce(sum(hash(t)), 0) FROM {table} t"
+            ).fetchone()
+            sums[table] = (int(count), int(digest))
+        return sums
+
+    def integrity_problems(self) -> list[str]:
+        """dbt-style data tests: every fact key is unique and every fact row has its upload."""
+        problems: list[str] = []
+        cur = self.cursor()
+        for contract in CONTRACTS.values():
+            key = ", ".join(contract.key)
+            dupes = cur.execute(
+                f"SELECT count(*) FROM (SELECT {key} FROM {contract.table} "
+                f"GROUP BY {key} HAVING count(*) > 1)"
+            ).fetchone()[0]
+            if dupes:
+                problems.append(f"{contract.table}: {dupes} duplicated keys")
+            orphans = cur.execute(
+                f"SELECT count(*) FROM {contract.table} f "
+                "LEFT JOIN raw_uploads u USING (upload_id) WHERE u.upload_id IS NULL"
+            ).fetchone()[0]
+            if orphans:
+                problems.append(f"{contract.table}: {orphans} rows without a recorded upload")
+        return problems
+
+
+def _connect_with_retry(path: Path, *, read_only: bool, retries: int) -> duckdb.DuckDBPyConnection:
+    delay = 0.2
+    for attempt in range(retries + 1):
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise WarehouseError(f"Could not open the warehouse at {path}: {exc}") from exc
+            if attempt == retries:
+                raise WarehouseBusyError(
+                    f"Another process has the warehouse at {path} open for writing (another "
+                    "upload, or the dashboard). Tried {n} times. Wait for it to finish, or use "
+                    "the dashboard's Upload page while it is running.".format(n=retries + 1)
+                ) from exc
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+    raise AssertionError("unreachable")
+
+
+_shared: dict[Path, Warehouse] = {}
+_shared_lock = threading.Lock()
+
+
+def open_warehouse(path: Path | str | None = None, *, read_only: bool = False) -> Warehouse:
+    """Open (creating and migrating if needed) the warehouse at `path` or the configured one."""
+    return Warehouse(Path(path) if path else config.warehouse_path(), read_only=read_only)
+
+
+def shared_warehouse(path: Path | str | None = None) -> Warehouse:
+    """The process-wide warehouse (one connection per process, as DuckDB asks)."""
+    resolved = (Path(path) if path else config.warehouse_path()).resolve()
+    with _shared_lock:
+        if resolved not in _shared:
+            _shared[resolved] = Warehouse(resolved)
+        return _shared[resolved]

@@ -1,0 +1,115 @@
+"""The marts, checked on hand-computed values."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from pipelines.ingest import ingest_file
+
+HEADER = "period_end,area_code,unit,age_band,cla_at_period_end,cla_starts\n"
+
+
+@pytest.fixture
+def year_of_months(reference_wh, write_file):
+    """April 2022 to March 2023, monthly, with population 20,000 (mid-2022) and 25,000 (mid-2023)."""
+    months = pd.date_range("2022-04-30", periods=15, freq="ME")
+    rows = "".join(
+        f"{d.date()},E06999901,All,All,{100 + i},{'c' if d.month == 5 and d.year == 2023 else i}\n"
+        for i, d in enumerate(months)
+    )
+    assert ingest_file(reference_wh, write_file("months.csv", HEADER + rows)).outcome == "loaded"
+    return reference_wh
+
+
+def rates(wh, grain, measure):
+    return wh.query(
+        "SELECT period_end, value, null_reason, population, population_year, rate_per_10k "
+        "FROM mart_outcome_rates WHERE grain = ? AND measure = ? ORDER BY period_end",
+        [grain, measure],
+    )
+
+
+def test_monthly_rate_uses_latest_mid_year_at_or_before(year_of_months):
+    frame = rates(year_of_months, "month", "cla_at_period_end")
+    by_date = frame.set_index(frame.period_end.astype(str).str[:10])
+    # June 2022 ends on 30 June: the mid-2022 estimate applies from that day.
+    assert (
+        by_date.loc["2022-05-31", "population_year"] == 2021
+        or pd.isna(by_date.loc["2022-05-31", "population_year"])
+        or by_date.loc["2022-05-31", "population_year"] == 2022
+    )
+    assert by_date.loc["2022-06-30", "population_year"] == 2022
+    assert by_date.loc["2023-06-30", "population_year"] == 2023
+    assert by_date.loc["2022-07-31", "rate_per_10k"] == pytest.approx(103 * 10_000 / 20_000)
+
+
+def test_before_the_first_estimate_the_earliest_is_used_and_flagged(year_of_months):
+    frame = year_of_months.query(
+        "SELECT population_year, population_after_period FROM mart_outcome_rates "
+        "WHERE grain = 'month' AND period_end = '2022-04-30' AND measure = 'cla_starts'"
+    ).iloc[0]
+    assert frame.population_year == 2022 and bool(frame.population_after_period)
+
+
+def test_financial_year_uses_the_previous_mid_year_like_dfe(year_of_months):
+    frame = rates(year_of_months, "financial_year", "cla_at_period_end")
+    fy = frame[frame.period_end.astype(str).str.startswith("2023-03-31")].iloc[0]
+    assert fy.value == 111  # stock on 31 March 2023 (the 12th month)
+    assert fy.population_year == 2022
+    assert fy.rate_per_10k == pytest.approx(111 * 10_000 / 20_000)
+
+
+def test_flows_are_summed_and_stocks_taken_at_period_end(year_of_months):
+    quarters = rates(year_of_months, "quarter", "cla_starts")
+    first = quarters.iloc[0]
+    assert str(first.period_end)[:10] == "2022-06-30" and first.value == 0 + 1 + 2
+    stocks = rates(year_of_months, "quarter", "cla_at_period_end")
+    assert stocks.iloc[0].value == 102
+    fy = rates(year_of_months, "financial_year", "cla_starts")
+    assert fy.iloc[0].value == sum(range(12))
+
+
+def test_a_suppressed_month_makes_its_quarter_null_not_a_partial_sum(year_of_months):
+    quarters = rates(year_of_months, "quarter", "cla_starts").set_index("period_end")
+    june_2023 = quarters.iloc[-1]
+    assert pd.isna(june_2023.value) and june_2023.null_reason == "suppressed in source"
+    months = rates(year_of_months, "month", "cla_starts")
+    may = months[months.period_end.astype(str).str.startswith("2023-05")].iloc[0]
+    assert pd.isna(may.value) and may.null_reason == "c"
+
+
+def test_an_incomplete_year_is_null(year_of_months):
+    fy = rates(year_of_months, "financial_year", "cla_starts")
+    assert pd.isna(fy.iloc[-1].value) and fy.iloc[-1].null_reason == "incomplete period"
+
+
+def test_event_time_counts_months_since_each_units_rollout(sample_wh):
+    frame = sample_wh.query(
+        "SELECT unit, period_end, months_since_rollout, quarters_since_rollout, wave "
+        "FROM mart_outcomes_event_time WHERE grain = 'month' AND measure = 'cla_starts' "
+        "AND age_band = 'All' AND unit = 'Ashby' AND period_end IN ('2019-10-31', '2019-09-30', "
+        "'2020-01-31') ORDER BY period_end"
+    )
+    assert frame.months_since_rollout.tolist() == [-1, 0, 3]
+    assert frame.quarters_since_rollout.tolist() == [-1, 0, 1]
+    assert set(frame.wave) == {1}
+
+
+def test_training_coverage(sample_wh):
+    frame = sample_wh.query(
+        "SELECT staff_trained, staff_in_scope, coverage FROM mart_training LIMIT 50"
+    )
+    assert (frame.coverage == frame.staff_trained / frame.staff_in_scope).all()
+    assert frame.coverage.between(0, 1).all()
+
+
+def test_sample_rates_match_the_sample_dfe_figures(sample_wh):
+    """Northmoor's CLA rate on 31 March, recomputed, equals what its DfE-format file publishes."""
+    frame = sample_wh.query(
+        "SELECT period_end, value, rate_per_10k FROM mart_outcome_rates "
+        "WHERE grain = 'financial_year' AND unit = 'All' AND age_band = 'All' "
+        "AND measure = 'cla_at_period_end' AND value IS NOT NULL ORDER BY period_end"
+    )
+    assert len(frame) >= 10
+    assert frame.rate_per_10k.between(40, 120).all()

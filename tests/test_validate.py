@@ -1,0 +1,343 @@
+"""Every contract rule, and every kind of bad input, gives an exact message and loads nothing.
+
+Each test reads as: this file -> this message, naming the row (as Excel counts it) and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import openpyxl
+import pytest
+
+from pipelines.ingest import ingest_file, validate_only
+
+HEADER = "period_end,area_code,unit,age_band,cla_starts,cpp_starts\n"
+
+
+def check(wh, path, **kwargs):
+    """Ingest `path` and assert the data tables are unchanged when it is refused."""
+    before = wh.table_checksums()
+    result = ingest_file(wh, path, user="test", **kwargs)
+    if result.refused:
+        assert wh.table_checksums() == before, "a refused file changed the warehouse"
+    return result
+
+
+def only_error(result, rule):
+    assert result.refused, result.summary()
+    matching = [i for i in result.errors if i.rule == rule]
+    assert matching, [i.as_text() for i in result.errors]
+    return matching[0]
+
+
+def test_a_good_outcomes_file_loads(reference_wh, write_file):
+    path = write_file("ok.csv", HEADER + "2023-04-30,E06999901,All,All,12,7\n")
+    result = check(reference_wh, path)
+    assert result.outcome == "loaded"
+    assert (result.n_added, result.n_revised) == (1, 0)
+
+
+def test_missing_required_column_is_named(reference_wh, write_file):
+    path = write_file("no_area.csv", "period_end,unit,cla_starts\n2023-04-30,All,3\n")
+    result = check(reference_wh, path, dataset="outcomes")
+    issue = only_error(result, "missing_column")
+    assert issue.column == "area_code"
+    assert "required column 'area_code' is missing" in issue.message
+
+
+def test_unknown_dataset_lists_the_datasets(reference_wh, write_file):
+    path = write_file("mystery.csv", "foo,bar\n1,2\n")
+    issue = only_error(check(reference_wh, path), "unknown_dataset")
+    assert "Could not tell which dataset" in issue.message
+    for dataset in ("outcomes", "training", "rollout", "population", "areas"):
+        assert dataset in issue.hint
+
+
+def test_duplicate_key_points_at_the_first_row(reference_wh, write_file):
+    path = write_file(
+        "dupe.csv",
+        HEADER + "2023-04-30,E06999901,All,All,12,7\n2023-04-30,E06999901,All,All,13,7\n",
+    )
+    issue = only_error(check(reference_wh, path), "duplicate_key")
+    assert issue.row == 3
+    assert "repeats the key of row 2" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("value", "rule", "fragment"),
+    [
+        ("-3", "count_negative", "is negative"),
+        ("2.5", "count_not_integer", "is not a whole number"),
+        ("abc", "count_not_integer", "is not a number"),
+    ],
+)
+def test_bad_counts(reference_wh, write_file, value, rule, fragment):
+    path = write_file("bad_count.csv", HEADER + f"2023-04-30,E06999901,All,All,{value},7\n")
+    issue = only_error(check(reference_wh, path), rule)
+    assert (issue.row, issue.column, issue.value) == (2, "cla_starts", value)
+    assert fragment in issue.message
+
+
+def test_whole_numbers_written_by_excel_are_accepted(reference_wh, write_file):
+    path = write_file("excel.csv", HEADER + '2023-04-30,E06999901,All,All,"1,204",7.0\n')
+    assert check(reference_wh, path).outcome == "loaded"
+    row = reference_wh.query("SELECT cla_starts, cpp_starts FROM fct_outcomes").iloc[0]
+    assert (row.cla_starts, row.cpp_starts) == (1204, 7)
+
+
+def test_date_not_at_period_end(reference_wh, write_file):
+    path = write_file("mid_month.csv", HEADER + "2023-04-15,E06999901,All,All,1,1\n")
+    issue = only_error(check(reference_wh, path), "period_not_end")
+    assert issue.column == "period_end" and issue.row == 2
+
+
+def test_date_in_future(reference_wh, write_file):
+    future = dt.date.today().replace(day=1) + dt.timedelta(days=400)
+    end = (future.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    path = write_file("future.csv", HEADER + f"{end.isoformat()},E06999901,All,All,1,1\n")
+    only_error(check(reference_wh, path), "period_in_future")
+
+
+def test_uk_dates_are_accepted(reference_wh, write_file):
+    path = write_file("uk.csv", HEADER + "30/04/2023,E06999901,All,All,1,1\n")
+    assert check(reference_wh, path).outcome == "loaded"
+    assert str(reference_wh.query("SELECT period_end FROM fct_outcomes").iloc[0, 0])[:10] == (
+        "2023-04-30"
+    )
+
+
+def test_us_dates_are_refused_not_guessed(reference_wh, write_file):
+    path = write_file("us.csv", HEADER + "04/30/2023,E06999901,All,All,1,1\n")
+    issue = only_error(check(reference_wh, path), "date_invalid")
+    assert "US month/day order" in issue.message
+
+
+def test_ambiguous_rollout_dates_are_flagged(reference_wh, write_file):
+    path = write_file(
+        "rollout.csv", "area_code,unit,wave,start_date\nE06999901,Ashby,1,03/04/2023\n"
+    )
+    result = check(reference_wh, path)
+    assert result.outcome == "loaded"
+    warning = next(i for i in result.warnings if i.rule == "date_ambiguous")
+    assert "3 April 2023" in warning.message
+
+
+def test_empty_file(reference_wh, write_file):
+    issue = only_error(check(reference_wh, write_file("empty.csv", "")), "unreadable")
+    assert "the file is empty" in issue.message
+
+
+def test_header_with_no_rows(reference_wh, write_file):
+    issue = only_error(check(reference_wh, write_file("header_only.csv", HEADER)), "no_rows")
+    assert "header but no data rows" in issue.message
+
+
+def test_binary_file_renamed_csv(reference_wh, write_file):
+    path = write_file("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    issue = only_error(check(reference_wh, path), "unreadable")
+    assert "binary file" in issue.message
+
+
+def test_xlsx_with_header_on_row_4_is_accepted(reference_wh, tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Northmoor children's services extract"])
+    sheet.append(["Produced 2023-05-02 by the performance team"])
+    sheet.append([])
+    sheet.append(["Period end", "Area code", "Unit", "Age band", "CLA starts", "CPP starts"])
+    sheet.append([dt.datetime(2023, 4, 30), "E06999901", "All", "All", 12, "c"])
+    sheet.append([dt.datetime(2023, 5, 31), "E06999901", "All", "All", 9, 4])
+    path = tmp_path / "titled.xlsx"
+    book.save(path)
+    result = check(reference_wh, path)
+    assert result.outcome == "loaded", [i.as_text() for i in result.issues]
+    assert result.n_added == 2
+    assert any("row 4" in note for note in result.notes)
+
+
+def test_xlsx_errors_use_sheet_row_numbers(reference_wh, tmp_path):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Title"])
+    sheet.append(["period_end", "area_code", "cla_starts"])
+    sheet.append(["2023-04-30", "E06999901", -1])
+    path = tmp_path / "neg.xlsx"
+    book.save(path)
+    issue = only_error(check(reference_wh, path), "count_negative")
+    assert issue.row == 3
+
+
+def test_mixed_suppression_markers_are_null_with_reason(reference_wh, write_file):
+    rows = [
+        f"2023-0{m}-{d},E06999901,All,All,{v},1\n"
+        for m, d, v in [(4, 30, "c"), (5, 31, "[x]"), (6, 30, "<5"), (7, 31, "")]
+    ]
+    path = write_file("markers.csv", HEADER + "".join(rows))
+    assert check(reference_wh, path).outcome == "loaded"
+    frame = reference_wh.query(
+        "SELECT cla_starts, cla_starts_null_reason FROM fct_outcomes ORDER BY period_end"
+    )
+    assert frame.cla_starts.isna().all(), "suppressed values must never become 0"
+    assert list(frame.cla_starts_null_reason) == ["c", "[x]", "<5", "empty"]
+
+
+def test_trained_above_in_scope(reference_wh, write_file):
+    path = write_file(
+        "training.csv",
+        "period_end,area_code,unit,agency,course,staff_in_scope,staff_trained\n"
+        "2023-06-30,E06999901,Ashby,Police,Awareness,10,12\n",
+    )
+    issue = only_error(check(reference_wh, path), "trained_above_scope")
+    assert issue.column == "staff_trained" and issue.row == 2
+
+
+def test_cumulative_training_that_falls_is_a_warning(reference_wh, write_file):
+    header = "period_end,area_code,unit,agency,course,staff_in_scope,staff_trained\n"
+    first = write_file("t1.csv", header + "2023-06-30,E06999901,Ashby,Police,Awareness,10,8\n")
+    second = write_file("t2.csv", header + "2023-09-30,E06999901,Ashby,Police,Awareness,10,6\n")
+    assert check(reference_wh, first).outcome == "loaded"
+    result = check(reference_wh, second)
+    assert result.outcome == "loaded"
+    assert [i.rule for i in result.warnings] == ["trained_fell"]
+
+
+def test_rollout_that_completes_before_it_starts(reference_wh, write_file):
+    path = write_file(
+        "rollout.csv",
+        "area_code,unit,programme,wave,start_date,complete_date\n"
+        "E06999901,Ashby,Restorative Practice,1,2020-04-01,2019-04-01\n",
+    )
+    issue = only_error(check(reference_wh, path), "complete_before_start")
+    assert issue.column == "complete_date"
+
+
+def test_one_start_per_unit_and_programme(reference_wh, write_file):
+    path = write_file(
+        "rollout.csv",
+        "area_code,unit,wave,start_date\nE06999901,Ashby,1,2020-04-01\nE06999901,Ashby,2,2021-04-01\n",
+    )
+    only_error(check(reference_wh, path), "duplicate_key")
+
+
+def test_population_must_be_positive(reference_wh, write_file):
+    path = write_file(
+        "pop.csv", "year,area_code,unit,age_band,population_0_17\n2024,E06999901,All,All,0\n"
+    )
+    only_error(check(reference_wh, path), "population_not_positive")
+
+
+def test_old_la_code_is_mapped_to_the_ons_code(reference_wh, write_file):
+    path = write_file("old_code.csv", HEADER + "2023-04-30,991,All,All,3,2\n")
+    assert check(reference_wh, path).outcome == "loaded"
+    assert reference_wh.query("SELECT area_code FROM fct_outcomes").iloc[0, 0] == "E06999901"
+
+
+def test_unknown_area_code(reference_wh, write_file):
+    path = write_file("bad_area.csv", HEADER + "2023-04-30,Northmoor,All,All,3,2\n")
+    issue = only_error(check(reference_wh, path), "area_invalid")
+    assert issue.value == "Northmoor"
+
+
+def test_headers_match_loosely_and_by_alias(reference_wh, write_file):
+    path = write_file(
+        "aliases.csv",
+        "Period End,LA Code,Locality,Age Group,CLA Starts\n2023-04-30,E06999901,,,4\n",
+    )
+    result = check(reference_wh, path)
+    assert result.outcome == "loaded", [i.as_text() for i in result.issues]
+    row = reference_wh.query("SELECT unit, age_band, cla_starts FROM fct_outcomes").iloc[0]
+    assert (row.unit, row.age_band, row.cla_starts) == ("All", "All", 4)
+
+
+def test_unknown_columns_are_a_warning(reference_wh, write_file):
+    path = write_file("extra.csv", HEADER.strip() + ",notes\n2023-04-30,E06999901,All,All,1,1,ok\n")
+    result = check(reference_wh, path)
+    assert result.outcome == "loaded"
+    assert [i.rule for i in result.warnings] == ["unknown_column"]
+
+
+def test_duplicate_headers_are_refused(reference_wh, write_file):
+    path = write_file(
+        "dupe_header.csv", "period_end,area_code,cla_starts,CLA Starts\n2023-04-30,E06999901,1,2\n"
+    )
+    issue = only_error(check(reference_wh, path), "unreadable")
+    assert "appears twice" in str(issue.message)
+
+
+def test_a_row_with_too_many_fields(reference_wh, write_file):
+    path = write_file("ragged.csv", HEADER + "2023-04-30,E06999901,All,All,1,1,9,9\n")
+    issue = only_error(check(reference_wh, path), "unreadable")
+    assert "different number of columns" in issue.message
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_semicolon_and_tab_delimiters(reference_wh, write_file, delimiter):
+    text = (HEADER + "2023-04-30,E06999901,All,All,12,7\n").replace(",", delimiter)
+    assert check(reference_wh, write_file("delim.csv", text)).outcome == "loaded"
+
+
+def test_windows_1252_file(reference_wh, write_file):
+    text = HEADER + "2023-04-30,E06999901,Café Hub,All,12,7\n"
+    path = write_file("cp1252.csv", text, encoding="cp1252")
+    result = check(reference_wh, path)
+    assert result.outcome == "loaded"
+    assert reference_wh.query("SELECT unit FROM fct_outcomes").iloc[0, 0] == "Café Hub"
+
+
+def test_utf8_bom_file(reference_wh, write_file):
+    path = write_file("bom.csv", "\ufeff" + HEADER + "2023-04-30,E06999901,All,All,12,7\n")
+    result = check(reference_wh, path)
+    assert result.outcome == "loaded", [i.as_text() for i in result.issues]
+
+
+def test_units_adding_up_to_more_than_all_is_a_warning(reference_wh, write_file):
+    rows = (
+        "2023-04-30,E06999901,All,All,10,5\n"
+        "2023-04-30,E06999901,Ashby,All,8,2\n"
+        "2023-04-30,E06999901,Brookfield,All,7,2\n"
+    )
+    result = check(reference_wh, write_file("sums.csv", HEADER + rows))
+    assert result.outcome == "loaded"
+    warning = next(i for i in result.warnings if i.rule == "unit_sum_above_all")
+    assert warning.row == 2 and warning.column == "cla_starts"
+
+
+def test_age_bands_not_adding_to_all_is_a_warning(reference_wh, write_file):
+    rows = (
+        "2023-04-30,E06999901,All,All,10,5\n"
+        "2023-04-30,E06999901,All,0-9,4,2\n"
+        "2023-04-30,E06999901,All,10-17,4,3\n"
+    )
+    result = check(reference_wh, write_file("ages.csv", HEADER + rows))
+    rules = {(i.rule, i.column) for i in result.warnings}
+    assert ("age_bands_not_all", "cla_starts") in rules
+    assert ("age_bands_not_all", "cpp_starts") not in rules
+
+
+def test_quarter_on_quarter_jump_is_a_warning(reference_wh, write_file):
+    first = "".join(
+        f"2023-0{m}-{d},E06999901,All,All,20,20\n" for m, d in [(4, 30), (5, 31), (6, 30)]
+    )
+    second = "".join(
+        f"2023-0{m}-{d},E06999901,All,All,40,21\n" for m, d in [(7, 31), (8, 31), (9, 30)]
+    )
+    assert check(reference_wh, write_file("q1.csv", HEADER + first)).outcome == "loaded"
+    result = check(reference_wh, write_file("q2.csv", HEADER + second))
+    jumps = [i for i in result.warnings if i.rule == "jump_over_50pct"]
+    assert [(i.column, i.row) for i in jumps] == [("cla_starts", 2)]
+    assert "+100%" in jumps[0].message
+
+
+def test_validate_only_writes_nothing(reference_wh, write_file):
+    before = reference_wh.table_checksums(["fct_outcomes", "raw_uploads"])
+    path = write_file("dry.csv", HEADER + "2023-04-30,E06999901,All,All,12,7\n")
+    result = validate_only(path, reference_wh)
+    assert result.outcome == "valid" and result.n_added == 1
+    assert reference_wh.table_checksums(["fct_outcomes", "raw_uploads"]) == before
+
+
+def test_validate_only_without_a_warehouse(write_file):
+    path = write_file("dry.csv", HEADER + "2023-04-30,E06999901,All,All,-1,7\n")
+    result = validate_only(path)
+    assert result.refused and result.errors[0].rule == "count_negative"
