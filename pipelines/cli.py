@@ -58,7 +58,14 @@ def cmd_build(args) -> int:
         for result in results:
             if result.refused or args.verbose:
                 _print_result(result)
+        dfe_folder = folder / "dfe"
         dfe_results = []
+        if dfe_folder.is_dir():
+            from pipelines.dfe import import_dfe_files
+
+            dfe_results = import_dfe_files(
+                wh, sorted(dfe_folder.glob("*.csv")), user="sample-build"
+            )
         loaded = sum(r.outcome == "loaded" for r in results)
         refused = [r for r in results if r.refused]
         print(

@@ -1,0 +1,1039 @@
+"""DfE published statistics: import real releases and benchmark a council against them.
+
+Reads the local-authority tables DfE publishes on explore-education-statistics (and the ONS
+population and DfE statistical-neighbour files that DfE's own dashboard uses), as published:
+
+* the file's table is recognised from its header (`recognise`), never from its name or column
+  order; a file that is not one of `RECOGNISED_TABLES` is refused with the list of what is;
+* suppression markers (`c`, `x`, `z`, `u`, `k`, `low`, ...) become NULL with the marker kept as
+  the reason, never 0;
+* every figure keeps its release, so overlapping releases sit side by side; the marts use the
+  newest by default and `dfe_revisions` shows where a figure changed between releases;
+* a local authority is keyed by DfE's three-digit `old_la_code` (stable when ONS re-codes a
+  council, as North Yorkshire 815 went from E10000023 to E06000065); the ONS `new_la_code` maps
+  both ways through `dfe_area_codes`. Reorganised councils (Cumbria 909 into Cumberland 942 and
+  Westmorland and Furness 943; Northamptonshire 928 into North 940 and West 941) keep separate
+  codes, so their series stop and start and are never joined by name.
+
+`read_dfe_file` is pure (file in, tidy table out). `import_dfe_files` is the only writer: one
+transaction per file, audited in `raw_uploads` (source 'dfe'), and a no-op for a file already
+loaded (same SHA-256). The read functions (`benchmark_series`, `rank_among`, `neighbours`,
+`dfe_revisions`, `council_options`) return DataFrames for the dashboard, report and notebooks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tempfile
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines import config
+from pipelines.warehouse import Warehouse, next_upload_id
+
+SOURCE = "dfe"
+ENGLAND_CODE = "E92000001"
+LONDON_CODE = "E12000007"
+LONDON_SUB_REGIONS = {"E13000001", "E13000002"}
+
+#: Markers DfE (and the GSS guidance) use for a value that is not published.
+SUPPRESSION_MARKERS = {
+    "c": "c",  # confidential: small number suppressed
+    "x": "x",  # not available
+    "z": "z",  # not applicable
+    "u": "u",  # low reliability
+    "k": "k",  # rounds to zero
+    "low": "low",  # fewer than 0.5
+    ":": ":",
+    "*": "*",
+    "..": "..",
+    "-": "-",
+}
+
+#: Columns of the tidy table `read_dfe_file` returns (and of `dfe_figures`, less the audit).
+FIGURE_COLUMNS = (
+    "release",
+    "table_kind",
+    "time_period",
+    "geographic_level",
+    "area_code",
+    "country_code",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "new_la_code",
+    "la_name",
+    "measure",
+    "value",
+    "null_reason",
+    "published_rate_per_10k",
+    "published_rate_null_reason",
+    "population_estimate",
+    "population_estimate_null_reason",
+)
+KEY_COLUMNS = ("release", "table_kind", "time_period", "geographic_level", "area_code", "measure")
+NEIGHBOUR_COLUMNS = (
+    "model",
+    "old_la_code",
+    "la_name",
+    "region_name",
+    "neighbour_rank",
+    "neighbour_old_la_code",
+    "closeness",
+)
+
+#: Measures that are counts of children, so that a rate per 10,000 aged 0-17 makes sense.
+RATE_MEASURES = (
+    "cla_at_31_march",
+    "cla_starts",
+    "cla_ceased",
+    "cpp_at_31_march",
+    "cpp_starts",
+    "cpp_subsequent",
+    "cin_at_31_march",
+    "cin_starts",
+    "cin_ended",
+    "cin_any_point",
+    "referrals",
+    "rereferrals",
+)
+
+
+class DfeFormatError(ValueError):
+    """The file is not a DfE table this importer recognises, or cannot be read as one."""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    kind: str
+    title: str
+    #: every one of these (normalised) columns must be present
+    required: tuple[str, ...]
+    #: source column -> canonical measure, for tables with one column per measure
+    measures: tuple[tuple[str, str], ...] = ()
+
+
+_DFE_GEOGRAPHY = ("time_period", "geographic_level")
+
+TABLE_SPECS: tuple[TableSpec, ...] = (
+    TableSpec(
+        "cla_number_and_rate",
+        "Children looked after on 31 March, starting and ceasing: number and rate per 10,000 "
+        "(any release: `population_type` + `children_count`, or `population_count` + `number`)",
+        (*_DFE_GEOGRAPHY, "rate_per_10000"),
+    ),
+    TableSpec(
+        "cpp_at_31_march",
+        "Child protection plans on 31 March by length of plan (d5, `CPP_At31`)",
+        (*_DFE_GEOGRAPHY, "cpp_at31"),
+        (("cpp_at31", "cpp_at_31_march"),),
+    ),
+    TableSpec(
+        "cpp_subsequent",
+        "Child protection plans starting, and second or subsequent plans (d3, `CPP_subsequent`)",
+        (*_DFE_GEOGRAPHY, "cpp_start", "cpp_subsequent"),
+        (
+            ("cpp_start", "cpp_starts"),
+            ("cpp_subsequent", "cpp_subsequent"),
+            ("cpp_subsequent_percent", "cpp_subsequent_percent"),
+        ),
+    ),
+    TableSpec(
+        "children_in_need",
+        "Children in need: at any point, starting, ending, on 31 March (b1, `At31_episodes`)",
+        (*_DFE_GEOGRAPHY, "at31_episodes", "started_episodes"),
+        (
+            ("at31_episodes", "cin_at_31_march"),
+            ("started_episodes", "cin_starts"),
+            ("ended_episodes", "cin_ended"),
+            ("anypoint_episodes", "cin_any_point"),
+        ),
+    ),
+    TableSpec(
+        "referrals",
+        "Referrals and re-referrals to children's social care (c1, `referral_count`)",
+        (*_DFE_GEOGRAPHY, "referral_count", "rereferral_count"),
+        (
+            ("referral_count", "referrals"),
+            ("rereferral_count", "rereferrals"),
+            ("rereferral_percent", "rereferral_percent"),
+        ),
+    ),
+    TableSpec(
+        "population",
+        "ONS mid-year population estimates, children aged 0 to 17 (`age_group`, "
+        "`population_estimate`)",
+        (*_DFE_GEOGRAPHY, "age_group", "population_estimate"),
+        (("population_estimate", "population_0_17"),),
+    ),
+    TableSpec(
+        "statistical_neighbours",
+        "DfE statistical neighbours, wide (`old_la_code`, `SN_1`, `SN_1P` ... `SN_10`, `SN_10P`)",
+        ("old_la_code", "sn_1", "sn_1p"),
+    ),
+)
+RECOGNISED_TABLES: dict[str, str] = {spec.kind: spec.title for spec in TABLE_SPECS}
+_SPECS = {spec.kind: spec for spec in TABLE_SPECS}
+
+_CLA_CATEGORY_COLUMNS = ("population_type", "population_count")
+_CLA_COUNT_COLUMNS = ("children_count", "number")
+
+
+@dataclass(frozen=True)
+class DfeTable:
+    """One DfE file read into a tidy table (`figures`) or a neighbour list (`neighbours`)."""
+
+    kind: str
+    release: str
+    source: str
+    n_rows: int
+    figures: pd.DataFrame
+    neighbours: pd.DataFrame | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def n_suppressed(self) -> int:
+        return int(self.figures["value"].isna().sum()) if len(self.figures) else 0
+
+
+@dataclass(frozen=True)
+class DfeImportResult:
+    """What happened to one file: outcome is 'loaded', 'no-op' or 'refused'."""
+
+    file_name: str
+    outcome: str
+    message: str
+    sha256: str | None = None
+    upload_id: int | None = None
+    table_kind: str | None = None
+    release: str | None = None
+    n_rows: int = 0
+    n_added: int = 0
+    n_revised: int = 0
+    n_unchanged: int = 0
+    n_suppressed: int = 0
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+
+    def summary(self) -> str:
+        """One line for the command line, then one indented line per warning."""
+        lines = [f"{self.outcome}: {self.message}"]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def _normalise(name: str) -> str:
+    return str(name).replace("\ufeff", "").strip().lower()
+
+
+def recognised_tables_text() -> str:
+    return "\n".join(f"  - {kind}: {title}" for kind, title in RECOGNISED_TABLES.items())
+
+
+def recognise(header_columns: Iterable[str]) -> str:
+    """The kind of DfE table a header belongs to, judged on column names in any order.
+
+    Raises DfeFormatError listing the recognised tables when the header matches none of them.
+    """
+    columns = {_normalise(c) for c in header_columns}
+    for spec in TABLE_SPECS:
+        if not set(spec.required) <= columns:
+            continue
+        if spec.kind == "cla_number_and_rate" and not (
+            any(c in columns for c in _CLA_CATEGORY_COLUMNS)
+            and any(c in columns for c in _CLA_COUNT_COLUMNS)
+        ):
+            continue
+        return spec.kind
+    shown = ", ".join(sorted(columns)[:12]) + (" ..." if len(columns) > 12 else "")
+    raise DfeFormatError(
+        "This file is not a DfE table rp-impact recognises (its columns: "
+        f"{shown or 'none'}). Recognised tables:\n{recognised_tables_text()}"
+    )
+
+
+def parse_value(raw: object) -> tuple[float | None, str | None]:
+    """A published cell as (value, null_reason): suppression markers and blanks become NULL."""
+    if raw is None or (isinstance(raw, float) and pd.isna(raw)):
+        return None, "empty"
+    text = str(raw).strip()
+    if text == "":
+        return None, "empty"
+    marker = text.strip("[]").strip().lower()
+    if marker in SUPPRESSION_MARKERS:
+        return None, SUPPRESSION_MARKERS[marker]
+    try:
+        return float(text.replace(",", "")), None
+    except ValueError:
+        return None, f"unreadable: {text}"
+
+
+def _parse_series(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
+    parsed = [parse_value(v) for v in raw.tolist()]
+    values = pd.Series([p[0] for p in parsed], index=raw.index, dtype="Float64")
+    reasons = pd.Series([p[1] for p in parsed], index=raw.index, dtype="object")
+    return values, reasons
+
+
+def _time_period(raw: str) -> int:
+    """DfE's time_period: `2025` (reporting year), or `202425` (financial year, ends 2025)."""
+    text = str(raw).strip()
+    if re.fullmatch(r"\d{4}", text):
+        return int(text)
+    if re.fullmatch(r"\d{6}", text):
+        return int(text[:2] + text[4:])
+    raise DfeFormatError(f"time_period '{text}' is not a year (2025) or a span (202425).")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(
+            path, dtype=str, encoding="utf-8-sig", keep_default_na=False, na_filter=False
+        )
+    except UnicodeDecodeError:
+        frame = pd.read_csv(
+            path, dtype=str, encoding="cp1252", keep_default_na=False, na_filter=False
+        )
+    except pd.errors.EmptyDataError as exc:
+        raise DfeFormatError(
+            f"{path.name} is empty. Recognised tables:\n{recognised_tables_text()}"
+        ) from exc
+    frame.columns = [_normalise(c) for c in frame.columns]
+    for column in frame.columns:
+        frame[column] = frame[column].astype(str).str.strip()
+    return frame
+
+
+def _release_from_name(name: str) -> str | None:
+    found = re.findall(r"(?<!\d)(20\d{2})(?!\d)", name)
+    return found[-1] if found else None
+
+
+def _area_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Codes and names for every row, and the key `area_code` (see the module docstring)."""
+    out = pd.DataFrame(index=frame.index)
+    for column in (
+        "country_code",
+        "region_code",
+        "region_name",
+        "old_la_code",
+        "new_la_code",
+        "la_name",
+    ):
+        out[column] = frame.get(column, "")
+    out["geographic_level"] = frame["geographic_level"]
+    level = out["geographic_level"].str.lower()
+    la_key = out["old_la_code"].where(out["old_la_code"] != "", out["new_la_code"])
+    out["area_code"] = la_key.where(
+        level == "local authority",
+        out["region_code"].where(level == "regional", out["country_code"]),
+    )
+    national = level == "national"
+    out.loc[national & (out["area_code"] == ""), "area_code"] = ENGLAND_CODE
+    missing = out["area_code"] == ""
+    warnings = []
+    if missing.any():
+        warnings.append(
+            f"{int(missing.sum())} rows have no area code for their geographic level and were "
+            "left out (rows are joined on codes, never on names)."
+        )
+    out = out.replace({"": None})
+    return out.loc[~missing], warnings
+
+
+def read_dfe_file(path: Path | str, release: str | None = None) -> DfeTable:
+    """Read one DfE file into a tidy long table, one row per year, area and measure.
+
+    `release` labels where the figures came from; by default the latest time_period in the file
+    (the neighbour model year from the file name for a statistical-neighbour file).
+    Raises DfeFormatError for a file it does not recognise.
+    """
+    path = Path(path)
+    frame = _read_csv(path)
+    kind = recognise(frame.columns)
+    if kind == "statistical_neighbours":
+        return _read_neighbours(path, frame, release)
+
+    warnings: list[str] = []
+    level_ok = (
+        frame["geographic_level"].str.lower().isin(["national", "regional", "local authority"])
+    )
+    if (~level_ok).any():
+        levels = sorted(frame.loc[~level_ok, "geographic_level"].unique())
+        warnings.append(
+            f"{int((~level_ok).sum())} rows at other geographic levels ({', '.join(levels)}) "
+            "were left out."
+        )
+        frame = frame.loc[level_ok]
+    frame = frame.copy()
+    frame["time_period"] = [_time_period(v) for v in frame["time_period"]]
+    areas, area_warnings = _area_columns(frame)
+    warnings += area_warnings
+    frame = frame.loc[areas.index]
+    label = release or (str(int(frame["time_period"].max())) if len(frame) else None)
+    if label is None:
+        raise DfeFormatError(f"{path.name} has a recognised header but no rows.")
+
+    pieces: list[pd.DataFrame] = []
+    if kind == "cla_number_and_rate":
+        pieces.append(_cla_figures(frame, areas, warnings))
+    else:
+        spec = _SPECS[kind]
+        rows = frame
+        if kind == "population":
+            is_children = rows["age_group"].str.contains("0 to 17", case=False, regex=False)
+            if (~is_children).any():
+                warnings.append(
+                    f"{int((~is_children).sum())} rows for other age groups were left out."
+                )
+            rows = rows.loc[is_children]
+        for column, measure in spec.measures:
+            if column not in rows:
+                continue
+            values, reasons = _parse_series(rows[column])
+            piece = areas.loc[rows.index].copy()
+            piece["time_period"] = rows["time_period"]
+            piece["measure"] = measure
+            piece["value"] = values
+            piece["null_reason"] = reasons
+            pieces.append(piece)
+    figures = pd.concat(pieces, ignore_index=True) if pieces else pd.DataFrame()
+    figures["release"] = label
+    figures["table_kind"] = kind
+    for column in FIGURE_COLUMNS:
+        if column not in figures:
+            figures[column] = None
+    figures = figures[list(FIGURE_COLUMNS)]
+    for column in ("value", "published_rate_per_10k", "population_estimate"):
+        figures[column] = figures[column].astype("Float64")
+    figures["time_period"] = figures["time_period"].astype("int64")
+
+    duplicated = figures.duplicated(list(KEY_COLUMNS), keep=False)
+    if duplicated.any():
+        example = figures.loc[duplicated].iloc[0]
+        raise DfeFormatError(
+            f"{path.name} has {int(duplicated.sum())} rows that repeat the same year, area and "
+            f"measure (e.g. {example['time_period']} {example['area_code']} "
+            f"{example['measure']}); each should appear once."
+        )
+    unreadable = figures["null_reason"].fillna("").str.startswith("unreadable")
+    if unreadable.any():
+        warnings.append(
+            f"{int(unreadable.sum())} cells were neither numbers nor suppression markers and "
+            "were loaded as NULL (reason 'unreadable: ...')."
+        )
+    return DfeTable(
+        kind=kind,
+        release=label,
+        source=path.name,
+        n_rows=len(frame),
+        figures=figures.reset_index(drop=True),
+        warnings=tuple(warnings),
+    )
+
+
+def _cla_measure(category: str) -> str | None:
+    text = category.lower()
+    if "31 march" in text:
+        return "cla_at_31_march"
+    if "starting" in text:
+        return "cla_starts"
+    if "ceasing" in text:
+        return "cla_ceased"
+    return None
+
+
+def _cla_figures(frame: pd.DataFrame, areas: pd.DataFrame, warnings: list[str]) -> pd.DataFrame:
+    category_column = next(c for c in _CLA_CATEGORY_COLUMNS if c in frame)
+    count_column = next(c for c in _CLA_COUNT_COLUMNS if c in frame)
+    measures = frame[category_column].map(_cla_measure)
+    unknown = measures.isna()
+    if unknown.any():
+        names = sorted(frame.loc[unknown, category_column].unique())
+        warnings.append(
+            f"{int(unknown.sum())} rows with other categories ({'; '.join(names)}) were left out."
+        )
+    rows = frame.loc[~unknown]
+    out = areas.loc[rows.index].copy()
+    out["time_period"] = rows["time_period"]
+    out["measure"] = measures.loc[rows.index]
+    out["value"], out["null_reason"] = _parse_series(rows[count_column])
+    out["published_rate_per_10k"], out["published_rate_null_reason"] = _parse_series(
+        rows["rate_per_10000"]
+    )
+    if "population_estimate" in rows:
+        out["population_estimate"], out["population_estimate_null_reason"] = _parse_series(
+            rows["population_estimate"]
+        )
+    return out
+
+
+def _read_neighbours(path: Path, frame: pd.DataFrame, release: str | None) -> DfeTable:
+    model = release or _release_from_name(path.name)
+    if model is None:
+        raise DfeFormatError(
+            f"{path.name}: cannot tell which year's statistical-neighbour model this is; give "
+            "the release label (e.g. release='2025')."
+        )
+    rows = []
+    rank = 1
+    while f"sn_{rank}" in frame:
+        closeness = frame.get(f"sn_{rank}p", pd.Series("", index=frame.index))
+        for old, name, region, neighbour, close in zip(
+            frame["old_la_code"],
+            frame.get("la_name", pd.Series(None, index=frame.index)),
+            frame.get("region_name", pd.Series(None, index=frame.index)),
+            frame[f"sn_{rank}"],
+            closeness,
+            strict=True,
+        ):
+            if old and neighbour:
+                rows.append((model, old, name, region, rank, neighbour, (close or "").strip()))
+        rank += 1
+    neighbours = pd.DataFrame(rows, columns=list(NEIGHBOUR_COLUMNS))
+    neighbours["neighbour_rank"] = neighbours["neighbour_rank"].astype("int64")
+    empty = pd.DataFrame({c: pd.Series(dtype="object") for c in FIGURE_COLUMNS})
+    return DfeTable(
+        kind="statistical_neighbours",
+        release=model,
+        source=path.name,
+        n_rows=len(frame),
+        figures=empty,
+        neighbours=neighbours,
+    )
+
+
+# -- importing ----------------------------------------------------------------------------------
+
+
+def _is_url(value: str) -> bool:
+    return urllib.parse.urlparse(value).scheme in ("http", "https")
+
+
+def _fetch(url: str, folder: Path) -> Path:
+    name = Path(urllib.parse.urlparse(url).path).name or "download.csv"
+    target = folder / name
+    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 (http/https only)
+        target.write_bytes(response.read())
+    return target
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _audit(cur, upload_id: int, result: DfeImportResult, user: str) -> None:
+    cur.execute(
+        "INSERT INTO raw_uploads (upload_id, file_name, sha256, dataset, n_rows, user_name, "
+        "uploaded_at, outcome, n_added, n_revised, n_unchanged, n_warnings, n_errors, message, "
+        "source) VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            upload_id,
+            result.file_name,
+            result.sha256 or "",
+            f"dfe:{result.table_kind or 'unrecognised'}",
+            result.n_rows,
+            user,
+            result.outcome,
+            result.n_added,
+            result.n_revised,
+            result.n_unchanged,
+            len(result.warnings),
+            1 if result.outcome == "refused" else 0,
+            result.message,
+            SOURCE,
+        ],
+    )
+
+
+_FIGURE_LIST = ", ".join(FIGURE_COLUMNS)
+_KEY_MATCH = " AND ".join(f"f.{k} = s.{k}" for k in KEY_COLUMNS)
+_CHANGED = (
+    "f.value IS DISTINCT FROM s.value OR f.null_reason IS DISTINCT FROM s.null_reason "
+    "OR f.published_rate_per_10k IS DISTINCT FROM s.published_rate_per_10k "
+    "OR f.population_estimate IS DISTINCT FROM s.population_estimate"
+)
+# The SQL below interpolates only the constant column lists above, never data.
+_SQL_COUNT_STATUS = (
+    "SELECT "  # noqa: S608
+    f"count(*) FILTER (WHERE f.release IS NULL) AS added, "
+    f"count(*) FILTER (WHERE f.release IS NOT NULL AND ({_CHANGED})) AS revised, "
+    f"count(*) FILTER (WHERE f.release IS NOT NULL AND NOT ({_CHANGED})) AS unchanged "
+    f"FROM staged_dfe s LEFT JOIN dfe_figures f ON {_KEY_MATCH}"
+)
+_SQL_MARK_REVISED = (
+    "CREATE TEMP TABLE dfe_revised AS SELECT f.rowid AS figure_rowid "  # noqa: S608
+    f"FROM dfe_figures f JOIN staged_dfe s ON {_KEY_MATCH} WHERE {_CHANGED}"
+)
+_SQL_HISTORY = (
+    "INSERT INTO dfe_figures_history SELECT *, ? AS superseded_by, now() "  # noqa: S608
+    "FROM dfe_figures WHERE rowid IN (SELECT figure_rowid FROM dfe_revised)"
+)
+_SQL_INSERT_NEW = (
+    f"INSERT INTO dfe_figures ({_FIGURE_LIST}, upload_id, loaded_at) "  # noqa: S608
+    f"SELECT s.*, ?, now() FROM (SELECT {_FIGURE_LIST} FROM staged_dfe) s "
+    f"WHERE NOT EXISTS (SELECT 1 FROM dfe_figures f WHERE {_KEY_MATCH})"
+)
+
+_SQL_REBUILD_AREA_CODES = """
+INSERT INTO dfe_area_codes
+SELECT old_la_code, new_la_code, arg_max(la_name, time_period) AS la_name,
+       min(time_period) AS first_listed, max(time_period) AS last_listed
+FROM dfe_figures
+WHERE geographic_level = 'Local authority' AND old_la_code IS NOT NULL
+  AND new_la_code IS NOT NULL AND measure <> 'population_0_17'
+GROUP BY old_la_code, new_la_code
+"""
+_SQL_REBUILD_AREAS = """
+INSERT INTO dfe_areas
+WITH latest AS (
+    SELECT area_code, geographic_level,
+           arg_max(old_la_code, time_period * 10000 + coalesce(TRY_CAST(release AS INTEGER), 0))
+               AS old_la_code,
+           arg_max(new_la_code, time_period * 10000 + coalesce(TRY_CAST(release AS INTEGER), 0))
+               AS new_la_code,
+           arg_max(la_name, time_period * 10000 + coalesce(TRY_CAST(release AS INTEGER), 0))
+               AS la_name,
+           arg_max(region_code, time_period * 10000 + coalesce(TRY_CAST(release AS INTEGER), 0))
+               AS region_code,
+           arg_max(region_name, time_period * 10000 + coalesce(TRY_CAST(release AS INTEGER), 0))
+               AS region_name,
+           min(time_period) FILTER (WHERE value IS NOT NULL AND measure <> 'population_0_17')
+               AS first_year,
+           max(time_period) FILTER (WHERE value IS NOT NULL AND measure <> 'population_0_17')
+               AS last_year,
+           min(time_period) FILTER (WHERE value IS NOT NULL) AS first_any,
+           max(time_period) FILTER (WHERE value IS NOT NULL) AS last_any
+    FROM dfe_figures
+    GROUP BY area_code, geographic_level
+)
+SELECT area_code, geographic_level,
+       CASE geographic_level WHEN 'National' THEN 'England'
+                             WHEN 'Regional' THEN region_name ELSE la_name END AS area_name,
+       old_la_code, new_la_code, la_name,
+       CASE WHEN geographic_level = 'Local authority' AND region_code IN ('E13000001', 'E13000002')
+            THEN 'E12000007' ELSE region_code END AS region_code,
+       CASE WHEN geographic_level = 'Local authority' AND region_code IN ('E13000001', 'E13000002')
+            THEN 'London' ELSE region_name END AS region_name,
+       CASE WHEN region_code IN ('E13000001', 'E13000002') THEN region_code END
+           AS sub_region_code,
+       CASE WHEN region_code IN ('E13000001', 'E13000002') THEN region_name END
+           AS sub_region_name,
+       coalesce(first_year, first_any) AS first_year,
+       coalesce(last_year, last_any) AS last_year
+FROM latest
+"""
+
+
+def _rebuild_areas(cur) -> None:
+    cur.execute("DELETE FROM dfe_area_codes")
+    cur.execute(_SQL_REBUILD_AREA_CODES)
+    cur.execute("DELETE FROM dfe_areas")
+    cur.execute(_SQL_REBUILD_AREAS)
+
+
+def _load_figures(cur, table: DfeTable, upload_id: int) -> tuple[int, int, int]:
+    staged = table.figures
+    cur.register("staged_dfe", staged)
+    try:
+        added, revised, unchanged = cur.execute(_SQL_COUNT_STATUS).fetchone()
+        cur.execute(_SQL_MARK_REVISED)
+        cur.execute(_SQL_HISTORY, [upload_id])
+        cur.execute("DELETE FROM dfe_figures WHERE rowid IN (SELECT figure_rowid FROM dfe_revised)")
+        cur.execute("DROP TABLE dfe_revised")
+        cur.execute(_SQL_INSERT_NEW, [upload_id])
+    finally:
+        cur.unregister("staged_dfe")
+    return int(added), int(revised), int(unchanged)
+
+
+def _load_neighbours(cur, table: DfeTable, upload_id: int) -> tuple[int, int, int]:
+    staged = table.neighbours
+    cur.register("staged_sn", staged)
+    try:
+        before = cur.execute(
+            "SELECT old_la_code, neighbour_rank, neighbour_old_la_code, closeness "
+            "FROM dfe_neighbours WHERE model = ?",
+            [table.release],
+        ).df()
+        merged = staged.merge(
+            before, on=["old_la_code", "neighbour_rank"], how="left", suffixes=("", "_before")
+        )
+        added = int(merged["neighbour_old_la_code_before"].isna().sum())
+        same = (merged["neighbour_old_la_code"] == merged["neighbour_old_la_code_before"]) & (
+            merged["closeness"] == merged["closeness_before"]
+        )
+        unchanged = int(same.sum())
+        revised = len(merged) - added - unchanged
+        cur.execute("DELETE FROM dfe_neighbours WHERE model = ?", [table.release])
+        cur.execute(
+            "INSERT INTO dfe_neighbours SELECT model, old_la_code, la_name, region_name, "
+            "neighbour_rank, neighbour_old_la_code, closeness, ?, now() FROM staged_sn",
+            [upload_id],
+        )
+    finally:
+        cur.unregister("staged_sn")
+    return added, revised, unchanged
+
+
+def import_dfe_files(
+    warehouse: Warehouse,
+    paths: Sequence[Path | str],
+    *,
+    user: str | None = None,
+    release: str | None = None,
+) -> list[DfeImportResult]:
+    """Import DfE files (local paths or http(s) URLs), one transaction per file.
+
+    Each file is recorded in `raw_uploads` (source 'dfe', dataset 'dfe:<table kind>') as
+    'loaded', 'no-op' (the same bytes were loaded before: nothing changes) or 'refused'
+    (not a recognised table; the message lists those that are). A refused file does not stop
+    the others. `release` overrides the release label for every file.
+    """
+    user = user or config.current_user()
+    results = []
+    with tempfile.TemporaryDirectory(prefix="rp-impact-dfe-") as tmp:
+        for given in paths:
+            name = str(given)
+            try:
+                local = _fetch(name, Path(tmp)) if _is_url(name) else Path(given)
+            except OSError as exc:
+                results.append(
+                    _refuse(warehouse, name, None, f"Could not download {name}: {exc}", user)
+                )
+                continue
+            results.append(_import_one(warehouse, local, name, release, user))
+    return results
+
+
+def _refuse(
+    warehouse: Warehouse, name: str, sha: str | None, message: str, user: str
+) -> DfeImportResult:
+    result = DfeImportResult(file_name=name, outcome="refused", message=message, sha256=sha)
+    with warehouse.transaction() as cur:
+        upload_id = next_upload_id(cur)
+        _audit(cur, upload_id, result, user)
+    return DfeImportResult(**{**result.__dict__, "upload_id": upload_id})
+
+
+def _import_one(
+    warehouse: Warehouse, path: Path, name: str, release: str | None, user: str
+) -> DfeImportResult:
+    display = Path(name).name if not _is_url(name) else name
+    if not path.is_file():
+        return _refuse(warehouse, display, None, f"No file at {path}.", user)
+    sha = _sha256(path)
+    try:
+        table = read_dfe_file(path, release=release)
+    except DfeFormatError as exc:
+        return _refuse(warehouse, display, sha, f"{display}: {exc}", user)
+
+    with warehouse.transaction() as cur:
+        upload_id = next_upload_id(cur)
+        earlier = cur.execute(
+            "SELECT upload_id, file_name, uploaded_at FROM raw_uploads "
+            "WHERE source = ? AND sha256 = ? AND outcome = 'loaded' ORDER BY upload_id LIMIT 1",
+            [SOURCE, sha],
+        ).fetchone()
+        common = dict(
+            file_name=display,
+            sha256=sha,
+            table_kind=table.kind,
+            release=table.release,
+            n_rows=table.n_rows,
+            upload_id=upload_id,
+            n_suppressed=table.n_suppressed,
+        )
+        if earlier is not None:
+            result = DfeImportResult(
+                outcome="no-op",
+                message=(
+                    f"{display} was already imported (upload {earlier[0]}, {earlier[1]}, "
+                    f"{earlier[2]:%Y-%m-%d %H:%M}): same SHA-256, nothing changed."
+                ),
+                **common,
+            )
+            _audit(cur, upload_id, result, user)
+            return result
+        if table.kind == "statistical_neighbours":
+            added, revised, unchanged = _load_neighbours(cur, table, upload_id)
+            what = f"{len(table.neighbours)} neighbour links (model {table.release})"
+        else:
+            added, revised, unchanged = _load_figures(cur, table, upload_id)
+            what = f"{len(table.figures)} figures ({table.n_suppressed} suppressed)"
+        _rebuild_areas(cur)
+        result = DfeImportResult(
+            outcome="loaded",
+            message=(
+                f"{display}: {RECOGNISED_TABLES[table.kind].split(' (')[0]}, release "
+                f"{table.release}: {what}; {added} new, {revised} revised, {unchanged} unchanged."
+            ),
+            n_added=added,
+            n_revised=revised,
+            n_unchanged=unchanged,
+            warnings=table.warnings,
+            **common,
+        )
+        _audit(cur, upload_id, result, user)
+    return result
+
+
+# -- reading the warehouse ----------------------------------------------------------------------
+
+
+def resolve_council(wh: Warehouse, code: str) -> dict[str, str | None]:
+    """Map a council code either way: '383' or 'E08000035' gives the old and newest new code.
+
+    A retired ONS code maps to the council's old code (E10000023 -> 815 North Yorkshire). A
+    reorganised council's code maps to itself only: Cumbria is never Cumberland.
+    """
+    code = str(code).strip()
+    found = wh.query(
+        "SELECT a.area_code, a.old_la_code, a.new_la_code, a.area_name, a.region_code, "
+        "a.region_name, a.first_year, a.last_year FROM dfe_areas a "
+        "WHERE a.geographic_level = 'Local authority' AND (a.old_la_code = ? OR a.new_la_code = ? "
+        "OR a.old_la_code IN (SELECT old_la_code FROM dfe_area_codes WHERE new_la_code = ?))",
+        [code, code, code],
+    )
+    if found.empty:
+        raise KeyError(
+            f"No council with code {code} in the imported DfE files. Import the DfE tables "
+            "(rp-impact import-dfe) or check the code (three-digit DfE code or ONS code)."
+        )
+    row = found.iloc[0]
+    return {k: (None if pd.isna(v) else v) for k, v in row.items()}
+
+
+def _metric_sql(measure: str) -> tuple[str, str]:
+    if measure in RATE_MEASURES:
+        return "mart_dfe_rates", "rate_per_10k"
+    return "mart_dfe_current", "value"
+
+
+def benchmark_series(wh: Warehouse, area_code: str, measure: str) -> pd.DataFrame:
+    """A council's figure over time against England, its region and its statistical neighbours.
+
+    One row per year (time_period, year ending 31 March). Columns: time_period, area_code
+    (old_la_code), new_la_code, area_name, measure, compared_on ('rate_per_10k' for counts of
+    children, 'value' for percentages and populations), council_value, council_rate,
+    council_rate_source ('published' or 'recomputed'), release, england_value, england_rate,
+    region_code, region_name, region_value, region_rate, sn_median, sn_min, sn_max, sn_n
+    (neighbours with a figure that year; their figures are on `compared_on`).
+    """
+    council = resolve_council(wh, area_code)
+    table, metric = _metric_sql(measure)
+    rate_expr = "rate_per_10k" if table == "mart_dfe_rates" else "CAST(NULL AS DOUBLE)"
+    source_expr = "rate_source" if table == "mart_dfe_rates" else "CAST(NULL AS VARCHAR)"
+    # table, metric and the expressions are chosen above from constants, never from input.
+    sql = f"""
+    WITH sn AS (
+        SELECT neighbour_old_la_code AS code FROM dfe_neighbours
+        WHERE old_la_code = ? AND model = (SELECT max(model) FROM dfe_neighbours)
+    ),
+    sn_stats AS (
+        SELECT time_period, median({metric}) AS sn_median, min({metric}) AS sn_min,
+               max({metric}) AS sn_max, count({metric}) AS sn_n
+        FROM {table}
+        WHERE measure = ? AND geographic_level = 'Local authority'
+          AND area_code IN (SELECT code FROM sn)
+        GROUP BY time_period
+    ),
+    me AS (
+        SELECT time_period, release, value AS council_value, {rate_expr} AS council_rate,
+               {source_expr} AS council_rate_source
+        FROM {table} WHERE measure = ? AND geographic_level = 'Local authority' AND area_code = ?
+    ),
+    eng AS (
+        SELECT time_period, value AS england_value, {rate_expr} AS england_rate
+        FROM {table} WHERE measure = ? AND geographic_level = 'National'
+    ),
+    reg AS (
+        SELECT time_period, value AS region_value, {rate_expr} AS region_rate
+        FROM {table} WHERE measure = ? AND geographic_level = 'Regional' AND area_code = ?
+    ),
+    years AS (
+        SELECT time_period FROM me UNION SELECT time_period FROM sn_stats
+    )
+    SELECT y.time_period, me.council_value, me.council_rate, me.council_rate_source,
+           me.release, eng.england_value, eng.england_rate, reg.region_value, reg.region_rate,
+           s.sn_median, s.sn_min, s.sn_max, coalesce(s.sn_n, 0) AS sn_n
+    FROM years y
+    LEFT JOIN me USING (time_period)
+    LEFT JOIN eng USING (time_period)
+    LEFT JOIN reg USING (time_period)
+    LEFT JOIN sn_stats s USING (time_period)
+    ORDER BY y.time_period
+    """  # noqa: S608
+    frame = wh.query(
+        sql,
+        [
+            council["old_la_code"],
+            measure,
+            measure,
+            council["area_code"],
+            measure,
+            measure,
+            council["region_code"],
+        ],
+    )
+    frame.insert(1, "area_code", council["area_code"])
+    frame.insert(2, "new_la_code", council["new_la_code"])
+    frame.insert(3, "area_name", council["area_name"])
+    frame.insert(4, "measure", measure)
+    frame.insert(5, "compared_on", metric)
+    frame["region_code"] = council["region_code"]
+    frame["region_name"] = council["region_name"]
+    frame["time_period"] = frame["time_period"].astype("int64")
+    frame["sn_n"] = frame["sn_n"].astype("int64")
+    return frame
+
+
+def rank_among(wh: Warehouse, area_code: str, measure: str, year: int) -> pd.DataFrame:
+    """Where a council stands in `year`: among all councils with a figure, and among itself
+    and its statistical neighbours. Rank 1 is the lowest figure (ties share the lower rank).
+
+    Columns: scope ('all councils' | 'statistical neighbours'), rank, n, figure, compared_on,
+    area_code, area_name, time_period, measure. rank is NULL when the council has no figure.
+    """
+    council = resolve_council(wh, area_code)
+    table, metric = _metric_sql(measure)
+    sql = f"""
+    WITH pool AS (
+        SELECT area_code, {metric} AS figure FROM {table}
+        WHERE measure = ? AND time_period = ? AND geographic_level = 'Local authority'
+          AND {metric} IS NOT NULL
+    ),
+    sn AS (
+        SELECT neighbour_old_la_code AS code FROM dfe_neighbours
+        WHERE old_la_code = ? AND model = (SELECT max(model) FROM dfe_neighbours)
+        UNION SELECT ?
+    ),
+    ranked AS (
+        SELECT 'all councils' AS scope, area_code, figure,
+               rank() OVER (ORDER BY figure) AS rank, count(*) OVER () AS n FROM pool
+        UNION ALL
+        SELECT 'statistical neighbours', area_code, figure,
+               rank() OVER (ORDER BY figure), count(*) OVER ()
+        FROM pool WHERE area_code IN (SELECT code FROM sn)
+    )
+    SELECT s.scope, r.rank, coalesce(r.n, (SELECT count(*) FROM ranked x WHERE x.scope = s.scope))
+               AS n, r.figure
+    FROM (VALUES ('all councils'), ('statistical neighbours')) s(scope)
+    LEFT JOIN ranked r ON r.scope = s.scope AND r.area_code = ?
+    ORDER BY s.scope
+    """  # noqa: S608
+    frame = wh.query(
+        sql,
+        [measure, int(year), council["old_la_code"], council["area_code"], council["area_code"]],
+    )
+    frame["rank"] = frame["rank"].astype("Int64")
+    frame["n"] = frame["n"].astype("int64")
+    frame["compared_on"] = metric
+    frame["area_code"] = council["area_code"]
+    frame["area_name"] = council["area_name"]
+    frame["time_period"] = int(year)
+    frame["measure"] = measure
+    return frame
+
+
+def neighbours(wh: Warehouse, area_code: str) -> pd.DataFrame:
+    """A council's DfE statistical neighbours, closest first.
+
+    Columns: neighbour_rank, old_la_code, new_la_code, la_name, region_name, closeness, model,
+    first_year, last_year (years with published figures; NULL when none are imported).
+    """
+    code = str(area_code).strip()
+    try:
+        old = resolve_council(wh, code)["old_la_code"]
+    except KeyError:
+        old = code  # a neighbour file may be imported before any figures
+    return wh.query(
+        """
+        SELECT n.neighbour_rank, n.neighbour_old_la_code AS old_la_code, a.new_la_code,
+               coalesce(a.la_name, own.la_name) AS la_name,
+               coalesce(a.region_name, own.region_name) AS region_name,
+               n.closeness, n.model, a.first_year, a.last_year
+        FROM dfe_neighbours n
+        LEFT JOIN dfe_areas a
+               ON a.area_code = n.neighbour_old_la_code AND a.geographic_level = 'Local authority'
+        LEFT JOIN dfe_neighbours own
+               ON own.old_la_code = n.neighbour_old_la_code AND own.model = n.model
+              AND own.neighbour_rank = 1
+        WHERE n.old_la_code = ? AND n.model = (SELECT max(model) FROM dfe_neighbours)
+        ORDER BY n.neighbour_rank
+        """,
+        [old],
+    )
+
+
+def dfe_revisions(wh: Warehouse) -> pd.DataFrame:
+    """Figures that differ between releases (value, suppression or published rate).
+
+    Columns: table_kind, time_period, geographic_level, area_code, old_la_code, la_name,
+    measure, earlier_release, later_release, earlier_value, later_value, value_change,
+    earlier_null_reason, later_null_reason, earlier_rate_per_10k, later_rate_per_10k.
+    """
+    return wh.query(
+        "SELECT * FROM mart_dfe_revisions "
+        "ORDER BY measure, area_code, time_period, earlier_release, later_release"
+    )
+
+
+def council_options(wh: Warehouse) -> pd.DataFrame:
+    """Councils for a picker: area_code (old_la_code), new_la_code, la_name, region_name,
+    first_year, last_year and a label such as 'Leeds (383, E08000035)'. Councils with no
+    published figure at all (e.g. listed only as suppressed) are left out.
+    """
+    frame = wh.query(
+        "SELECT area_code, new_la_code, la_name, region_code, region_name, first_year, last_year "
+        "FROM dfe_areas WHERE geographic_level = 'Local authority' AND first_year IS NOT NULL "
+        "ORDER BY la_name, area_code"
+    )
+    frame["label"] = [
+        f"{name} ({old}, {new})" + (f", to {last}" if last and last < latest else "")
+        for name, old, new, last, latest in zip(
+            frame["la_name"],
+            frame["area_code"],
+            frame["new_la_code"],
+            frame["last_year"],
+            [frame["last_year"].max()] * len(frame),
+            strict=True,
+        )
+    ]
+    return frame
+
+
+def synth_panel(wh: Warehouse, area_code: str, measure: str) -> pd.DataFrame:
+    """The annual panel for a synthetic control: the council and its statistical neighbours.
+
+    Columns: area_code (old_la_code), la_name, time_period, value (the rate per 10,000 for a
+    count of children, else the value), role ('treated' | 'donor'). Feed it to
+    `pipelines.stats.synth.synthetic_control(panel, treated=..., donors=..., outcome='value')`.
+    """
+    council = resolve_council(wh, area_code)
+    table, metric = _metric_sql(measure)
+    sql = f"""
+    SELECT area_code, la_name, time_period, {metric} AS value,
+           CASE WHEN area_code = ? THEN 'treated' ELSE 'donor' END AS role
+    FROM {table}
+    WHERE measure = ? AND geographic_level = 'Local authority'
+      AND (area_code = ? OR area_code IN (
+            SELECT neighbour_old_la_code FROM dfe_neighbours
+            WHERE old_la_code = ? AND model = (SELECT max(model) FROM dfe_neighbours)))
+    ORDER BY role DESC, area_code, time_period
+    """  # noqa: S608
+    return wh.query(
+        sql, [council["area_code"], measure, council["area_code"], council["old_la_code"]]
+    )

@@ -1,0 +1,359 @@
+"""Named reads of the warehouse marts, returning pandas DataFrames.
+
+Pages, the annual report and notebooks read the warehouse only through these functions (and
+`pipelines.analysis`, which adds statistics). Every query is parameterised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pandas as pd
+
+from pipelines.contracts import OUTCOMES, STOCK_MEASURES, UNIT_ALL
+from pipelines.stats.rates import proportion_ci, rate_ci
+from pipelines.warehouse import Warehouse
+
+GRAINS = ("month", "quarter", "financial_year")
+GRAIN_LABELS = {"month": "Month", "quarter": "Quarter", "financial_year": "Financial year"}
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    label: str
+    short: str
+    improvement: str  # "decrease" | "increase" | "neutral"
+
+    @property
+    def is_stock(self) -> bool:
+        return self.name in STOCK_MEASURES
+
+
+MEASURES: dict[str, Measure] = {
+    m.name: m
+    for m in (
+        Measure("cla_at_period_end", "Children looked after (at period end)", "CLA", "decrease"),
+        Measure("cla_starts", "Children starting to be looked after", "CLA starts", "decrease"),
+        Measure("cla_ceased", "Children ceasing to be looked after", "CLA ceased", "neutral"),
+        Measure(
+            "cpp_at_period_end",
+            "Children on a child protection plan (at period end)",
+            "CPP",
+            "decrease",
+        ),
+        Measure("cpp_starts", "Child protection plans started", "CPP starts", "decrease"),
+        Measure("cpp_ends", "Child protection plans ended", "CPP ends", "neutral"),
+        Measure(
+            "cpp_repeat_starts",
+            "Second or subsequent child protection plans",
+            "Repeat CPP",
+            "decrease",
+        ),
+        Measure("cin_at_period_end", "Children in need (at period end)", "CIN", "neutral"),
+        Measure("referrals", "Referrals to children's social care", "Referrals", "neutral"),
+        Measure("rereferrals", "Re-referrals within 12 months", "Re-referrals", "decrease"),
+        Measure("fgc_held", "Family group conferences held", "FGCs", "increase"),
+    )
+}
+assert set(MEASURES) == set(OUTCOMES.value_columns)
+
+
+def measure(name: str) -> Measure:
+    try:
+        return MEASURES[name]
+    except KeyError:
+        raise ValueError(f"Unknown measure '{name}'. Known: {', '.join(MEASURES)}.") from None
+
+
+def _check_grain(grain: str) -> None:
+    if grain not in GRAINS:
+        raise ValueError(f"Unknown grain '{grain}'. Use one of: {', '.join(GRAINS)}.")
+
+
+# -- reference --------------------------------------------------------------------------------
+
+
+def areas(wh: Warehouse) -> pd.DataFrame:
+    """Areas that have outcome data, with their names where the areas file gave them."""
+    return wh.query(
+        """SELECT o.area_code, coalesce(a.area_name, o.area_code) AS area_name,
+                  a.old_la_code, a.region_code, a.region_name
+           FROM (SELECT DISTINCT area_code FROM fct_outcomes) o
+           LEFT JOIN fct_areas a USING (area_code) ORDER BY area_name"""
+    )
+
+
+def area_name(wh: Warehouse, area_code: str) -> str:
+    frame = wh.query("SELECT area_name FROM fct_areas WHERE area_code = ?", [area_code])
+    return str(frame.iloc[0, 0]) if len(frame) else area_code
+
+
+def units(wh: Warehouse, area_code: str) -> pd.DataFrame:
+    """Units with outcome data for an area, with their rollout wave and start (if any)."""
+    return wh.query(
+        """SELECT u.unit, r.wave, r.start_date, r.programme
+           FROM (SELECT DISTINCT unit FROM fct_outcomes WHERE area_code = ?) u
+           LEFT JOIN fct_rollout r ON r.area_code = ? AND r.unit = u.unit
+           ORDER BY u.unit <> 'All', r.wave NULLS LAST, u.unit""",
+        [area_code, area_code],
+    )
+
+
+def age_bands(wh: Warehouse, area_code: str) -> list[str]:
+    frame = wh.query(
+        "SELECT DISTINCT age_band FROM fct_outcomes WHERE area_code = ? ORDER BY age_band <> 'All'",
+        [area_code],
+    )
+    return frame.age_band.tolist()
+
+
+def rollout(wh: Warehouse, area_code: str) -> pd.DataFrame:
+    return wh.query(
+        "SELECT * FROM mart_rollout WHERE area_code = ? ORDER BY wave NULLS LAST, unit",
+        [area_code],
+    )
+
+
+def area_rollout_date(wh: Warehouse, area_code: str) -> dt.date | None:
+    """The area's first rollout start (its first wave), or None if no rollout is loaded."""
+    frame = wh.query(
+        "SELECT min(first_start) FROM mart_area_rollout WHERE area_code = ?", [area_code]
+    )
+    value = frame.iloc[0, 0]
+    return None if pd.isna(value) else pd.Timestamp(value).date()
+
+
+def unit_rollout_date(wh: Warehouse, area_code: str, unit: str) -> dt.date | None:
+    if unit == UNIT_ALL:
+        return area_rollout_date(wh, area_code)
+    frame = wh.query(
+        "SELECT min(start_date) FROM fct_rollout WHERE area_code = ? AND unit = ?",
+        [area_code, unit],
+    )
+    value = frame.iloc[0, 0]
+    return None if pd.isna(value) else pd.Timestamp(value).date()
+
+
+# -- outcomes ---------------------------------------------------------------------------------
+
+
+def _with_rate_ci(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.copy()
+    ci = rate_ci(frame["value"].astype("float64"), frame["population"].astype("float64"))
+    frame["rate_lower"] = ci["lower"].to_numpy()
+    frame["rate_upper"] = ci["upper"].to_numpy()
+    frame["rate_per_10k"] = ci["rate"].to_numpy()
+    return frame
+
+
+def outcome_series(
+    wh: Warehouse,
+    area_code: str,
+    measure_name: str,
+    *,
+    unit: str = UNIT_ALL,
+    age_band: str = UNIT_ALL,
+    grain: str = "quarter",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pd.DataFrame:
+    """One series: period_end, value, rate per 10,000 with its 95% CI, population year.
+
+    Incomplete periods (a quarter with a month missing, the current financial year) are
+    returned with `complete = False` and a NULL value, so charts can show the gap honestly.
+    """
+    _check_grain(grain)
+    measure(measure_name)
+    frame = wh.query(
+        """SELECT period_end, value, null_reason, population, population_year,
+                  population_after_period, months_covered, months_expected, upload_id,
+                  months_covered >= months_expected AS complete
+           FROM mart_outcome_rates
+           WHERE area_code = ? AND measure = ? AND unit = ? AND age_band = ? AND grain = ?
+             AND period_end >= coalesce(?, DATE '1900-01-01')
+             AND period_end <= coalesce(?, DATE '2999-12-31')
+           ORDER BY period_end""",
+        [area_code, measure_name, unit, age_band, grain, start, end],
+    )
+    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    return _with_rate_ci(frame)
+
+
+def outcome_panel(
+    wh: Warehouse,
+    area_code: str,
+    measure_name: str,
+    *,
+    by: str = "unit",
+    grain: str = "quarter",
+    unit: str = UNIT_ALL,
+    age_band: str = UNIT_ALL,
+    complete_only: bool = True,
+) -> pd.DataFrame:
+    """Many series at once: by="unit" (localities, all ages) or by="age_band" (one unit)."""
+    _check_grain(grain)
+    measure(measure_name)
+    if by not in ("unit", "age_band"):
+        raise ValueError("by must be 'unit' or 'age_band'.")
+    fixed_column, fixed_value = ("age_band", age_band) if by == "unit" else ("unit", unit)
+    frame = wh.query(
+        f"""SELECT o.period_end, o.{by} AS series, o.value, o.null_reason, o.population,
+                   o.population_year, o.months_covered >= o.months_expected AS complete,
+                   r.wave, r.start_date
+            FROM mart_outcome_rates o
+            LEFT JOIN fct_rollout r ON r.area_code = o.area_code AND r.unit = o.unit
+            WHERE o.area_code = ? AND o.measure = ? AND o.grain = ? AND o.{fixed_column} = ?
+            ORDER BY o.{by}, o.period_end""",
+        [area_code, measure_name, grain, fixed_value],
+    )
+    if complete_only:
+        frame = frame[frame.complete.astype(bool)]
+    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    return _with_rate_ci(frame.reset_index(drop=True))
+
+
+def event_time_panel(
+    wh: Warehouse, area_code: str, measure_name: str, *, grain: str = "quarter"
+) -> pd.DataFrame:
+    """Unit-level outcomes aligned on periods since each unit's rollout (event time)."""
+    _check_grain(grain)
+    frame = wh.query(
+        """SELECT unit, wave, start_date, period_end, value, population, population_year,
+                  months_since_rollout, quarters_since_rollout
+           FROM mart_outcomes_event_time
+           WHERE area_code = ? AND measure = ? AND grain = ? AND age_band = 'All'
+             AND months_covered >= months_expected
+           ORDER BY wave, unit, period_end""",
+        [area_code, measure_name, grain],
+    )
+    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    return _with_rate_ci(frame)
+
+
+def latest_period(wh: Warehouse, area_code: str | None = None) -> dt.date | None:
+    frame = wh.query(
+        "SELECT max(period_end) FROM fct_outcomes WHERE area_code = coalesce(?, area_code)",
+        [area_code],
+    )
+    value = frame.iloc[0, 0]
+    return None if pd.isna(value) else pd.Timestamp(value).date()
+
+
+def period_bounds(wh: Warehouse, area_code: str) -> tuple[dt.date | None, dt.date | None]:
+    frame = wh.query(
+        "SELECT min(period_end), max(period_end) FROM fct_outcomes WHERE area_code = ?",
+        [area_code],
+    )
+    low, high = frame.iloc[0]
+    as_date = lambda v: None if pd.isna(v) else pd.Timestamp(v).date()  # noqa: E731
+    return as_date(low), as_date(high)
+
+
+# -- training ---------------------------------------------------------------------------------
+
+
+def training_coverage(
+    wh: Warehouse,
+    area_code: str,
+    *,
+    by: tuple[str, ...] = (),
+    unit: str | None = None,
+    agency: str | None = None,
+    course: str | None = None,
+) -> pd.DataFrame:
+    """Staff trained over staff in scope per period, grouped by any of unit/agency/course."""
+    allowed = {"unit", "agency", "course"}
+    if not set(by) <= allowed:
+        raise ValueError(f"by may contain only {sorted(allowed)}.")
+    group = ", ".join(("period_end", *by))
+    frame = wh.query(
+        f"""SELECT {group}, sum(staff_in_scope) AS staff_in_scope,
+                   sum(staff_trained) AS staff_trained
+            FROM fct_training
+            WHERE area_code = ? AND unit = coalesce(?, unit) AND agency = coalesce(?, agency)
+              AND course = coalesce(?, course)
+            GROUP BY {group} ORDER BY {group}""",
+        [area_code, unit, agency, course],
+    )
+    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    ci = proportion_ci(frame["staff_trained"].astype(float), frame["staff_in_scope"].astype(float))
+    frame["coverage"] = ci["proportion"].to_numpy()
+    frame["coverage_lower"] = ci["lower"].to_numpy()
+    frame["coverage_upper"] = ci["upper"].to_numpy()
+    return frame
+
+
+def training_options(wh: Warehouse, area_code: str) -> dict[str, list[str]]:
+    frame = wh.query(
+        "SELECT DISTINCT unit, agency, course FROM fct_training WHERE area_code = ?", [area_code]
+    )
+    return {c: sorted(frame[c].dropna().unique().tolist()) for c in ("unit", "agency", "course")}
+
+
+# -- audit and data quality -------------------------------------------------------------------
+
+
+def uploads(wh: Warehouse, limit: int = 200) -> pd.DataFrame:
+    return wh.query("SELECT * FROM mart_uploads ORDER BY upload_id DESC LIMIT ?", [limit])
+
+
+def upload_issues(wh: Warehouse, upload_id: int | None = None, limit: int = 500) -> pd.DataFrame:
+    return wh.query(
+        """SELECT i.upload_id, u.file_name, i.severity, i.row_number, i.column_name, i.rule,
+                  i.message, i.hint
+           FROM upload_issues i JOIN raw_uploads u USING (upload_id)
+           WHERE i.upload_id = coalesce(?, i.upload_id)
+           ORDER BY i.upload_id DESC, i.row_number LIMIT ?""",
+        [upload_id, limit],
+    )
+
+
+def last_upload_time(wh: Warehouse) -> dt.datetime | None:
+    frame = wh.query("SELECT max(uploaded_at) FROM raw_uploads WHERE outcome = 'loaded'")
+    value = frame.iloc[0, 0]
+    return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
+def revisions(wh: Warehouse, limit: int = 500) -> pd.DataFrame:
+    return wh.query(
+        """SELECT r.dataset, r.row_key, r.old_upload_id, o.file_name AS old_file,
+                  r.new_upload_id, n.file_name AS new_file, r.superseded_at
+           FROM mart_revisions r
+           LEFT JOIN raw_uploads o ON o.upload_id = r.old_upload_id
+           LEFT JOIN raw_uploads n ON n.upload_id = r.new_upload_id
+           ORDER BY r.superseded_at DESC LIMIT ?""",
+        [limit],
+    )
+
+
+def coverage_summary(wh: Warehouse) -> pd.DataFrame:
+    """What data exist: per area and measure, the periods, units and suppressed cells."""
+    return wh.query(
+        """SELECT area_code, measure, min(period_end) AS first_period,
+                  max(period_end) AS last_period, count(DISTINCT period_end) AS periods,
+                  count(DISTINCT unit) AS units, count(DISTINCT age_band) AS age_bands,
+                  count(value) AS values_present,
+                  count(*) FILTER (WHERE value IS NULL AND null_reason IS NOT NULL
+                                   AND null_reason <> 'not supplied') AS suppressed
+           FROM stg_outcomes_long GROUP BY area_code, measure ORDER BY area_code, measure"""
+    )
+
+
+def suppressed_cells(wh: Warehouse, limit: int = 500) -> pd.DataFrame:
+    return wh.query(
+        """SELECT period_end, area_code, unit, age_band, measure, null_reason, upload_id
+           FROM stg_outcomes_long WHERE value IS NULL AND null_reason IS NOT NULL
+           ORDER BY period_end DESC, unit, age_band, measure LIMIT ?""",
+        [limit],
+    )
+
+
+def population_label(frame: pd.DataFrame) -> str:
+    """'ONS mid-2024' style label of the population years behind a set of rates."""
+    years = sorted({int(y) for y in frame.get("population_year", pd.Series()).dropna()})
+    if not years:
+        return "no population loaded"
+    span = str(years[0]) if len(years) == 1 else f"{years[0]}–{years[-1]}"
+    return f"mid-year population {span} (uploaded population file)"
