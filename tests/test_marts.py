@@ -113,3 +113,87 @@ def test_sample_rates_match_the_sample_dfe_figures(sample_wh):
     )
     assert len(frame) >= 10
     assert frame.rate_per_10k.between(40, 120).all()
+
+
+# -- named reads (pipelines.marts) ------------------------------------------------------------
+
+from pipelines import marts  # noqa: E402
+from pipelines.stats.rates import rate_ci  # noqa: E402
+
+
+def test_outcome_series_carries_rate_ci_and_population_year(sample_wh):
+    series = marts.outcome_series(sample_wh, "E06999901", "cla_at_period_end", grain="quarter")
+    complete = series[series.complete]
+    assert len(complete) == 45
+    row = complete.iloc[-1]
+    expected = rate_ci(row.value, row.population).iloc[0]
+    assert row.rate_per_10k == pytest.approx(expected.rate)
+    assert (row.rate_lower, row.rate_upper) == pytest.approx((expected.lower, expected.upper))
+    assert row.population_year == 2025
+
+
+def test_outcome_series_filters_by_unit_and_period(sample_wh):
+    whole = marts.outcome_series(sample_wh, "E06999901", "cla_starts", grain="month")
+    ashby = marts.outcome_series(sample_wh, "E06999901", "cla_starts", unit="Ashby", grain="month")
+    assert (ashby.value.sum()) < whole.value.sum()
+    window = marts.outcome_series(
+        sample_wh,
+        "E06999901",
+        "cla_starts",
+        grain="month",
+        start=pd.Timestamp("2020-01-01").date(),
+        end=pd.Timestamp("2020-12-31").date(),
+    )
+    assert len(window) == 12
+
+
+def test_unknown_measure_and_grain_are_clear_errors(sample_wh):
+    with pytest.raises(ValueError, match="Unknown measure"):
+        marts.outcome_series(sample_wh, "E06999901", "children")
+    with pytest.raises(ValueError, match="Unknown grain"):
+        marts.outcome_series(sample_wh, "E06999901", "cla_starts", grain="week")
+
+
+def test_outcome_panel_by_unit_has_every_locality_with_its_wave(sample_wh):
+    panel = marts.outcome_panel(sample_wh, "E06999901", "cpp_starts", grain="quarter")
+    waves = panel.drop_duplicates("series").set_index("series").wave
+    assert waves.drop("All").sort_index().to_dict() == {
+        "Ashby": 1,
+        "Brookfield": 1,
+        "Castleton": 2,
+        "Dunmore": 2,
+        "Elmwood": 3,
+        "Fairhaven": 3,
+    }
+
+
+def test_rollout_dates(sample_wh):
+    assert str(marts.area_rollout_date(sample_wh, "E06999901")) == "2019-10-01"
+    assert str(marts.unit_rollout_date(sample_wh, "E06999901", "Elmwood")) == "2023-04-01"
+    assert marts.area_rollout_date(sample_wh, "E00000000") is None
+
+
+def test_training_coverage_with_wilson_interval(sample_wh):
+    frame = marts.training_coverage(sample_wh, "E06999901", by=("unit",))
+    assert set(frame.unit) == {
+        "Ashby",
+        "Brookfield",
+        "Castleton",
+        "Dunmore",
+        "Elmwood",
+        "Fairhaven",
+    }
+    assert (frame.coverage_lower <= frame.coverage).all()
+    assert (frame.coverage <= frame.coverage_upper).all()
+    with pytest.raises(ValueError):
+        marts.training_coverage(sample_wh, "E06999901", by=("unit; DROP TABLE x",))
+
+
+def test_audit_reads(sample_wh):
+    assert len(marts.uploads(sample_wh)) > 70
+    summary = marts.coverage_summary(sample_wh)
+    assert set(summary.measure) == set(marts.MEASURES)
+    assert marts.last_upload_time(sample_wh) is not None
+    assert marts.population_label(pd.DataFrame({"population_year": [2019, 2024]})) == (
+        "mid-year population 2019–2024 (uploaded population file)"
+    )
