@@ -1,0 +1,775 @@
+"""Plain-English findings from statistical results, with a stated confidence rule.
+
+Every function here turns one result (before/after, interrupted time series, staggered
+difference-in-differences, dose-response, cost avoidance, XmR chart) into a :class:`Finding`:
+one or two careful sentences for a partnership board, the estimate and its 95% interval, the
+caveats that apply, and a confidence grade.
+
+Language. Findings describe association only. They never say that the programme "caused" or
+"led to" a change (see :data:`BANNED_PHRASES`): an observational comparison cannot separate
+Restorative Practice from anything else that changed at the same time.
+
+Confidence rule (:data:`CONFIDENCE_RULE`, applied by :func:`grade_confidence`):
+
+- **low**: the 95% interval includes "no effect" (a rate ratio of 1, a difference of 0, a
+  correlation of 0), or no interval could be calculated;
+- **moderate**: the interval excludes "no effect" but at least one *downgrading caveat*
+  applies: a short window (fewer than 8 periods a side for an interrupted time series, fewer
+  than 4 for a before/after comparison), small numbers (fewer than 10 events a side), the
+  COVID-19 period inside the comparison, residual autocorrelation or overdispersion the model
+  did not allow for, repeated counts of the same children treated as independent (a stock
+  measure in a rate-ratio test), doubt about parallel trends, fewer than 20 units, or an
+  illustrative (not local) unit cost;
+- **high**: the interval excludes "no effect" and no downgrading caveat applies.
+
+Other caveats (for example that a correlation across units is not evidence of cause) are
+stated but do not change the grade.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from pipelines.stats import its as _its
+from pipelines.stats.before_after import (
+    COVID_END as BA_COVID_END,
+)
+from pipelines.stats.before_after import (
+    COVID_START as BA_COVID_START,
+)
+from pipelines.stats.before_after import (
+    MIN_PERIODS_ADVISED,
+    SMALL_COUNT,
+    BeforeAfterResult,
+)
+from pipelines.stats.cost import DEFAULT_UNIT_COST_SOURCE, CostAvoidanceResult
+from pipelines.stats.did import MIN_CLUSTERS, DiD2x2Result, StaggeredDiDResult
+from pipelines.stats.dose_response import DoseResponseResult
+from pipelines.stats.its import ITSResult
+from pipelines.stats.spc import XmrResult
+
+Confidence = Literal["high", "moderate", "low"]
+
+CONFIDENCE_RULE = (
+    "High: the 95% interval excludes no effect and no downgrading caveat applies. "
+    "Moderate: the interval excludes no effect but a downgrading caveat applies (short window, "
+    "small numbers, COVID-19 period, unmodelled autocorrelation or overdispersion, repeated "
+    "counts of the same children, doubtful parallel trends, fewer than 20 units, illustrative "
+    "unit cost). Low: the interval includes no effect, or there is no interval."
+)
+
+#: Causal wording that must never appear in generated text.
+BANNED_PHRASES = ("caused", "led to", "due to", "because of", "resulted in")
+
+#: Minimum periods each side for a well-supported interrupted time series.
+ITS_MIN_POINTS = _its.MIN_POINTS_EACH_SIDE
+#: Minimum periods each side for a before/after comparison to avoid a "short window" caveat.
+BEFORE_AFTER_MIN_POINTS = MIN_PERIODS_ADVISED
+#: Fewer events than this on a side counts as small numbers.
+SMALL_NUMBERS = SMALL_COUNT
+
+# Caveat texts. Those in _DOWNGRADING lower the grade from high to moderate.
+CAVEAT_COVID = (
+    "The comparison includes the COVID-19 period, when services and referrals changed for "
+    "reasons unrelated to Restorative Practice."
+)
+CAVEAT_AUTOCORRELATION = (
+    "Neighbouring periods are correlated (residual autocorrelation), so the interval may be "
+    "too narrow; Newey-West (HAC) errors would allow for it."
+)
+CAVEAT_OVERDISPERSION = (
+    "The counts vary more than a Poisson model expects (overdispersion), so the interval is "
+    "too narrow; a quasi-Poisson model would allow for it."
+)
+CAVEAT_STOCK = (
+    "Children looked after or on a plan are counted at every period end, so the same "
+    "children appear in many periods; the rate-ratio test treats them as independent and its "
+    "interval is too narrow. Prefer the interrupted time series (quasi-Poisson with HAC errors)."
+)
+CAVEAT_PARALLEL = (
+    "Before rollout the localities were already moving differently (the parallel-trends check "
+    "failed for some periods), so the comparison may be biased."
+)
+CAVEAT_ILLUSTRATIVE_COST = (
+    "The unit cost is an illustrative default, not the council's own figure, so the money "
+    "values are for illustration only."
+)
+CAVEAT_ASSOCIATION_UNITS = (
+    "This is an association across units: units with more training may differ in other ways."
+)
+CAVEAT_NO_CAUSE = (
+    "This shows association, not cause: other changes at the same time are not separated out."
+)
+
+_DOWNGRADING_KEYS = (
+    "short",
+    "small",
+    "covid",
+    "autocorrelation",
+    "overdispersion",
+    "stock",
+    "parallel",
+    "few_units",
+    "illustrative_cost",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One plain-English finding.
+
+    Fields:
+        text: one or two sentences for a board, in association language.
+        confidence: "high", "moderate" or "low" by :data:`CONFIDENCE_RULE`.
+        caveats: plain-English caveats that apply (each a full sentence).
+        measure: the outcome measure name (e.g. ``cla_starts``), or None.
+        method: the method and its source, as the result states it.
+        n: the number of periods, units or points behind the estimate.
+        estimate: the headline number (see ``scale``), or None.
+        ci: the 95% interval of ``estimate`` as (lower, upper), or None.
+        key: a stable identifier such as ``"its:cla_starts:All"`` for pages and tests.
+        scale: what ``estimate`` is: "rate ratio", "relative change" (fraction, -0.15 is 15%
+            lower), "rate per 10,000", "Spearman rho", "child-years", "proportion" or
+            "percentage points".
+        confidence_reason: why the grade was given, in one sentence.
+        importance: sort key for lists of findings (lower is more important).
+    """
+
+    text: str
+    confidence: Confidence
+    caveats: tuple[str, ...] = ()
+    measure: str | None = None
+    method: str = ""
+    n: int | None = None
+    estimate: float | None = None
+    ci: tuple[float, float] | None = None
+    key: str = ""
+    scale: str = ""
+    confidence_reason: str = ""
+    importance: int = 50
+
+    @property
+    def all_text(self) -> str:
+        """The sentence, the caveats and the confidence reason (what a reader can see)."""
+        return " ".join((self.text, *self.caveats, self.confidence_reason))
+
+
+@dataclass(frozen=True)
+class _Caveats:
+    """Caveat texts keyed by kind; the keys decide whether the grade is lowered."""
+
+    items: dict[str, str] = field(default_factory=dict)
+
+    def add(self, key: str, text: str) -> None:
+        self.items.setdefault(key, text)
+
+    @property
+    def texts(self) -> tuple[str, ...]:
+        return tuple(self.items.values())
+
+    @property
+    def downgrading(self) -> tuple[str, ...]:
+        return tuple(k for k in self.items if k in _DOWNGRADING_KEYS)
+
+
+def grade_confidence(
+    excludes_no_effect: bool | None, downgrading: Sequence[str] = ()
+) -> tuple[Confidence, str]:
+    """Apply :data:`CONFIDENCE_RULE`: (grade, one-sentence reason).
+
+    ``excludes_no_effect`` is True when the 95% interval excludes no effect, False when it
+    includes it, None when there is no interval. ``downgrading`` lists the downgrading caveats
+    that apply (their keys, e.g. ``"covid"``).
+    """
+    if excludes_no_effect is None:
+        return "low", "Low confidence: no interval could be calculated."
+    if not excludes_no_effect:
+        return "low", "Low confidence: the 95% interval includes no change."
+    if downgrading:
+        names = ", ".join(_DOWNGRADE_LABELS.get(k, k) for k in downgrading)
+        return "moderate", f"Moderate confidence: the interval excludes no change, but {names}."
+    return "high", "High confidence: the interval excludes no change and no caveat applies."
+
+
+_DOWNGRADE_LABELS = {
+    "short": "the window is short",
+    "small": "numbers are small",
+    "covid": "the period includes COVID-19",
+    "autocorrelation": "the residuals are autocorrelated",
+    "overdispersion": "the counts are overdispersed",
+    "stock": "the same children are counted repeatedly",
+    "parallel": "parallel trends are in doubt",
+    "few_units": "there are few units",
+    "illustrative_cost": "the unit cost is illustrative",
+}
+
+
+# --- number formatting -------------------------------------------------------------------------
+
+
+def pct(fraction: float, digits: int = 0) -> str:
+    """0.143 -> '14%'; values under 1% get one decimal ('0.4%')."""
+    value = abs(fraction) * 100
+    if value < 1 and value > 0 and digits == 0:
+        return f"{value:.1f}%"
+    return f"{value:.{digits}f}%"
+
+
+def change_phrase(ratio: float, lower: float, upper: float, noun: str = "") -> str:
+    """Describe a ratio and its interval: '14% lower (95% CI 6% to 21% lower)'.
+
+    When the interval includes 1 the phrase is 'no clear change (2% lower; 95% CI 16% lower
+    to 15% higher)'. ``noun`` is appended after lower/higher/change (e.g. 'than expected').
+    """
+    tail = f" {noun}" if noun else ""
+    if not all(math.isfinite(v) for v in (ratio, lower, upper)):
+        return "a change that could not be measured"
+    if upper < 1:
+        return f"{pct(1 - ratio)} lower{tail} (95% CI {pct(1 - upper)} to {pct(1 - lower)} lower)"
+    if lower > 1:
+        return f"{pct(ratio - 1)} higher{tail} (95% CI {pct(lower - 1)} to {pct(upper - 1)} higher)"
+    direction = "lower" if ratio < 1 else "higher"
+    return (
+        f"no clear change{tail} ({pct(ratio - 1)} {direction}; 95% CI "
+        f"{_signed(lower)} to {_signed(upper)})"
+    )
+
+
+def _signed(ratio: float) -> str:
+    if ratio < 1:
+        return f"{pct(1 - ratio)} lower"
+    if ratio > 1:
+        return f"{pct(ratio - 1)} higher"
+    return "no change"
+
+
+def _periods(n: int, period: str) -> str:
+    return f"{n} {period}{'' if n == 1 else 's'}"
+
+
+def _overlaps(start: pd.Timestamp, end: pd.Timestamp, lo: pd.Timestamp, hi: pd.Timestamp) -> bool:
+    return bool(start <= hi and end >= lo)
+
+
+def _round_rate(x: float) -> str:
+    return f"{x:.1f}"
+
+
+# --- one function per result type --------------------------------------------------------------
+
+
+def from_before_after(
+    result: BeforeAfterResult,
+    *,
+    label: str,
+    place: str,
+    period: str = "quarter",
+    measure: str | None = None,
+    stock: bool = False,
+    importance: int = 50,
+) -> Finding:
+    """A before/after comparison as a finding (rate ratio after / before).
+
+    ``label`` is the plain name of the measure ("CLA starts"), ``place`` where it was measured
+    ("Northmoor", "the first-wave localities"), ``period`` the length of one period ("quarter").
+    ``stock=True`` adds the repeated-counts caveat (children counted at every period end).
+    """
+    caveats = _Caveats()
+    if min(result.n_before, result.n_after) < BEFORE_AFTER_MIN_POINTS:
+        caveats.add(
+            "short",
+            f"Only {result.n_before} {period}(s) before and {result.n_after} after rollout were "
+            "compared: too few to separate a real change from normal ups and downs.",
+        )
+    if min(result.count_before, result.count_after) < SMALL_NUMBERS:
+        caveats.add(
+            "small", "The numbers are small, so the rates are unstable and the interval is wide."
+        )
+    period_start = result.before_start - pd.DateOffset(months=3)
+    if _overlaps(period_start, result.after_end, BA_COVID_START, BA_COVID_END):
+        caveats.add("covid", CAVEAT_COVID)
+    if stock:
+        caveats.add("stock", CAVEAT_STOCK)
+    caveats.add("no_cause", CAVEAT_NO_CAUSE)
+    ratio, lo, hi = result.rate_ratio, result.rate_ratio_lower, result.rate_ratio_upper
+    excludes = None if not (math.isfinite(lo) and math.isfinite(hi)) else (hi < 1 or lo > 1)
+    grade, reason = grade_confidence(excludes, caveats.downgrading)
+    text = (
+        f"{label} in {place} averaged {_round_rate(result.rate_after)} per 10,000 children a "
+        f"{period} in the {_periods(result.n_after, period)} from rollout, against "
+        f"{_round_rate(result.rate_before)} in the {_periods(result.n_before, period)} before: "
+        f"{change_phrase(ratio, lo, hi)}."
+    )
+    return Finding(
+        text=text,
+        confidence=grade,
+        caveats=caveats.texts,
+        measure=measure,
+        method=result.method,
+        n=result.n,
+        estimate=float(ratio),
+        ci=(float(lo), float(hi)),
+        key=f"before_after:{measure or label}:{place}",
+        scale="rate ratio",
+        confidence_reason=reason,
+        importance=importance,
+    )
+
+
+def its_relative_effect(result: ITSResult) -> tuple[float, float, float] | None:
+    """Observed over counterfactual for the whole post period, with its 95% interval.
+
+    Uses ``post_totals``: observed total / counterfactual total, and the interval from the
+    counterfactual total's interval (observed / upper to observed / lower). None when the
+    totals are missing or zero.
+    """
+    totals = result.post_totals or {}
+    obs = totals.get("observed")
+    cf, lo, hi = (
+        totals.get(k) for k in ("counterfactual", "counterfactual_lower", "counterfactual_upper")
+    )
+    if not obs or not cf or not lo or not hi or cf <= 0 or lo <= 0:
+        return None
+    return obs / cf, obs / hi, obs / lo
+
+
+def _its_caveats(result: ITSResult, caveats: _Caveats, period: str) -> None:
+    if min(result.n_pre, result.n_post) < ITS_MIN_POINTS:
+        caveats.add(
+            "short",
+            f"Only {result.n_pre} {period}(s) before and {result.n_post} after rollout; at least "
+            f"{ITS_MIN_POINTS} on each side are advised.",
+        )
+    if result.family == "poisson" and result.dispersion > _its.OVERDISPERSION_THRESHOLD:
+        caveats.add("overdispersion", CAVEAT_OVERDISPERSION)
+    if result.hac_lags is None and not math.isnan(result.ljung_box_p) and result.ljung_box_p < 0.05:
+        caveats.add("autocorrelation", CAVEAT_AUTOCORRELATION)
+    dates = pd.to_datetime(result.fitted["date"])
+    if _overlaps(dates.min(), dates.max(), _its.COVID_START, _its.COVID_END):
+        caveats.add("covid", CAVEAT_COVID)
+
+
+def from_its(
+    result: ITSResult,
+    *,
+    label: str,
+    place: str,
+    period: str = "quarter",
+    measure: str | None = None,
+    importance: int = 50,
+) -> Finding:
+    """An interrupted time series as a finding.
+
+    The headline is the whole post period against the counterfactual (the pre-rollout trend
+    projected on): "CLA starts in Ashby were 14% lower than the pre-rollout trend projected
+    over the 27 quarters after rollout (95% CI ...)". A second sentence gives the step at
+    rollout (level change) as a rate ratio. For a Gaussian model without population only the
+    level change is reported.
+    """
+    caveats = _Caveats()
+    _its_caveats(result, caveats, period)
+    caveats.add("no_cause", CAVEAT_NO_CAUSE)
+    rel = its_relative_effect(result) if result.family != "gaussian" else None
+    level = result.level_change
+    if rel is not None:
+        ratio, lo, hi = rel
+        scale = "rate ratio"
+        excludes = hi < 1 or lo > 1
+        over = f"over the {_periods(result.n_post, period)} after rollout"
+        if excludes:
+            phrase = change_phrase(ratio, lo, hi, "than the pre-rollout trend projected")
+            text = f"{label} in {place} were {phrase} {over}."
+        else:
+            phrase = change_phrase(ratio, lo, hi, "against the pre-rollout trend")
+            text = f"{label} in {place} showed {phrase} {over}."
+        if level.scale == "rate ratio":
+            text += (
+                f" The step at rollout was a rate ratio of {level.estimate:.2f} "
+                f"(95% CI {level.ci_lower:.2f} to {level.ci_upper:.2f})."
+            )
+    else:
+        ratio, lo, hi = level.estimate, level.ci_lower, level.ci_upper
+        scale = level.scale
+        if level.scale == "rate ratio":
+            phrase = change_phrase(ratio, lo, hi)
+            excludes = hi < 1 or lo > 1
+        else:
+            phrase = (
+                f"a step of {ratio:+.2f} per 10,000 (95% CI {lo:+.2f} to {hi:+.2f})"
+                if (hi < 0 or lo > 0)
+                else f"no clear step ({ratio:+.2f} per 10,000; 95% CI {lo:+.2f} to {hi:+.2f})"
+            )
+            excludes = hi < 0 or lo > 0
+        text = f"At rollout, {label} in {place} showed {phrase}."
+    grade, reason = grade_confidence(excludes, caveats.downgrading)
+    return Finding(
+        text=text,
+        confidence=grade,
+        caveats=caveats.texts,
+        measure=measure,
+        method=result.method,
+        n=result.n,
+        estimate=float(ratio),
+        ci=(float(lo), float(hi)),
+        key=f"its:{measure or label}:{place}",
+        scale=scale,
+        confidence_reason=reason,
+        importance=importance,
+    )
+
+
+def did_parallel_trends_doubt(result: StaggeredDiDResult) -> bool:
+    """True when any pre-rollout event-study estimate's 95% interval excludes zero."""
+    pre = result.dynamic[result.dynamic["pre"]]
+    return bool(((pre["ci_lower"] > 0) | (pre["ci_upper"] < 0)).any())
+
+
+def from_staggered_did(
+    result: StaggeredDiDResult,
+    *,
+    label: str,
+    place: str,
+    baseline_rate: float | None = None,
+    period: str = "quarter",
+    measure: str | None = None,
+    importance: int = 50,
+) -> Finding:
+    """The simple (overall) staggered DiD ATT as a finding.
+
+    The ATT is a difference in rate per 10,000 per period; with ``baseline_rate`` (the units'
+    mean rate before rollout) it is also given as a percentage of that rate.
+    """
+    caveats = _Caveats()
+    if did_parallel_trends_doubt(result):
+        caveats.add("parallel", CAVEAT_PARALLEL)
+    if result.n < MIN_CLUSTERS:
+        caveats.add(
+            "few_units",
+            f"Only {result.n} localities took part, so the interval is approximate and one "
+            "unusual locality or period can move the estimate.",
+        )
+    caveats.add("no_cause", CAVEAT_NO_CAUSE)
+    est = result.simple
+    comparison = (
+        "localities not yet started"
+        if result.control == "not_yet_treated"
+        else "localities that never started"
+    )
+    excludes = (
+        None
+        if not (math.isfinite(est.ci_lower) and math.isfinite(est.ci_upper))
+        else (est.ci_upper < 0 or est.ci_lower > 0)
+    )
+    direction = "lower" if est.estimate < 0 else "higher"
+    size = f"{abs(est.estimate):.1f} per 10,000 children a {period} {direction}"
+    interval = f"95% CI {est.ci_lower:+.1f} to {est.ci_upper:+.1f}"
+    if baseline_rate and baseline_rate > 0:
+        rel = est.estimate / baseline_rate
+        interval += (
+            f"; {pct(rel)} {direction} than the pre-rollout rate of {baseline_rate:.1f}, "
+            f"95% CI {_signed_rel(est.ci_lower / baseline_rate)} to "
+            f"{_signed_rel(est.ci_upper / baseline_rate)}"
+        )
+    if excludes:
+        text = f"After rollout, {label} in {place} were {size} than in {comparison} ({interval})."
+    else:
+        text = (
+            f"After rollout, {label} in {place} showed no clear difference from {comparison}: "
+            f"{size} ({interval})."
+        )
+    grade, reason = grade_confidence(excludes, caveats.downgrading)
+    return Finding(
+        text=text,
+        confidence=grade,
+        caveats=caveats.texts,
+        measure=measure,
+        method=result.method,
+        n=result.n,
+        estimate=float(est.estimate),
+        ci=(float(est.ci_lower), float(est.ci_upper)),
+        key=f"did:{measure or label}:{place}",
+        scale="rate per 10,000",
+        confidence_reason=reason,
+        importance=importance,
+    )
+
+
+def _signed_rel(fraction: float) -> str:
+    if fraction < 0:
+        return f"{pct(fraction)} lower"
+    if fraction > 0:
+        return f"{pct(fraction)} higher"
+    return "no change"
+
+
+def from_did_2x2(
+    result: DiD2x2Result,
+    *,
+    label: str,
+    treated: str,
+    comparison: str,
+    period: str = "quarter",
+    measure: str | None = None,
+    importance: int = 60,
+) -> Finding:
+    """A simple 2x2 difference-in-differences as a finding (difference in rate per 10,000)."""
+    caveats = _Caveats()
+    if result.n_clusters is not None and result.n_clusters < MIN_CLUSTERS:
+        caveats.add(
+            "few_units",
+            f"Only {result.n_clusters} localities, so the interval is approximate.",
+        )
+    caveats.add("no_cause", CAVEAT_NO_CAUSE)
+    est = result.estimate
+    excludes = (
+        None
+        if not (math.isfinite(est.ci_lower) and math.isfinite(est.ci_upper))
+        else (est.ci_upper < 0 or est.ci_lower > 0)
+    )
+    base = float(result.means.loc[1, 0])
+    moved = "fell" if est.estimate < 0 else "rose"
+    rel = f"{pct(est.estimate / base)} of their earlier rate; " if base > 0 else ""
+    size = f"{abs(est.estimate):.1f} per 10,000 children a {period}"
+    interval = f"({rel}95% CI {est.ci_lower:+.1f} to {est.ci_upper:+.1f})"
+    if excludes:
+        text = (
+            f"After rollout, {label} in {treated} {moved} by {size} more than in {comparison} "
+            f"{interval}."
+        )
+    else:
+        text = (
+            f"After rollout, {label} in {treated} showed no clear difference from {comparison}: "
+            f"{size} {'lower' if est.estimate < 0 else 'higher'} {interval}."
+        )
+    grade, reason = grade_confidence(excludes, caveats.downgrading)
+    return Finding(
+        text=text,
+        confidence=grade,
+        caveats=caveats.texts,
+        measure=measure,
+        method=result.method,
+        n=result.n,
+        estimate=float(est.estimate),
+        ci=(float(est.ci_lower), float(est.ci_upper)),
+        key=f"did2x2:{measure or label}",
+        scale="rate per 10,000",
+        confidence_reason=reason,
+        importance=importance,
+    )
+
+
+def from_dose_response(
+    result: DoseResponseResult,
+    *,
+    label: str,
+    improvement: str = "decrease",
+    measure: str | None = None,
+    importance: int = 70,
+) -> Finding:
+    """Spearman's rho between training coverage and change in outcome, as a finding.
+
+    With ``improvement="decrease"`` a negative rho means higher coverage went with larger falls.
+    """
+    caveats = _Caveats()
+    if result.n < MIN_CLUSTERS:
+        caveats.add(
+            "few_units",
+            f"Only {result.n} units, so the rank correlation is very uncertain.",
+        )
+    caveats.add("association", CAVEAT_ASSOCIATION_UNITS)
+    lo, hi = result.ci_lower, result.ci_upper
+    excludes = None if not (math.isfinite(lo) and math.isfinite(hi)) else (hi < 0 or lo > 0)
+    stats_text = (
+        f"Spearman's rho {result.rho:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, {result.n} units"
+    )
+    if excludes:
+        better = (result.rho < 0) == (improvement == "decrease")
+        tendency = "larger improvements" if better else "smaller improvements or worsening"
+        text = (
+            f"Units with higher training coverage tended to have {tendency} in {label} "
+            f"({stats_text})."
+        )
+    else:
+        text = (
+            f"There was no clear link between training coverage and the change in {label} "
+            f"across units ({stats_text})."
+        )
+    grade, reason = grade_confidence(excludes, caveats.downgrading)
+    return Finding(
+        text=text,
+        confidence=grade,
+        caveats=caveats.texts,
+        measure=measure,
+        method=result.method,
+        n=result.n,
+        estimate=float(result.rho),
+        ci=(float(lo), float(hi)),
+        key=f"dose_response:{measure or label}",
+        scale="Spearman rho",
+        confidence_reason=reason,
+        importance=importance,
+    )
+
+
+def from_cost_avoidance(
+    result: CostAvoidanceResult,
+    *,
+    since: str,
+    importance: int = 80,
+) -> Finding:
+    """Cost avoidance (child-years and money) as a finding, clearly labelled as an estimate."""
+    caveats = _Caveats()
+    if result.unit_cost_source == DEFAULT_UNIT_COST_SOURCE:
+        caveats.add("illustrative_cost", CAVEAT_ILLUSTRATIVE_COST)
+    for assumption in result.assumptions:
+        caveats.add(f"assumption:{assumption[:30]}", assumption)
+    lo, hi = result.child_years_avoided_lower, result.child_years_avoided_upper
+    years = result.child_years_avoided
+    excludes = None if lo is None or hi is None else (lo > 0 or hi < 0)
+    money = f"£{abs(result.gross_avoidance) / 1e6:,.1f} million"
+    rng = f" (95% CI {lo:,.0f} to {hi:,.0f})" if lo is not None and hi is not None else ""
+    if years > 0:
+        text = (
+            f"Since {since}, children spent an estimated {years:,.0f} fewer years in care than "
+            f"the pre-rollout trend projected{rng}; at £{result.unit_cost_per_child_year:,.0f} "
+            f"per child-year that is an estimated {money} of costs avoided."
+        )
+    else:
+        text = (
+            f"Since {since}, children spent about {abs(years):,.0f} more years in care than the "
+            f"pre-rollout trend projected{rng}, so no cost avoidance is estimated."
+        )
+    if result.investment is not None and result.return_ratio is not None and years > 0:
+        text += (
+            f" Set against the £{result.investment / 1e6:,.1f} million invested, that is "
+            f"£{result.return_ratio:,.2f} for each £1."
+        )
+    grade, reason = grade_confidence(excludes, caveats.downgrading)
+    return Finding(
+        text=text,
+        confidence=grade,
+        caveats=caveats.texts,
+        measure="cla_at_period_end",
+        method=result.method,
+        n=result.n,
+        estimate=float(years),
+        ci=None if lo is None or hi is None else (float(lo), float(hi)),
+        key="cost_avoidance",
+        scale="child-years",
+        confidence_reason=reason,
+        importance=importance,
+    )
+
+
+_VARIATION_TEXT = {
+    "common_cause": "only common-cause variation (no unusual signal)",
+    "special_cause_improvement_high": "special-cause variation in the improving direction (high)",
+    "special_cause_improvement_low": "special-cause variation in the improving direction (low)",
+    "special_cause_concern_high": "special-cause variation of concern (high)",
+    "special_cause_concern_low": "special-cause variation of concern (low)",
+    "special_cause_neutral_high": "special-cause variation (high)",
+    "special_cause_neutral_low": "special-cause variation (low)",
+}
+_ASSURANCE_TEXT = {
+    "consistent_pass": "it will consistently meet the target",
+    "consistent_fail": "it will consistently miss the target unless the process changes",
+    "hit_or_miss": "it will sometimes meet and sometimes miss the target",
+}
+
+
+def variation_text(icon: str) -> str:
+    """Plain-English meaning of a Making Data Count variation icon."""
+    return _VARIATION_TEXT.get(icon, icon.replace("_", " "))
+
+
+def from_spc(
+    result: XmrResult,
+    *,
+    label: str,
+    place: str,
+    measure: str | None = None,
+    importance: int = 90,
+) -> Finding:
+    """An XmR chart as a finding: the variation icon (and assurance, with a target) in words.
+
+    SPC has no interval of an effect, so the grade follows the signal: a special cause in the
+    latest segment is "moderate" (a real signal, but not an estimate of an effect), common
+    cause is "low". Trial limits are a caveat.
+    """
+    caveats = _Caveats()
+    if result.trial_limits:
+        caveats.add(
+            "trial",
+            "Some limits rest on fewer than 13 points (trial limits) and may change as data "
+            "are added.",
+        )
+    points = result.points
+    last_segment = int(points["segment"].max())
+    in_last = points[points["segment"] == last_segment]
+    n_signals = int(in_last["special_cause"].sum())
+    if label[:1].isupper() and label[1:2].islower():
+        label = label[0].lower() + label[1:]  # mid-sentence: "children looked after"
+    text = (
+        f"On an XmR chart, the latest period of {label} in {place} shows "
+        f"{variation_text(result.variation_icon)}"
+    )
+    if last_segment > 0:
+        n_points = int(in_last["value"].notna().sum())
+        text += (
+            f"; with limits recalculated from rollout, {n_signals} of the {n_points} periods "
+            "since then were special-cause signals"
+        )
+    text += "."
+    if result.assurance_icon and result.target is not None:
+        text += (
+            f" Against the target of {result.target:g}, the limits suggest "
+            f"{_ASSURANCE_TEXT[result.assurance_icon]}."
+        )
+    special = result.variation_icon != "common_cause"
+    grade: Confidence = "moderate" if special else "low"
+    reason = (
+        "Moderate confidence: a special-cause signal, which is evidence of change but not an "
+        "estimate of its size."
+        if special
+        else "Low confidence: the chart shows only common-cause variation."
+    )
+    return Finding(
+        text=text,
+        confidence=grade,
+        caveats=caveats.texts,
+        measure=measure,
+        method=result.method,
+        n=result.n,
+        estimate=None,
+        ci=None,
+        key=f"spc:{measure or label}:{place}",
+        scale="",
+        confidence_reason=reason,
+        importance=importance,
+    )
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def banned_phrases_in(text: str) -> list[str]:
+    """The causal phrases of :data:`BANNED_PHRASES` found in ``text`` (whole words)."""
+    lowered = text.lower()
+    return [p for p in BANNED_PHRASES if re.search(rf"\b{re.escape(p)}\b", lowered)]
+
+
+def sort_findings(findings: Iterable[Finding]) -> list[Finding]:
+    """Most important first: by ``importance``, then by confidence (high first)."""
+    order = {"high": 0, "moderate": 1, "low": 2}
+    return sorted(findings, key=lambda f: (f.importance, order[f.confidence]))
+
+
+def finite(x: float | None) -> bool:
+    return x is not None and bool(np.isfinite(x))
