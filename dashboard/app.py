@@ -1,0 +1,199 @@
+"""rp-impact dashboard: the entry point and router (`streamlit run dashboard/app.py`).
+
+It opens the warehouse named by `RP_IMPACT_WAREHOUSE` (see `pipelines.config`), draws the
+global filters in the sidebar (kept in the URL so a view can be shared), and routes to the
+pages with `st.navigation`:
+
+- Board: Board summary
+- Explore: Trends, Cohorts, Training
+- Data: Upload, Data quality & methods
+
+Role hook: `dashboard.state.visible_pages(role)` decides which pages a user may see (see its
+docstring). Today there is no sign-in and everyone sees every page.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the project root.
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from dashboard import data, state  # noqa: E402
+from dashboard.state import Filters, PageSpec, current_role, period_label, visible_pages  # noqa: E402
+from pipelines.marts import GRAIN_LABELS, GRAINS, MEASURES  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+
+
+def _navigation(specs: list[PageSpec]):
+    sections: dict[str, list] = {}
+    for number, spec in enumerate(specs):
+        page = st.Page(
+            str(HERE / spec.file),
+            title=spec.title,
+            icon=spec.icon,
+            url_path=spec.key,
+            default=number == 0,
+        )
+        sections.setdefault(spec.section, []).append(page)
+    return st.navigation(sections)
+
+
+def _no_warehouse_page() -> None:
+    st.title("rp-impact")
+    st.subheader("No warehouse yet")
+    st.info(
+        f"There is no data warehouse at `{data.warehouse_path()}`, so there is nothing to show "
+        "yet.\n\n**What to do:** run `make run` in the project folder (it builds the warehouse "
+        "from the synthetic sample and starts the dashboard), or `rp-impact build` to load the "
+        "sample, or `rp-impact ingest FILE...` to load your own extracts. Set "
+        "`RP_IMPACT_WAREHOUSE` if your warehouse lives somewhere else. You can also start by "
+        "uploading your extracts on the **Upload** page (areas and population first)."
+    )
+
+
+# -- sidebar filters ---------------------------------------------------------------------------
+
+_STORE = "_rp_filters"  # plain (non-widget) key: survives pages that hide the filters
+_AT_LATEST = "_rp_range_at_latest"
+
+
+def _periods(area: str, measure: str, unit: str, grain: str) -> list:
+    frame = data.mart("outcome_series", area, measure, unit=unit, grain=grain)
+    return [d.date() for d in frame["period_end"]]
+
+
+def _units(area: str) -> list[str]:
+    return data.mart("units", area)["unit"].tolist()
+
+
+def _filters(areas, show: bool) -> tuple[Filters, list[str]]:
+    codes = areas["area_code"].tolist()
+    names = dict(zip(areas["area_code"], areas["area_name"], strict=False))
+    notices: list[str] = []
+    stored: Filters | None = st.session_state.get(_STORE)
+    if stored is None:  # first run of this session: read the link
+        stored, notices = state.resolve_filters(
+            dict(st.query_params.to_dict()), areas=codes, units=_units, periods=_periods
+        )
+    if not show:
+        return stored, notices
+
+    bar = st.sidebar
+    bar.header("Filters")
+    area = stored.area if stored.area in codes else codes[0]
+    area = bar.selectbox(
+        "Area",
+        codes,
+        index=codes.index(area),
+        format_func=lambda c: f"{names.get(c, c)} ({c})",
+        help="The council (local authority) whose data you are looking at.",
+    )
+    unit_options = _units(area)
+    unit = stored.unit if stored.unit in unit_options else unit_options[0]
+    unit = bar.selectbox(
+        "Unit or locality",
+        unit_options,
+        index=unit_options.index(unit),
+        format_func=lambda u: "Whole area (all units)" if u == state.UNIT_ALL else u,
+    )
+    measure_names = list(MEASURES)
+    measure = bar.selectbox(
+        "Measure",
+        measure_names,
+        index=measure_names.index(stored.measure),
+        format_func=lambda m: MEASURES[m].label,
+    )
+    grain = bar.radio(
+        "Time grain",
+        list(GRAINS),
+        index=list(GRAINS).index(stored.grain),
+        format_func=GRAIN_LABELS.get,
+        horizontal=True,
+        help="Financial years run from April to March.",
+    )
+    periods = _periods(area, measure, unit, grain)
+    filters = Filters(area, unit, measure, grain)
+    start, end = stored.start, stored.end
+    if periods and st.session_state.get(_AT_LATEST, True):
+        end = periods[-1]  # a range that ended at the latest period follows new uploads
+    filters, _ = state.clamp_period(filters, periods, start, end, [])
+    if len(periods) >= 2:
+        start, end = bar.select_slider(
+            "Period range",
+            options=periods,
+            value=(filters.start, filters.end),
+            format_func=lambda d: period_label(d, grain),
+            help="The periods shown on charts and in tables. The statistics always use every "
+            "period, so zooming in does not change the estimates.",
+        )
+        filters = Filters(area, unit, measure, grain, start, end)
+    st.session_state[_AT_LATEST] = bool(periods) and filters.end == periods[-1]
+    bar.caption("The filters are part of the page address: copy the link to share this view.")
+    return filters, notices
+
+
+def _sync_query_params(filters: Filters) -> None:
+    wanted = filters.to_params()
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def main() -> None:
+    st.set_page_config(
+        page_title="rp-impact: Restorative Practice impact",
+        page_icon=":material/insights:",
+        layout="wide",
+        menu_items={"About": "rp-impact: open-source impact analytics for Restorative Practice."},
+    )
+    specs = visible_pages(current_role())
+    if not data.warehouse_exists():
+        state.set_context(None)
+        getting_started = st.Page(
+            _no_warehouse_page, title="Get started", icon=":material/info:", default=True
+        )
+        upload = [s for s in specs if s.key == "upload"]
+        pages = {"Start": [getting_started]}
+        if upload:
+            pages["Data"] = [st.Page(str(HERE / upload[0].file), title="Upload", url_path="upload")]
+        st.navigation(pages).run()
+        return
+
+    page = _navigation(specs)
+    spec = next((s for s in specs if s.title == page.title), specs[0])
+    wh = data.warehouse()
+    areas = data.mart("areas")
+    if areas.empty:
+        state.set_context(None)
+        page.run()
+        return
+    filters, notices = _filters(areas, show=spec.uses_filters)
+    st.session_state[_STORE] = filters
+    _sync_query_params(filters)
+    measure = MEASURES[filters.measure]
+    state.set_context(
+        state.Context(
+            path=str(data.warehouse_path()),
+            version=wh.data_version(),
+            filters=filters,
+            area_name=data.mart("area_name", filters.area),
+            unit_label="the whole area" if filters.unit == state.UNIT_ALL else filters.unit,
+            measure_label=measure.label,
+            rollout_date=data.mart("unit_rollout_date", filters.area, filters.unit),
+            last_upload=data.mart("last_upload_time"),
+            periods=_periods(filters.area, filters.measure, filters.unit, filters.grain),
+            notices=notices,
+        )
+    )
+    for notice in notices:
+        st.warning(notice, icon=":material/link_off:")
+    page.run()
+
+
+main()

@@ -1,0 +1,1055 @@
+"""Plotly chart builders: DataFrame(s) in, `plotly.graph_objects.Figure` out.
+
+Every builder is a pure function (no Streamlit, no warehouse) so it can be unit-tested and
+reused by the annual report. Each figure has:
+
+- a title that states the finding or the question (wrapped so it fits a phone screen);
+- a source line at the bottom (dataset, last upload, population year);
+- the Government Analysis Function (GAF) accessible palette and a legible font;
+- on every time axis, the rollout marked with a dashed vertical line and a text label;
+- categories told apart by marker symbol or line dash as well as colour, never colour alone.
+
+The module also holds the table helpers used by every download: `disclosure_control` (counts
+1-4 shown as "c", rates derived from them suppressed) and `csv_bytes` (CSV with formula-like
+cells escaped), thin wrappers over `pipelines.disclosure`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import textwrap
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from pipelines import disclosure
+
+# -- palette and style -------------------------------------------------------------------------
+
+DARK_BLUE = "#12436D"
+TURQUOISE = "#28A197"
+DARK_PINK = "#801650"
+ORANGE = "#F46A25"
+DARK_GREY = "#3D3D3D"
+PLUM = "#A285D1"
+LIGHT_GREY = "#BFBFBF"
+PALETTE = (DARK_BLUE, TURQUOISE, DARK_PINK, ORANGE, DARK_GREY, PLUM)
+# Symbols and dashes that go with the palette, so series differ by more than colour.
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star", "cross", "hexagon")
+DASHES = ("solid", "dash", "dot", "dashdot", "longdash", "longdashdot")
+FONT = "Arial, Helvetica, sans-serif"
+TITLE_WIDTH = 40  # characters per title line: fits a 390 px phone screen
+
+# Making Data Count point types: colour AND symbol AND a text label carry the meaning.
+POINT_STYLE = {
+    "special_cause_improvement": (DARK_BLUE, "diamond", "I: improvement", "I"),
+    "special_cause_concern": (ORANGE, "square", "C: concern", "C"),
+    "special_cause_neutral": (PLUM, "triangle-up", "S: special cause", "S"),
+}
+
+VARIATION_TEXT = {
+    "common_cause": ("≈", "Common cause variation: no significant change"),
+    "special_cause_improvement_high": ("▲", "Special cause variation: improvement (higher)"),
+    "special_cause_improvement_low": ("▼", "Special cause variation: improvement (lower)"),
+    "special_cause_concern_high": ("▲", "Special cause variation: concern (higher)"),
+    "special_cause_concern_low": ("▼", "Special cause variation: concern (lower)"),
+    "special_cause_neutral_high": ("▲", "Special cause variation: higher (neither good nor bad)"),
+    "special_cause_neutral_low": ("▼", "Special cause variation: lower (neither good nor bad)"),
+}
+ASSURANCE_TEXT = {
+    "consistent_pass": ("✔", "The target will consistently be met"),
+    "consistent_fail": ("✘", "The target will consistently be missed"),
+    "hit_or_miss": ("?", "The target may or may not be met (hit and miss)"),
+}
+
+
+def variation_label(icon: str | None) -> str:
+    """Plain-English text with a symbol for a Making Data Count variation icon."""
+    if not icon:
+        return "No SPC assessment"
+    symbol, text = VARIATION_TEXT.get(icon, ("•", icon.replace("_", " ")))
+    return f"{symbol} {text}"
+
+
+def assurance_label(icon: str | None) -> str:
+    """Plain-English text with a symbol for a Making Data Count assurance icon."""
+    if not icon:
+        return "No target set"
+    symbol, text = ASSURANCE_TEXT.get(icon, ("•", icon.replace("_", " ")))
+    return f"{symbol} {text}"
+
+
+def headline_value(rate: float | None, unit_label: str = "") -> str:
+    """A tile's big number: '70.4' (the unit goes in the label) or '74.3%'; 'No figure'."""
+    if rate is None or (isinstance(rate, float) and math.isnan(rate)):
+        return "No figure"
+    if unit_label.startswith("%"):
+        return f"{rate:.1f}%"
+    return f"{rate:,.1f}"
+
+
+def source_line(
+    dataset: str = "",
+    last_upload: dt.date | dt.datetime | str | None = None,
+    population: str | None = None,
+) -> str:
+    """'Source: ... · last upload 3 July 2026 · mid-year population 2024' for a chart footer."""
+    parts = [f"Source: {dataset}" if dataset else "Source: rp-impact warehouse"]
+    if last_upload:
+        when = last_upload
+        if isinstance(when, dt.datetime | dt.date):
+            when = f"{when.day} {when:%B %Y}"
+        parts.append(f"last upload {when}")
+    if population:
+        parts.append(population)
+    return " · ".join(parts)
+
+
+def wrap(text: str, width: int = TITLE_WIDTH) -> str:
+    """Wrap a title into `<br>`-separated lines so it fits narrow screens."""
+    return "<br>".join(textwrap.wrap(text, width=width)) or text
+
+
+def _style(
+    fig: go.Figure, title: str, source: str, *, height: int = 460, subtitle: str = ""
+) -> go.Figure:
+    """Title (and subtitle) at the top, legend under them, source line at the bottom.
+
+    Positions are in pixels of the container so that a title wrapped onto several lines, or a
+    legend that wraps on a phone, never overlaps the title.
+    """
+    wrapped = wrap(title)
+    lines = wrapped.count("<br>") + 1
+    source_text = "<br>".join(textwrap.wrap(source, width=56)) if source else ""
+    source_lines = source_text.count("<br>") + 1 if source_text else 0
+    title_px = 26 + 20 * lines + (20 if subtitle else 0)
+    legend_px = 52  # two rows of legend items on a wide screen
+    height = height + 20 * (lines - 1)
+    bottom = 66 + 15 * source_lines
+    title = {
+        "text": wrapped,
+        "x": 0,
+        "xanchor": "left",
+        "xref": "container",
+        "y": 1,
+        "yanchor": "top",
+        "yref": "container",
+        "pad": {"t": 22, "l": 12},
+        "font": {"size": 15, "color": "#0B0C0C", "family": FONT},
+    }
+    if subtitle:
+        title["subtitle"] = {"text": subtitle, "font": {"size": 13, "color": "#0B0C0C"}}
+    fig.update_layout(
+        template="plotly_white",
+        title=title,
+        font={"family": FONT, "size": 14, "color": DARK_GREY},
+        colorway=list(PALETTE),
+        height=height,
+        margin={"l": 60, "r": 20, "t": title_px + legend_px + 8, "b": bottom},
+        legend={
+            "orientation": "h",
+            "yref": "container",
+            "yanchor": "top",
+            "y": 1 - (title_px + 4) / height,
+            "x": 0,
+            "xanchor": "left",
+            "font": {"size": 12},
+        },
+        hoverlabel={"font": {"family": FONT, "size": 13}},
+        meta={"source": source, "title": title["text"].replace("<br>", " ")},
+    )
+    if source_text:
+        fig.add_annotation(
+            text=source_text,
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=0,
+            xshift=-48,
+            yshift=-bottom + 6,
+            xanchor="left",
+            yanchor="bottom",
+            showarrow=False,
+            align="left",
+            font={"size": 11, "color": DARK_GREY},
+            name="source",
+        )
+    axis_font = {"color": DARK_GREY, "family": FONT}
+    fig.update_xaxes(
+        showline=True,
+        linecolor=DARK_GREY,
+        ticks="outside",
+        automargin=True,
+        title_font=axis_font,
+        tickfont=axis_font,
+    )
+    fig.update_yaxes(
+        gridcolor="#E5E5E5",
+        zeroline=False,
+        automargin=True,
+        title_font=axis_font,
+        tickfont=axis_font,
+    )
+    return fig
+
+
+def _ts(value) -> pd.Timestamp | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    stamp = pd.Timestamp(value)
+    return None if pd.isna(stamp) else stamp
+
+
+def add_rollout(
+    fig: go.Figure,
+    when,
+    label: str = "Rollout starts",
+    *,
+    row: int | None = None,
+    col: int | None = None,
+    xref: str = "x",
+    yref: str = "y domain",
+    color: str = DARK_PINK,
+) -> go.Figure:
+    """Mark the rollout: a dashed vertical line with a text label (named 'rollout')."""
+    if when is None:
+        return fig
+    x = _ts(when) if not isinstance(when, int | float) else when
+    if x is None:
+        return fig
+    if row is not None and col is not None:
+        fig.add_vline(
+            x=x, line_dash="dash", line_color=color, line_width=2, row=row, col=col, name="rollout"
+        )
+        return fig
+    fig.add_shape(
+        type="line",
+        x0=x,
+        x1=x,
+        y0=0,
+        y1=1,
+        xref=xref,
+        yref=yref,
+        line={"color": color, "width": 2, "dash": "dash"},
+        name="rollout",
+    )
+    if label:
+        fig.add_annotation(
+            x=x,
+            y=1,
+            xref=xref,
+            yref=yref,
+            text=label,
+            showarrow=False,
+            xanchor="left",
+            yanchor="top",
+            xshift=4,
+            font={"size": 12, "color": color},
+            bgcolor="rgba(255,255,255,0.8)",
+            name="rollout-label",
+        )
+    return fig
+
+
+def financial_year_bands(start, end) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+    """(start, end, '2024-25') for each financial year (April-March) overlapping start..end."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    year = start.year if start.month >= 4 else start.year - 1
+    bands = []
+    while pd.Timestamp(year, 4, 1) <= end:
+        bands.append(
+            (
+                pd.Timestamp(year, 4, 1),
+                pd.Timestamp(year + 1, 3, 31),
+                f"{year}-{(year + 1) % 100:02d}",
+            )
+        )
+        year += 1
+    return bands
+
+
+def add_financial_years(fig: go.Figure, start, end, *, ticks: bool = True) -> go.Figure:
+    """Shade alternate financial years and (optionally) label the x axis by financial year."""
+    bands = financial_year_bands(start, end)
+    for number, (low, high, _label) in enumerate(bands):
+        if number % 2 == 0:
+            fig.add_vrect(
+                x0=low,
+                x1=high,
+                fillcolor="#F3F2F1",
+                line_width=0,
+                layer="below",
+                name="financial-year",
+            )
+    if ticks and bands:
+        step = max(1, len(bands) // 8)
+        shown = bands[::step]
+        fig.update_xaxes(
+            tickmode="array",
+            tickvals=[low + (high - low) / 2 for low, high, _ in shown],
+            ticktext=[label for _, _, label in shown],
+            title_text="Financial year (April to March)",
+        )
+    return fig
+
+
+def _band(
+    fig: go.Figure,
+    x: Sequence,
+    lower: Sequence,
+    upper: Sequence,
+    *,
+    name: str,
+    color: str,
+    opacity: float = 0.18,
+    showlegend: bool = True,
+    row: int | None = None,
+    col: int | None = None,
+    legendgroup: str | None = None,
+) -> None:
+    fill = _rgba(color, opacity)
+    kwargs = {"row": row, "col": col} if row is not None else {}
+    fig.add_trace(
+        go.Scatter(
+            x=list(x),
+            y=list(upper),
+            mode="lines",
+            line={"width": 0},
+            hoverinfo="skip",
+            showlegend=False,
+            legendgroup=legendgroup or name,
+            name=f"{name} (upper)",
+        ),
+        **kwargs,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=list(x),
+            y=list(lower),
+            mode="lines",
+            line={"width": 0},
+            fill="tonexty",
+            fillcolor=fill,
+            name=name,
+            hoverinfo="skip",
+            showlegend=showlegend,
+            legendgroup=legendgroup or name,
+        ),
+        **kwargs,
+    )
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    hex_color = hex_color.lstrip("#")
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _x_range(fig: go.Figure, x_range) -> None:
+    if x_range and all(v is not None for v in x_range):
+        low, high = (pd.Timestamp(v) for v in x_range)
+        pad = pd.Timedelta(days=20)
+        # Only on axes that are not matched to another: a range on a matched axis (small
+        # multiples) makes plotly.js drop that panel's traces.
+        fig.update_xaxes(range=[low - pad, high + pad], selector=lambda axis: not axis.matches)
+
+
+def empty_figure(message: str, title: str = "No data to show", source: str = "") -> go.Figure:
+    """A figure that says why it is empty (used rarely: pages prefer a text empty state)."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _style(fig, title, source, height=260)
+
+
+# -- time series -------------------------------------------------------------------------------
+
+
+def time_series(
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    rollout_date=None,
+    date_col: str = "period_end",
+    value_col: str = "rate_per_10k",
+    lower_col: str | None = "rate_lower",
+    upper_col: str | None = "rate_upper",
+    y_title: str = "Rate per 10,000 children",
+    series_name: str = "Rate per 10,000",
+    financial_years: bool = False,
+    x_range=None,
+    target: float | None = None,
+) -> go.Figure:
+    """A rate over time with its 95% confidence band and the rollout marked."""
+    data = frame.sort_values(date_col)
+    fig = go.Figure()
+    if lower_col and upper_col and lower_col in data and upper_col in data:
+        _band(
+            fig,
+            data[date_col],
+            data[lower_col],
+            data[upper_col],
+            name="95% confidence interval",
+            color=DARK_BLUE,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=data[date_col],
+            y=data[value_col],
+            mode="lines+markers",
+            name=series_name,
+            line={"color": DARK_BLUE, "width": 2.5},
+            marker={"symbol": "circle", "size": 6},
+            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>",
+        )
+    )
+    if target is not None:
+        fig.add_hline(
+            y=target,
+            line_dash="dot",
+            line_color=TURQUOISE,
+            annotation_text=f"Target {target:g}",
+            annotation_position="top right",
+            name="target",
+        )
+    if financial_years and len(data):
+        add_financial_years(fig, data[date_col].min(), data[date_col].max())
+    add_rollout(fig, rollout_date)
+    fig.update_yaxes(title_text=y_title, rangemode="tozero")
+    if not financial_years:
+        fig.update_xaxes(title_text="Period ending")
+    _x_range(fig, x_range)
+    return _style(fig, title, source)
+
+
+# -- before / after ----------------------------------------------------------------------------
+
+
+def before_after_chart(
+    periods: pd.DataFrame,
+    summary: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    rollout_date,
+    y_title: str = "Rate per 10,000 children",
+) -> go.Figure:
+    """Period rates before and after the rollout, with each side's pooled rate and 95% CI.
+
+    `periods`: date, side ("before"/"after"), rate. `summary`: side, start, end, rate, lower,
+    upper (one row per side).
+    """
+    fig = go.Figure()
+    styles = {
+        "before": (DARK_GREY, "circle", "Before rollout"),
+        "after": (TURQUOISE, "diamond", "After rollout"),
+    }
+    for side, (color, symbol, label) in styles.items():
+        part = periods[periods["side"] == side]
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"],
+                y=part["rate"],
+                mode="markers",
+                marker={"color": color, "symbol": symbol, "size": 9},
+                name=f"{label}: each period",
+                hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>",
+            )
+        )
+        row = summary[summary["side"] == side]
+        if row.empty:
+            continue
+        row = row.iloc[0]
+        x = [pd.Timestamp(row["start"]), pd.Timestamp(row["end"])]
+        _band(
+            fig,
+            x,
+            [row["lower"]] * 2,
+            [row["upper"]] * 2,
+            name=f"{label}: 95% CI",
+            color=color,
+            opacity=0.2,
+            showlegend=False,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[row["rate"]] * 2,
+                mode="lines+text",
+                line={"color": color, "width": 3, "dash": "solid" if side == "after" else "dash"},
+                text=[f"{row['rate']:.1f}", ""],
+                textposition="top right",
+                name=f"{label}: average {row['rate']:.1f}",
+            )
+        )
+    add_rollout(fig, rollout_date)
+    fig.update_yaxes(title_text=y_title, rangemode="tozero")
+    fig.update_xaxes(title_text="Period ending")
+    return _style(fig, title, source)
+
+
+# -- interrupted time series -------------------------------------------------------------------
+
+
+def its_chart(
+    fitted: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    rollout_date,
+    rate: bool = True,
+    y_title: str = "Rate per 10,000 children",
+    x_range=None,
+) -> go.Figure:
+    """Observed points, the model's fitted line and the counterfactual (no rollout) with band.
+
+    `fitted` is `ITSResult.fitted`: date, observed, fitted, counterfactual(_lower/_upper), and
+    the same with a `_rate` suffix when the model had a population.
+    """
+    suffix = "_rate" if rate and "observed_rate" in fitted else ""
+    data = fitted.sort_values("date")
+    post = data[data["post"].astype(bool)] if "post" in data else data
+    _band(
+        fig := go.Figure(),
+        post["date"],
+        post[f"counterfactual_lower{suffix}"],
+        post[f"counterfactual_upper{suffix}"],
+        name="Counterfactual 95% interval",
+        color=ORANGE,
+        opacity=0.2,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=data["date"],
+            y=data[f"observed{suffix}"],
+            mode="markers",
+            name="Observed",
+            marker={"color": DARK_GREY, "symbol": "circle-open", "size": 8, "line": {"width": 2}},
+            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra>Observed</extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=data["date"],
+            y=data[f"fitted{suffix}"],
+            mode="lines",
+            name="Model fit",
+            line={"color": DARK_BLUE, "width": 3},
+            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra>Model fit</extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=post["date"],
+            y=post[f"counterfactual{suffix}"],
+            mode="lines",
+            name="Expected without Restorative Practice",
+            line={"color": ORANGE, "width": 3, "dash": "dash"},
+            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra>Counterfactual</extra>",
+        )
+    )
+    add_rollout(fig, rollout_date)
+    fig.update_yaxes(title_text=y_title if suffix else "Count", rangemode="tozero")
+    fig.update_xaxes(title_text="Period ending")
+    _x_range(fig, x_range)
+    return _style(fig, title, source)
+
+
+# -- SPC ---------------------------------------------------------------------------------------
+
+
+def spc_chart(
+    points: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    rollout_date=None,
+    variation_icon: str | None = None,
+    assurance_icon: str | None = None,
+    target: float | None = None,
+    y_title: str = "Rate per 10,000 children",
+    x_range=None,
+) -> go.Figure:
+    """An XmR chart in the Making Data Count style.
+
+    `points` is `XmrResult.points` (date, value, mean, upl, lpl, near_upl, near_lpl,
+    point_type). Special-cause points are marked by symbol, colour and a one-letter text label
+    (I = improvement, C = concern, S = special cause with no direction of improvement).
+    """
+    data = points.sort_values("date")
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=data["date"],
+            y=data["value"],
+            mode="lines+markers",
+            name="Value",
+            line={"color": LIGHT_GREY, "width": 2},
+            marker={"color": DARK_GREY, "symbol": "circle", "size": 6},
+            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>",
+        )
+    )
+    # Lines are drawn per segment (limits are recalculated after each rebase date).
+    segments = data["segment"].unique() if "segment" in data else [0]
+    line_specs = (
+        ("mean", "Mean", DARK_GREY, "solid", 2),
+        ("upl", "Limits", DARK_GREY, "dash", 1.5),
+        ("lpl", "Limits", DARK_GREY, "dash", 1.5),
+        ("near_upl", "Near limits", LIGHT_GREY, "dot", 1.5),
+        ("near_lpl", "Near limits", LIGHT_GREY, "dot", 1.5),
+    )
+    shown: set[str] = set()
+    for seg in segments:
+        part = data[data["segment"] == seg] if "segment" in data else data
+        for column, label, color, dash, width in line_specs:
+            if column not in part:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=part["date"],
+                    y=part[column],
+                    mode="lines",
+                    name=label,
+                    legendgroup=label,
+                    showlegend=label not in shown,
+                    line={"color": color, "dash": dash, "width": width, "shape": "hv"},
+                    hoverinfo="skip",
+                )
+            )
+            shown.add(label)
+    for point_type, (color, symbol, label, letter) in POINT_STYLE.items():
+        part = data[data["point_type"] == point_type]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"],
+                y=part["value"],
+                mode="markers+text",
+                name=label,
+                marker={
+                    "color": color,
+                    "symbol": symbol,
+                    "size": 11,
+                    "line": {"color": "white", "width": 1},
+                },
+                text=[letter] * len(part),
+                textposition="top center",
+                textfont={"color": color, "size": 11},
+                hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra>" + label + "</extra>",
+            )
+        )
+    if target is not None:
+        fig.add_hline(y=target, line_dash="dashdot", line_color=TURQUOISE, name="target")
+        fig.add_annotation(
+            x=1,
+            y=target,
+            xref="paper",
+            yref="y",
+            text=f"Target {target:g}",
+            showarrow=False,
+            xanchor="right",
+            yanchor="bottom",
+            font={"color": TURQUOISE, "size": 12},
+        )
+    icons = [variation_label(variation_icon)]
+    if assurance_icon or target is not None:
+        icons.append(assurance_label(assurance_icon))
+    add_rollout(fig, rollout_date, label="Rollout (new limits)")
+    fig.update_yaxes(title_text=y_title)
+    fig.update_xaxes(title_text="Period ending")
+    _x_range(fig, x_range)
+    return _style(fig, title, source, height=520, subtitle=" · ".join(icons))
+
+
+# -- comparisons -------------------------------------------------------------------------------
+
+
+def small_multiples(
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    series_col: str = "series",
+    date_col: str = "period_end",
+    value_col: str = "rate_per_10k",
+    lower_col: str | None = "rate_lower",
+    upper_col: str | None = "rate_upper",
+    rollout_col: str | None = "start_date",
+    rollout_date=None,
+    columns: int = 3,
+    y_title: str = "Rate per 10,000",
+    x_range=None,
+) -> go.Figure:
+    """One small panel per series (locality, age band) on a shared y axis, rollout in each."""
+    names = list(dict.fromkeys(frame[series_col].tolist()))
+    columns = max(1, min(columns, len(names) or 1))
+    rows = max(1, math.ceil(len(names) / columns))
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        shared_yaxes="all",  # one scale for every panel, so panels compare fairly
+        subplot_titles=[str(n) for n in names],
+        vertical_spacing=0.12 if rows > 1 else 0.1,
+        horizontal_spacing=0.04,
+    )
+    for number, name in enumerate(names):
+        row, col = number // columns + 1, number % columns + 1
+        part = frame[frame[series_col] == name].sort_values(date_col)
+        if lower_col and upper_col and lower_col in part and upper_col in part:
+            _band(
+                fig,
+                part[date_col],
+                part[lower_col],
+                part[upper_col],
+                name="95% confidence interval",
+                color=DARK_BLUE,
+                showlegend=number == 0,
+                row=row,
+                col=col,
+                legendgroup="ci",
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=part[date_col],
+                y=part[value_col],
+                mode="lines",
+                name="Rate",
+                legendgroup="rate",
+                showlegend=number == 0,
+                line={"color": DARK_BLUE, "width": 2},
+                hovertemplate=f"{name}<br>%{{x|%b %Y}}: %{{y:.1f}}<extra></extra>",
+            ),
+            row=row,
+            col=col,
+        )
+        start = None
+        if rollout_col and rollout_col in part and part[rollout_col].notna().any():
+            start = part[rollout_col].dropna().iloc[0]
+        elif rollout_date is not None:
+            start = rollout_date
+        if start is not None:
+            add_rollout(fig, start, row=row, col=col)
+    if any(s.name == "rollout" for s in fig.layout.shapes):
+        # One legend entry explains the dashed lines in every panel.
+        fig.add_trace(
+            go.Scatter(
+                x=[None],
+                y=[None],
+                mode="lines",
+                line={"color": DARK_PINK, "dash": "dash", "width": 2},
+                name="Rollout starts (dashed line)",
+            )
+        )
+    fig.update_yaxes(rangemode="tozero")
+    fig.update_yaxes(title_text=y_title, col=1)
+    fig.update_annotations(font={"size": 13, "family": FONT})
+    # The same time span in every panel (x axes are not "matched": a range on a matched axis
+    # makes plotly.js drop that panel's traces).
+    if not (x_range and all(v is not None for v in x_range)) and len(frame):
+        x_range = (frame[date_col].min(), frame[date_col].max())
+    _x_range(fig, x_range)
+    return _style(fig, title, source, height=220 + 190 * rows)
+
+
+def indexed_chart(
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    series_col: str = "series",
+    date_col: str = "period_end",
+    value_col: str = "index",
+    rollout_date=None,
+    base_label: str = "100 = the year before rollout",
+    x_range=None,
+) -> go.Figure:
+    """Every series indexed to 100 at a base, on one chart (line dash and colour per series)."""
+    fig = go.Figure()
+    for number, (name, part) in enumerate(frame.groupby(series_col, sort=False)):
+        part = part.sort_values(date_col)
+        fig.add_trace(
+            go.Scatter(
+                x=part[date_col],
+                y=part[value_col],
+                mode="lines+markers",
+                name=str(name),
+                line={
+                    "color": PALETTE[number % len(PALETTE)],
+                    "dash": DASHES[number % len(DASHES)],
+                    "width": 2,
+                },
+                marker={"symbol": SYMBOLS[number % len(SYMBOLS)], "size": 5},
+                hovertemplate=f"{name}<br>%{{x|%b %Y}}: %{{y:.0f}}<extra></extra>",
+            )
+        )
+    fig.add_hline(y=100, line_color=DARK_GREY, line_width=1, name="base")
+    add_rollout(fig, rollout_date, label="First rollout")
+    fig.update_yaxes(title_text=f"Index ({base_label})")
+    fig.update_xaxes(title_text="Period ending")
+    _x_range(fig, x_range)
+    return _style(fig, title, source)
+
+
+def event_time_chart(
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    group_col: str = "wave",
+    x_col: str = "event_time",
+    value_col: str = "rate_per_10k",
+    lower_col: str | None = None,
+    upper_col: str | None = None,
+    x_title: str = "Quarters since rollout (0 = the quarter the rollout started)",
+    y_title: str = "Rate per 10,000 children",
+) -> go.Figure:
+    """One line per rollout wave against time since rollout; 0 is marked."""
+    fig = go.Figure()
+    for number, (name, part) in enumerate(frame.groupby(group_col, sort=True)):
+        part = part.sort_values(x_col)
+        label = f"Wave {name}" if str(name).isdigit() else str(name)
+        color = PALETTE[number % len(PALETTE)]
+        if lower_col and upper_col and lower_col in part and upper_col in part:
+            _band(
+                fig,
+                part[x_col],
+                part[lower_col],
+                part[upper_col],
+                name=f"{label}: 95% CI",
+                color=color,
+                opacity=0.12,
+                showlegend=False,
+                legendgroup=label,
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=part[x_col],
+                y=part[value_col],
+                mode="lines+markers",
+                name=label,
+                legendgroup=label,
+                line={"color": color, "dash": DASHES[number % len(DASHES)], "width": 2},
+                marker={"symbol": SYMBOLS[number % len(SYMBOLS)], "size": 6},
+                hovertemplate=f"{label}<br>%{{x}}: %{{y:.1f}}<extra></extra>",
+            )
+        )
+    add_rollout(fig, 0, label="Rollout (0)")
+    fig.update_xaxes(title_text=x_title, zeroline=False)
+    fig.update_yaxes(title_text=y_title, rangemode="tozero")
+    return _style(fig, title, source)
+
+
+def event_study_chart(
+    dynamic: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    x_col: str = "relative_period",
+    estimate_col: str = "att",
+    lower_col: str = "ci_lower",
+    upper_col: str = "ci_upper",
+    x_title: str = "Quarters since rollout",
+    y_title: str = "Difference in rate per 10,000 (vs not-yet-treated)",
+) -> go.Figure:
+    """Staggered difference-in-differences event study: estimate and 95% CI per event time."""
+    data = dynamic.sort_values(x_col)
+    pre = data[x_col] < 0
+    fig = go.Figure()
+    for mask, label, color, symbol in (
+        (pre, "Before rollout (checks parallel trends)", DARK_GREY, "circle-open"),
+        (~pre, "After rollout (estimated effect)", DARK_BLUE, "diamond"),
+    ):
+        part = data[mask]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=part[x_col],
+                y=part[estimate_col],
+                mode="markers",
+                name=label,
+                marker={
+                    "color": color,
+                    "symbol": symbol,
+                    "size": 10,
+                    "line": {"width": 2, "color": color},
+                },
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": (part[upper_col] - part[estimate_col]).tolist(),
+                    "arrayminus": (part[estimate_col] - part[lower_col]).tolist(),
+                    "color": color,
+                    "thickness": 1.5,
+                },
+                hovertemplate="%{x}: %{y:.2f}<extra>" + label + "</extra>",
+            )
+        )
+    fig.add_hline(y=0, line_color=DARK_GREY, line_width=1, name="no-difference")
+    add_rollout(fig, -0.5, label="Rollout")
+    fig.update_xaxes(title_text=x_title, dtick=2 if len(data) > 16 else 1)
+    fig.update_yaxes(title_text=y_title)
+    return _style(fig, title, source)
+
+
+# -- training ----------------------------------------------------------------------------------
+
+
+def training_coverage_chart(
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    group_col: str | None = None,
+    date_col: str = "period_end",
+    target: float | None = 0.8,
+    rollout_date=None,
+    x_range=None,
+) -> go.Figure:
+    """Share of staff trained over time (Wilson 95% CI) per group, with a target line.
+
+    `frame` has coverage, coverage_lower, coverage_upper on the 0-1 scale (from
+    `marts.training_coverage`); the chart shows percentages.
+    """
+    fig = go.Figure()
+    groups = frame.groupby(group_col, sort=True) if group_col else [("All staff in scope", frame)]
+    for number, (name, part) in enumerate(groups):
+        part = part.sort_values(date_col)
+        color = PALETTE[number % len(PALETTE)]
+        _band(
+            fig,
+            part[date_col],
+            part["coverage_lower"] * 100,
+            part["coverage_upper"] * 100,
+            name=f"{name}: 95% CI",
+            color=color,
+            opacity=0.12,
+            showlegend=False,
+            legendgroup=str(name),
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=part[date_col],
+                y=part["coverage"] * 100,
+                mode="lines+markers",
+                name=str(name),
+                legendgroup=str(name),
+                line={"color": color, "dash": DASHES[number % len(DASHES)], "width": 2},
+                marker={"symbol": SYMBOLS[number % len(SYMBOLS)], "size": 6},
+                hovertemplate=f"{name}<br>%{{x|%b %Y}}: %{{y:.0f}}%<extra></extra>",
+            )
+        )
+    if target is not None:
+        fig.add_hline(
+            y=target * 100, line_dash="dashdot", line_color=TURQUOISE, line_width=2, name="target"
+        )
+        fig.add_annotation(
+            x=0,
+            y=target * 100,
+            xref="paper",
+            yref="y",
+            text=f"Target {target:.0%}",
+            showarrow=False,
+            xanchor="left",
+            yanchor="bottom",
+            font={"color": "#1D6F69", "size": 12},
+            name="target-label",
+        )
+    add_rollout(fig, rollout_date, label="First rollout")
+    fig.update_yaxes(title_text="Staff trained (%)", range=[0, 100])
+    fig.update_xaxes(title_text="Quarter ending")
+    _x_range(fig, x_range)
+    return _style(fig, title, source)
+
+
+def dose_response_chart(
+    points: pd.DataFrame,
+    *,
+    rho: float,
+    ci_lower: float,
+    ci_upper: float,
+    source: str,
+    question: str = "Did units that trained more staff see a bigger change?",
+    label_col: str = "unit",
+    x_col: str = "coverage",
+    y_col: str = "change",
+    y_title: str = "Change in rate per 10,000 (after minus before)",
+) -> go.Figure:
+    """Training coverage against change in the outcome, one labelled point per unit; ρ in title."""
+    title = f"{question} Spearman's ρ = {rho:.2f} (95% CI {ci_lower:.2f} to {ci_upper:.2f})"
+    x = points[x_col] * (100 if points[x_col].max() <= 1 else 1)
+    fig = go.Figure(
+        go.Scatter(
+            x=x,
+            y=points[y_col],
+            mode="markers+text",
+            text=points[label_col].astype(str) if label_col in points else None,
+            textposition="top center",
+            marker={
+                "color": DARK_BLUE,
+                "symbol": "circle",
+                "size": 12,
+                "line": {"color": "white", "width": 1},
+            },
+            name="Unit",
+            cliponaxis=False,  # keep labels of points at the edge readable
+            hovertemplate="%{text}<br>coverage %{x:.0f}%<br>change %{y:.1f}<extra></extra>",
+        )
+    )
+    fig.add_hline(y=0, line_color=DARK_GREY, line_width=1, name="no-change")
+    fig.update_xaxes(title_text="Staff trained (%)")
+    fig.update_yaxes(title_text=y_title)
+    return _style(fig, title, source)
+
+
+# -- tables and downloads ----------------------------------------------------------------------
+# Thin wrappers over pipelines.disclosure so every table and download on the dashboard goes
+# through the same rules as the report and the CLI.
+
+SUPPRESSED = disclosure.SUPPRESSED
+
+
+def disclosure_control(
+    frame: pd.DataFrame,
+    count_cols: Iterable[str],
+    derived: dict[str, Iterable[str]] | None = None,
+    threshold: int | None = None,
+    totals: dict[str, Sequence[str]] | None = None,
+) -> pd.DataFrame:
+    """Counts from 1 to `threshold` become "c"; columns derived from them are "c" too.
+
+    `derived` maps a count column to the columns computed from it (its rate and CI). Zero is
+    not suppressed. `totals` turns on secondary suppression (see `pipelines.disclosure`).
+    Returns a copy; the input is not changed.
+    """
+    return disclosure.suppress(
+        frame, count_cols, derived=derived, threshold=threshold, totals=totals
+    )
+
+
+def escape_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells that a spreadsheet would read as a formula with an apostrophe.
+
+    Negative numbers stay numbers: only strings are escaped.
+    """
+    return disclosure.escape_frame(frame)
+
+
+def csv_bytes(
+    frame: pd.DataFrame,
+    count_cols: Iterable[str] = (),
+    derived: dict[str, Iterable[str]] | None = None,
+    threshold: int | None = None,
+) -> bytes:
+    """A download-safe CSV: disclosure control, then formula escaping, UTF-8 with BOM for Excel."""
+    safe = disclosure_control(frame, count_cols, derived, threshold)
+    for column in safe.columns:  # ISO dates, not Timestamps with times, in the download
+        if pd.api.types.is_datetime64_any_dtype(safe[column]):
+            safe[column] = safe[column].dt.strftime("%Y-%m-%d")
+    return disclosure.to_safe_csv(safe)

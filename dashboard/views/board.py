@@ -1,0 +1,156 @@
+"""Board summary: has Restorative Practice moved CLA and CPP rates, and how sure can we be?"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.state import period_label
+from dashboard.views.common import (
+    RATE_DERIVED,
+    chart_block,
+    empty_state,
+    header,
+    in_range,
+    require_context,
+)
+
+CONFIDENCE_WORDS = {
+    "high": "We can be fairly confident in this.",
+    "moderate": "Treat this with some caution.",
+    "medium": "Treat this with some caution.",
+    "low": "This is uncertain.",
+}
+
+ctx = require_context()
+header(
+    "Board summary",
+    None,
+    f"**{ctx.area_name}.** Has Restorative Practice changed the rates of children looked after "
+    "(CLA) and children on child protection plans (CPP), and how confident can we be? "
+    "Read the three numbers, then the findings, then the charts.",
+)
+if ctx.rollout_date:
+    st.caption(
+        f"Restorative Practice started in {ctx.area_name} on "
+        f"{ctx.rollout_date:%-d %B %Y} (the first wave). The dashed line on each chart marks it."
+    )
+
+area = ctx.filters.area
+headlines = data.analysis("headlines", area)
+
+
+def change_text(headline) -> str | None:
+    if headline.change_pct is None or pd.isna(headline.change_pct):
+        return None
+    unit = "%" if headline.change_unit == "%" else " percentage points"
+    return f"{headline.change_pct:+.1f}{unit}"
+
+
+# -- 1. headline tiles ---------------------------------------------------------------------------
+st.subheader("The three numbers")
+if not headlines:
+    empty_state(
+        "No headline figures",
+        "The warehouse has no CLA, CPP or training figures for this area yet.",
+        "Load outcomes, population and training extracts on the **Upload** page.",
+    )
+else:
+    columns = st.columns(len(headlines))
+    for column, headline in zip(columns, headlines, strict=True):
+        with column.container(border=True):
+            change = change_text(headline)
+            st.metric(
+                headline.label,
+                charts.headline_value(headline.latest_rate, headline.unit_label),
+                delta=change,
+                delta_color="off",
+                help=headline.source,
+            )
+            lines = [f"**{headline.unit_label.capitalize()}**"]
+            if headline.latest_period is not None:
+                lines.append(f"Latest: {period_label(headline.latest_period, 'quarter')}")
+            if headline.latest_lower is not None and not pd.isna(headline.latest_lower):
+                lines.append(
+                    f"95% confidence interval {headline.latest_lower:,.1f} to "
+                    f"{headline.latest_upper:,.1f}"
+                )
+            if change and headline.change_lower is not None:
+                lines.append(
+                    f"Change {change} (95% CI {headline.change_lower:+.1f} to "
+                    f"{headline.change_upper:+.1f}): {headline.change_basis}"
+                )
+            st.markdown("  \n".join(lines))
+            st.markdown(f"**{charts.variation_label(headline.variation_icon)}**")
+            if headline.assurance_icon:
+                st.markdown(charts.assurance_label(headline.assurance_icon))
+            if headline.finding:
+                st.caption(headline.finding)
+            for reason in headline.notes.values():
+                st.caption(f"⚠ {reason}")
+
+with st.expander("How to read these numbers and symbols"):
+    st.markdown(
+        """
+- **Rate per 10,000 children**: how many children out of every 10,000 aged 0 to 17 living in
+  the area. Rates let us compare years as the child population changes.
+- **95% confidence interval**: the range the true figure is likely to lie in, allowing for
+  chance. If an interval for a change includes 0%, the change could be chance.
+- **≈ Common cause variation**: the latest figure is within the normal ups and downs. No
+  sign of real change.
+- **▲ / ▼ Special cause: improvement**: a real change in the better direction (for CLA and
+  CPP, fewer children; for training, more staff trained).
+- **▲ / ▼ Special cause: concern**: a real change in the worse direction.
+- **✔ / ✘ / ?**: whether a target will consistently be met, consistently be missed, or may or
+  may not be met.
+"""
+    )
+
+# -- 2. findings -------------------------------------------------------------------------------
+st.subheader("What the evidence says")
+findings = data.analysis("board_findings", area)
+if not findings:
+    empty_state(
+        "No findings yet",
+        "There is not yet enough data before and after the rollout to say anything.",
+        "Load more quarters of outcomes, and the rollout dates, on the **Upload** page.",
+    )
+for finding in findings:
+    words = CONFIDENCE_WORDS.get(str(finding.confidence).lower(), "")
+    st.markdown(f"- {finding.text} *{words}*" if words else f"- {finding.text}")
+caveats = sorted({c for f in findings for c in (f.caveats or ())})
+if caveats:
+    with st.expander("Caveats: what could make these findings wrong"):
+        st.markdown("\n".join(f"- {c}" for c in caveats))
+
+# -- 3. key charts -----------------------------------------------------------------------------
+st.subheader("Key charts")
+for headline in headlines:
+    if headline.key not in ("cla_rate", "cpp_rate"):
+        continue
+    series = in_range(headline.series, ctx)
+    if series.empty or series["rate_per_10k"].notna().sum() == 0:
+        empty_state(
+            f"No figures for {headline.label.lower()}",
+            "There are no quarters with both a count and a population in the chosen range.",
+            "Widen the period range in the sidebar, or load outcomes and population extracts.",
+        )
+        continue
+    fig = charts.time_series(
+        series,
+        title=headline.finding or headline.label,
+        source=headline.source,
+        rollout_date=headline.rollout_date,
+        y_title="Rate per 10,000 children",
+        x_range=ctx.filters.x_range,
+    )
+    columns = ["period_end", "value", "population", "rate_per_10k", "rate_lower", "rate_upper"]
+    chart_block(
+        fig,
+        series[[c for c in columns if c in series]],
+        key=f"board-{headline.key}",
+        file_name=f"{ctx.area_name} {headline.label} quarterly",
+        count_cols=["value"],
+        derived=RATE_DERIVED,
+    )

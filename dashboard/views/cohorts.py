@@ -1,0 +1,231 @@
+"""Cohorts: localities, rollout waves and age bands compared; event time; staggered DiD."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.views.common import (
+    RATE_DERIVED,
+    chart_block,
+    empty_state,
+    header,
+    in_range,
+    require_context,
+)
+from pipelines.marts import GRAIN_LABELS, MEASURES
+
+ctx = require_context()
+f = ctx.filters
+measure = MEASURES[f.measure]
+label = measure.label.lower()
+header(
+    "Cohorts",
+    ctx,
+    "Localities started Restorative Practice in waves. Comparing localities, waves and age "
+    "bands shows whether the change followed each locality's own start, which is stronger "
+    "evidence than a change in the whole area alone.",
+)
+COUNT_COLS = ["value"]
+step = {"quarter": "Quarters", "month": "Months", "financial_year": "Years"}[f.grain]
+
+tab_units, tab_ages, tab_waves = st.tabs(
+    ["Localities", "Age bands", "Rollout waves (event time and DiD)"]
+)
+
+# -- localities --------------------------------------------------------------------------------
+with tab_units:
+    comparison = data.analysis("unit_comparison", f.area, f.measure, grain=f.grain)
+    frame = in_range(comparison.frame, ctx)
+    if frame.empty:
+        empty_state(
+            "No locality figures match these filters",
+            f"There are no {label} figures by locality in the chosen periods.",
+            "Widen the period range, or load outcome extracts with a row per locality.",
+        )
+    else:
+        fig = charts.small_multiples(
+            frame,
+            title=f"Rate of {label} in each locality; the dashed line is that locality's start",
+            source=comparison.source,
+            x_range=f.x_range,
+        )
+        table_cols = [
+            "series",
+            "wave",
+            "start_date",
+            "period_end",
+            "value",
+            "population",
+            "rate_per_10k",
+            "rate_lower",
+            "rate_upper",
+            "index",
+        ]
+        chart_block(
+            fig,
+            frame[[c for c in table_cols if c in frame]],
+            key="units-small",
+            file_name=f"{ctx.area_name} {f.measure} by locality",
+            count_cols=COUNT_COLS,
+            derived={"value": (*RATE_DERIVED["value"], "index")},
+            caption="Panels share the same scale. The shaded band is the 95% confidence interval.",
+        )
+        fig = charts.indexed_chart(
+            frame,
+            title=f"Each locality's rate of {label} as an index: which moved most?",
+            source=comparison.source,
+            rollout_date=ctx.rollout_date,
+            base_label=comparison.index_base.removeprefix("Index: ").rstrip("."),
+            x_range=f.x_range,
+        )
+        fig.update_yaxes(title_text="Index (100 = first year)")
+        chart_block(
+            fig,
+            frame[[c for c in ("series", "period_end", "value", "index") if c in frame]],
+            key="units-index",
+            file_name=f"{ctx.area_name} {f.measure} indexed by locality",
+            count_cols=COUNT_COLS,
+            derived={"value": ("index",)},
+            caption=comparison.index_base,
+        )
+
+# -- age bands ---------------------------------------------------------------------------------
+with tab_ages:
+    comparison = data.analysis("age_band_comparison", f.area, f.measure, grain=f.grain, unit=f.unit)
+    frame = in_range(comparison.frame, ctx)
+    if frame.empty:
+        empty_state(
+            "No age-band figures match these filters",
+            f"There are no {label} figures by age band for {ctx.unit_label} in the chosen periods.",
+            "Choose the whole area or another unit, or widen the period range.",
+        )
+    else:
+        fig = charts.small_multiples(
+            frame,
+            title=f"Rate of {label} by age band, {ctx.unit_label}",
+            source=comparison.source,
+            rollout_col=None,
+            rollout_date=ctx.rollout_date,
+            x_range=f.x_range,
+        )
+        chart_block(
+            fig,
+            frame[
+                [
+                    c
+                    for c in (
+                        "series",
+                        "period_end",
+                        "value",
+                        "population",
+                        "rate_per_10k",
+                        "rate_lower",
+                        "rate_upper",
+                    )
+                    if c in frame
+                ]
+            ],
+            key="ages-small",
+            file_name=f"{ctx.area_name} {f.measure} by age band",
+            count_cols=COUNT_COLS,
+            derived=RATE_DERIVED,
+            caption="Age bands often have small numbers, so their intervals are wide; counts "
+            "from 1 to 4 are shown as “c” in the table.",
+        )
+        fig = charts.indexed_chart(
+            frame,
+            title=f"Which age bands changed most? Rate of {label} as an index",
+            source=comparison.source,
+            rollout_date=ctx.rollout_date,
+            base_label="100 = first year",
+            x_range=f.x_range,
+        )
+        chart_block(
+            fig,
+            frame[[c for c in ("series", "period_end", "value", "index") if c in frame]],
+            key="ages-index",
+            file_name=f"{ctx.area_name} {f.measure} indexed by age band",
+            count_cols=COUNT_COLS,
+            derived={"value": ("index",)},
+            caption=comparison.index_base,
+        )
+
+# -- waves -------------------------------------------------------------------------------------
+with tab_waves:
+    cohort = data.analysis("cohort_analysis", f.area, f.measure, grain=f.grain)
+    for finding in cohort.findings:
+        st.markdown(f"- {finding.text}")
+
+    st.markdown(f"##### {step} since rollout, by wave")
+    waves = cohort.wave_means
+    if waves.empty:
+        empty_state(
+            "The event-time view could not run",
+            cohort.notes.get("wave_means", "No locality has a rollout date inside the data."),
+            "Load the rollout extract (each locality's start date and wave).",
+            icon=":material/block:",
+        )
+    else:
+        fig = charts.event_time_chart(
+            waves,
+            title=f"Lining the waves up on their own start: does {label} fall after 0?",
+            source=cohort.source,
+            x_col="periods_since_rollout",
+            value_col="pooled_rate",
+            lower_col="pooled_lower",
+            upper_col="pooled_upper",
+            x_title=f"{step} since the wave's rollout (0 = the first {GRAIN_LABELS[f.grain].lower()} from the start)",
+        )
+        chart_block(
+            fig,
+            waves,
+            key="event-time",
+            file_name=f"{ctx.area_name} {f.measure} event time by wave",
+            caption="Each line is one wave's localities added together; shaded bands are 95% "
+            "confidence intervals.",
+        )
+
+    st.markdown("##### Staggered difference-in-differences (event study)")
+    if cohort.did is None or cohort.dynamic.empty:
+        empty_state(
+            "The difference-in-differences could not run",
+            cohort.notes.get("did", "There were not enough localities or periods."),
+            "It needs at least two waves with different start dates and several periods "
+            "before and after each. Try the quarterly grain.",
+            icon=":material/block:",
+        )
+    else:
+        att = cohort.simple_att
+        title = (
+            f"After rollout, {label} changed by {att.estimate:+.1f} per 10,000 a "
+            f"{step.lower()[:-1]} against localities not yet started (95% CI "
+            f"{att.ci_lower:+.1f} to {att.ci_upper:+.1f})"
+            if att is not None
+            else "Difference from localities not yet started, by time since rollout"
+        )
+        fig = charts.event_study_chart(
+            cohort.dynamic,
+            title=title,
+            source=cohort.source,
+            x_title=f"{step} since rollout",
+        )
+        chart_block(
+            fig,
+            cohort.dynamic,
+            key="did",
+            file_name=f"{ctx.area_name} {f.measure} event study",
+            caption=cohort.control_note
+            + " Points before 0 should sit near zero if the comparison is fair.",
+        )
+    with st.expander("Method and caveats"):
+        for name, reason in cohort.notes.items():
+            st.markdown(f"- **{name.replace('_', ' ')}:** {reason}")
+        if cohort.did is not None:
+            st.markdown(f"- **Method:** {cohort.did.method}")
+            for warning in cohort.did.warnings:
+                st.markdown(f"- {warning}")
+        if cohort.two_by_two_description:
+            st.markdown(f"- **Cross-check (2x2):** {cohort.two_by_two_description}")
+        for caveat in dict.fromkeys(c for fd in cohort.findings for c in fd.caveats):
+            st.markdown(f"- {caveat}")

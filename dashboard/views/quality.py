@@ -1,0 +1,174 @@
+"""Data quality & methods: coverage, suppression, upload warnings, revisions, contracts, methods."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.views.common import empty_state, header
+from pipelines.contracts import contracts_markdown
+from pipelines.marts import MEASURES
+
+header(
+    "Data quality & methods",
+    None,
+    "What data the warehouse holds, where there are gaps, what past uploads warned about, what "
+    "has been revised, the rules every extract must follow and how each method works.",
+)
+
+tabs = st.tabs(
+    ["Coverage", "Suppressed cells", "Upload warnings", "Revisions", "Data contracts", "Methods"]
+)
+has_data = data.warehouse_exists()
+
+with tabs[0]:
+    st.markdown(
+        "Which measures are loaded for each area, the periods they cover and how many cells "
+        "were suppressed (small numbers hidden at source)."
+    )
+    coverage = data.mart("coverage_summary") if has_data else None
+    if coverage is None or coverage.empty:
+        empty_state(
+            "No outcome data yet",
+            "Nothing has been loaded, so there is no coverage to report.",
+            "Load outcome extracts on the **Upload** page.",
+        )
+    else:
+        coverage = coverage.assign(
+            measure=coverage["measure"].map(lambda m: MEASURES[m].label if m in MEASURES else m)
+        )
+        st.dataframe(
+            coverage,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "area_code": "Area",
+                "measure": "Measure",
+                "first_period": st.column_config.DateColumn("First period", format="D MMM YYYY"),
+                "last_period": st.column_config.DateColumn("Last period", format="D MMM YYYY"),
+                "periods": "Periods",
+                "units": "Units",
+                "age_bands": "Age bands",
+                "values_present": "Values present",
+                "suppressed": "Suppressed cells",
+            },
+        )
+
+with tabs[1]:
+    st.markdown(
+        "Cells that arrived suppressed (for example `c` or `<5`). They are stored as missing "
+        "with the marker as the reason, never as zero, and left out of rates and statistics."
+    )
+    suppressed = data.mart("suppressed_cells") if has_data else None
+    if suppressed is None or suppressed.empty:
+        empty_state(
+            "No suppressed cells",
+            "No loaded extract had a suppressed or missing count.",
+            "Nothing: this is good news.",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.caption(f"The latest {len(suppressed):,} suppressed cells, newest period first.")
+        st.dataframe(suppressed, hide_index=True, width="stretch")
+
+with tabs[2]:
+    st.markdown(
+        "Warnings do not stop a file loading but deserve a look (for example age bands that "
+        "do not add up to the total, or a jump of more than 50% on the previous quarter). "
+        "Errors are from refused files."
+    )
+    issues = data.mart("upload_issues") if has_data else None
+    if issues is None or issues.empty:
+        empty_state(
+            "No warnings or errors recorded",
+            "No upload so far raised a warning or was refused.",
+            "Nothing.",
+            icon=":material/check_circle:",
+        )
+    else:
+        counts = issues["severity"].value_counts()
+        st.caption(
+            f"{counts.get('error', 0):,} error(s) and {counts.get('warning', 0):,} warning(s) "
+            "from past uploads, newest upload first."
+        )
+        st.dataframe(
+            issues,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "upload_id": "Upload",
+                "file_name": "File",
+                "row_number": "Row",
+                "column_name": "Column",
+                "message": "Problem",
+                "hint": "How to fix",
+            },
+        )
+
+with tabs[3]:
+    st.markdown(
+        "When a period is uploaded again with different figures, the new figures replace the "
+        "old and the old ones are kept. Each row here is one superseded record."
+    )
+    revisions = data.mart("revisions") if has_data else None
+    if revisions is None or revisions.empty:
+        empty_state(
+            "No revisions",
+            "No uploaded figure has been replaced by a later upload.",
+            "Nothing. Re-upload a corrected extract for a period to revise it.",
+            icon=":material/check_circle:",
+        )
+    else:
+        st.dataframe(revisions, hide_index=True, width="stretch")
+
+with tabs[4]:
+    st.markdown(contracts_markdown())
+
+with tabs[5]:
+    st.markdown(
+        """
+**Rates per 10,000 children.** The count divided by the child population (aged 0 to 17) times
+10,000. The population is the latest mid-year estimate at or before the period; for a year
+ending 31 March we use the previous mid-year, as the Department for Education does. The 95%
+confidence interval uses exact Poisson limits for counts under 10 and Byar's method otherwise
+(as the Office for Health Improvement and Disparities does). It shows how much a rate could
+move by chance alone.
+
+**Before and after.** The rate in a window of periods before the rollout against the same
+number of periods from the rollout on, with the rate ratio and its confidence interval. Simple
+and easy to read, but anything else that changed at the same time also shows up as a change.
+
+**Interrupted time series (ITS).** A regression model of the counts over time (quasi-Poisson,
+with the population as the exposure and optional seasonal terms). It estimates the trend
+before the rollout and projects it forward as the *counterfactual*: what we would expect
+without Restorative Practice. The gap between what happened and the counterfactual is the
+estimated effect. It assumes the earlier trend would have carried on.
+
+**Statistical process control (SPC).** An XmR chart in the NHS *Making Data Count* style. The
+mean and the process limits (mean ± 2.66 × the average moving range) show the normal range
+of variation. A point outside the limits, a run of 7 on one side of the mean, a run of 7
+rising or falling, or two of three points near a limit is *special cause* variation: a
+signal, not chance. The limits are recalculated from the rollout.
+
+- ▲ / ▼ **Improvement** (marked I, blue diamond): a signal in the better direction.
+- ▲ / ▼ **Concern** (marked C, orange square): a signal in the worse direction.
+- ≈ **Common cause**: no signal; the variation is what the process normally does.
+- ✔ / ✘ / ? **Assurance**: whether a target is consistently met, consistently missed or
+  hit and miss.
+
+**Cohorts and difference-in-differences.** Localities started Restorative Practice in waves.
+Comparing each wave with localities that had not yet started (staggered
+difference-in-differences, Callaway and Sant'Anna) separates the programme from changes that
+hit every locality at once. The points before rollout should sit near zero: if they do not,
+the comparison is less trustworthy.
+
+**Training coverage and dose-response.** The share of staff in scope who have been trained,
+with a Wilson confidence interval. Dose-response asks whether units that trained more staff
+saw a bigger change, using Spearman's rank correlation (ρ, from -1 to 1). With six units, the
+interval around ρ is wide: read it as a hint, not a proof.
+
+**Disclosure control.** Counts from 1 to 4, and rates made from them, are shown as “c” in
+tables and downloads. Downloads also neutralise cells that a spreadsheet would run as a
+formula.
+"""
+    )

@@ -1,0 +1,157 @@
+"""Annual report: make the board's annual effectiveness report (HTML and PDF) for one year.
+
+Thin: every number, chart and table comes from `pipelines.report.build_report`.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.state import context
+from pipelines import report
+
+_RESULT = "_rp_report_files"
+
+st.title("Annual effectiveness report")
+st.markdown(
+    "Make the partnership board's annual report on Restorative Practice for one financial "
+    "year: the findings with their confidence, a red/amber/green status for each measure, the "
+    "trends, comparisons by rollout wave and with England, the region and statistical "
+    "neighbours, value for money, and the methods and data quality. The HTML file works "
+    "offline with interactive charts; the PDF is A4 with page numbers, ready to circulate. "
+    "Every table is disclosure-controlled (counts of 1 to 4 are shown as “c”)."
+)
+
+wh = data.warehouse()
+areas = data.mart("areas") if wh is not None else None
+if wh is None or areas is None or areas.empty:
+    st.info(
+        "**No data yet**\n\nThe warehouse has no outcome data, so there is nothing to report.\n\n"
+        "**What to do:** load your extracts on the **Upload** page, or run `rp-impact build` to "
+        "load the synthetic sample.",
+        icon=":material/info:",
+    )
+    st.stop()
+
+ctx = context()
+codes = areas["area_code"].tolist()
+names = dict(zip(areas["area_code"], areas["area_name"], strict=False))
+default = ctx.filters.area if ctx is not None and ctx.filters.area in codes else codes[0]
+
+left, right = st.columns(2)
+area = left.selectbox(
+    "Area",
+    codes,
+    index=codes.index(default),
+    format_func=lambda c: f"{names.get(c, c)} ({c})",
+    key="report-area",
+)
+years = report.available_years(wh, area)
+if not years:
+    st.info("There are no outcome figures for this area yet.", icon=":material/info:")
+    st.stop()
+choices = list(reversed(years))
+latest_full = report.default_year(wh, area)
+year = right.selectbox(
+    "Financial year (April to March)",
+    choices,
+    index=choices.index(latest_full) if latest_full in choices else 0,
+    format_func=report.fy_label,
+    key="report-year",
+    help="The report covers this year; its statistics use every complete quarter loaded.",
+)
+partnership = st.text_input(
+    "Partnership name (for the title page)",
+    value=report.default_partnership_name(wh, area),
+    key="report-partnership",
+)
+with st.expander("Value for money (optional)"):
+    a, b = st.columns(2)
+    unit_cost = a.number_input(
+        "Average cost of a child-year looked after (£)",
+        min_value=0,
+        value=0,
+        step=1000,
+        key="report-unit-cost",
+        help="Your council's own figure. 0 uses the illustrative default, and the report says so.",
+    )
+    investment = b.number_input(
+        "Investment in the programme so far (£)",
+        min_value=0,
+        value=0,
+        step=10000,
+        key="report-investment",
+        help="0 means not given: the report shows costs avoided without a return on investment.",
+    )
+
+pdf_ok, pdf_detail = report.pdf_available()
+make_pdf = st.toggle(
+    "Also make a PDF (takes a minute or two)",
+    value=pdf_ok,
+    disabled=not pdf_ok,
+    key="report-make-pdf",
+)
+if not pdf_ok:
+    st.info(f"**The PDF is not available on this server.** {pdf_detail}", icon=":material/block:")
+
+if st.button("Generate report", type="primary", icon=":material/description:"):
+    options = {
+        "year": int(year),
+        "area_code": area,
+        "partnership_name": partnership.strip() or None,
+        "unit_cost": float(unit_cost) if unit_cost else None,
+        "investment": float(investment) if investment else None,
+    }
+    made: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="rp-report-") as folder:
+        formats = ["html", "pdf"] if make_pdf else ["html"]
+        for fmt in formats:
+            with st.spinner(f"Making the {fmt.upper()} report…"):
+                try:
+                    result = report.build_report(
+                        wh, out=Path(folder) / f"report.{fmt}", format=fmt, **options
+                    )
+                except report.ReportError as exc:
+                    st.error(str(exc), icon=":material/error:")
+                    break
+                except report.PdfUnavailableError as exc:
+                    st.warning(str(exc), icon=":material/block:")
+                    continue
+                made[fmt] = {
+                    "bytes": result.path.read_bytes(),
+                    "seconds": result.seconds,
+                    "pages": result.pages,
+                    "warnings": result.warnings,
+                }
+    if made:
+        stem = f"rp-impact-report-{names.get(area, area)}-{report.fy_label(int(year))}"
+        st.session_state[_RESULT] = {"stem": stem.replace(" ", "-"), "files": made}
+
+stored = st.session_state.get(_RESULT)
+if stored:
+    files = stored["files"]
+    summary = ", ".join(
+        f"{fmt.upper()} in {info['seconds']:.0f} seconds"
+        + (f" ({info['pages']} pages)" if info["pages"] else "")
+        for fmt, info in files.items()
+    )
+    st.success(f"Report ready: {summary}.", icon=":material/check_circle:")
+    columns = st.columns(2)
+    mimes = {"html": "text/html", "pdf": "application/pdf"}
+    for column, (fmt, info) in zip(columns, files.items(), strict=False):
+        column.download_button(
+            f"Download {fmt.upper()}",
+            info["bytes"],
+            file_name=f"{stored['stem']}.{fmt}",
+            mime=mimes[fmt],
+            key=f"report-download-{fmt}",
+            icon=":material/download:",
+        )
+    notes = list(dict.fromkeys(w for info in files.values() for w in info["warnings"]))
+    if notes:
+        with st.expander("Notes from the build"):
+            st.markdown("\n".join(f"- {n}" for n in notes))

@@ -1,0 +1,168 @@
+"""Training: staff trained over time by unit, agency or course; target; dose-response."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.state import UNIT_ALL, period_label
+from dashboard.views.common import chart_block, empty_state, header, in_range, require_context
+from pipelines.marts import MEASURES
+
+ctx = require_context()
+f = ctx.filters
+header(
+    "Training",
+    ctx,
+    "How many of the staff in scope have been trained in Restorative Practice, across "
+    "children's social care and the partner agencies, and did units that trained more staff "
+    "see a bigger change?",
+)
+
+options = data.mart("training_options", f.area)
+if not options["unit"]:
+    empty_state(
+        "No training data yet",
+        f"No training extracts have been loaded for {ctx.area_name}.",
+        "Load training extracts (staff in scope and staff trained, by unit, agency and course) "
+        "on the **Upload** page.",
+    )
+    st.stop()
+
+BY = {"Unit": "unit", "Agency": "agency", "Course": "course", "Nobody (all staff)": None}
+a, b, c, d = st.columns(4)
+by_label = a.selectbox("Compare by", list(BY), key="training-by")
+agency = b.selectbox("Agency", ["All agencies", *options["agency"]], key="training-agency")
+course = c.selectbox("Course", ["All courses", *options["course"]], key="training-course")
+target_pct = d.number_input(
+    "Target (% of staff trained)",
+    min_value=0,
+    max_value=100,
+    value=80,
+    step=5,
+    key="training-target",
+)
+target = target_pct / 100
+group = BY[by_label]
+unit = None if f.unit == UNIT_ALL else f.unit
+coverage = data.mart(
+    "training_coverage",
+    f.area,
+    by=(group,) if group else (),
+    unit=unit,
+    agency=None if agency == "All agencies" else agency,
+    course=None if course == "All courses" else course,
+)
+shown = in_range(coverage, ctx)
+if shown.empty:
+    empty_state(
+        "No training figures match these filters",
+        f"There are no training figures for {ctx.unit_label}, {agency.lower()} and "
+        f"{course.lower()} in the chosen periods.",
+        "Choose another unit, agency, course or a wider period range.",
+    )
+    st.stop()
+
+# -- progress against the target ---------------------------------------------------------------
+latest_date = shown["period_end"].max()
+latest = shown[shown["period_end"] == latest_date]
+overall = data.mart(
+    "training_coverage",
+    f.area,
+    unit=unit,
+    agency=None if agency == "All agencies" else agency,
+    course=None if course == "All courses" else course,
+)
+overall_latest = overall[overall["period_end"] == latest_date].iloc[0]
+st.subheader("Progress against the target")
+m1, m2, m3 = st.columns(3)
+m1.metric(
+    f"Staff trained, {period_label(latest_date, 'quarter')}",
+    f"{overall_latest['coverage']:.0%}",
+    help="Wilson 95% confidence interval "
+    f"{overall_latest['coverage_lower']:.0%} to {overall_latest['coverage_upper']:.0%}",
+)
+m2.metric(
+    "Staff trained / in scope",
+    f"{overall_latest['staff_trained']:,.0f} / {overall_latest['staff_in_scope']:,.0f}",
+)
+gap = max(0, round(target * overall_latest["staff_in_scope"] - overall_latest["staff_trained"]))
+m3.metric(f"More staff to train to reach {target_pct}%", f"{gap:,}")
+if group:
+    met = latest[latest["coverage"] >= target]
+    st.markdown(
+        f"**{len(met)} of {len(latest)}** {by_label.lower()}s have reached the {target_pct}% target"
+        + (f": {', '.join(met[group].astype(str))}." if len(met) else ".")
+    )
+
+# -- coverage over time ------------------------------------------------------------------------
+st.subheader("Coverage over time")
+title = (
+    f"{overall_latest['coverage']:.0%} of staff in scope were trained by "
+    f"{latest_date:%B %Y}, against a target of {target_pct}%"
+)
+fig = charts.training_coverage_chart(
+    shown,
+    title=title,
+    source=charts.source_line("training extracts", ctx.last_upload),
+    group_col=group,
+    target=target,
+    rollout_date=data.mart("area_rollout_date", f.area),
+    x_range=f.x_range,
+)
+chart_block(
+    fig,
+    shown,
+    key="training-coverage",
+    file_name=f"{ctx.area_name} training coverage by {by_label}",
+    count_cols=["staff_trained", "staff_in_scope"],
+    derived={"staff_trained": ("coverage", "coverage_lower", "coverage_upper")},
+    caption="Shaded bands are Wilson 95% confidence intervals. Staff numbers are cumulative.",
+)
+
+# -- dose-response -----------------------------------------------------------------------------
+st.subheader("Did units that trained more staff see a bigger change?")
+outcome = f.measure
+measure = MEASURES[outcome]
+st.caption(
+    f"Outcome: {measure.label.lower()} (change the measure in the sidebar). Each point is a "
+    "unit: its training coverage against the change in its rate from before to after its "
+    "rollout."
+)
+dose = data.analysis("dose_response_analysis", f.area, outcome)
+result = dose.result
+if result is None:
+    empty_state(
+        "The dose-response check could not run",
+        dose.notes.get(
+            "dose_response",
+            "It needs at least three units with training figures and outcome rates on both "
+            "sides of their rollout.",
+        ),
+        "Load training and outcome extracts for every unit, and the rollout dates.",
+        icon=":material/block:",
+    )
+else:
+    points = result.points.assign(change=result.points["change"] * 100)
+    fig = charts.dose_response_chart(
+        points,
+        rho=result.rho,
+        ci_lower=result.ci_lower,
+        ci_upper=result.ci_upper,
+        source=dose.source,
+        y_title=f"Change in {measure.short} rate after rollout (%)",
+    )
+    chart_block(
+        fig,
+        dose.table,
+        key="dose-response",
+        file_name=f"{ctx.area_name} dose response {outcome}",
+        caption=f"Spearman's ρ = {result.rho:.2f} (95% CI {result.ci_lower:.2f} to "
+        f"{result.ci_upper:.2f}, {result.n} units). The change compares the {dose.window} "
+        "quarters after each unit's start with the quarters before, as a percentage of the "
+        "earlier rate. With so few units this is a hint, not proof.",
+    )
+    for finding in dose.findings:
+        st.markdown(f"- {finding.text}")
+    for warning in result.warnings:
+        st.caption(f"⚠ {warning}")

@@ -1,0 +1,282 @@
+"""Trends: one measure over time, before/after, interrupted time series and SPC."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import charts, data
+from dashboard.state import period_label
+from dashboard.views.common import (
+    RATE_DERIVED,
+    chart_block,
+    empty_state,
+    header,
+    in_range,
+    require_context,
+)
+from pipelines.marts import MEASURES
+
+ctx = require_context()
+f = ctx.filters
+measure = MEASURES[f.measure]
+header("Trends", ctx)
+better = {"decrease": "lower is better", "increase": "higher is better"}.get(
+    measure.improvement, "neither higher nor lower is better in itself"
+)
+st.markdown(
+    f"How has the rate of **{measure.label.lower()}** changed since Restorative Practice "
+    f"started? For this measure, {better}."
+)
+
+# -- page options ------------------------------------------------------------------------------
+age_bands = data.mart("age_bands", f.area)
+left, middle, right = st.columns([1, 2, 1])
+age_band = left.selectbox("Age band", age_bands, key="trends-age-band") if age_bands else "All"
+window_choice = middle.select_slider(
+    "Before/after window (periods each side of the rollout)",
+    options=[*range(2, 13), "All"],
+    value=4,
+    key="trends-window",
+    help="How many periods before the rollout are compared with the same number after it.",
+)
+window = None if window_choice == "All" else int(window_choice)
+financial_years = right.toggle(
+    "Shade financial years", value=f.grain == "financial_year", key="trends-fy"
+)
+with st.expander("Model options (for analysts)"):
+    a, b, c = st.columns(3)
+    family = a.selectbox(
+        "ITS model family",
+        ["quasipoisson", "poisson", "gaussian"],
+        key="trends-family",
+        help="Quasi-Poisson allows counts to vary more than a Poisson model assumes.",
+    )
+    seasonality = b.toggle("Allow for seasonality", value=True, key="trends-season")
+    hac = c.toggle("Autocorrelation-robust errors (HAC)", value=False, key="trends-hac")
+    target_on = a.toggle("Set a target for the SPC chart", value=False, key="trends-target-on")
+    target = (
+        b.number_input("Target (rate per 10,000)", min_value=0.0, value=50.0, key="trends-target")
+        if target_on
+        else None
+    )
+
+analysis = data.analysis(
+    "trend_analysis",
+    f.area,
+    f.measure,
+    unit=f.unit,
+    age_band=age_band,
+    grain=f.grain,
+    window=window,
+    its_family=family,
+    seasonality=seasonality,
+    hac=hac,
+    target=target,
+)
+series = analysis.series
+shown = in_range(series, ctx)
+if series.empty or series["value"].notna().sum() == 0 or shown["value"].notna().sum() == 0:
+    empty_state(
+        "No figures match these filters",
+        f"There are no {measure.label.lower()} figures for {ctx.unit_label}, age band "
+        f"{age_band}, in the chosen periods. The measure may not be in the extracts for this "
+        "area, or every figure may be suppressed.",
+        "Choose another measure, unit, age band or period range, or check the **Data quality** "
+        "page to see which measures are loaded.",
+    )
+    st.stop()
+
+# -- findings ----------------------------------------------------------------------------------
+if analysis.findings:
+    st.subheader("In brief")
+    for finding in analysis.findings:
+        st.markdown(f"- {finding.text}")
+
+table_columns = [
+    c
+    for c in (
+        "period_end",
+        "value",
+        "population",
+        "population_year",
+        "rate_per_10k",
+        "rate_lower",
+        "rate_upper",
+        "complete",
+    )
+    if c in shown
+]
+y_title = "Rate per 10,000 children"
+label = measure.label.lower()
+
+# -- 1. time series ----------------------------------------------------------------------------
+st.subheader("1. Over time")
+latest = (
+    shown.dropna(subset=["rate_per_10k"]).iloc[-1] if shown["rate_per_10k"].notna().any() else None
+)
+title = f"Rate of {label}"
+if latest is not None:
+    title += (
+        f": {latest['rate_per_10k']:.1f} per 10,000 in "
+        f"{period_label(latest['period_end'], f.grain)}"
+    )
+fig = charts.time_series(
+    shown,
+    title=title,
+    source=analysis.source,
+    rollout_date=analysis.rollout_date,
+    y_title=y_title,
+    financial_years=financial_years,
+    x_range=f.x_range,
+)
+chart_block(
+    fig,
+    shown[table_columns],
+    key="series",
+    file_name=f"{ctx.area_name} {f.measure} {f.unit} {age_band} {f.grain}",
+    count_cols=["value"],
+    derived=RATE_DERIVED,
+    caption="The shaded band is the 95% confidence interval: the range the true rate is likely "
+    "to be in, allowing for chance.",
+)
+
+
+def cannot_run(method: str, what: str) -> None:
+    reason = analysis.notes.get(method, "The method could not run on this series.")
+    empty_state(
+        f"{what} could not run",
+        reason,
+        "Try the quarterly grain, the whole area, all ages, or a longer period of data.",
+        icon=":material/block:",
+    )
+
+
+# -- 2. before and after -----------------------------------------------------------------------
+st.subheader("2. Before and after the rollout")
+ba = analysis.before_after
+if ba is None:
+    cannot_run("before_after", "The before/after comparison")
+else:
+    direction = "lower" if ba.rate_after < ba.rate_before else "higher"
+    title = (
+        f"The rate was {abs(ba.percent_change):.0f}% {direction} in the "
+        f"{ba.n_after} periods after the rollout than in the {ba.n_before} before "
+        f"(rate ratio {ba.rate_ratio:.2f}, 95% CI {ba.rate_ratio_lower:.2f} to "
+        f"{ba.rate_ratio_upper:.2f})"
+    )
+    summary = pd.DataFrame(
+        {
+            "side": ["before", "after"],
+            "start": [ba.before_start, ba.after_start],
+            "end": [ba.before_end, ba.after_end],
+            "rate": [ba.rate_before, ba.rate_after],
+            "lower": [ba.rate_before_lower, ba.rate_after_lower],
+            "upper": [ba.rate_before_upper, ba.rate_after_upper],
+        }
+    )
+    fig = charts.before_after_chart(
+        ba.periods,
+        summary,
+        title=title,
+        source=analysis.source,
+        rollout_date=analysis.rollout_date,
+        y_title=y_title,
+    )
+    chart_block(
+        fig,
+        ba.periods,
+        key="before-after",
+        file_name=f"{ctx.area_name} {f.measure} before after",
+        count_cols=["count"],
+        derived={"count": ("rate",)},
+        caption="Each point is one period. The thick lines are the average rate on each side "
+        "and the shaded boxes their 95% confidence intervals.",
+    )
+
+# -- 3. interrupted time series ----------------------------------------------------------------
+st.subheader("3. Compared with what we would expect without Restorative Practice")
+its = analysis.its
+if its is None:
+    cannot_run("its", "The interrupted time series model")
+else:
+    effect = its.level_change
+    change = (effect.estimate - 1) * 100 if effect.scale == "rate ratio" else effect.estimate
+    if effect.scale == "rate ratio":
+        title = (
+            f"After the rollout the rate stepped {'down' if change < 0 else 'up'} by "
+            f"{abs(change):.0f}% against the trend (95% CI {(effect.ci_lower - 1) * 100:+.0f}% to "
+            f"{(effect.ci_upper - 1) * 100:+.0f}%)"
+        )
+    else:
+        title = f"Level change at rollout {change:+.1f} (95% CI {effect.ci_lower:+.1f} to {effect.ci_upper:+.1f})"
+    fig = charts.its_chart(
+        its.fitted,
+        title=title,
+        source=analysis.source,
+        rollout_date=its.intervention_date,
+        y_title=y_title,
+        x_range=f.x_range,
+    )
+    chart_block(
+        fig,
+        its.fitted,
+        key="its",
+        file_name=f"{ctx.area_name} {f.measure} interrupted time series",
+        count_cols=["observed"],
+        derived={"observed": ("observed_rate",)},
+        caption="The dashed orange line projects the trend before the rollout forward: what "
+        "the model expects would have happened without Restorative Practice. Its shaded band "
+        "is the 95% interval.",
+    )
+
+# -- 4. SPC ------------------------------------------------------------------------------------
+st.subheader("4. Statistical process control (SPC)")
+spc = analysis.spc
+if spc is None:
+    cannot_run("spc", "The SPC chart")
+else:
+    fig = charts.spc_chart(
+        spc.points,
+        title=f"Is the rate of {label} moving beyond its normal ups and downs?",
+        source=analysis.source,
+        rollout_date=analysis.rollout_date,
+        variation_icon=spc.variation_icon,
+        assurance_icon=spc.assurance_icon,
+        target=spc.target,
+        y_title=y_title,
+        x_range=f.x_range,
+    )
+    spc_table = spc.points[
+        [
+            c
+            for c in ("date", "value", "mean", "lpl", "upl", "point_type", "signal")
+            if c in spc.points
+        ]
+    ]
+    chart_block(
+        fig,
+        spc_table,
+        key="spc",
+        file_name=f"{ctx.area_name} {f.measure} spc",
+        caption="Points marked I (blue diamond) are special-cause improvement, C (orange "
+        "square) special-cause concern, S (plum triangle) special cause where neither "
+        "direction is better. The limits are recalculated from the rollout.",
+    )
+
+# -- method and caveats ------------------------------------------------------------------------
+with st.expander("Method and caveats"):
+    notes = dict(analysis.notes)
+    for name, reason in notes.items():
+        st.markdown(f"- **{name.replace('_', ' ')} did not run:** {reason}")
+    warnings = []
+    for result in (ba, its, spc):
+        if result is not None:
+            st.markdown(f"- **{result.method}**")
+            warnings += list(result.warnings)
+    for finding in analysis.findings:
+        warnings += list(finding.caveats or ())
+    if warnings:
+        st.markdown("**Caveats**")
+        st.markdown("\n".join(f"- {w}" for w in dict.fromkeys(warnings)))
+    st.markdown("See **Data quality & methods** for a plain-English account of each method.")

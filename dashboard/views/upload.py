@@ -1,0 +1,193 @@
+"""Upload: templates, validation report, preview of changes, commit, upload history."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dashboard import data
+from dashboard.views.common import empty_state, header
+from pipelines.contracts import CONTRACTS, LOAD_ORDER, template_csv
+
+STATUS = {
+    "valid": (":material/check_circle:", "Ready to load"),
+    "no-op": (
+        ":material/sync:",
+        "Already loaded: identical to an earlier upload, nothing would change",
+    ),
+    "refused": (":material/cancel:", "Refused: fix the errors below and upload it again"),
+    "loaded": (":material/check_circle:", "Loaded"),
+}
+
+header(
+    "Upload extracts",
+    None,
+    "Load a quarter's extracts into the warehouse. Each file is **checked first** against its "
+    "data contract; nothing is written until you press **Commit**. A file is loaded whole or "
+    "not at all. Re-uploading a period revises it and keeps the old figures in the history.",
+)
+
+# -- 1. templates ------------------------------------------------------------------------------
+st.subheader("1. Start from a template")
+st.markdown(
+    "Each template has the columns the contract expects and one example row. Load reference "
+    "data first: " + ", ".join(f"**{d}**" for d in LOAD_ORDER) + "."
+)
+columns = st.columns(len(LOAD_ORDER))
+for column, dataset in zip(columns, LOAD_ORDER, strict=True):
+    column.download_button(
+        f"{dataset}.csv",
+        template_csv(dataset),
+        file_name=f"{dataset}_template.csv",
+        mime="text/csv",
+        key=f"template-{dataset}",
+        icon=":material/download:",
+        help=CONTRACTS[dataset].description,
+        width="stretch",
+    )
+st.caption("The full rules for each dataset are on the **Data quality & methods** page.")
+
+# -- 2. choose and check files -----------------------------------------------------------------
+st.subheader("2. Choose files and check them")
+generation = st.session_state.setdefault("upload_generation", 0)
+files = st.file_uploader(
+    "CSV or Excel (XLSX) extracts: one or more files",
+    type=["csv", "xlsx"],
+    accept_multiple_files=True,
+    key=f"upload-files-{generation}",
+    help="Outcomes, training, rollout, population or areas. The dataset is recognised from "
+    "the column headings.",
+)
+
+last = st.session_state.get("upload_last_commit")
+if last:
+    st.success("**Committed.** " + " ".join(last["summaries"]), icon=":material/check_circle:")
+    for problem in last.get("problems", []):
+        st.error(problem)
+
+checks = []
+if files:
+    wh = data.warehouse(create=True)
+    for upload in files:
+        content = upload.getvalue()
+        with st.spinner(f"Checking {upload.name}…"):
+            check = data.check_upload(wh, upload.name, content)
+        checks.append((check, content))
+        result = check.result
+        symbol, status = STATUS.get(result.outcome, ("•", result.outcome))
+        with st.container(border=True):
+            st.markdown(f"#### {symbol} {upload.name}")
+            st.markdown(f"**{status}.** {result.summary()}")
+            for note in result.notes:
+                st.caption(note)
+            if result.outcome == "valid":
+                a, b, c = st.columns(3)
+                a.metric("Rows to add", f"{result.n_added:,}")
+                b.metric("Rows to revise", f"{result.n_revised:,}")
+                c.metric("Rows unchanged", f"{result.n_unchanged:,}")
+            if not check.issues.empty:
+                n_err, n_warn = len(result.errors), len(result.warnings)
+                st.markdown(
+                    f"**Validation report:** {n_err} error(s) (the file cannot be loaded until "
+                    f"they are fixed) and {n_warn} warning(s) (the file can be loaded; check "
+                    "them). Rows are numbered as in Excel, with the header as row 1."
+                )
+                st.dataframe(
+                    check.issues,
+                    hide_index=True,
+                    width="stretch",
+                    key=f"issues-{generation}-{upload.name}",
+                )
+            if check.preview is not None and not check.preview.empty:
+                with st.expander(
+                    f"Preview: the {len(check.preview):,} row(s) that would be added or revised"
+                ):
+                    st.dataframe(check.preview, hide_index=True, width="stretch")
+else:
+    st.caption("No files chosen yet.")
+
+# -- 3. commit ---------------------------------------------------------------------------------
+st.subheader("3. Commit")
+ready = [(c, content) for c, content in checks if c.result.outcome == "valid"]
+if files and not ready:
+    st.warning("No file is ready to load: fix the errors shown above, or choose other files.")
+commit = st.button(
+    f"Commit {len(ready)} file(s) to the warehouse" if ready else "Commit",
+    type="primary",
+    disabled=not ready,
+    key="commit",
+    icon=":material/save:",
+)
+if commit and ready:
+    wh = data.warehouse(create=True)
+    progress = st.progress(0.0, text="Loading…")
+    summaries, problems = [], []
+    for number, (check, content) in enumerate(ready, start=1):
+        progress.progress((number - 1) / len(ready), text=f"Loading {check.name}…")
+        try:
+            result = data.commit_upload(wh, check.name, content)
+        except data.WarehouseBusyError as exc:
+            problems.append(f"{check.name}: {exc}")
+            continue
+        summaries.append(result.summary())
+        if result.refused:
+            problems.append(result.summary())
+    progress.progress(1.0, text="Done")
+    data.clear_caches()  # the data version has changed: every page recomputes
+    st.session_state["upload_last_commit"] = {"summaries": summaries, "problems": problems}
+    st.session_state["upload_generation"] = generation + 1  # empty the file chooser
+    st.rerun()
+
+# -- 4. history --------------------------------------------------------------------------------
+st.subheader("Upload history")
+if not data.warehouse_exists():
+    empty_state(
+        "No uploads yet",
+        "There is no warehouse yet, so nothing has been uploaded.",
+        "Choose files above and commit them, or run `rp-impact build` to load the sample.",
+    )
+else:
+    history = data.mart("uploads")
+    if history.empty:
+        empty_state(
+            "No uploads yet",
+            "Nothing has been loaded into this warehouse.",
+            "Choose files above and commit them.",
+        )
+    else:
+        shown = history[
+            [
+                "upload_id",
+                "uploaded_at",
+                "file_name",
+                "dataset",
+                "outcome",
+                "n_rows",
+                "n_added",
+                "n_revised",
+                "n_warnings",
+                "n_errors",
+                "user_name",
+                "source",
+            ]
+        ]
+        st.dataframe(
+            shown,
+            hide_index=True,
+            width="stretch",
+            key="upload-history",
+            column_config={
+                "upload_id": "Upload",
+                "uploaded_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"),
+                "file_name": "File",
+                "n_rows": "Rows",
+                "n_added": "Added",
+                "n_revised": "Revised",
+                "n_warnings": "Warnings",
+                "n_errors": "Errors",
+                "user_name": "By",
+            },
+        )
+        st.caption(
+            f"{len(history):,} upload(s), newest first. Each is recorded with the file's "
+            "SHA-256 fingerprint (see `rp-impact uploads`)."
+        )

@@ -1,0 +1,38 @@
+"""The annual effectiveness report (HTML and PDF) for one financial year.
+
+    from pipelines.report import build_report
+    result = build_report(wh, year=2026, area_code="E06999901", out=Path("report.html"))
+
+`build_report` gathers every number from `pipelines.analysis`, `pipelines.marts` and
+`pipelines.dfe` (the same functions the dashboard calls), draws the charts with
+`dashboard.charts`, puts every table through `pipelines.disclosure`, and renders the Jinja2
+templates in `pipelines/report/templates/`. The HTML is one self-contained file (plotly.js
+embedded once). The PDF is that HTML printed by Chromium through Playwright (see
+`pipelines.report.pdf`).
+"""
+
+from pipelines.report.build import (
+    ReportError,
+    ReportResult,
+    available_years,
+    build_report,
+    default_partnership_name,
+    default_year,
+    fy_label,
+    render_html,
+)
+from pipelines.report.pdf import PdfUnavailableError, find_chromium, pdf_available
+
+__all__ = [
+    "PdfUnavailableError",
+    "ReportError",
+    "ReportResult",
+    "available_years",
+    "build_report",
+    "default_partnership_name",
+    "default_year",
+    "find_chromium",
+    "fy_label",
+    "pdf_available",
+    "render_html",
+]

@@ -1,0 +1,174 @@
+"""Print the report's HTML to an A4 PDF with Chromium (through Playwright).
+
+Engine: the system Chromium (Debian's ``/usr/bin/chromium``, or ``RP_IMPACT_CHROMIUM``) driven
+by the Playwright Python package. No browser is downloaded: Playwright only launches the
+Chromium that is already installed, so this works offline. Chromium opens the HTML (plotly.js
+is embedded, so no network), waits until every chart has drawn, and prints it with page
+numbers in the footer. Charts stay vector (plotly draws SVG).
+
+Page numbers in the table of contents come from a second pass: the first PDF is read with
+pypdf to find the page each section starts on, the contents page is re-rendered with those
+numbers, and the HTML is printed again.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+CHROMIUM_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+)
+CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+INSTALL_HINT = (
+    "The PDF report needs Chromium and the Playwright Python package. On Debian or Ubuntu run "
+    "`apt-get install chromium` and `pip install playwright` (no `playwright install` is needed: "
+    "the system Chromium is used), or set RP_IMPACT_CHROMIUM to a Chromium or Chrome binary. "
+    "The HTML report works without them."
+)
+#: How long to wait for the charts to draw before printing anyway (milliseconds).
+DRAW_TIMEOUT_MS = 60_000
+
+
+class PdfUnavailableError(RuntimeError):
+    """Chromium or Playwright is missing, so no PDF can be printed."""
+
+
+def find_chromium() -> str | None:
+    """The Chromium binary to print with, or None when there is none."""
+    configured = os.environ.get("RP_IMPACT_CHROMIUM")
+    if configured:
+        return configured if Path(configured).exists() else None
+    for candidate in CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _playwright_importable() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pdf_available() -> tuple[bool, str]:
+    """(True, binary) when a PDF can be printed, else (False, what to install)."""
+    binary = find_chromium()
+    if binary is None:
+        return False, "No Chromium was found. " + INSTALL_HINT
+    if not _playwright_importable():
+        return False, "The Playwright Python package is not installed. " + INSTALL_HINT
+    return True, binary
+
+
+HEADER = (
+    '<div style="font-family: Arial, Helvetica, sans-serif; font-size: 8px; width: 100%; '
+    'text-align: center; color: #0B0C0C; font-weight: bold;">{marking}</div>'
+)
+FOOTER = (
+    '<div style="font-family: Arial, Helvetica, sans-serif; font-size: 8px; width: 100%; '
+    'padding: 0 15mm; display: flex; justify-content: space-between; color: #3D3D3D;">'
+    "<span>{left}</span><span style='font-weight: bold; color: #0B0C0C;'>{marking}</span>"
+    '<span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span>'
+    "</div>"
+)
+
+WAIT_FOR_CHARTS = """() => {
+  const divs = Array.from(document.querySelectorAll('.plotly-graph-div'));
+  return divs.every(d => d._fullLayout && d.querySelector('.main-svg'));
+}"""
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _print(html_path: Path, pdf_path: Path, binary: str, marking: str, footer_left: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=binary, headless=True, args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": 900, "height": 1200})
+            page.goto(html_path.resolve().as_uri(), wait_until="load")
+            page.wait_for_function(WAIT_FOR_CHARTS, timeout=DRAW_TIMEOUT_MS)
+            page.emulate_media(media="print")
+            page.pdf(
+                path=str(pdf_path),
+                format="A4",
+                print_background=True,
+                display_header_footer=True,
+                header_template=HEADER.format(marking=_escape(marking)),
+                footer_template=FOOTER.format(marking=_escape(marking), left=_escape(footer_left)),
+                margin={"top": "16mm", "bottom": "16mm", "left": "15mm", "right": "15mm"},
+                prefer_css_page_size=False,
+            )
+        finally:
+            browser.close()
+
+
+def print_pdf(
+    html_path: Path, pdf_path: Path, *, marking: str, footer_left: str = "", binary: str | None
+) -> None:
+    """Print `html_path` to `pdf_path` (A4, page numbers, classification marking top and bottom).
+
+    Runs Playwright's sync API in a worker thread, so it also works when the caller (for
+    example Streamlit) already has an asyncio event loop in its thread.
+    """
+    ok, detail = pdf_available()
+    if binary is None:
+        if not ok:
+            raise PdfUnavailableError(detail)
+        binary = detail
+    elif not _playwright_importable():
+        raise PdfUnavailableError("The Playwright Python package is not installed. " + INSTALL_HINT)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(_print, html_path, pdf_path, binary, marking, footer_left).result()
+
+
+def pdf_pages_text(pdf_path: Path) -> list[str] | None:
+    """The text of each page (pypdf), or None when pypdf is not installed."""
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return None
+    reader = PdfReader(str(pdf_path))
+    return [(page.extract_text() or "") for page in reader.pages]
+
+
+def _squash(text: str) -> str:
+    return "".join(text.split()).lower()
+
+
+def find_section_pages(
+    pages: Sequence[str], headings: Sequence[tuple[str, str]], first_page: int
+) -> dict[str, int]:
+    """{section id: 1-based page} for headings found in order from page `first_page` on.
+
+    Whitespace is ignored (pypdf may break a heading across lines).
+    """
+    found: dict[str, int] = {}
+    squashed = [_squash(p) for p in pages]
+    position = max(0, first_page - 1)
+    for section_id, heading in headings:
+        needle = _squash(heading)
+        for index in range(position, len(squashed)):
+            if needle in squashed[index]:
+                found[section_id] = index + 1
+                position = index
+                break
+    return found

@@ -1,0 +1,192 @@
+"""End to end in a real browser: a `streamlit run` server driven by Debian's Chromium.
+
+Visits every page, checks that none shows an exception, uploads the held-back quarter through
+the real file input, commits it, and sees the Board summary move on to that quarter.
+Screenshots of every page at 1366x768 and 390 px wide go to test-artifacts/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipelines import config
+
+pytestmark = pytest.mark.browser
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = REPO / "test-artifacts" / "screenshots"
+UNLOADED = config.SAMPLE_DIR / "unloaded" / "outcomes_2026-09.csv"
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+PAGES = [
+    ("", "Board summary"),  # the default page lives at the root URL
+    ("trends", "Trends"),
+    ("cohorts", "Cohorts"),
+    ("training", "Training"),
+    ("upload", "Upload extracts"),
+    ("quality", "Data quality & methods"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)  # polling a socket, not waiting for the page
+    raise TimeoutError(f"streamlit did not become healthy at {url}")
+
+
+@pytest.fixture
+def server(sample_copy, tmp_path):
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "RP_IMPACT_WAREHOUSE": str(sample_copy),
+        "RP_IMPACT_USER": "browser-test",
+        "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+    }
+    log = (tmp_path / "streamlit.log").open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(REPO / "dashboard" / "app.py"),
+            "--server.headless",
+            "true",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.fileWatcherType",
+            "none",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_health(url, process)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _idle(page, timeout: float = 90_000) -> None:
+    """Wait until the script has finished its run (no fixed sleeps)."""
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_load_state("networkidle")
+    page.wait_for_selector(IDLE, timeout=timeout)
+
+
+def _visit(page, url: str, path: str, heading: str) -> None:
+    page.goto(f"{url}/{path}")
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=90_000)
+    _idle(page)
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, f"{path}: {exceptions.first.inner_text()}"
+
+
+def _shot(page, name: str) -> None:
+    """The viewport as the user first sees it, and the whole page (`-full`) for review.
+
+    Streamlit scrolls inside its main container, so a full-page screenshot needs a viewport
+    as tall as that container's content.
+    """
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => Math.max(...[...document.querySelectorAll('[data-testid=stMain], "
+        "[data-testid=stMainBlockContainer]')].map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 40, 16000)})
+    _idle(page)
+    page.screenshot(path=str(SHOTS / f"{name}-full.png"))
+    page.set_viewport_size(size)
+
+
+def test_every_page_renders_and_an_upload_moves_the_board_on(server, browser):
+    wide = browser.new_page(viewport={"width": 1366, "height": 768})
+    narrow = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    for path, heading in PAGES:
+        for page, width in ((wide, "1366"), (narrow, "390")):
+            _visit(page, server, path, heading)
+            _shot(page, f"{path or 'board'}-{width}")
+
+    # The board shows June 2026 as the latest quarter before the upload.
+    _visit(wide, server, "", "Board summary")
+    main = wide.locator('[data-testid="stMain"]')
+    assert "Apr–Jun 2026" in main.inner_text()
+    assert "Jul–Sep 2026" not in main.inner_text()
+
+    # Upload the held-back quarter through the real file input, check it, commit it.
+    _visit(wide, server, "upload", "Upload extracts")
+    wide.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(UNLOADED))
+    wide.get_by_text("Ready to load").first.wait_for(timeout=90_000)
+    _idle(wide)
+    _shot(wide, "upload-checked-1366")
+    wide.get_by_role("button", name="Commit 1 file(s) to the warehouse").click()
+    wide.get_by_text("Committed.").first.wait_for(timeout=120_000)
+    _idle(wide)
+    history = wide.locator('[data-testid="stDataFrame"]').last
+    history.wait_for()
+    _shot(wide, "upload-committed-1366")
+    assert wide.locator('[data-testid="stException"]').count() == 0
+
+    # The board now reaches September 2026.
+    _visit(wide, server, "", "Board summary")
+    wide.get_by_text("Jul–Sep 2026").first.wait_for(timeout=90_000)
+    _shot(wide, "board-after-upload-1366")

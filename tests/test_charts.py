@@ -1,0 +1,367 @@
+"""Chart builders: pure DataFrame -> plotly Figure functions, and the download helpers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from dashboard import charts
+from pipelines.stats.its import interrupted_time_series
+from pipelines.stats.spc import xmr
+
+SOURCE = charts.source_line("outcomes extracts", dt.date(2026, 7, 3), "mid-year population 2025")
+ROLLOUT = pd.Timestamp("2019-10-01")
+
+
+def _quarters(n: int = 24, start: str = "2016-06-30") -> pd.DatetimeIndex:
+    return pd.date_range(start, periods=n, freq="QE")
+
+
+@pytest.fixture
+def series() -> pd.DataFrame:
+    dates = _quarters()
+    rate = np.linspace(60, 50, len(dates))
+    return pd.DataFrame(
+        {
+            "period_end": dates,
+            "value": (rate * 10).round(),
+            "rate_per_10k": rate,
+            "rate_lower": rate - 4,
+            "rate_upper": rate + 4,
+        }
+    )
+
+
+def _rollout_shapes(fig: go.Figure) -> list:
+    return [s for s in fig.layout.shapes if s.name == "rollout"]
+
+
+def _source_annotation(fig: go.Figure):
+    return [a for a in fig.layout.annotations if a.name == "source"]
+
+
+def _assert_common(fig: go.Figure, *, rollout: bool = True) -> None:
+    assert isinstance(fig, go.Figure)
+    assert fig.layout.title.text, "every chart has a title"
+    assert _source_annotation(fig), "every chart has a source line"
+    assert "Source:" in _source_annotation(fig)[0].text
+    if rollout:
+        assert _rollout_shapes(fig), "the rollout is marked"
+    assert fig.layout.font.family.startswith("Arial")
+
+
+def test_source_line_names_dataset_upload_and_population():
+    assert SOURCE == (
+        "Source: outcomes extracts · last upload 3 July 2026 · mid-year population 2025"
+    )
+    assert charts.source_line() == "Source: rp-impact warehouse"
+
+
+def test_wrap_keeps_long_titles_narrow():
+    wrapped = charts.wrap("word " * 40)
+    assert all(len(line) <= charts.TITLE_WIDTH for line in wrapped.split("<br>"))
+
+
+def test_time_series_has_ci_band_rate_and_rollout(series):
+    fig = charts.time_series(
+        series, title="Has the rate fallen since rollout?", source=SOURCE, rollout_date=ROLLOUT
+    )
+    _assert_common(fig)
+    names = [t.name for t in fig.data]
+    assert "95% confidence interval" in names and "Rate per 10,000" in names
+    band = next(t for t in fig.data if t.name == "95% confidence interval")
+    assert band.fill == "tonexty"
+    label = [a for a in fig.layout.annotations if a.name == "rollout-label"]
+    assert label and label[0].text == "Rollout starts"
+    assert pd.Timestamp(_rollout_shapes(fig)[0].x0) == ROLLOUT
+
+
+def test_time_series_financial_years_shade_and_label(series):
+    fig = charts.time_series(
+        series, title="t", source=SOURCE, rollout_date=ROLLOUT, financial_years=True
+    )
+    assert [s for s in fig.layout.shapes if s.name == "financial-year"]
+    assert "2019-20" in fig.layout.xaxis.ticktext
+    assert fig.layout.xaxis.title.text.startswith("Financial year")
+
+
+def test_financial_year_bands_run_april_to_march():
+    bands = charts.financial_year_bands("2020-02-29", "2021-06-30")
+    assert [b[2] for b in bands] == ["2019-20", "2020-21", "2021-22"]
+    assert bands[1][0] == pd.Timestamp("2020-04-01") and bands[1][1] == pd.Timestamp("2021-03-31")
+
+
+def test_time_series_x_range_zooms(series):
+    fig = charts.time_series(
+        series,
+        title="t",
+        source=SOURCE,
+        rollout_date=ROLLOUT,
+        x_range=(dt.date(2018, 3, 31), dt.date(2020, 3, 31)),
+    )
+    low, high = (pd.Timestamp(v) for v in fig.layout.xaxis.range)
+    assert low < pd.Timestamp("2018-03-31") < pd.Timestamp("2020-03-31") < high
+
+
+def test_before_after_chart_shows_both_sides_with_ci():
+    dates = _quarters(8, "2018-03-31")
+    periods = pd.DataFrame(
+        {"date": dates, "side": ["before"] * 4 + ["after"] * 4, "rate": [5, 6, 5, 6, 4, 4, 3, 4]}
+    )
+    summary = pd.DataFrame(
+        {
+            "side": ["before", "after"],
+            "start": [dates[0], dates[4]],
+            "end": [dates[3], dates[7]],
+            "rate": [5.5, 3.75],
+            "lower": [5.0, 3.2],
+            "upper": [6.0, 4.3],
+        }
+    )
+    fig = charts.before_after_chart(
+        periods, summary, title="Lower after", source=SOURCE, rollout_date=ROLLOUT
+    )
+    _assert_common(fig)
+    names = [t.name for t in fig.data]
+    assert "Before rollout: each period" in names and "After rollout: each period" in names
+    assert any(n and n.startswith("After rollout: average 3.8") for n in names)
+    symbols = {t.marker.symbol for t in fig.data if t.mode == "markers"}
+    assert {"circle", "diamond"} <= symbols
+
+
+def test_its_chart_has_observed_fit_counterfactual_and_band():
+    dates = pd.date_range("2015-03-31", periods=40, freq="QE")
+    rng = np.random.default_rng(1)
+    post = dates >= ROLLOUT
+    counts = rng.poisson(np.where(post, 80, 100))
+    frame = pd.DataFrame({"date": dates, "count": counts, "population": 100_000})
+    result = interrupted_time_series(
+        frame, "date", "count", "population", intervention_date=ROLLOUT, family="quasipoisson"
+    )
+    fig = charts.its_chart(
+        result.fitted, title="Fewer than expected", source=SOURCE, rollout_date=ROLLOUT
+    )
+    _assert_common(fig)
+    names = [t.name for t in fig.data]
+    for expected in (
+        "Observed",
+        "Model fit",
+        "Expected without Restorative Practice",
+        "Counterfactual 95% interval",
+    ):
+        assert expected in names
+    counterfactual = next(t for t in fig.data if t.name == "Expected without Restorative Practice")
+    assert counterfactual.line.dash == "dash"
+    assert min(counterfactual.x) >= ROLLOUT  # drawn only after the rollout
+
+
+def test_spc_chart_marks_special_causes_by_symbol_text_and_colour():
+    values = [10, 11, 10, 12, 11, 10, 11, 12, 10, 11, 30, 11, 10, 11, 12, 10, 11, 10]
+    dates = pd.date_range("2020-01-31", periods=len(values), freq="ME")
+    result = xmr(pd.Series(values, index=dates), improvement="decrease", target=15)
+    fig = charts.spc_chart(
+        result.points,
+        title="One high point",
+        source=SOURCE,
+        rollout_date=dates[5],
+        variation_icon=result.variation_icon,
+        assurance_icon=result.assurance_icon,
+        target=15,
+    )
+    _assert_common(fig)
+    concern = next(t for t in fig.data if t.name == "C: concern")
+    assert concern.marker.symbol == "square"  # not colour alone...
+    assert set(concern.text) == {"C"}  # ...a text label too
+    assert list(concern.y) == [30]
+    names = {t.name for t in fig.data}
+    assert {"Mean", "Limits", "Near limits"} <= names
+    icons = fig.layout.title.subtitle.text
+    assert "variation" in icons.lower() and "target" in icons.lower()
+
+
+def test_spc_chart_improvement_symbol_and_segments():
+    values = [20] * 3 + [21, 19, 20, 21, 19, 20, 21] + [12, 11, 12, 11, 12, 11, 12, 11]
+    dates = pd.date_range("2020-01-31", periods=len(values), freq="ME")
+    result = xmr(pd.Series(values, index=dates), improvement="decrease")
+    fig = charts.spc_chart(result.points, title="t", source=SOURCE, rollout_date=None)
+    improvement = [t for t in fig.data if t.name == "I: improvement"]
+    assert improvement and improvement[0].marker.symbol == "diamond"
+    assert set(improvement[0].text) == {"I"}
+
+
+def test_variation_and_assurance_labels_are_plain_english():
+    assert charts.variation_label("common_cause").startswith("≈ Common cause")
+    assert "improvement" in charts.variation_label("special_cause_improvement_low")
+    assert charts.assurance_label("consistent_fail").startswith("✘")
+    assert charts.assurance_label(None) == "No target set"
+
+
+def _panel() -> pd.DataFrame:
+    rows = []
+    for number, unit in enumerate(["Ashby", "Brookfield", "Castleton", "Dunmore"]):
+        for date in _quarters(12, "2018-03-31"):
+            rows.append(
+                {
+                    "series": unit,
+                    "period_end": date,
+                    "rate_per_10k": 50 + number,
+                    "rate_lower": 45,
+                    "rate_upper": 55,
+                    "start_date": pd.Timestamp("2019-10-01" if number < 2 else "2021-04-01"),
+                    "index": 100 - number,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_small_multiples_panel_per_series_with_rollout_in_each():
+    fig = charts.small_multiples(_panel(), title="Localities compared", source=SOURCE)
+    _assert_common(fig)
+    titles = [a.text for a in fig.layout.annotations]
+    assert {"Ashby", "Brookfield", "Castleton", "Dunmore"} <= set(titles)
+    assert len(_rollout_shapes(fig)) == 4
+    assert any(t.name == "Rollout starts (dashed line)" for t in fig.data)
+
+
+def test_small_multiples_share_one_y_scale_and_one_time_span():
+    fig = charts.small_multiples(
+        _panel(),
+        title="t",
+        source=SOURCE,
+        x_range=(dt.date(2018, 6, 30), dt.date(2020, 6, 30)),
+    )
+    xaxes = [fig.layout[name] for name in fig.layout if name.startswith("xaxis")]
+    yaxes = [fig.layout[name] for name in fig.layout if name.startswith("yaxis")]
+    assert all(axis.matches is None for axis in xaxes)  # see charts.small_multiples
+    assert len({tuple(axis.range) for axis in xaxes}) == 1
+    assert len({axis.matches for axis in yaxes if axis.matches}) == 1  # one y scale
+    assert sum(axis.matches is None for axis in yaxes) == 1
+
+
+def test_indexed_chart_one_line_per_series_distinct_dashes():
+    fig = charts.indexed_chart(
+        _panel(), title="Indexed", source=SOURCE, rollout_date=ROLLOUT, value_col="index"
+    )
+    _assert_common(fig)
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    assert len(lines) == 4
+    assert len({t.line.dash for t in lines}) == 4
+
+
+def test_event_time_chart_marks_zero_and_lines_per_wave():
+    frame = pd.DataFrame(
+        {
+            "wave": [1] * 5 + [2] * 5,
+            "event_time": list(range(-2, 3)) * 2,
+            "rate_per_10k": [10, 10, 9, 8, 8, 11, 11, 10, 9, 9],
+        }
+    )
+    fig = charts.event_time_chart(frame, title="Waves aligned", source=SOURCE)
+    _assert_common(fig)
+    assert [t.name for t in fig.data if t.mode == "lines+markers"] == ["Wave 1", "Wave 2"]
+    assert _rollout_shapes(fig)[0].x0 == 0
+
+
+def test_event_study_chart_has_error_bars_and_pre_post_symbols():
+    dynamic = pd.DataFrame(
+        {
+            "relative_period": [-2, -1, 0, 1, 2],
+            "att": [0.1, -0.1, -1.0, -2.0, -2.5],
+            "ci_lower": [-0.5, -0.7, -1.8, -3.0, -3.6],
+            "ci_upper": [0.7, 0.5, -0.2, -1.0, -1.4],
+        }
+    )
+    fig = charts.event_study_chart(dynamic, title="Effect grows", source=SOURCE)
+    _assert_common(fig)
+    pre, post = fig.data
+    assert pre.marker.symbol == "circle-open" and post.marker.symbol == "diamond"
+    assert list(post.error_y.array) == pytest.approx([0.8, 1.0, 1.1])
+    assert _rollout_shapes(fig)[0].x0 == -0.5
+
+
+def test_training_coverage_chart_percent_ci_and_target():
+    dates = _quarters(6, "2019-06-30")
+    frame = pd.DataFrame(
+        {
+            "period_end": list(dates) * 2,
+            "unit": ["Ashby"] * 6 + ["Brookfield"] * 6,
+            "coverage": np.r_[np.linspace(0.1, 0.8, 6), np.linspace(0.05, 0.6, 6)],
+            "coverage_lower": 0.0,
+            "coverage_upper": 0.9,
+        }
+    )
+    fig = charts.training_coverage_chart(
+        frame, title="Coverage", source=SOURCE, group_col="unit", target=0.8, rollout_date=ROLLOUT
+    )
+    _assert_common(fig)
+    ashby = next(t for t in fig.data if t.name == "Ashby")
+    assert max(ashby.y) == pytest.approx(80)
+    assert [s for s in fig.layout.shapes if s.name == "target"][0].y0 == pytest.approx(80)
+    assert any(a.text == "Target 80%" for a in fig.layout.annotations)
+
+
+def test_dose_response_chart_has_rho_in_title_and_labels():
+    points = pd.DataFrame(
+        {"unit": ["A", "B", "C"], "coverage": [0.5, 0.7, 0.9], "change": [-1, -2, -3]}
+    )
+    fig = charts.dose_response_chart(points, rho=-1.0, ci_lower=-1.0, ci_upper=-0.5, source=SOURCE)
+    _assert_common(fig, rollout=False)
+    assert "ρ = -1.00" in fig.layout.meta["title"]
+    assert list(fig.data[0].text) == ["A", "B", "C"]
+    assert list(fig.data[0].x) == pytest.approx([50, 70, 90])
+
+
+def test_empty_figure_says_why():
+    fig = charts.empty_figure("Nothing loaded yet")
+    assert fig.layout.annotations[0].text == "Nothing loaded yet"
+
+
+# -- disclosure control and safe CSV -----------------------------------------------------------
+
+
+def test_disclosure_control_suppresses_small_counts_and_their_rates():
+    frame = pd.DataFrame(
+        {
+            "value": [0, 1, 4, 5, None],
+            "rate_per_10k": [0.0, 0.1, 0.4, 0.5, None],
+            "population": [10_000] * 5,
+        }
+    )
+    out = charts.disclosure_control(frame, ["value"], {"value": ["rate_per_10k"]}, threshold=4)
+    assert out["value"].tolist()[:4] == [0, "c", "c", 5]
+    assert pd.isna(out["value"].iloc[4])
+    assert out["rate_per_10k"].tolist()[:4] == [0.0, "c", "c", 0.5]
+    assert out["population"].tolist() == [10_000] * 5
+    assert frame["value"].iloc[1] == 1  # the input is untouched
+
+
+def test_escape_formulas_neutralises_formula_cells_but_not_numbers():
+    frame = pd.DataFrame(
+        {"name": ["=HYPERLINK(1)", "+1", "-2", "@SUM", "ok", "\tx"], "change": [-1, 2, 3, 4, 5, 6]}
+    )
+    out = charts.escape_formulas(frame)
+    assert out["name"].tolist() == ["'=HYPERLINK(1)", "'+1", "'-2", "'@SUM", "ok", "'\tx"]
+    assert out["change"].tolist() == [-1, 2, 3, 4, 5, 6]
+
+
+def test_csv_bytes_applies_both_and_opens_in_excel():
+    frame = pd.DataFrame(
+        {
+            "period_end": pd.to_datetime(["2026-03-31", "2026-06-30"]),
+            "unit": ["=cmd", "Ashby"],
+            "value": [3, 40],
+            "rate_per_10k": [0.3, 4.0],
+        }
+    )
+    data = charts.csv_bytes(frame, ["value"], {"value": ["rate_per_10k"]})
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM so Excel reads it as UTF-8
+    back = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
+    assert back.to_dict("records") == [
+        {"period_end": "2026-03-31", "unit": "'=cmd", "value": "c", "rate_per_10k": "c"},
+        {"period_end": "2026-06-30", "unit": "Ashby", "value": "40", "rate_per_10k": "4.0"},
+    ]
