@@ -1,0 +1,419 @@
+"""`make bench`: measure rp-impact at national scale and append the table to docs/performance.md.
+
+    python -m benchmarks.run [--runs 5] [--scales x1,x4,x16] [--no-pages] [--no-append]
+                             [--scale-runs 1] [--tiny]
+
+Every measured step runs in its own process (`benchmarks.measure` -> `benchmarks.tasks`), so the
+peak RSS is that step's alone. Figures are the median of `--runs` runs with min and max. Data
+and base warehouses are generated once into benchmarks/_data/ and reused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import generate as gen
+
+REPO = Path(__file__).resolve().parent.parent
+PERF_DOC = REPO / "docs" / "performance.md"
+COLD_START_FILES = ("test-artifacts/cold_start.json", "test-artifacts/cold-start.json")
+WAREHOUSE_VERSION = 1
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def machine() -> dict[str, str]:
+    import duckdb
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram = ""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024 / 1024:.1f} GB"
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "ram": ram,
+        "python": platform.python_version(),
+        "duckdb": duckdb.__version__,
+        "os": f"{platform.system()} {platform.release()}",
+        "date": dt.datetime.now().strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def task(name: str, env: dict | None = None, **args) -> dict:
+    """Run one task via benchmarks.measure; return its result (with max_rss_mb)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.measure", name, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"task {name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    line = next(x for x in reversed(proc.stdout.splitlines()) if x.startswith("RESULT "))
+    return json.loads(line[len("RESULT ") :])
+
+
+def repeat(n: int, label: str, name: str, env: dict | None = None, **args) -> list[dict]:
+    out = []
+    for i in range(n):
+        result = task(name, env=env, **args)
+        log(f"  {label} run {i + 1}/{n}: {result['seconds']:.2f} s, {result['max_rss_mb']:.0f} MB")
+        out.append(result)
+    return out
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def fmt(s: dict[str, float], unit: str = "s", digits: int = 2) -> str:
+    return f"{s['median']:.{digits}f} {unit} (min {s['min']:.{digits}f}, max {s['max']:.{digits}f})"
+
+
+# -- base warehouses ---------------------------------------------------------------------------
+
+
+def _stamp(path: Path) -> Path:
+    return path.with_suffix(".ready.json")
+
+
+def base_warehouse(scale: gen.Scale, kind: str, env: dict) -> Path:
+    """`ref`: areas, population, rollout, training. `full`: ref + the national outcomes file."""
+    files = gen.files(scale)
+    db = gen.folder(scale) / f"{kind}.duckdb"
+    spec = {"version": WAREHOUSE_VERSION, "generator": gen.GENERATOR_VERSION, "kind": kind}
+    stamp = _stamp(db)
+    if db.exists() and stamp.exists() and json.loads(stamp.read_text()) == spec:
+        return db
+    stamp.unlink(missing_ok=True)
+    if kind == "ref":
+        paths = [str(files[k]) for k in ("areas", "population", "rollout", "training")]
+        result = task("build", env=env, db=str(db), files=paths)
+    else:
+        ref = base_warehouse(scale, "ref", env)
+        result = task(
+            "ingest", env=env, base=str(ref), db=str(db), csv=str(files["outcomes_national"])
+        )
+    log(f"  built {scale.name} {kind} warehouse in {result['seconds']:.0f} s")
+    stamp.write_text(json.dumps(spec))
+    return db
+
+
+def sample_warehouse(env: dict) -> Path:
+    db = gen.DATA_DIR / "sample.duckdb"
+    if not db.exists():
+        from pipelines.ingest import sample_files
+
+        sample = REPO / "data" / "sample"
+        files = [str(p) for p in sample_files(sample)]
+        task("build", env=env, db=str(db), files=files, dfe=[str(sample / "dfe")])
+    return db
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.run")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--scale-runs", type=int, default=1, help="runs at x4 and x16")
+    parser.add_argument("--scales", default="x1,x4,x16")
+    parser.add_argument("--page-runs", type=int, default=5)
+    parser.add_argument("--no-pages", action="store_true")
+    parser.add_argument("--export", action="store_true", help="also time the Parquet export")
+    parser.add_argument("--no-append", action="store_true")
+    parser.add_argument("--tiny", action="store_true", help="smoke test: tiny data, 1 run")
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--doc", type=Path, default=PERF_DOC)
+    args = parser.parse_args(argv)
+    if args.data_dir:
+        gen.DATA_DIR = args.data_dir
+    base_scale = "tiny" if args.tiny else "x1"
+    scales = [base_scale] + [s for s in args.scales.split(",") if s and s != "x1" and not args.tiny]
+    runs = 1 if args.tiny else args.runs
+    page_runs = 1 if args.tiny else args.page_runs
+    started = time.perf_counter()
+    # The x16 outcomes file is larger than the reader's default 500 MB upload limit.
+    env = {"RP_IMPACT_MAX_FILE_MB": "4000"}
+    info = machine()
+    log(f"machine: {info}")
+
+    for name in scales:
+        log(f"data {name}")
+        gen.generate(gen.SCALES[name], log=log)
+    scale = gen.SCALES[base_scale]
+    files = gen.files(scale)
+    ref = base_warehouse(scale, "ref", env)
+    tmp = gen.DATA_DIR / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    csv = str(files["outcomes_national"])
+    rows: list[tuple[str, str, str, str]] = []  # measure, result, target, verdict
+
+    log("floor: CREATE TABLE AS SELECT * FROM read_csv")
+    floor = stats(
+        [r["seconds"] for r in repeat(runs, "floor", "floor", db=str(tmp / "f.duckdb"), csv=csv)]
+    )
+    log("full ingest of the national outcomes file")
+    ing = repeat(
+        runs, "ingest", "ingest", env=env, base=str(ref), db=str(tmp / "i.duckdb"), csv=csv
+    )
+    ingest = stats([r["seconds"] for r in ing])
+    rss = stats([r["max_rss_mb"] for r in ing])
+    log("pandas peer")
+    peer = stats(
+        [
+            r["seconds"]
+            for r in repeat(
+                runs, "peer", "peer", env=env, base=str(ref), db=str(tmp / "p.duckdb"), csv=csv
+            )
+        ]
+    )
+    ratio_floor = ingest["median"] / floor["median"]
+    speedup = peer["median"] / ingest["median"]
+    n_rows = ing[0]["rows"]
+    rows.append(
+        (
+            f"Floor: DuckDB `CREATE TABLE AS SELECT * FROM read_csv` ({n_rows:,} rows)",
+            fmt(floor),
+            "-",
+            "-",
+        )
+    )
+    rows.append(("Full ingest (read, validate every rule, merge, audit)", fmt(ingest), "-", "-"))
+    rows.append(("Ingest / floor", f"{ratio_floor:.1f}×", "≤ 3×", verdict(ratio_floor <= 3)))
+    rows.append(("pandas peer (same rules, vectorised, upsert)", fmt(peer), "-", "-"))
+    rows.append(("pandas peer / ingest", f"{speedup:.2f}×", "≥ 2×", verdict(speedup >= 2)))
+    rows.append(
+        (
+            "Peak RSS of the ingest (subprocess, RUSAGE_CHILDREN)",
+            fmt(rss, "MB", 0),
+            "≤ 1,536 MB",
+            verdict(rss["max"] <= 1536),
+        )
+    )
+
+    log("quarterly extract: into 11 years vs into an empty warehouse")
+    full = base_warehouse(scale, "full", env)
+    quarter = str(files["outcomes_quarter"])
+    q_full = stats(
+        [
+            r["seconds"]
+            for r in repeat(
+                runs,
+                "quarter into 11 years",
+                "ingest",
+                env=env,
+                base=str(full),
+                db=str(tmp / "q.duckdb"),
+                csv=quarter,
+            )
+        ]
+    )
+    q_empty = stats(
+        [
+            r["seconds"]
+            for r in repeat(
+                runs,
+                "quarter into empty",
+                "ingest",
+                env=env,
+                base=str(ref),
+                db=str(tmp / "q.duckdb"),
+                csv=quarter,
+            )
+        ]
+    )
+    q_ratio = q_full["median"] / q_empty["median"]
+    rows.append(("Quarterly extract into a warehouse holding 11 years", fmt(q_full), "-", "-"))
+    rows.append(("Quarterly extract into an empty warehouse", fmt(q_empty), "-", "-"))
+    rows.append(("Quarterly: full / empty", f"{q_ratio:.2f}×", "≤ 1.5×", verdict(q_ratio <= 1.5)))
+
+    log("statistics")
+    its = stats([r["seconds"] for r in repeat(runs, "ITS", "its", db=str(full))])
+    its_n = task("its", db=str(full))
+    did = stats([r["seconds"] for r in repeat(min(runs, 3), "DiD", "did", db=str(full))])
+    did_n = task("did", db=str(full))
+    rows.append(
+        (
+            f"ITS, every area × CLA and CPP starts ({its_n['n']} fits; read {its_n['read']:.1f} s)",
+            fmt(its),
+            "≤ 10 s",
+            verdict(its["median"] <= 10),
+        )
+    )
+    rows.append(
+        (
+            f"Staggered DiD, national unit panel ({did_n['n']} units; read {did_n['read']:.1f} s)",
+            fmt(did),
+            "≤ 10 s",
+            verdict(did["median"] <= 10),
+        )
+    )
+
+    page_medians: dict[str, dict[str, float]] = {}
+    if not args.no_pages and (REPO / "dashboard" / "app.py").exists():
+        log("dashboard pages (AppTest), national and sample warehouses")
+        sample_db = sample_warehouse(env)
+        for label, db in (("national", full), ("sample", sample_db)):
+            result = task("pages", env=env, db=str(db), runs=page_runs)
+            page_medians[label] = {}
+            for page, r in result["pages"].items():
+                if "median" in r:
+                    page_medians[label][page] = r["median"]
+                    log(
+                        f"  {label} {page}: {r['median']:.2f} s cold, {r['warm_median']:.2f} s warm {r['errors'][:1]}"
+                    )
+        for page, t in page_medians.get("national", {}).items():
+            base = page_medians.get("sample", {}).get(page)
+            ratio = t / base if base else float("nan")
+            rows.append(
+                (
+                    f"Page `{page}` national (cold cache; sample {base:.2f} s)",
+                    f"{t:.2f} s, {ratio:.1f}× sample",
+                    "≤ 1.5 s, ≤ 2× sample",
+                    verdict(t <= 1.5 and ratio <= 2),
+                )
+            )
+    else:
+        rows.append(("Dashboard pages (AppTest)", "not run", "≤ 1.5 s, ≤ 2× sample", "not run"))
+
+    scale_rows = []
+    for name in scales[1:]:
+        s = gen.SCALES[name]
+        log(f"scaling point {name} ({s.n_outcome_rows:,} rows)")
+        f = gen.files(s)
+        sref = base_warehouse(s, "ref", env)
+        sdb = gen.folder(s) / "full.duckdb"
+        res = repeat(
+            args.scale_runs,
+            f"ingest {name}",
+            "ingest",
+            env=env,
+            base=str(sref),
+            db=str(sdb),
+            csv=str(f["outcomes_national"]),
+        )
+        _stamp(sdb).write_text(
+            json.dumps(
+                {"version": WAREHOUSE_VERSION, "generator": gen.GENERATOR_VERSION, "kind": "full"}
+            )
+        )
+        t = stats([r["seconds"] for r in res])
+        factor = s.n_outcome_rows / scale.n_outcome_rows
+        ratio = t["median"] / ingest["median"]
+        limit = 18 * factor / 16
+        scale_rows.append((name, t, ratio))
+        rows.append(
+            (
+                f"Ingest at {name} ({s.n_outcome_rows:,} rows, {args.scale_runs} run(s))",
+                f"{fmt(t)}; {ratio:.1f}× x1",
+                f"≤ {limit:.1f}× x1",
+                verdict(ratio <= limit),
+            )
+        )
+        if page_medians.get("national") and not args.no_pages:
+            result = task("pages", env=env, db=str(sdb), runs=max(1, page_runs // 2))
+            for page, r in result["pages"].items():
+                if "median" in r and page in page_medians["national"]:
+                    pr = r["median"] / page_medians["national"][page]
+                    plimit = 2 * factor / 16
+                    rows.append(
+                        (
+                            f"Page `{page}` at {name}",
+                            f"{r['median']:.2f} s, {pr:.1f}× x1",
+                            f"≤ {plimit:.1f}× x1",
+                            verdict(pr <= plimit),
+                        )
+                    )
+
+    if args.export:
+        log("export marts to partitioned Parquet")
+        r = task("export", db=str(full), out=str(tmp / "parquet"))
+        rows.append(
+            (
+                f"Export all marts to Parquet ({r['rows']:,} rows, {r['bytes'] / 1e6:.0f} MB)",
+                f"{r['seconds']:.1f} s",
+                "-",
+                "-",
+            )
+        )
+
+    cold = cold_start()
+    rows.append(("`make run` cold start until the Board summary renders", cold, "reported", "-"))
+
+    total = time.perf_counter() - started
+    table = render(info, rows, runs, total, scales, args.scale_runs)
+    print("\n" + table)
+    if not args.no_append:
+        append(args.doc, table)
+        log(f"appended to {args.doc}")
+    log(f"done in {total / 60:.1f} min")
+    return 0
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def cold_start() -> str:
+    for name in COLD_START_FILES:
+        path = REPO / name
+        if path.exists():
+            try:
+                data = json.loads(path.read_text())
+                return f"{float(data['seconds']):.1f} s (from {name})"
+            except (ValueError, KeyError):
+                return f"unreadable {name}"
+    return "not measured yet (browser test writes test-artifacts/cold_start.json)"
+
+
+def render(info: dict, rows, runs: int, total: float, scales: list[str], scale_runs: int) -> str:
+    lines = [
+        f"### Run of {info['date']}",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, {info['os']}; "
+        f"Python {info['python']}, DuckDB {info['duckdb']}. Scales: {', '.join(scales)}. "
+        f"Median of {runs} runs (min, max) unless stated; {scale_runs} run(s) per larger scale. "
+        f"Whole run {total / 60:.1f} min.",
+        "",
+        "| measure | result | target | verdict |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines) + "\n"
+
+
+def append(doc: Path, table: str) -> None:
+    doc.parent.mkdir(parents=True, exist_ok=True)
+    if not doc.exists():
+        doc.write_text("# Performance\n\nRuns of `make bench` (newest last).\n\n", encoding="utf-8")
+    with doc.open("a", encoding="utf-8") as handle:
+        handle.write("\n" + table)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
