@@ -1,16 +1,26 @@
 """`rp-impact`: the command line for analysts and for automation.
 
 Exit codes a script can trust: 0 success, 1 a file was refused (or a command failed for a
-reason the message gives), 2 a usage error.
+reason the message gives: permission denied, warehouse busy after retrying), 2 a usage error.
+
+The command line acts as an analyst unless `--role` (or RP_IMPACT_ROLE) says otherwise; admin
+commands (`restore`, `delete-upload`, `ingest --allow-column`) need `--role admin`. This guards
+against mistakes; the real boundary for the command line is who can read the warehouse file.
+
+When another process holds the warehouse (DuckDB allows one writer), the command says
+"another upload is in progress, retrying" on stderr and retries for a bounded time
+(RP_IMPACT_BUSY_WAIT seconds, default 60) before giving up with exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from pipelines import __version__, config
@@ -32,11 +42,50 @@ def _progress(number: int, total: int, result) -> None:
         print(f"[{number}/{total}] ", end="", file=sys.stderr, flush=True)
 
 
+def busy_wait_seconds() -> float:
+    try:
+        return max(0.0, float(os.environ.get("RP_IMPACT_BUSY_WAIT", "60")))
+    except ValueError:
+        return 60.0
+
+
+def open_with_retry(path, *, read_only: bool = False, wait: float | None = None, stream=None):
+    """Open the warehouse; while another process holds it, say so on stderr and retry.
+
+    Bounded: gives up after `wait` seconds (RP_IMPACT_BUSY_WAIT) with WarehouseBusyError.
+    """
+    from pipelines.warehouse import Warehouse, WarehouseBusyError
+
+    stream = stream or sys.stderr
+    path = Path(path) if path else config.warehouse_path()
+    wait = busy_wait_seconds() if wait is None else wait
+    deadline = time.monotonic() + wait
+    delay, attempt = 0.25, 0
+    while True:
+        attempt += 1
+        try:
+            return Warehouse(path, read_only=read_only, retries=0)
+        except WarehouseBusyError:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise
+            pause = min(delay, remaining)
+            print(
+                f"note: another upload is in progress (the warehouse {path.name} is in use by "
+                f"another process); retrying in {pause:.1f} s (attempt {attempt}, giving up "
+                f"after {wait:.0f} s).",
+                file=stream,
+                flush=True,
+            )
+            time.sleep(pause)
+            delay = min(delay * 2, 3.0)
+
+
 def _open(args, read_only: bool = False):
-    from pipelines.warehouse import WarehouseBusyError, WarehouseError, open_warehouse
+    from pipelines.warehouse import WarehouseBusyError, WarehouseError
 
     try:
-        return open_warehouse(args.warehouse, read_only=read_only)
+        return open_with_retry(args.warehouse, read_only=read_only)
     except (WarehouseBusyError, WarehouseError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(EXIT_REFUSED) from exc
@@ -89,7 +138,7 @@ def cmd_validate(args) -> int:
     status = EXIT_OK
     try:
         for file in args.files:
-            result = validate_only(file, wh, dataset=args.dataset)
+            result = validate_only(file, wh, dataset=args.dataset, role=args.role)
             _print_result(result)
             if result.refused:
                 status = EXIT_REFUSED
@@ -104,7 +153,13 @@ def cmd_ingest(args) -> int:
 
     with _open(args) as wh:
         results = ingest_files(
-            wh, args.files, progress=_progress, user=args.user, dataset=args.dataset
+            wh,
+            args.files,
+            progress=_progress,
+            user=args.user,
+            dataset=args.dataset,
+            role=args.role,
+            allow_columns=args.allow_column or (),
         )
         for result in results:
             _print_result(result, verbose=True)
@@ -169,6 +224,114 @@ def cmd_serve(args) -> int:
     return subprocess.call(command, env=env)
 
 
+def _read_password(args) -> str:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise SystemExit("error: no terminal for a password prompt; use --password-stdin.")
+    first = getpass.getpass(f"Password for {args.name}: ")
+    if first != getpass.getpass("Repeat the password: "):
+        raise SystemExit("error: the passwords differ; nothing was changed.")
+    return first
+
+
+def cmd_users(args) -> int:
+    from pipelines import auth
+
+    try:
+        if args.users_command == "add":
+            user = auth.add_user(args.name, args.role_name, _read_password(args))
+            print(f"Added {user.name} ({user.role}) to {auth.users_path()}.")
+        elif args.users_command == "remove":
+            auth.remove_user(args.name)
+            print(f"Removed {args.name}.")
+        elif args.users_command == "set-role":
+            user = auth.set_role(args.name, args.role_name)
+            print(f"{user.name} is now {user.role}.")
+        else:
+            users = auth.load_users()
+            if not users:
+                print(f"No local accounts in {auth.users_path()}.")
+            for user in sorted(users.values(), key=lambda u: u.name):
+                print(f"{user.name}\t{user.role}\tcreated {user.created_at}")
+    except auth.AuthError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
+
+
+def cmd_backups(args) -> int:
+    from pipelines.backup import backup_dir, list_backups
+
+    path = Path(args.warehouse or config.warehouse_path())
+    backups = list_backups(path)
+    if not backups:
+        print(f"No backups in {backup_dir(path)}.")
+    for backup in backups:
+        print(backup.describe())
+    return EXIT_OK
+
+
+def cmd_backup(args) -> int:
+    from pipelines import auth
+    from pipelines.backup import take_backup
+
+    auth.require(args.role, "backup")
+    with _open(args) as wh:
+        backup = take_backup(wh, "manual")
+    print(f"Backup taken: {backup.describe()}")
+    return EXIT_OK
+
+
+def cmd_restore(args) -> int:
+    from pipelines import auth
+    from pipelines.backup import BackupError, find_backup, restore
+
+    auth.require(args.role, "restore")
+    path = Path(args.warehouse or config.warehouse_path())
+    try:
+        backup = find_backup(path, args.target)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    if not args.yes:
+        print(
+            f"Would restore {backup.describe()}.\nEvery upload after {backup.max_upload_id} "
+            "would be undone (a backup of the current state is taken first). Run again with "
+            "--yes to restore."
+        )
+        return EXIT_USAGE
+    with _open(args) as wh:
+        try:
+            result = restore(wh, backup)
+        except BackupError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+    print(
+        f"Restored {backup.id}: {result.tables} tables; {result.uploads_removed} audit rows "
+        f"removed. The state before the restore is in {result.safety_backup.id}."
+    )
+    return EXIT_OK
+
+
+def cmd_delete_upload(args) -> int:
+    from pipelines import auth
+    from pipelines.ingest import delete_upload
+
+    auth.require(args.role, "delete_upload")
+    if not args.yes:
+        print(f"Would delete upload {args.upload_id}. Run again with --yes to delete it.")
+        return EXIT_USAGE
+    with _open(args) as wh:
+        try:
+            result = delete_upload(wh, args.upload_id, role=args.role, user=args.user)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+    print(result.summary())
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rp-impact",
@@ -178,6 +341,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rp-impact {__version__}")
     parser.add_argument(
         "--warehouse", help="warehouse file (default: $RP_IMPACT_WAREHOUSE or var/warehouse.duckdb)"
+    )
+    parser.add_argument(
+        "--role",
+        default=os.environ.get("RP_IMPACT_ROLE", "analyst"),
+        choices=["viewer", "analyst", "admin"],
+        help="the role to act as (default: $RP_IMPACT_ROLE or analyst)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -196,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+")
     p.add_argument("--dataset")
     p.add_argument("--user", default=config.current_user())
+    p.add_argument(
+        "--allow-column",
+        action="append",
+        metavar="COLUMN",
+        help="admin only: let this column past the identifiable-data guard (audited)",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("uploads", help="show the upload audit log")
@@ -215,6 +390,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", choices=["outcomes", "training", "rollout", "population", "areas"])
     p.set_defaults(func=cmd_template)
 
+    p = sub.add_parser("users", help="manage local accounts (RP_IMPACT_USERS, var/users.toml)")
+    users = p.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    q = users.add_parser("add", help="add an account (password from a prompt or stdin)")
+    q.add_argument("name")
+    q.add_argument(
+        "--role", dest="role_name", required=True, choices=["viewer", "analyst", "admin"]
+    )
+    q.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    q = users.add_parser("remove", help="remove an account")
+    q.add_argument("name")
+    q = users.add_parser("set-role", help="change an account's role")
+    q.add_argument("name")
+    q.add_argument("role_name", choices=["viewer", "analyst", "admin"])
+    users.add_parser("list", help="list accounts and roles")
+    p.set_defaults(func=cmd_users)
+
+    p = sub.add_parser("backups", help="list the warehouse backups kept")
+    p.set_defaults(func=cmd_backups)
+
+    p = sub.add_parser("backup", help="admin: take a backup now (e.g. nightly from cron)")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="admin: restore a backup (by id, or before UPLOAD_ID)")
+    p.add_argument("target", help="a backup id from `rp-impact backups`, or an upload id")
+    p.add_argument("--yes", action="store_true", help="really restore (otherwise a dry run)")
+    p.set_defaults(func=cmd_restore)
+
+    p = sub.add_parser("delete-upload", help="admin: take an upload's figures out")
+    p.add_argument("upload_id", type=int)
+    p.add_argument("--yes", action="store_true", help="really delete (otherwise a dry run)")
+    p.add_argument("--user", default=config.current_user())
+    p.set_defaults(func=cmd_delete_upload)
+
     p = sub.add_parser("serve", help="start the dashboard")
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--headless", action="store_true")
@@ -225,10 +433,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from pipelines.warehouse import WarehouseBusyError, WarehouseError
+
     try:
         return args.func(args)
     except KeyboardInterrupt:
         print("interrupted; every file is loaded whole or not at all.", file=sys.stderr)
+        return EXIT_REFUSED
+    except PermissionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (WarehouseBusyError, WarehouseError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
 
 

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import config
+from pipelines import auth, config
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, Contract
-from pipelines.readers import sha256_of
+from pipelines.readers import safe_display_name, sha256_of
 from pipelines.validate import STAGE_TABLE, Issue, validate_file
 from pipelines.warehouse import Warehouse, next_upload_id
 
@@ -211,18 +211,69 @@ def ingest_file(
     source: str = "upload",
     dry_run: bool = False,
     fail_after: str | None = None,
+    role: str | None = None,
+    allow_columns: Iterable[str] = (),
+    demo: bool = False,
+    backup: bool | None = None,
 ) -> IngestResult:
-    """Validate and (unless `dry_run`) load one file. Never half-applies a file."""
+    """Validate and (unless `dry_run`) load one file. Never half-applies a file.
+
+    `role` (viewer, analyst, admin), when given, is checked first: a role that may not upload
+    (or validate, for a dry run) gets `PermissionError`. `allow_columns` lets named columns past
+    the identifiable-data guard and needs the admin role; the override is audited. `demo`
+    accepts only the sample's own files (recorded as source 'sample'), so a demo warehouse never
+    holds other data. `backup` (default: for uploads from people, when backups are kept) takes
+    a point-in-time copy of the warehouse just before the load commits (`pipelines.backup`);
+    the sample build (source 'sample') takes none.
+
+    The file is only ever read; its name is reduced to a safe base name for display and audit.
+    Any failure to read or check the file is reported as a refusal, never raised.
+    """
+    allow_columns = tuple(a for a in allow_columns if str(a).strip())
+    if role is not None:
+        auth.require(role, "validate" if dry_run else "upload")
+    if allow_columns:
+        auth.require(role, "allow_column")
     user = user or config.current_user()
     path = Path(path)
-    name = display_name or path.name
-    sha = sha256_of(path) if path.exists() else ""
+    name = safe_display_name(display_name or path.name)
+    try:
+        sha = sha256_of(path) if path.is_file() else ""
+    except OSError:
+        sha = ""
+    if demo:
+        if sha not in auth.sample_file_hashes():
+            return IngestResult(
+                name,
+                sha,
+                dataset,
+                "refused",
+                issues=[
+                    Issue(
+                        name,
+                        None,
+                        None,
+                        None,
+                        "demo_mode",
+                        "error",
+                        "Demo mode accepts only the sample's own extract files (for example "
+                        "data/sample/unloaded/); nothing was read or recorded.",
+                        "Sign in to a configured rp-impact to load your own data.",
+                    )
+                ],
+            )
+        source = "sample"
     cur = warehouse.cursor()
     try:
         previous = _already_loaded(cur, sha) if sha else None
         if previous is not None:
             return IngestResult(name, sha, dataset, "no-op", upload_id=previous)
-        report, _ = validate_file(path, cur, dataset=dataset, display_name=name)
+        try:
+            report, _ = validate_file(
+                path, cur, dataset=dataset, display_name=name, allow_columns=allow_columns
+            )
+        except Exception as exc:  # a file must be refused, never crash the caller
+            report = _internal_failure(name, exc)
         result = IngestResult(
             name, sha, report.dataset, "refused", n_rows=report.n_rows, issues=report.issues
         )
@@ -240,6 +291,15 @@ def ingest_file(
         if dry_run:
             result.outcome = "valid"
             return result
+        if backup is None:
+            from pipelines import backup as backups
+
+            backup = source != "sample" and backups.keep_count() > 0
+        if backup and str(warehouse.path) != ":memory:":
+            from pipelines import backup as backups
+
+            taken = backups.take_backup(warehouse, "before-upload")
+            result.notes.append(f"Backup {taken.id} taken before loading.")
         result.outcome = "loaded"
         with warehouse.transaction(cur) as tx:
             result.upload_id = _record_upload(tx, result, user, source, report.n_rows)
@@ -249,6 +309,103 @@ def ingest_file(
         for table in (STAGE_TABLE, "raw_extract", "_area_lookup"):
             cur.execute(f"DROP TABLE IF EXISTS {table}")
         cur.close()
+
+
+def _internal_failure(name: str, exc: BaseException):
+    """A refusal for a file that broke the checker itself; never quotes the file's content."""
+    from pipelines.validate import ValidationReport
+
+    report = ValidationReport(name, None)
+    report.issues.append(
+        Issue(
+            name,
+            None,
+            None,
+            None,
+            "unreadable",
+            "error",
+            f"the file could not be checked ({type(exc).__name__}); nothing was loaded.",
+            "Check that it is a CSV or XLSX extract made from the template. If it is, please "
+            "report this.",
+        )
+    )
+    return report
+
+
+@dataclass
+class DeleteResult:
+    upload_id: int
+    dataset: str
+    n_removed: int
+    n_restored: int
+
+    def summary(self) -> str:
+        return (
+            f"Upload {self.upload_id} ({self.dataset}) deleted: {self.n_removed} rows it added "
+            f"were removed and {self.n_restored} rows it had revised went back to their earlier "
+            "values. The audit log keeps the upload, marked deleted."
+        )
+
+
+def delete_upload(
+    warehouse: Warehouse, upload_id: int, *, role: str | None, user: str | None = None
+) -> DeleteResult:
+    """Take an upload's figures out of the warehouse (admin only), in one transaction.
+
+    Rows it added are removed; rows it revised get back the values it superseded (from the
+    history); its own superseded values leave the history, and what they superseded now points
+    at the later revision. The audit row stays, with outcome 'deleted' and who deleted it, so
+    the same file can be loaded again later.
+    """
+    auth.require(role, "delete_upload")
+    user = user or config.current_user()
+    with warehouse.transaction() as tx:
+        row = tx.execute(
+            "SELECT outcome, dataset FROM raw_uploads WHERE upload_id = ?", [int(upload_id)]
+        ).fetchone()
+        if row is None:
+            raise ValueError(f"There is no upload {upload_id}.")
+        outcome, dataset = row
+        if outcome != "loaded":
+            raise ValueError(f"Upload {upload_id} is '{outcome}', not loaded: nothing to delete.")
+        if dataset not in CONTRACTS:
+            raise ValueError(
+                f"Upload {upload_id} is {dataset}; only extracts can be deleted here. Restore a "
+                "backup to undo a DfE import."
+            )
+        contract = CONTRACTS[dataset]
+        fact, hist = contract.table, contract.history_table
+        join = _key_join(contract, "h", "x")
+        tx.execute(
+            f"""UPDATE {hist} h SET superseded_by = x.superseded_by,
+                    superseded_at = x.superseded_at
+                FROM {hist} x WHERE h.superseded_by = ? AND x.upload_id = ? AND {join}""",
+            [upload_id, upload_id],
+        )
+        tx.execute(f"DELETE FROM {hist} WHERE upload_id = ?", [upload_id])
+        fact_columns = [
+            r[0] for r in tx.execute(f"DESCRIBE {fact}").fetchall() if r[0] not in contract.key
+        ]
+        assignments = ", ".join(f"{c} = h.{c}" for c in fact_columns)
+        restored = tx.execute(
+            f"""UPDATE {fact} x SET {assignments} FROM {hist} h
+                WHERE x.upload_id = ? AND h.superseded_by = ? AND {join}""",
+            [upload_id, upload_id],
+        ).fetchone()[0]
+        tx.execute(f"DELETE FROM {hist} WHERE superseded_by = ?", [upload_id])
+        removed = tx.execute(f"DELETE FROM {fact} WHERE upload_id = ?", [upload_id]).fetchone()[0]
+        now = dt.datetime.now().replace(microsecond=0)
+        tx.execute(
+            "UPDATE raw_uploads SET outcome = 'deleted', message = coalesce(message, '') || ? "
+            "WHERE upload_id = ?",
+            [f" Deleted by {user} at {now:%Y-%m-%d %H:%M}.", upload_id],
+        )
+        tx.execute(
+            "INSERT INTO upload_issues VALUES (?, 'warning', NULL, NULL, NULL, 'upload_deleted', "
+            "?, '')",
+            [upload_id, f"Upload deleted by {user} (admin) at {now:%Y-%m-%d %H:%M}."],
+        )
+    return DeleteResult(int(upload_id), dataset, int(removed), int(restored))
 
 
 def validate_only(path: Path | str, warehouse: Warehouse | None = None, **kwargs) -> IngestResult:

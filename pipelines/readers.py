@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import tempfile
+import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,11 +22,67 @@ import duckdb
 
 from pipelines.contracts import CONTRACTS, normalise_header
 
-MAX_FILE_BYTES = int(os.environ.get("RP_IMPACT_MAX_FILE_MB", "500")) * 1024 * 1024
-MAX_COLUMNS = 200
-MAX_XLSX_CELLS = int(os.environ.get("RP_IMPACT_MAX_XLSX_CELLS", "20000000"))
 HEADER_SEARCH_ROWS = 30
 RAW_TABLE = "raw_extract"
+MAX_HEADER_LINE_BYTES = 1_048_576
+MAX_LINE_BYTES = 1_000_000
+MAX_XLSX_MEMBERS = 1_000
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        value = int(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What an upload may be; read from the environment each time so a deployment can tune it.
+
+    RP_IMPACT_MAX_FILE_MB (500), RP_IMPACT_MAX_ROWS (5,000,000), RP_IMPACT_MAX_COLUMNS (200),
+    RP_IMPACT_MAX_XLSX_CELLS (20,000,000 in the sheet's declared dimension) and
+    RP_IMPACT_MAX_XLSX_INFLATED_MB (1,000: what the workbook's zip may expand to).
+    """
+
+    max_file_bytes: int
+    max_rows: int
+    max_columns: int
+    max_xlsx_cells: int
+    max_xlsx_inflated_bytes: int
+
+
+def limits() -> Limits:
+    return Limits(
+        max_file_bytes=_env_int("RP_IMPACT_MAX_FILE_MB", 500) * 1024 * 1024,
+        max_rows=_env_int("RP_IMPACT_MAX_ROWS", 5_000_000),
+        max_columns=_env_int("RP_IMPACT_MAX_COLUMNS", 200),
+        max_xlsx_cells=_env_int("RP_IMPACT_MAX_XLSX_CELLS", 20_000_000),
+        max_xlsx_inflated_bytes=_env_int("RP_IMPACT_MAX_XLSX_INFLATED_MB", 1000) * 1024 * 1024,
+    )
+
+
+# Defaults, kept for callers that read them as constants.
+MAX_FILE_BYTES = limits().max_file_bytes
+MAX_COLUMNS = limits().max_columns
+MAX_XLSX_CELLS = limits().max_xlsx_cells
+
+
+def safe_display_name(file_name: str | None, default: str = "upload.csv") -> str:
+    """The name to show and record for an uploaded file: its base name, printable, bounded.
+
+    `../../etc/passwd.csv` becomes `passwd.csv`; `C:\\x\\q1.csv` becomes `q1.csv`; control
+    and bidirectional-override characters are dropped; at most 120 characters.
+    """
+    text = str(file_name or "").replace("\\", "/").split("/")[-1]
+    # Drops control, format (bidirectional overrides) and unassigned characters.
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = re.sub(r"\s+", " ", text).strip().lstrip(".").strip()
+    if len(text) > 120:
+        stem, dot, suffix = text.rpartition(".")
+        text = stem[:110] + "." + suffix if dot and len(suffix) <= 8 else text[:120]
+    return text or default
 
 
 class ReadError(ValueError):
@@ -72,10 +130,11 @@ def read_extract(path: Path | str, con: duckdb.DuckDBPyConnection, display_name:
         raise ReadError(
             name, f"{name}: the file is empty. Export the extract again with its header row."
         )
-    if size > MAX_FILE_BYTES:
+    limit = limits().max_file_bytes
+    if size > limit:
         raise ReadError(
             name,
-            f"{name}: the file is {size / 1e6:.0f} MB, over the {MAX_FILE_BYTES / 1e6:.0f} MB limit "
+            f"{name}: the file is {size / 1e6:.1f} MB, over the {limit / 1e6:.0f} MB limit "
             "(RP_IMPACT_MAX_FILE_MB). Split it by quarter.",
         )
     with path.open("rb") as handle:
@@ -142,14 +201,21 @@ def _first_line(text: str) -> str:
 def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtract:
     encoding, raw = _detect_encoding(path, name)
     if encoding == "utf-8":
-        text_head = raw[:1_000_000].decode("utf-8", errors="replace")
+        text_head = raw[: MAX_HEADER_LINE_BYTES * 2].decode("utf-8", errors="replace")
     else:
         text_head = raw.decode(encoding)
     header_line = _first_line(text_head)
+    if len(header_line.encode("utf-8", errors="replace")) > MAX_HEADER_LINE_BYTES:
+        raise ReadError(
+            name,
+            f"{name}: the first line is longer than {MAX_HEADER_LINE_BYTES // 1_048_576} MB, so it "
+            "cannot be a header row (is the file missing its line breaks, or not an extract?).",
+            1,
+        )
     if not header_line.strip():
         raise ReadError(name, f"{name}: the first line is empty. The header must be on row 1.", 1)
     delimiter = _sniff_delimiter(header_line)
-    headers = next(csv.reader([header_line], delimiter=delimiter))
+    headers = next(csv.reader([header_line], delimiter=delimiter), [])
     _check_headers(headers, name)
 
     notes = []
@@ -157,21 +223,30 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
         notes.append("Read as Windows-1252 (Excel's default CSV encoding).")
     source = path
     temp: Path | None = None
-    if encoding != "utf-8":
-        # DuckDB reads UTF-8; re-encode once into a temporary file rather than per row.
+    mixed_endings = _mixed_line_endings(raw) if encoding != "utf-16" else True
+    more_than_header = encoding == "utf-16" or re.search(rb"[\r\n]\s*\S", raw) is not None
+    if encoding != "utf-8" or mixed_endings:
+        # DuckDB reads UTF-8 with one kind of line ending; rewrite once into a private temporary
+        # file (mode 0600) rather than per row.
         text = raw.decode(encoding)
+        if mixed_endings:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         with tempfile.NamedTemporaryFile(
-            "w", suffix=".csv", delete=False, encoding="utf-8"
+            "w", suffix=".csv", delete=False, encoding="utf-8", newline=""
         ) as handle:
             handle.write(text)
         temp = source = Path(handle.name)
+    del raw
     columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
+    max_rows = limits().max_rows
     try:
         con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        # One row past the limit is read so that an over-long file is refused, not truncated.
         con.execute(
             f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT * FROM read_csv(?, delim = ?, quote = '\"', "
             "escape = '\"', header = false, skip = 1, columns = ?, auto_detect = false, "
-            "strict_mode = true, null_padding = false, parallel = false)",
+            "strict_mode = true, null_padding = false, parallel = false, "
+            f"max_line_size = {MAX_LINE_BYTES}) LIMIT {max_rows + 1}",
             [str(source), delimiter, columns],
         )
     except duckdb.Error as exc:
@@ -185,10 +260,47 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
         f"SELECT (row_number() OVER ()) + 1 AS _row, * FROM {RAW_TABLE}"
     )
     n_rows = con.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchone()[0]
+    if n_rows > max_rows:
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        raise ReadError(name, _too_many_rows(name, max_rows))
+    if n_rows == 0 and more_than_header:
+        # DuckDB drops an unterminated last record silently; a file with data lines but no
+        # rows read has an unclosed quote.
+        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        raise ReadError(
+            name,
+            f"{name}: a quoted value is not closed, so no row could be read. Check the quotes "
+            "in the rows after the header.",
+            2,
+        )
     return RawExtract(name, headers, 1, n_rows, "csv", encoding, delimiter, notes)
 
 
+def _mixed_line_endings(raw: bytes) -> bool:
+    """True when lines end in more than one way (CRLF with LF, or lone CR)."""
+    crlf = raw.count(b"\r\n")
+    lone_cr = raw.count(b"\r") - crlf
+    lone_lf = raw.count(b"\n") - crlf
+    return lone_cr > 0 or (crlf > 0 and lone_lf > 0)
+
+
+def _too_many_rows(name: str, max_rows: int) -> str:
+    return (
+        f"{name}: the file has more than {max_rows:,} data rows, over the row limit "
+        "(RP_IMPACT_MAX_ROWS). Split it by quarter or by area."
+    )
+
+
 def _explain_csv_error(message: str) -> str:
+    # DuckDB's message quotes the offending line ("Original Line: ...") and then lists the
+    # reader's options (which mention "quote" whatever went wrong): read only the diagnosis.
+    diagnosis = []
+    for text_line in message.splitlines():
+        if text_line.strip().startswith(("Possible Solution", "file =")):
+            break
+        if not text_line.strip().startswith("Original Line"):
+            diagnosis.append(text_line)
+    message = "\n".join(diagnosis)
     lowered = message.lower()
     line = ""
     for token in ("line: ", "line "):
@@ -198,6 +310,11 @@ def _explain_csv_error(message: str) -> str:
             if digits:
                 line = f" at line {int(digits)}"
                 break
+    if "maximum line size" in lowered or "max_line_size" in lowered:
+        return (
+            f"a line is longer than {MAX_LINE_BYTES // 1_000_000} MB{line}; an extract's rows are "
+            "short. Check that this is the right file."
+        )
     if "expected number of columns" in lowered or "too many columns" in lowered:
         return (
             f"a row has a different number of columns from the header{line}. Check for an "
@@ -207,17 +324,22 @@ def _explain_csv_error(message: str) -> str:
         return f"a quoted value is not closed{line}. Check the quotes in that row."
     if "unicode" in lowered or "utf" in lowered:
         return f"the file has characters that are not valid text{line}. Save it as CSV UTF-8."
-    return f"the file could not be read as CSV{line} ({message.splitlines()[0][:200]})."
+    # DuckDB's own wording may quote the offending cell: never pass it on.
+    first = re.sub(r"(['\"]).*?\1", "...", message.splitlines()[0])[:160] if message else ""
+    return f"the file could not be read as CSV{line} ({first})."
 
 
 def _check_headers(headers: list[str], name: str) -> None:
-    if len(headers) > MAX_COLUMNS:
+    max_columns = limits().max_columns
+    if len(headers) > max_columns:
         raise ReadError(
             name,
-            f"{name}: the header has {len(headers)} columns; an extract has at most "
-            f"{MAX_COLUMNS}. Check that this is the right file.",
+            f"{name}: the header has {len(headers):,} columns, over the limit of {max_columns} "
+            "(RP_IMPACT_MAX_COLUMNS). Check that this is the right file.",
             1,
         )
+    if not any(str(h).strip() for h in headers):
+        raise ReadError(name, f"{name}: the header row is empty. The header must be on row 1.", 1)
     seen: dict[str, str] = {}
     for header in headers:
         key = normalise_header(header)
@@ -253,18 +375,26 @@ def _cell_text(value) -> str | None:
 
 
 def _check_xlsx_size(path: Path, name: str) -> None:
-    """Refuse zip bombs before openpyxl inflates them."""
+    """Refuse zip bombs before openpyxl inflates them: bounded members and inflated size."""
     try:
         with zipfile.ZipFile(path) as archive:
-            inflated = sum(info.file_size for info in archive.infolist())
-    except zipfile.BadZipFile as exc:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise ReadError(name, f"{name}: this is not a valid XLSX workbook.") from exc
-    limit = 20 * MAX_FILE_BYTES
+    if len(members) > MAX_XLSX_MEMBERS:
+        raise ReadError(
+            name,
+            f"{name}: the workbook holds {len(members):,} parts, more than a workbook needs "
+            f"({MAX_XLSX_MEMBERS:,}). Save the extract as CSV instead.",
+        )
+    inflated = sum(info.file_size for info in members)
+    limit = limits().max_xlsx_inflated_bytes
     if inflated > limit:
         raise ReadError(
             name,
-            f"{name}: the workbook expands to {inflated / 1e6:.0f} MB, over the "
-            f"{limit / 1e6:.0f} MB limit. Save the extract as CSV instead.",
+            f"{name}: the workbook expands to {inflated / 1e6:,.0f} MB, over the "
+            f"{limit / 1e6:,.0f} MB limit (RP_IMPACT_MAX_XLSX_INFLATED_MB). Save the extract as "
+            "CSV instead.",
         )
 
 
@@ -273,18 +403,27 @@ def _read_xlsx(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtr
     import pandas as pd
 
     _check_xlsx_size(path, name)
+    limit = limits()
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged workbooks
-        raise ReadError(name, f"{name}: this is not a readable XLSX workbook ({exc}).") from exc
+        raise ReadError(
+            name, f"{name}: this is not a readable XLSX workbook ({type(exc).__name__})."
+        ) from exc
     try:
+        if not workbook.worksheets:
+            raise ReadError(name, f"{name}: the workbook has no worksheets.")
         sheet = workbook.worksheets[0]
-        max_row, max_column = sheet.max_row or 0, sheet.max_column or 0
-        if max_row * max_column > MAX_XLSX_CELLS:
+        try:
+            max_row, max_column = sheet.max_row or 0, sheet.max_column or 0
+        except Exception:  # a damaged dimension tag
+            max_row = max_column = 0
+        if max_row * max_column > limit.max_xlsx_cells:
             raise ReadError(
                 name,
                 f"{name}: the first sheet spans {max_row:,} rows by {max_column:,} columns, over "
-                f"the limit of {MAX_XLSX_CELLS:,} cells. Delete unused rows and columns.",
+                f"the limit of {limit.max_xlsx_cells:,} cells (RP_IMPACT_MAX_XLSX_CELLS). Delete "
+                "unused rows and columns.",
             )
         rows = sheet.iter_rows(values_only=True)
         header_row, headers = _find_xlsx_header(rows, name)
@@ -297,6 +436,16 @@ def _read_xlsx(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtr
                 continue
             cells += [None] * (width - len(cells))
             records.append([offset, *cells])
+            if len(records) > limit.max_rows:
+                raise ReadError(name, _too_many_rows(name, limit.max_rows))
+    except ReadError:
+        raise
+    except Exception as exc:  # openpyxl raises many types for damaged sheet XML
+        raise ReadError(
+            name,
+            f"{name}: the first sheet could not be read ({type(exc).__name__}). Save the "
+            "workbook again from Excel, or save the extract as CSV.",
+        ) from exc
     finally:
         workbook.close()
     frame = pd.DataFrame(records, columns=["_row", *[f"c{i}" for i in range(width)]])

@@ -12,11 +12,14 @@ is checked without per-row Python and the staged rows can be merged without anot
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
+from pipelines import guard
 from pipelines.contracts import (
     CONTRACTS,
     STOCK_MEASURES,
@@ -26,7 +29,7 @@ from pipelines.contracts import (
     Contract,
     normalise_header,
 )
-from pipelines.readers import RAW_TABLE, RawExtract, ReadError, read_extract
+from pipelines.readers import RAW_TABLE, RawExtract, ReadError, read_extract, safe_display_name
 
 STAGE_TABLE = "stg_extract"
 MAX_ISSUES_PER_RULE = 50
@@ -231,7 +234,9 @@ class _Checker:
     def add(self, rule: str, message: str, hint: str = "", row=None, column=None, value=None):
         severity = self.contract.rule(rule).severity
         self.report.issues.append(
-            Issue(self.report.file_name, row, column, value, rule, severity, message, hint)
+            Issue(
+                self.report.file_name, row, column, safe_value(value), rule, severity, message, hint
+            )
         )
 
     def add_rows(self, rule: str, sql: str, params, column: str | None, message, hint: str = ""):
@@ -357,7 +362,10 @@ class _Checker:
                 f"SELECT _row, {src} FROM {RAW_TABLE} WHERE regexp_matches({text}, '{_UK_DATE_RE}') "
                 f"AND TRY_CAST(split_part({text}, '/', 1) AS INTEGER) <= 12 "
                 f"AND TRY_CAST(split_part({text}, '/', 2) AS INTEGER) <= 12 "
-                f"AND split_part({text}, '/', 1) <> split_part({text}, '/', 2)",
+                # Compared as numbers: DuckDB 2.0 fails to bind `split_part(..) <> split_part(..)`
+                # on a column that is entirely NULL.
+                f"AND TRY_CAST(split_part({text}, '/', 1) AS INTEGER) "
+                f"<> TRY_CAST(split_part({text}, '/', 2) AS INTEGER)",
                 [],
                 name,
                 lambda row: f"was read as {_uk_reading(row[1])} (day/month, UK order).",
@@ -542,9 +550,27 @@ class _Checker:
             )
 
 
+def safe_value(value: str | None) -> str | None:
+    """The offending value as an issue may keep it, or None when it could be identifying.
+
+    Numbers, dates, codes and single words are kept (so a message can say which area code is
+    unknown); free text (two or more words), long values and anything with an '@' are not
+    kept, so a name or a note typed into the wrong column never reaches the audit tables.
+    """
+    if value is None:
+        return None
+    text = str(value)
+    if len(text) > 40 or "@" in text or re.search(r"[^\W\d_]{2,}\W+[^\W\d_]{2,}", text):
+        return None
+    return text
+
+
 def _uk_reading(text: str) -> str:
-    day, month, year = (int(p) for p in str(text).strip().split("/"))
-    return dt.date(year, month, day).strftime("%-d %B %Y")
+    try:
+        day, month, year = (int(p) for p in str(text).strip().split("/"))
+        return dt.date(year, month, day).strftime("%-d %B %Y")
+    except ValueError:
+        return "a day/month/year date"
 
 
 def _date_message(value) -> str:
@@ -594,20 +620,77 @@ def _ensure_reference_tables(con) -> None:
             con.execute(_fact_table_ddl(contract, contract.table).replace("TABLE", "TEMP TABLE", 1))
 
 
+def _unknown_dataset_issue(name: str, raw: RawExtract) -> Issue:
+    return Issue(
+        name,
+        raw.header_row,
+        None,
+        None,
+        "unknown_dataset",
+        "error",
+        "Could not tell which dataset this file is from its header ("
+        + ", ".join(guard.header_label(i, h) for i, h in enumerate(raw.headers[:12]) if h.strip())
+        + ").",
+        f"Each extract needs the columns of one dataset: {dataset_help()}.",
+    )
+
+
+def _guard(con, report, raw: RawExtract, contract, mapping, allow_columns) -> bool:
+    """Run the identifiable-data guard; add its findings; True when the file must be refused."""
+    allowed = [a for a in allow_columns if str(a).strip()]
+    mapped_indexes = set(mapping.values())
+    findings = guard.scan_headers(raw.headers, mapped_indexes, allowed)
+    kinds = {}
+    if contract is not None:
+        kinds = {index: contract.column(column).kind for column, index in mapping.items()}
+    findings += guard.scan_values(con, RAW_TABLE, raw.headers, kinds, allowed)
+    for finding in findings:
+        report.issues.append(
+            Issue(
+                report.file_name,
+                raw.header_row if finding.row is None else finding.row,
+                finding.column,
+                None,
+                finding.rule,
+                "error",
+                finding.message,
+                guard.HINT,
+            )
+        )
+    for header in guard.overrides_present(raw.headers, allowed):
+        report.issues.append(
+            Issue(
+                report.file_name,
+                raw.header_row,
+                header,
+                None,
+                guard.RULE_OVERRIDE,
+                "warning",
+                "an admin allowed this column past the identifiable-data guard for this upload; "
+                "its name and values were not checked for identifiers.",
+                "Recorded in the audit log.",
+            )
+        )
+    return bool(findings)
+
+
 def validate_file(
     path: Path | str,
     con: duckdb.DuckDBPyConnection | None = None,
     *,
     dataset: str | None = None,
     display_name: str | None = None,
+    allow_columns: Iterable[str] = (),
 ) -> tuple[ValidationReport, duckdb.DuckDBPyConnection]:
     """Validate one extract; on success its typed rows are in TEMP table `stg_extract` on `con`.
 
     `con` is a warehouse cursor (so checks can compare with loaded data) or None for a
-    stand-alone dry run in an in-memory database.
+    stand-alone dry run in an in-memory database. The identifiable-data guard
+    (`pipelines.guard`) runs straight after reading, before anything is typed or staged;
+    `allow_columns` names columns an admin has allowed past it (the caller checks the role).
     """
     con = con if con is not None else duckdb.connect(":memory:")
-    name = display_name or Path(path).name
+    name = safe_display_name(display_name or Path(path).name)
     report = ValidationReport(name, dataset)
     try:
         raw: RawExtract = read_extract(path, con, name)
@@ -617,26 +700,30 @@ def validate_file(
     report.notes.extend(raw.notes)
     report.n_rows = raw.n_rows
 
-    detected = dataset or detect_dataset(raw.headers)
-    if detected is None:
+    if dataset is not None and dataset not in CONTRACTS:
+        report.dataset = None
         report.issues.append(
             Issue(
                 name,
-                raw.header_row,
+                None,
                 None,
                 None,
                 "unknown_dataset",
                 "error",
-                "Could not tell which dataset this file is from its header ("
-                + ", ".join(h for h in raw.headers[:12] if h)
-                + ").",
-                f"Each extract needs the columns of one dataset: {dataset_help()}.",
+                f"'{dataset}' is not a dataset rp-impact knows.",
+                f"Use one of: {', '.join(CONTRACTS)}.",
             )
         )
         return report, con
+    detected = dataset or detect_dataset(raw.headers)
+    mapping = _match_columns(raw.headers, CONTRACTS[detected]) if detected else {}
     report.dataset = detected
+    refused = _guard(con, report, raw, CONTRACTS.get(detected), mapping, allow_columns)
+    if detected is None:
+        report.issues.append(_unknown_dataset_issue(name, raw))
+    if refused or detected is None:
+        return report, con
     contract = CONTRACTS[detected]
-    mapping = _match_columns(raw.headers, contract)
     checker = _Checker(con, report, contract, mapping, raw.headers)
 
     for column in contract.columns:

@@ -203,6 +203,12 @@ class Warehouse:
                 if cursor is None:
                     cur.close()
 
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the write lock without a transaction (backups: no write may run meanwhile)."""
+        with self._write_lock:
+            yield
+
     def query(self, sql: str, params: list | tuple | None = None):
         """Run a read query on a fresh cursor and return a pandas DataFrame."""
         cur = self.cursor()

@@ -160,7 +160,16 @@ def test_a_bad_link_falls_back_with_a_notice_not_an_exception(sample_app):
 
 def test_role_hook_decides_which_pages_a_user_sees():
     everyone = [p.key for p in state.visible_pages(None)]
-    assert everyone == ["board", "report", "trends", "cohorts", "training", "upload", "quality"]
+    assert everyone == [
+        "board",
+        "report",
+        "trends",
+        "cohorts",
+        "training",
+        "benchmarks",
+        "upload",
+        "quality",
+    ]
     viewer_only = {"viewer": frozenset({"board", "trends"})}
     assert [p.key for p in state.visible_pages("viewer", viewer_only)] == ["board", "trends"]
-    assert len(state.visible_pages("analyst", viewer_only)) == 7  # unlisted role: every page
+    assert len(state.visible_pages("analyst", viewer_only)) == 8  # unlisted role: every page

@@ -30,6 +30,7 @@ PAGES = [
     ("trends", "Trends"),
     ("cohorts", "Cohorts"),
     ("training", "Training"),
+    ("benchmarks", "Benchmarks"),
     ("upload", "Upload extracts"),
     ("quality", "Data quality & methods"),
 ]

@@ -365,3 +365,99 @@ def test_csv_bytes_applies_both_and_opens_in_excel():
         {"period_end": "2026-03-31", "unit": "'=cmd", "value": "c", "rate_per_10k": "c"},
         {"period_end": "2026-06-30", "unit": "Ashby", "value": "40", "rate_per_10k": "4.0"},
     ]
+
+
+# -- benchmarks ----------------------------------------------------------------------------------
+
+
+def _bench_table() -> pd.DataFrame:
+    years = list(range(2016, 2027))
+    return pd.DataFrame(
+        {
+            "time_period": years,
+            "council": [69, 70, 70, 73, 75, 72, 70, 68, 68, 71, 72],
+            "england": [60, 62, 65, 67, 68, 70, 71, 69, 70, 69, 68],
+            "region": [67, 68, 69, 70, 69, 69, 69, 69, 69, 69, 69],
+            "neighbours_median": [66, 68.5, 69.5, 70.5, 70.5, 70, 72, 72.5, 71.5, 73, 72],
+            "neighbours_min": [57] * 11,
+            "neighbours_max": [81] * 11,
+        }
+    )
+
+
+def test_year_position_puts_a_date_between_31_march_points():
+    assert charts.year_position(dt.date(2019, 3, 31)) == 2019
+    assert charts.year_position(dt.date(2019, 10, 1)) == pytest.approx(2019.5, abs=0.01)
+    assert charts.year_position(None) is None
+
+
+def test_benchmark_chart_lines_band_rollout_and_labels():
+    bench_source = "Source: DfE, release 2026 · rates per 10,000 as published by DfE"
+    fig = charts.benchmark_chart(
+        _bench_table(),
+        title="Northmoor's CLA rate has stayed above its neighbours' median since 2019",
+        source=bench_source,
+        council_name="Northmoor",
+        region_name="North Fictional",
+        rollout_date=dt.date(2019, 10, 1),
+    )
+    _assert_common(fig)
+    assert "published" in _source_annotation(fig)[0].text.replace("<br>", " ")
+    names = [t.name for t in fig.data if t.showlegend is not False]
+    assert names == [
+        "Statistical neighbours: lowest to highest",
+        "Statistical neighbours: median",
+        "North Fictional",
+        "England",
+        "Northmoor",
+    ]
+    lines = [t for t in fig.data if t.mode == "lines+markers"]
+    # colour is never the only carrier: each line has its own dash and marker
+    assert len({t.line.dash for t in lines}) == len(lines)
+    assert len({t.marker.symbol for t in lines}) == len(lines)
+    assert _rollout_shapes(fig)[0].x0 == pytest.approx(2019.5, abs=0.01)
+    assert list(fig.layout.xaxis.ticktext)[0] == "2015-16"
+
+
+def test_benchmark_chart_without_neighbours_or_rollout():
+    table = _bench_table().assign(neighbours_median=None, neighbours_min=None, neighbours_max=None)
+    fig = charts.benchmark_chart(table, title="t", source="Source: DfE", council_name="X")
+    _assert_common(fig, rollout=False)
+    assert [t.name for t in fig.data] == ["Region", "England", "X"]
+
+
+def test_donor_weights_chart_labels_each_bar_and_groups_tiny_weights():
+    weights = pd.DataFrame(
+        {"la_name": ["A", "B", "C", "D", "E"], "weight": [0.57, 0.32, 0.10, 0.008, 0.002]}
+    )
+    fig = charts.donor_weights_chart(weights, title="Mostly A", source="Source: DfE")
+    _assert_common(fig, rollout=False)
+    bar = fig.data[0]
+    assert list(bar.y) == ["1 other neighbour", "D", "C", "B", "A"]
+    assert list(bar.text)[-1] == "57%"
+    assert sum(bar.x) == pytest.approx(100)
+
+
+def test_synth_gap_chart_shows_actual_synthetic_and_gap_with_the_start_marked():
+    years = list(range(2016, 2027))
+    treated = np.linspace(70, 72, len(years))
+    synthetic = treated + np.where(np.array(years) >= 2021, 2.5, 0.3)
+    path = pd.DataFrame(
+        {
+            "time": years,
+            "treated": treated,
+            "synthetic": synthetic,
+            "gap": treated - synthetic,
+            "period": ["pre" if y < 2021 else "post" for y in years],
+        }
+    )
+    fig = charts.synth_gap_chart(
+        path, title="Gap", source="Source: DfE", council_name="Northmoor", treatment_year=2021
+    )
+    _assert_common(fig)
+    names = [t.name for t in fig.data]
+    assert names[:2] == ["Northmoor", "Synthetic Northmoor"]
+    bars = [t for t in fig.data if t.type == "bar"]
+    assert len(bars) == 2 and bars[1].marker.pattern.shape == "/"  # after: hatched as well
+    assert all(s.x0 == 2020.5 for s in _rollout_shapes(fig))
+    assert any("2020-21" in (a.text or "") for a in fig.layout.annotations)

@@ -1,0 +1,143 @@
+"""The command line: accounts, roles, backups, restore, and a clear message when busy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from pipelines.cli import main
+from tests.conftest import AREAS_CSV, POPULATION_CSV
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HEADER = "period_end,area_code,unit,age_band,cla_starts,cpp_starts\n"
+Q1 = HEADER + "2023-04-30,E06999901,All,All,12,7\n"
+
+
+@pytest.fixture
+def cli_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("RP_IMPACT_USERS", str(tmp_path / "users.toml"))
+    monkeypatch.delenv("RP_IMPACT_ROLE", raising=False)
+    warehouse = tmp_path / "wh.duckdb"
+    for name, text in (("areas.csv", AREAS_CSV), ("population.csv", POPULATION_CSV)):
+        (tmp_path / name).write_text(text)
+        assert main(["--warehouse", str(warehouse), "ingest", str(tmp_path / name)]) == 0
+    return warehouse
+
+
+def run_cli(*args, env=None, input=None, timeout=60):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.cli", *args],
+        cwd=REPO,
+        env=full_env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_users_add_list_remove(cli_env, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a very long password\n"))
+    assert main(["users", "add", "ana", "--role", "analyst", "--password-stdin"]) == 0
+    assert main(["users", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "ana\tanalyst" in out and "a very long password" not in out
+    assert "a very long password" not in (tmp_path / "users.toml").read_text()
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("short\n"))
+    assert main(["users", "add", "bob", "--role", "viewer", "--password-stdin"]) == 1
+    assert "at least" in capsys.readouterr().err
+    assert main(["users", "remove", "ana"]) == 0
+    assert main(["users", "remove", "ana"]) == 1
+
+
+def test_a_viewer_cannot_ingest(cli_env, tmp_path, capsys):
+    path = tmp_path / "q1.csv"
+    path.write_text(Q1)
+    assert main(["--warehouse", str(cli_env), "--role", "viewer", "ingest", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "Permission denied" in err and "Traceback" not in err
+    assert main(["--warehouse", str(cli_env), "ingest", str(path), "--allow-column", "x"]) == 1
+    assert "admin" in capsys.readouterr().err
+
+
+def test_backups_restore_and_delete(cli_env, tmp_path, capsys):
+    wh = ["--warehouse", str(cli_env)]
+    path = tmp_path / "q1.csv"
+    path.write_text(Q1)
+    assert main([*wh, "ingest", str(path)]) == 0
+    assert main([*wh, "backups"]) == 0
+    assert "before-upload" in capsys.readouterr().out
+    # Upload 3 is the quarter: restoring "before 3" needs admin and a confirmation.
+    assert main([*wh, "restore", "3", "--yes"]) == 1
+    assert "Permission denied" in capsys.readouterr().err
+    assert main([*wh, "--role", "admin", "restore", "3"]) == 2
+    assert "Would restore" in capsys.readouterr().out
+    assert main([*wh, "--role", "admin", "restore", "3", "--yes"]) == 0
+    con = duckdb.connect(str(cli_env), read_only=True)
+    assert con.execute("SELECT count(*) FROM fct_outcomes").fetchone()[0] == 0
+    con.close()
+    assert main([*wh, "ingest", str(path)]) == 0
+    assert main([*wh, "delete-upload", "3", "--yes"]) == 1
+    assert main([*wh, "--role", "admin", "delete-upload", "3", "--yes"]) == 0
+    assert "deleted" in capsys.readouterr().out
+    assert main([*wh, "--role", "admin", "backup"]) == 0
+
+
+def test_a_busy_warehouse_gives_a_clear_message_not_a_traceback(cli_env, tmp_path):
+    path = tmp_path / "q1.csv"
+    path.write_text(Q1)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+            " time.sleep(30)",
+            str(cli_env),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = run_cli(
+            "--warehouse", str(cli_env), "ingest", str(path), env={"RP_IMPACT_BUSY_WAIT": "2"}
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 1
+    assert "another upload is in progress" in result.stderr and "retrying" in result.stderr
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    assert "error: Another process has the warehouse" in result.stderr
+
+
+def test_a_busy_warehouse_is_retried_until_free(cli_env, tmp_path):
+    path = tmp_path / "q1.csv"
+    path.write_text(Q1)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+            " time.sleep(2); c.close(); time.sleep(30)",
+            str(cli_env),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = run_cli(
+            "--warehouse", str(cli_env), "ingest", str(path), env={"RP_IMPACT_BUSY_WAIT": "30"}
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.returncode == 0, result.stderr
+    assert "another upload is in progress" in result.stderr
+    assert "added" in result.stdout and "Traceback" not in result.stderr
