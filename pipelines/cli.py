@@ -224,6 +224,58 @@ def cmd_serve(args) -> int:
     return subprocess.call(command, env=env)
 
 
+def cmd_report(args) -> int:
+    from pipelines.report import PdfUnavailableError, ReportError, build_report
+
+    out = Path(args.out)
+    fmt = out.suffix.lstrip(".").lower()
+    if fmt not in ("html", "pdf"):
+        print("error: --out must end in .html or .pdf", file=sys.stderr)
+        return EXIT_USAGE
+    path = Path(args.warehouse or config.warehouse_path())
+    if not path.exists():
+        print(f"error: no warehouse at {path}; run `rp-impact build` first.", file=sys.stderr)
+        return EXIT_REFUSED
+    print(
+        f"Building the {fmt.upper()} report for {args.year - 1}-{str(args.year)[-2:]}...",
+        file=sys.stderr,
+    )
+    try:
+        result = build_report(
+            path,
+            year=args.year,
+            area_code=args.area,
+            out=out,
+            format=fmt,
+            partnership_name=args.partnership,
+            unit_cost=args.unit_cost,
+            investment=args.investment,
+        )
+    except (ReportError, PdfUnavailableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    pages = f", {result.pages} pages" if result.pages else ""
+    print(f"Wrote {result.path} in {result.seconds:.1f} s{pages}.")
+    for warning in result.warnings:
+        print(f"  note: {warning}")
+    return EXIT_OK
+
+
+def cmd_export(args) -> int:
+    from pipelines.export import export_marts
+
+    with _open(args, read_only=True) as wh:
+        try:
+            counts = export_marts(wh, args.parquet, overwrite=args.overwrite)
+        except (FileExistsError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+    for mart, rows in counts.items():
+        print(f"{mart}: {rows:,} rows")
+    print(f"Wrote Parquet marts partitioned by area and year to {args.parquet}")
+    return EXIT_OK
+
+
 def _read_password(args) -> str:
     if args.password_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -422,6 +474,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="really delete (otherwise a dry run)")
     p.add_argument("--user", default=config.current_user())
     p.set_defaults(func=cmd_delete_upload)
+
+    p = sub.add_parser("report", help="the annual effectiveness report (HTML or PDF)")
+    p.add_argument(
+        "--year",
+        type=int,
+        required=True,
+        help="financial year by its end: 2025 is April 2024 to March 2025",
+    )
+    p.add_argument("--area", required=True, help="ONS area code, e.g. E06999901")
+    p.add_argument("--out", required=True, help="report.html or report.pdf")
+    p.add_argument("--partnership", help="partnership name for the title page")
+    p.add_argument("--unit-cost", type=float, help="cost of a child-year in care (GBP)")
+    p.add_argument("--investment", type=float, help="programme investment to set costs against")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="export the marts as Parquet partitioned by area and year")
+    p.add_argument("--parquet", required=True, metavar="DIR")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("serve", help="start the dashboard")
     p.add_argument("--port", type=int, default=8501)

@@ -141,3 +141,24 @@ def test_a_busy_warehouse_is_retried_until_free(cli_env, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "another upload is in progress" in result.stderr
     assert "added" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_report_command_writes_html_and_rejects_other_suffixes(sample_copy, tmp_path, capsys):
+    from pipelines.cli import main
+
+    out = tmp_path / "board.html"
+    args = ["--warehouse", str(sample_copy), "report", "--year", "2026", "--area", "E06999901"]
+    assert main([*args, "--out", str(out)]) == 0
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert main([*args, "--out", str(tmp_path / "board.docx")]) == 2
+    assert main([*args[:-1], "E00000000", "--out", str(out)]) == 1
+    assert "error:" in capsys.readouterr().err
+
+
+def test_export_command_writes_partitioned_parquet(sample_copy, tmp_path, capsys):
+    from pipelines.cli import main
+
+    target = tmp_path / "parquet"
+    assert main(["--warehouse", str(sample_copy), "export", "--parquet", str(target)]) == 0
+    assert any(target.glob("mart_outcome_rates/area=E06999901/year=*/*.parquet"))
+    assert main(["--warehouse", str(sample_copy), "export", "--parquet", str(target)]) == 1
