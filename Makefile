@@ -26,8 +26,9 @@ $(WAREHOUSE): | $(VENV)/.installed
 build: $(VENV)/.installed
 	RP_IMPACT_WAREHOUSE=$(WAREHOUSE) $(BIN)/rp-impact build
 
+# Demo mode: the synthetic sample with a banner, no sign-in (see docs/security.md).
 run: $(VENV)/.installed $(WAREHOUSE)
-	RP_IMPACT_WAREHOUSE=$(WAREHOUSE) $(BIN)/rp-impact serve --port $(PORT)
+	RP_IMPACT_DEMO=1 RP_IMPACT_WAREHOUSE=$(WAREHOUSE) $(BIN)/rp-impact serve --port $(PORT)
 
 test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

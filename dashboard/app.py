@@ -8,8 +8,10 @@ pages with `st.navigation`:
 - Explore: Trends, Cohorts, Training
 - Data: Upload, Data quality & methods
 
-Role hook: `dashboard.state.visible_pages(role)` decides which pages a user may see (see its
-docstring). Today there is no sign-in and everyone sees every page.
+Sign-in and roles come from `dashboard.auth` (OIDC, local accounts, or an explicit demo mode
+for the synthetic sample). Only the pages the user's role may open are registered with
+`st.navigation`, so a page outside the role cannot be reached even by typing its URL; the
+pipeline functions check the role again (`ingest_file(role=...)`).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from dashboard import data, state  # noqa: E402
-from dashboard.state import Filters, PageSpec, current_role, period_label, visible_pages  # noqa: E402
+from dashboard import auth, data, state  # noqa: E402
+from dashboard.state import Filters, PageSpec, period_label  # noqa: E402
 from pipelines.marts import GRAIN_LABELS, GRAINS, MEASURES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -152,7 +154,9 @@ def main() -> None:
         layout="wide",
         menu_items={"About": "rp-impact: open-source impact analytics for Restorative Practice."},
     )
-    specs = visible_pages(current_role())
+    identity = auth.require_identity(data.warehouse() if data.warehouse_exists() else None)
+    auth.sidebar(identity)
+    specs = [spec for spec in state.PAGES if auth.can_open(identity, spec.key)]
     if not data.warehouse_exists():
         state.set_context(None)
         getting_started = st.Page(

@@ -157,12 +157,35 @@ def commit_upload(
     wh: Warehouse, name: str, content: bytes, user: str | None = None
 ) -> IngestResult:
     """Load one file exactly as `rp-impact ingest` does (pipelines.ingest.ingest_file)."""
+    identity = _identity()
+    if identity is not None:
+        user = user or identity.name
     user = user or os.environ.get("RP_IMPACT_USER") or config.current_user()
     return _with_temp_file(
         name,
         content,
-        lambda path: ingest_file(wh, path, user=user, display_name=name, source="dashboard"),
+        lambda path: ingest_file(
+            wh,
+            path,
+            user=user,
+            display_name=name,
+            source="dashboard",
+            role=identity.role if identity else None,
+            demo=bool(identity and identity.demo),
+        ),
     )
+
+
+def _identity():
+    """The signed-in identity (dashboard.auth), so the pipeline checks the role again."""
+    import streamlit as st
+
+    from dashboard.auth import SESSION_KEY
+
+    try:
+        return st.session_state.get(SESSION_KEY)
+    except Exception:  # outside a Streamlit run (unit tests of this module)
+        return None
 
 
 __all__ = [

@@ -375,6 +375,8 @@ def demo_requested() -> bool:
 
 def non_sample_uploads(warehouse) -> int:
     """How many loaded uploads did not come from the sample build (0 for a sample warehouse)."""
+    if warehouse is None:
+        return 0
     row = (
         warehouse.cursor()
         .execute(

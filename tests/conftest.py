@@ -79,3 +79,31 @@ def reference_wh(empty_wh, write_file):
         result = ingest_file(empty_wh, write_file(name, text), user="test")
         assert result.outcome == "loaded", result.issues
     return empty_wh
+
+
+@pytest.fixture(autouse=True)
+def _dashboard_demo_mode(monkeypatch, tmp_path_factory):
+    """The dashboard runs in explicit demo mode in tests unless a test signs someone in.
+
+    A developer's own var/users.toml must not change how the tests see the app.
+    """
+    monkeypatch.setenv("RP_IMPACT_DEMO", "1")
+    monkeypatch.setenv("RP_IMPACT_USERS", str(tmp_path_factory.getbasetemp() / "no-users.toml"))
+
+
+@pytest.fixture
+def sign_in(monkeypatch, tmp_path):
+    """Configure local accounts and sign a user in to an AppTest: `sign_in(at, role)`."""
+    from dashboard.auth import SESSION_KEY, Identity
+    from pipelines import auth
+
+    users = tmp_path / "users.toml"
+    monkeypatch.setenv("RP_IMPACT_USERS", str(users))
+    monkeypatch.delenv("RP_IMPACT_DEMO", raising=False)
+    auth.add_user("ana", "analyst", "correct horse battery staple", path=users)
+
+    def _sign_in(at, role: str = "analyst", name: str = "ana"):
+        at.session_state[SESSION_KEY] = Identity(name, role, "local")
+        return at
+
+    return _sign_in

@@ -104,7 +104,7 @@ def test_a_method_that_cannot_run_says_why(app):
     assert "could not run" in text or app.get("plotly_chart")
 
 
-def test_a_filter_matching_nothing_shows_an_empty_state(tmp_path, monkeypatch, write_file):
+def test_a_filter_matching_nothing_shows_an_empty_state(tmp_path, monkeypatch, write_file, sign_in):
     from pipelines.ingest import ingest_file
 
     path = tmp_path / "partial.duckdb"
@@ -123,7 +123,7 @@ def test_a_filter_matching_nothing_shows_an_empty_state(tmp_path, monkeypatch, w
         )
         assert ingest_file(wh, only_cla).outcome == "loaded"
     monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(path))
-    at = AppTest.from_file(APP, default_timeout=180)
+    at = sign_in(AppTest.from_file(APP, default_timeout=180), "analyst")
     at.query_params["measure"] = "cpp_starts"
     at.run()
     at.switch_page("views/trends.py").run()
