@@ -245,7 +245,7 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
         con.execute(
             f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT * FROM read_csv(?, delim = ?, quote = '\"', "
             "escape = '\"', header = false, skip = 1, columns = ?, auto_detect = false, "
-            "strict_mode = true, null_padding = false, parallel = false, "
+            "strict_mode = true, null_padding = false, "
             f"max_line_size = {MAX_LINE_BYTES}) LIMIT {max_rows + 1}",
             [str(source), delimiter, columns],
         )

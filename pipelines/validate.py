@@ -241,12 +241,16 @@ class _Checker:
 
     def add_rows(self, rule: str, sql: str, params, column: str | None, message, hint: str = ""):
         """Run a query returning (_row, value) for offending rows; add one issue per row."""
-        total = self.con.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0]
-        if not total:
-            return 0
-        rows = self.con.execute(
-            f"SELECT * FROM ({sql}) ORDER BY 1 LIMIT {MAX_ISSUES_PER_RULE}", params
+        # One pass: the window count gives the total while LIMIT keeps the first rows.
+        found = self.con.execute(
+            f"SELECT *, count(*) OVER () AS _total FROM ({sql}) ORDER BY 1 "
+            f"LIMIT {MAX_ISSUES_PER_RULE}",
+            params,
         ).fetchall()
+        if not found:
+            return 0
+        total = int(found[0][-1])
+        rows = [row[:-1] for row in found]
         for row in rows:
             value = None if row[1] is None else str(row[1])
             text = message(row) if callable(message) else message
@@ -261,14 +265,35 @@ class _Checker:
         return total
 
     # type checks on the raw strings
+    def _columns_with_bad_counts(self) -> set[str]:
+        """One scan over the raw rows finds the count columns that need the detailed checks."""
+        counted = [
+            (c.name, self.src(c.name))
+            for c in self.contract.columns
+            if c.kind == "count" and self.src(c.name)
+        ]
+        if not counted:
+            return set()
+        filters = ", ".join(
+            f"count(*) FILTER (WHERE NOT {_is_marker(src)} AND NOT coalesce(regexp_matches("
+            f"{_count_text(src)}, '{_COUNT_RE}'), false)"
+            + (f" OR {_is_marker(src)}" if self.contract.column(name).required else "")
+            + ")"
+            for name, src in counted
+        )
+        row = self.con.execute(f"SELECT {filters} FROM {RAW_TABLE}").fetchone()
+        return {name for (name, _), bad in zip(counted, row, strict=True) if bad}
+
     def check_types(self) -> None:
+        needs_count_checks = self._columns_with_bad_counts()
         for column in self.contract.columns:
             src = self.src(column.name)
             if src is None:
                 continue
             name = self.header(column.name)
             if column.kind == "count":
-                self._check_count(column, src, name)
+                if column.name in needs_count_checks:
+                    self._check_count(column, src, name)
             elif column.kind == "date":
                 self._check_date(column, src, name)
             elif column.kind == "area":
@@ -473,81 +498,118 @@ class _Checker:
         return [c for c in self.report.present_value_columns]
 
     def _check_outcome_sums(self) -> None:
-        for measure in self._value_columns():
-            self.add_rows(
-                "unit_sum_above_all",
-                f"""SELECT a._row, s.total FROM {STAGE_TABLE} a JOIN (
-                        SELECT period_end, area_code, age_band, sum({measure}) AS total
-                        FROM {STAGE_TABLE} WHERE unit <> '{UNIT_ALL}'
-                        GROUP BY period_end, area_code, age_band) s
-                      USING (period_end, area_code, age_band)
-                    WHERE a.unit = '{UNIT_ALL}' AND s.total > a.{measure}""",
-                [],
-                measure,
-                lambda row, m=measure: (
-                    f"the localities add up to {row[1]}, more than this All row."
-                ),
-                "Check for a locality counted twice, or an All row that is out of date.",
-            )
-            self.add_rows(
-                "age_bands_not_all",
-                f"""SELECT a._row, s.total FROM {STAGE_TABLE} a JOIN (
-                        SELECT period_end, area_code, unit, sum({measure}) AS total,
-                               count({measure}) AS n_known, count(*) AS n_bands
-                        FROM {STAGE_TABLE} WHERE age_band <> '{UNIT_ALL}'
-                        GROUP BY period_end, area_code, unit) s
-                      USING (period_end, area_code, unit)
-                    WHERE a.age_band = '{UNIT_ALL}' AND s.n_known = s.n_bands
-                      AND s.total <> a.{measure}""",
-                [],
-                measure,
-                lambda row: f"the age bands add up to {row[1]}, not to this All row.",
-                "Check that every age band is present and that the All row is the total.",
-            )
+        """Both sum rules for every measure from two small aggregate tables (one scan each)."""
+        measures = self._value_columns()
+        if not measures:
+            return
+        unit_sums = ", ".join(f"sum({m}) AS {m}__total" for m in measures)
+        band_sums = ", ".join(
+            f"sum({m}) AS {m}__total, count({m}) = count(*) AS {m}__complete" for m in measures
+        )
+        all_values = ", ".join(f"a.{m}" for m in measures)
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _unit_sums AS
+                SELECT a._row, {all_values}, {", ".join(f"s.{m}__total" for m in measures)}
+                FROM {STAGE_TABLE} a JOIN (
+                    SELECT period_end, area_code, age_band, {unit_sums}
+                    FROM {STAGE_TABLE} WHERE unit <> '{UNIT_ALL}'
+                    GROUP BY period_end, area_code, age_band) s
+                  USING (period_end, area_code, age_band)
+                WHERE a.unit = '{UNIT_ALL}'"""
+        )
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _band_sums AS
+                SELECT a._row, {all_values},
+                       {", ".join(f"s.{m}__total, s.{m}__complete" for m in measures)}
+                FROM {STAGE_TABLE} a JOIN (
+                    SELECT period_end, area_code, unit, {band_sums}
+                    FROM {STAGE_TABLE} WHERE age_band <> '{UNIT_ALL}'
+                    GROUP BY period_end, area_code, unit) s
+                  USING (period_end, area_code, unit)
+                WHERE a.age_band = '{UNIT_ALL}'"""
+        )
+        try:
+            for measure in measures:
+                self.add_rows(
+                    "unit_sum_above_all",
+                    f"SELECT _row, {measure}__total FROM _unit_sums "
+                    f"WHERE {measure}__total > {measure}",
+                    [],
+                    measure,
+                    lambda row: f"the localities add up to {row[1]}, more than this All row.",
+                    "Check for a locality counted twice, or an All row that is out of date.",
+                )
+                self.add_rows(
+                    "age_bands_not_all",
+                    f"SELECT _row, {measure}__total FROM _band_sums "
+                    f"WHERE {measure}__complete AND {measure}__total <> {measure}",
+                    [],
+                    measure,
+                    lambda row: f"the age bands add up to {row[1]}, not to this All row.",
+                    "Check that every age band is present and that the All row is the total.",
+                )
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS _unit_sums")
+            self.con.execute("DROP TABLE IF EXISTS _band_sums")
 
     def _check_jumps(self) -> None:
-        for measure in self._value_columns():
-            quarter_value = (
-                f"arg_max_null({measure}, period_end)"
-                if measure in STOCK_MEASURES
-                else f"CASE WHEN count({measure}) = count(*) THEN sum({measure}) END"
+        """All measures in one pass: quarter values and their lags per series, then per measure."""
+        measures = self._value_columns()
+        if not measures:
+            return
+        values = ", ".join(measures)
+        quarter_values = ", ".join(
+            (
+                f"arg_max_null({m}, period_end)"
+                if m in STOCK_MEASURES
+                else f"CASE WHEN count({m}) = count(*) THEN sum({m}) END"
             )
-            self.add_rows(
-                "jump_over_50pct",
-                f"""WITH combined AS (
-                        SELECT _row, period_end, area_code, unit, age_band, {measure}
-                        FROM {STAGE_TABLE}
-                        UNION ALL
-                        SELECT NULL, period_end, area_code, unit, age_band, {measure}
-                        FROM fct_outcomes f
-                        WHERE period_end >= (SELECT min(period_end) - INTERVAL 6 MONTH
-                                             FROM {STAGE_TABLE})
-                          AND period_end <= (SELECT max(period_end) FROM {STAGE_TABLE})
-                          AND NOT EXISTS (SELECT 1 FROM {STAGE_TABLE} t
-                              WHERE t.period_end = f.period_end AND t.area_code = f.area_code
-                              AND t.unit = f.unit AND t.age_band = f.age_band)),
-                    quarters AS (
-                        SELECT area_code, unit, age_band,
-                               last_day(date_trunc('quarter', period_end) + INTERVAL 2 MONTH) AS q,
-                               min(_row) AS first_row, {quarter_value} AS v
-                        FROM combined GROUP BY area_code, unit, age_band, q),
-                    compared AS (
-                        SELECT *, lag(v) OVER (PARTITION BY area_code, unit, age_band ORDER BY q)
-                                  AS previous,
-                                  lag(q) OVER (PARTITION BY area_code, unit, age_band ORDER BY q)
-                                  AS previous_q
-                        FROM quarters)
-                    SELECT first_row, round(100.0 * (v - previous) / previous) AS pct FROM compared
-                    WHERE first_row IS NOT NULL AND previous >= {JUMP_MIN_BASE}
-                      AND previous_q = last_day(q - INTERVAL 3 MONTH)
-                      AND abs(v - previous) > 0.5 * previous""",
-                [],
-                measure,
-                lambda row: (
-                    f"the quarter's figure changed by {int(row[1]):+d}% on the quarter before."
-                ),
-                "Check the figure; if it is right, no action is needed.",
-            )
+            + f" AS {m}"
+            for m in measures
+        )
+        lags = ", ".join(f"lag({m}) OVER w AS {m}__previous" for m in measures)
+        self.con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _jump_quarters AS
+                WITH combined AS (
+                    SELECT _row, period_end, area_code, unit, age_band, {values}
+                    FROM {STAGE_TABLE}
+                    UNION ALL
+                    SELECT NULL, period_end, area_code, unit, age_band, {values}
+                    FROM fct_outcomes f
+                    WHERE period_end >= (SELECT min(period_end) - INTERVAL 6 MONTH
+                                         FROM {STAGE_TABLE})
+                      AND period_end <= (SELECT max(period_end) FROM {STAGE_TABLE})
+                      AND NOT EXISTS (SELECT 1 FROM {STAGE_TABLE} t
+                          WHERE t.period_end = f.period_end AND t.area_code = f.area_code
+                          AND t.unit = f.unit AND t.age_band = f.age_band)),
+                quarters AS (
+                    SELECT area_code, unit, age_band,
+                           last_day(date_trunc('quarter', period_end) + INTERVAL 2 MONTH) AS q,
+                           min(_row) AS first_row, {quarter_values}
+                    FROM combined GROUP BY area_code, unit, age_band, q)
+                SELECT * EXCLUDE (area_code, unit, age_band, q, previous_q)
+                FROM (SELECT *, lag(q) OVER w AS previous_q, {lags} FROM quarters
+                      WINDOW w AS (PARTITION BY area_code, unit, age_band ORDER BY q))
+                WHERE first_row IS NOT NULL AND previous_q = last_day(q - INTERVAL 3 MONTH)"""
+        )
+        try:
+            for measure in measures:
+                previous = f"{measure}__previous"
+                self.add_rows(
+                    "jump_over_50pct",
+                    f"""SELECT first_row, round(100.0 * ({measure} - {previous}) / {previous})
+                            AS pct FROM _jump_quarters
+                        WHERE {previous} >= {JUMP_MIN_BASE}
+                          AND abs({measure} - {previous}) > 0.5 * {previous}""",
+                    [],
+                    measure,
+                    lambda row: (
+                        f"the quarter's figure changed by {int(row[1]):+d}% on the quarter before."
+                    ),
+                    "Check the figure; if it is right, no action is needed.",
+                )
+        finally:
+            self.con.execute("DROP TABLE IF EXISTS _jump_quarters")
 
 
 def safe_value(value: str | None) -> str | None:

@@ -341,3 +341,15 @@ def test_validate_only_without_a_warehouse(write_file):
     path = write_file("dry.csv", HEADER + "2023-04-30,E06999901,All,All,-1,7\n")
     result = validate_only(path)
     assert result.refused and result.errors[0].rule == "count_negative"
+
+
+def test_rows_are_numbered_as_excel_counts_them_in_a_large_file(reference_wh, tmp_path):
+    """DuckDB reads big files in parallel; the row reported must still be the line in Excel."""
+    path = tmp_path / "large.csv"
+    with path.open("w") as handle:
+        handle.write("period_end,area_code,unit,cla_starts\n")
+        for i in range(300_000):
+            value = -1 if i == 249_998 else 1
+            handle.write(f"2023-04-30,E06999901,u{i},{value}\n")
+    issue = only_error(check(reference_wh, path), "count_negative")
+    assert issue.row == 250_000
