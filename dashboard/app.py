@@ -4,8 +4,8 @@ It opens the warehouse named by `RP_IMPACT_WAREHOUSE` (see `pipelines.config`), 
 global filters in the sidebar (kept in the URL so a view can be shared), and routes to the
 pages with `st.navigation`:
 
-- Board: Board summary
-- Explore: Trends, Cohorts, Training
+- Board: Board summary, Annual report
+- Explore: Trends, Cohorts, Training, Benchmarks
 - Data: Upload, Data quality & methods
 
 Sign-in and roles come from `dashboard.auth` (OIDC, local accounts, or an explicit demo mode

@@ -183,11 +183,8 @@ def grain_label(grain: str) -> str:
 
 
 # -- pages and roles ---------------------------------------------------------------------------
-# The role-gating hook. Today there is no sign-in: `current_role()` returns None and everyone
-# sees every page. To restrict pages, make `current_role()` return the signed-in user's role
-# (for example from `st.user`) and list in `ROLE_PAGES` the page keys each role may see, e.g.
-# `{"viewer": frozenset({"board", "trends", "cohorts", "training"})}`. A role that is not
-# listed sees every page.
+# Which of these pages a user may open is decided by `dashboard.auth.can_open` (roles in
+# `pipelines.auth`); the router registers only those pages.
 
 
 @dataclass(frozen=True)
@@ -208,28 +205,19 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("trends", "Explore", "Trends", "views/trends.py", ":material/show_chart:"),
     PageSpec("cohorts", "Explore", "Cohorts", "views/cohorts.py", ":material/groups:"),
     PageSpec("training", "Explore", "Training", "views/training.py", ":material/school:"),
+    PageSpec(
+        "benchmarks",
+        "Explore",
+        "Benchmarks",
+        "views/benchmarks.py",
+        ":material/leaderboard:",
+        False,
+    ),
     PageSpec("upload", "Data", "Upload", "views/upload.py", ":material/upload_file:", False),
     PageSpec(
         "quality", "Data", "Data quality & methods", "views/quality.py", ":material/rule:", False
     ),
 )
-
-# role -> page keys that role may see. Empty: everyone sees everything.
-ROLE_PAGES: dict[str, frozenset[str]] = {}
-
-
-def current_role() -> str | None:
-    """The signed-in user's role; None until the product has sign-in."""
-    return None
-
-
-def visible_pages(
-    role: str | None, role_pages: dict[str, frozenset[str]] | None = None
-) -> list[PageSpec]:
-    """The pages a user with `role` may see, in menu order (the role-gating hook)."""
-    allowed = (ROLE_PAGES if role_pages is None else role_pages).get(role) if role else None
-    return [p for p in PAGES if allowed is None or p.key in allowed]
-
 
 # -- Streamlit glue ----------------------------------------------------------------------------
 

@@ -1733,7 +1733,15 @@ def _bench_title(name: str, short: str, table: pd.DataFrame, decimals: int) -> s
     if start < len(signs) - 1:
         return f"{name}'s {short} has stayed {word} {against} since {years[start]}"
     if latest == 0:
-        return f"{name}'s {short} was level with {against} in {years[-1]}"
+        text = f"{name}'s {short} was level with {against} in {years[-1]}"
+        if start > 0:
+            before, end = signs[start - 1], start - 1
+            while end > 0 and signs[end - 1] == before:
+                end -= 1
+            n_before = start - end
+            word = "above" if before > 0 else "below"
+            text += f", after {n_before} year{'s' if n_before != 1 else ''} {word} it"
+        return text
     move = "rose above" if latest > 0 else "fell below"
     return f"{name}'s {short} {move} {against} in {years[-1]}"
 

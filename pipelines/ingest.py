@@ -23,7 +23,12 @@ from pipelines import auth, config
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, Contract
 from pipelines.readers import safe_display_name, sha256_of
 from pipelines.validate import STAGE_TABLE, Issue, validate_file
-from pipelines.warehouse import Warehouse, next_upload_id
+from pipelines.warehouse import (
+    Warehouse,
+    next_upload_id,
+    outcome_source_grains,
+    refresh_outcome_periods,
+)
 
 
 @dataclass
@@ -68,6 +73,10 @@ class IngestResult:
         if self.warnings:
             text += f"; {len(self.warnings)} warning(s)"
         return text + "."
+
+
+# Uploads of these datasets change the materialised outcome periods (counts, or populations).
+OUTCOME_PERIOD_INPUTS = ("outcomes", "population")
 
 
 class InjectedFault(RuntimeError):
@@ -303,7 +312,28 @@ def ingest_file(
         result.outcome = "loaded"
         with warehouse.transaction(cur) as tx:
             result.upload_id = _record_upload(tx, result, user, source, report.n_rows)
+            areas = [
+                r[0] for r in tx.execute(f"SELECT DISTINCT area_code FROM {STAGE_TABLE}").fetchall()
+            ]
+            grains_before = outcome_source_grains(tx, areas)
             _merge(tx, contract, columns, result.upload_id, fail_after)
+            if contract.dataset == "outcomes":
+                first, last = tx.execute(
+                    f"SELECT min(period_end), max(period_end) FROM {STAGE_TABLE}"
+                ).fetchone()
+                grains_after = outcome_source_grains(tx, areas)
+                # An area that switched between quarterly and monthly rows is rolled up anew.
+                regrained = [
+                    a
+                    for a in areas
+                    if grains_before.get(a, grains_after.get(a)) != grains_after.get(a)
+                ]
+                refresh_outcome_periods(tx, regrained)
+                refresh_outcome_periods(tx, [a for a in areas if a not in regrained], first, last)
+            elif contract.dataset == "population":  # a population changes every period's rate
+                refresh_outcome_periods(tx, areas)
+            if fail_after == "refresh":
+                raise InjectedFault("injected failure after refreshing the marts")
         return result
     finally:
         for table in (STAGE_TABLE, "raw_extract", "_area_lookup"):
@@ -375,6 +405,12 @@ def delete_upload(
             )
         contract = CONTRACTS[dataset]
         fact, hist = contract.table, contract.history_table
+        touched = [
+            r[0]
+            for r in tx.execute(
+                f"SELECT DISTINCT area_code FROM {fact} WHERE upload_id = ?", [upload_id]
+            ).fetchall()
+        ]
         join = _key_join(contract, "h", "x")
         tx.execute(
             f"""UPDATE {hist} h SET superseded_by = x.superseded_by,
@@ -394,6 +430,8 @@ def delete_upload(
         ).fetchone()[0]
         tx.execute(f"DELETE FROM {hist} WHERE superseded_by = ?", [upload_id])
         removed = tx.execute(f"DELETE FROM {fact} WHERE upload_id = ?", [upload_id]).fetchone()[0]
+        if dataset in OUTCOME_PERIOD_INPUTS:
+            refresh_outcome_periods(tx, touched)
         now = dt.datetime.now().replace(microsecond=0)
         tx.execute(
             "UPDATE raw_uploads SET outcome = 'deleted', message = coalesce(message, '') || ? "

@@ -125,6 +125,177 @@ def _statements(file_name: str) -> list[str]:
     return [s for s in _sql_file(file_name).split(";\n") if s.strip()]
 
 
+OUTCOME_PERIODS_TABLE = "int_outcome_periods"
+_EXPECTED_MONTHS = "CASE grain WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END"
+
+
+def _measure_aggregates(measure: str) -> str:
+    """A measure at a grain: flows summed, stocks at the period end, NULL with a reason
+    when the period is incomplete or holds a suppressed month (never a partial sum)."""
+    reason = f"{measure}_null_reason"
+    incomplete = f"sum(months_in_row) < {_EXPECTED_MONTHS}"
+    if measure in STOCK_MEASURES:
+        value = f"CASE WHEN {incomplete} THEN NULL ELSE arg_max_null({measure}, period_end) END"
+        why = (
+            f"CASE WHEN {incomplete} THEN 'incomplete period' "
+            f"WHEN arg_max_null({measure}, period_end) IS NULL "
+            f"THEN coalesce(arg_max_null({reason}, period_end), 'not supplied') END"
+        )
+    else:
+        value = (
+            f"CASE WHEN {incomplete} THEN NULL WHEN count({measure}) < count(*) THEN NULL "
+            f"ELSE sum({measure}) END"
+        )
+        why = (
+            f"CASE WHEN {incomplete} THEN 'incomplete period' "
+            f"WHEN count(*) = 1 AND count({measure}) = 0 "
+            f"THEN coalesce(min({reason}), 'not supplied') "
+            f"WHEN count({measure}) < count(*) THEN 'suppressed in source' END"
+        )
+    return f"{value} AS {measure},\n       {why} AS {reason}"
+
+
+def _outcome_periods_sql() -> str:
+    return "CREATE OR REPLACE VIEW calc_outcome_periods AS\n" + _outcome_periods_select()
+
+
+def _outcome_periods_select(base_filter: str = "TRUE") -> str:
+    """`calc_outcome_periods`: every outcome measure at month, quarter and financial-year grain,
+    one wide row per period, area, unit and age band, with the population used for its rates.
+
+    The population is the latest mid-year (30 June) estimate at or before the period end, so
+    the year ending 31 March Y uses mid-(Y-1), as DfE does; before the first estimate the
+    earliest is used and flagged (`population_after_period`).
+    """
+    measures = ",\n       ".join(_measure_aggregates(m) for m in OUTCOMES.value_columns)
+    return f"""WITH source_grain AS (
+    SELECT area_code,
+           CASE WHEN bool_or(month(period_end) NOT IN (3, 6, 9, 12)) THEN 'month'
+                ELSE 'quarter' END AS source_grain
+    FROM fct_outcomes GROUP BY area_code
+),
+base AS (
+    SELECT f.*, CASE WHEN g.source_grain = 'month' THEN 1 ELSE 3 END AS months_in_row,
+           g.source_grain
+    FROM fct_outcomes f JOIN source_grain g USING (area_code)
+    WHERE {base_filter}
+),
+bucketed AS (
+    SELECT 'month' AS grain, period_end AS bucket_end, * FROM base WHERE source_grain = 'month'
+    UNION ALL
+    SELECT 'quarter', last_day(date_trunc('quarter', period_end) + INTERVAL 2 MONTH), * FROM base
+    UNION ALL
+    SELECT 'financial_year',
+           make_date(year(period_end) + CASE WHEN month(period_end) >= 4 THEN 1 ELSE 0 END, 3, 31),
+           * FROM base
+),
+periods AS (
+    SELECT grain, bucket_end AS period_end, area_code, unit, age_band,
+           sum(months_in_row)::INTEGER AS months_covered,
+           {_EXPECTED_MONTHS} AS months_expected,
+           {measures},
+           max(upload_id) AS upload_id
+    FROM bucketed
+    GROUP BY grain, bucket_end, area_code, unit, age_band
+),
+pop AS (
+    SELECT area_code, unit, age_band, year AS population_year, population_0_17,
+           make_date(year, 6, 30) AS mid_year
+    FROM fct_population
+),
+first_pop AS (
+    SELECT area_code, unit, age_band, min(population_year) AS population_year,
+           arg_min(population_0_17, population_year) AS population_0_17
+    FROM pop GROUP BY area_code, unit, age_band
+),
+matched AS (
+    SELECT p.*, pop.population_year AS asof_year, pop.population_0_17 AS asof_population
+    FROM periods p
+    ASOF LEFT JOIN pop
+      ON p.area_code = pop.area_code AND p.unit = pop.unit AND p.age_band = pop.age_band
+     AND p.period_end >= pop.mid_year
+)
+SELECT m.* EXCLUDE (asof_year, asof_population),
+       coalesce(m.asof_population, f.population_0_17) AS population,
+       coalesce(m.asof_year, f.population_year) AS population_year,
+       m.asof_year IS NULL AND f.population_year IS NOT NULL AS population_after_period
+FROM matched m
+LEFT JOIN first_pop f
+  ON m.area_code = f.area_code AND m.unit = f.unit AND m.age_band = f.age_band"""
+
+
+def _outcome_rates_view() -> str:
+    """`mart_outcome_rates`: the materialised periods, one row per measure (what pages read)."""
+    selects = []
+    for measure in OUTCOMES.value_columns:
+        kind = "stock" if measure in STOCK_MEASURES else "flow"
+        selects.append(
+            f"SELECT grain, period_end, area_code, unit, age_band, '{measure}' AS measure, "
+            f"'{kind}' AS measure_kind, months_covered, months_expected, {measure} AS value, "
+            f"{measure}_null_reason AS null_reason, upload_id, population, population_year, "
+            f"population_after_period, {measure} * 10000.0 / population AS rate_per_10k "
+            f"FROM {OUTCOME_PERIODS_TABLE}"
+        )
+    return "CREATE OR REPLACE VIEW mart_outcome_rates AS\n" + "\nUNION ALL\n".join(selects)
+
+
+def refresh_outcome_periods(
+    cur: duckdb.DuckDBPyConnection, area_codes=None, first_period=None, last_period=None
+) -> None:
+    """Recompute the materialised outcome periods for some areas (all when None).
+
+    Called inside the ingest transaction, so the marts change in the same commit as the facts.
+    With `first_period`/`last_period` only the financial years holding those dates are
+    recomputed (months and quarters nest inside financial years), so a quarterly upload costs
+    the same however many years of history the warehouse holds.
+    """
+    if area_codes is None:
+        cur.execute(f"DELETE FROM {OUTCOME_PERIODS_TABLE}")
+        cur.execute(f"INSERT INTO {OUTCOME_PERIODS_TABLE} SELECT * FROM calc_outcome_periods")
+        return
+    codes = sorted({str(c) for c in area_codes if c is not None})
+    if not codes:
+        return
+    marks = ", ".join("?" for _ in codes)
+    where, params = f"area_code IN ({marks})", list(codes)
+    if first_period is not None and last_period is not None:
+        start, end = _financial_year_bounds(first_period, last_period)
+        where += " AND period_end BETWEEN ? AND ?"
+        params += [start, end]
+    cur.execute(f"DELETE FROM {OUTCOME_PERIODS_TABLE} WHERE {where}", params)
+    cur.execute(f"INSERT INTO {OUTCOME_PERIODS_TABLE} {_outcome_periods_select(where)}", params)
+
+
+def outcome_source_grains(cur: duckdb.DuckDBPyConnection, area_codes) -> dict[str, str]:
+    """Whether each area's outcomes arrive monthly or quarterly (it decides every roll-up)."""
+    codes = sorted({str(c) for c in area_codes if c is not None})
+    if not codes:
+        return {}
+    marks = ", ".join("?" for _ in codes)
+    rows = cur.execute(
+        "SELECT area_code, CASE WHEN bool_or(month(period_end) NOT IN (3, 6, 9, 12)) "
+        f"THEN 'month' ELSE 'quarter' END FROM fct_outcomes WHERE area_code IN ({marks}) "
+        "GROUP BY area_code",
+        codes,
+    ).fetchall()
+    return dict(rows)
+
+
+def _financial_year_bounds(first, last):
+    """1 April before `first` to 31 March after `last`: the financial years they fall in."""
+    import datetime as dt
+
+    start_year = first.year if first.month >= 4 else first.year - 1
+    end_year = last.year + 1 if last.month >= 4 else last.year
+    return dt.date(start_year, 4, 1), dt.date(end_year, 3, 31)
+
+
+def _outcome_periods_fingerprint() -> str:
+    import hashlib
+
+    return hashlib.sha256(_outcome_periods_sql().encode()).hexdigest()[:16]
+
+
 def _marts() -> list[str]:
     return _statements("marts.sql")
 
@@ -143,6 +314,8 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 # Views are recreated on every open so that a code change to a mart needs no migration.
 VIEW_BUILDERS: tuple[Callable[[], list[str]], ...] = (_staging_views, _marts, _dfe_marts)
+# Built after the views they read and before the views that read them (see `_migrate`).
+MATERIALISED_AFTER = "_staging_views"
 
 
 def next_upload_id(cur: duckdb.DuckDBPyConnection) -> int:
@@ -257,6 +430,30 @@ class Warehouse:
             for build in VIEW_BUILDERS:
                 for statement in build():
                     tx.execute(statement)
+                if build.__name__ == MATERIALISED_AFTER:
+                    self._ensure_outcome_periods(tx)
+
+    def _ensure_outcome_periods(self, tx: duckdb.DuckDBPyConnection) -> None:
+        """Create the materialised outcome periods; rebuild them when their SQL changed."""
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS meta_materialised ("
+            "name VARCHAR PRIMARY KEY, fingerprint VARCHAR, refreshed_at TIMESTAMP)"
+        )
+        tx.execute(_outcome_periods_sql())
+        fingerprint = _outcome_periods_fingerprint()
+        stored = tx.execute(
+            "SELECT fingerprint FROM meta_materialised WHERE name = ?", [OUTCOME_PERIODS_TABLE]
+        ).fetchone()
+        if stored is None or stored[0] != fingerprint:
+            tx.execute(
+                f"CREATE OR REPLACE TABLE {OUTCOME_PERIODS_TABLE} AS "
+                "SELECT * FROM calc_outcome_periods"
+            )
+            tx.execute(
+                "INSERT OR REPLACE INTO meta_materialised VALUES (?, ?, now())",
+                [OUTCOME_PERIODS_TABLE, fingerprint],
+            )
+        tx.execute(_outcome_rates_view())
 
     # -- state -------------------------------------------------------------------------------
     def data_version(self) -> str:
@@ -303,6 +500,13 @@ class Warehouse:
             ).fetchone()[0]
             if orphans:
                 problems.append(f"{contract.table}: {orphans} rows without a recorded upload")
+        stale = cur.execute(
+            f"SELECT count(*) FROM ((SELECT * FROM {OUTCOME_PERIODS_TABLE} EXCEPT ALL "
+            f"SELECT * FROM calc_outcome_periods) UNION ALL (SELECT * FROM calc_outcome_periods "
+            f"EXCEPT ALL SELECT * FROM {OUTCOME_PERIODS_TABLE}))"
+        ).fetchone()[0]
+        if stale:
+            problems.append(f"{OUTCOME_PERIODS_TABLE}: {stale} rows differ from the facts")
         return problems
 
 

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines import config, dfe
-from pipelines.warehouse import open_warehouse
+from pipelines.warehouse import open_warehouse, shared_warehouse
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 SAMPLE_CLA = config.SAMPLE_DIR / "dfe" / "cla_number_and_rate_per_10k_children.csv"
@@ -137,8 +137,20 @@ def test_board_has_context_lines(sample_copy, monkeypatch):
     assert "as published by DfE" in text and "recomputed by rp-impact" in text
 
 
-def test_quality_page_lists_revisions_between_dfe_releases(sample_copy, monkeypatch, tmp_path):
-    at = _open(sample_copy, monkeypatch, page="quality")
+def _signed_in(path: Path, monkeypatch, sign_in, page: str) -> AppTest:
+    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(path))
+    at = sign_in(AppTest.from_file(APP, default_timeout=180), "analyst")
+    at.run()
+    at.switch_page(f"views/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_quality_page_lists_revisions_between_dfe_releases(
+    sample_copy, monkeypatch, tmp_path, sign_in
+):
+    # Signed in: once the warehouse holds more than the sample, demo mode shows nothing.
+    at = _signed_in(sample_copy, monkeypatch, sign_in, "quality")
     assert "Revisions between DfE releases" in _text(at)
     assert "No DfE figures revised between releases" in _text(at)
     # An older release with a different count for Northmoor in 2026.
@@ -148,9 +160,9 @@ def test_quality_page_lists_revisions_between_dfe_releases(sample_copy, monkeypa
     ]
     older = tmp_path / "cla_older_release.csv"
     older.write_text("\n".join(changed) + "\n", encoding="utf-8")
-    with open_warehouse(sample_copy) as wh:
-        assert dfe.import_dfe_files(wh, [older], release="2025")[0].outcome == "loaded"
-    at = _open(sample_copy, monkeypatch, page="quality")
+    wh = shared_warehouse(sample_copy)  # the app's own connection, so it sees the import
+    assert dfe.import_dfe_files(wh, [older], release="2025")[0].outcome == "loaded"
+    at = _signed_in(sample_copy, monkeypatch, sign_in, "quality")
     revisions = next(d.value for d in at.dataframe if "earlier_release" in d.value.columns)
     row = revisions[revisions["area_code"] == "991"].iloc[0]
     assert (row["earlier_release"], row["later_release"]) == ("2025", "2026")
@@ -160,8 +172,8 @@ def test_quality_page_lists_revisions_between_dfe_releases(sample_copy, monkeypa
     assert at.dataframe[0].value["council"].iloc[-1] == 72
 
 
-def test_upload_page_imports_dfe_files(sample_copy, monkeypatch):
-    at = _open(sample_copy, monkeypatch, page="upload")
+def test_upload_page_imports_dfe_files(sample_copy, monkeypatch, sign_in):
+    at = _signed_in(sample_copy, monkeypatch, sign_in, "upload")
     assert "DfE published statistics (for benchmarking)" in _text(at)
     uploader = next(u for u in at.get("file_uploader") if "DfE" in u.proto.label)
     uploader.set_value((SAMPLE_CLA.name, SAMPLE_CLA.read_bytes(), "text/csv"))
@@ -169,3 +181,9 @@ def test_upload_page_imports_dfe_files(sample_copy, monkeypatch):
     at.button(key="dfe-import").click().run()
     assert not at.exception
     assert "already imported" in " ".join(s.value for s in at.success)  # same SHA-256: no-op
+
+
+def test_upload_page_dfe_import_is_off_in_demo_mode(sample_copy, monkeypatch):
+    at = _open(sample_copy, monkeypatch, page="upload")
+    assert "importing other DfE files is switched off" in _text(at)
+    assert at.button(key="dfe-import").disabled

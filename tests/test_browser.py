@@ -175,7 +175,7 @@ def test_every_page_renders_and_an_upload_moves_the_board_on(server, browser):
 
     # Upload the held-back quarter through the real file input, check it, commit it.
     _visit(wide, server, "upload", "Upload extracts")
-    wide.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(UNLOADED))
+    wide.locator('[data-testid="stFileUploaderDropzoneInput"]').first.set_input_files(str(UNLOADED))
     wide.get_by_text("Ready to load").first.wait_for(timeout=90_000)
     _idle(wide)
     _shot(wide, "upload-checked-1366")

@@ -405,8 +405,8 @@ def test_benchmark_chart_lines_band_rollout_and_labels():
     assert "published" in _source_annotation(fig)[0].text.replace("<br>", " ")
     names = [t.name for t in fig.data if t.showlegend is not False]
     assert names == [
-        "Statistical neighbours: lowest to highest",
-        "Statistical neighbours: median",
+        "Neighbours: lowest to highest",
+        "Neighbours: median",
         "North Fictional",
         "England",
         "Northmoor",
@@ -416,7 +416,8 @@ def test_benchmark_chart_lines_band_rollout_and_labels():
     assert len({t.line.dash for t in lines}) == len(lines)
     assert len({t.marker.symbol for t in lines}) == len(lines)
     assert _rollout_shapes(fig)[0].x0 == pytest.approx(2019.5, abs=0.01)
-    assert list(fig.layout.xaxis.ticktext)[0] == "2015-16"
+    assert list(fig.layout.xaxis.ticktext)[-1] == "2025-26"  # the latest year is labelled
+    assert len(fig.layout.xaxis.tickvals) <= 5 and fig.layout.xaxis.tickangle == 0
 
 
 def test_benchmark_chart_without_neighbours_or_rollout():
@@ -436,6 +437,12 @@ def test_donor_weights_chart_labels_each_bar_and_groups_tiny_weights():
     assert list(bar.y) == ["1 other neighbour", "D", "C", "B", "A"]
     assert list(bar.text)[-1] == "57%"
     assert sum(bar.x) == pytest.approx(100)
+    long = charts.donor_weights_chart(
+        pd.DataFrame({"la_name": ["Bournemouth, Christchurch and Poole"], "weight": [1.0]}),
+        title="t",
+        source="Source: DfE",
+    )
+    assert long.data[0].y[0] == "Bournemouth, Chri…"  # short enough for a phone
 
 
 def test_synth_gap_chart_shows_actual_synthetic_and_gap_with_the_start_marked():
@@ -456,7 +463,7 @@ def test_synth_gap_chart_shows_actual_synthetic_and_gap_with_the_start_marked():
     )
     _assert_common(fig)
     names = [t.name for t in fig.data]
-    assert names[:2] == ["Northmoor", "Synthetic Northmoor"]
+    assert names[:2] == ["Northmoor", "Synthetic"]
     bars = [t for t in fig.data if t.type == "bar"]
     assert len(bars) == 2 and bars[1].marker.pattern.shape == "/"  # after: hatched as well
     assert all(s.x0 == 2020.5 for s in _rollout_shapes(fig))

@@ -108,3 +108,41 @@ def test_the_sample_builds_clean(sample_wh):
     assert sample_wh.integrity_problems() == []
     latest = sample_wh.query("SELECT max(period_end) FROM fct_outcomes").iloc[0, 0]
     assert str(latest)[:10] == "2026-06-30", "the last quarter is left for the user to upload"
+
+
+def test_the_materialised_marts_follow_every_revision_and_deletion(reference_wh, write_file):
+    """int_outcome_periods is refreshed inside each ingest: it always equals a recomputation."""
+    from pipelines.ingest import delete_upload
+
+    ingest_file(reference_wh, write_file("q1.csv", Q1), user="ana")
+    revised = ingest_file(reference_wh, write_file("q1_v2.csv", Q1_REVISED), user="ana")
+    assert reference_wh.integrity_problems() == []
+    quarter = reference_wh.query(
+        "SELECT value FROM mart_outcome_rates WHERE grain = 'month' AND measure = 'cla_starts' "
+        "AND period_end = '2023-04-30'"
+    )
+    assert quarter.value.tolist() == [13]
+    delete_upload(reference_wh, revised.upload_id, role="admin", user="ana")
+    assert reference_wh.integrity_problems() == []
+    again = reference_wh.query(
+        "SELECT value FROM mart_outcome_rates WHERE grain = 'month' AND measure = 'cla_starts' "
+        "AND period_end = '2023-04-30'"
+    )
+    assert again.value.tolist() == [12]
+
+
+def test_a_failure_after_the_mart_refresh_still_writes_nothing(reference_wh, write_file):
+    ingest_file(reference_wh, write_file("q1.csv", Q1), user="ana")
+    tables = [*reference_wh.data_tables(), "int_outcome_periods", "raw_uploads"]
+    before = reference_wh.table_checksums(tables)
+    with pytest.raises(InjectedFault):
+        ingest_file(reference_wh, write_file("q1_v2.csv", Q1_REVISED), fail_after="refresh")
+    assert reference_wh.table_checksums(tables) == before
+
+
+def test_switching_from_quarterly_to_monthly_rows_rolls_the_area_up_anew(reference_wh, write_file):
+    """With only quarter-end rows an area is read as quarterly; one monthly row changes that."""
+    quarterly = HEADER + "2023-03-31,E06999901,All,All,11,6\n"
+    ingest_file(reference_wh, write_file("quarterly.csv", quarterly), user="ana")
+    ingest_file(reference_wh, write_file("monthly.csv", Q1), user="ana")
+    assert reference_wh.integrity_problems() == []

@@ -107,6 +107,20 @@ with st.expander("How to read these numbers and symbols"):
 """
     )
 
+# -- context: England, the region and statistical neighbours (DfE) ----------------------------
+context_lines = data.analysis("benchmark_context", area)
+if context_lines:
+    st.subheader("Against England, the region and statistical neighbours")
+    for line, _source in context_lines:
+        st.markdown(f"- {line}")
+    for source in dict.fromkeys(source for _line, source in context_lines):
+        st.caption(source)
+    st.page_link(
+        "views/benchmarks.py",
+        label="More on the Benchmarks page (ranks, trends and a synthetic comparison)",
+        icon=":material/leaderboard:",
+    )
+
 # -- 2. findings -------------------------------------------------------------------------------
 st.subheader("What the evidence says")
 findings = data.analysis("board_findings", area)

@@ -121,6 +121,75 @@ with tabs[3]:
     else:
         st.dataframe(revisions, hide_index=True, width="stretch")
 
+    st.subheader("Revisions between DfE releases")
+    st.markdown(
+        "DfE sometimes revises a published figure in a later release (a late return, a "
+        "corrected count, a new population estimate behind a rate). Every imported release is "
+        "kept and the newest is used on the **Benchmarks** page; each row here is a figure that "
+        "differs between two releases."
+    )
+    dfe_revisions = data.analysis("benchmark_revisions") if has_data else None
+    if dfe_revisions is None or dfe_revisions.empty:
+        empty_state(
+            "No DfE figures revised between releases",
+            "No imported DfE release changes a figure from an earlier imported release (or only "
+            "one release of each table has been imported).",
+            "Nothing. Import an older release with `rp-impact import-dfe FILE...` to compare.",
+            icon=":material/check_circle:",
+        )
+    else:
+        n_areas = dfe_revisions["area_code"].nunique()
+        n_rate_only = int(
+            (
+                (dfe_revisions["earlier_value"] == dfe_revisions["later_value"])
+                & dfe_revisions["later_rate_per_10k"].notna()
+            ).sum()
+        )
+        st.caption(
+            f"{len(dfe_revisions):,} revised figure(s) for {n_areas:,} area(s); "
+            f"{n_rate_only:,} of them changed only the published rate (the count is the same, "
+            "so the population behind it was probably revised)."
+        )
+        st.dataframe(
+            dfe_revisions[
+                [
+                    "measure",
+                    "time_period",
+                    "geographic_level",
+                    "la_name",
+                    "area_code",
+                    "earlier_release",
+                    "later_release",
+                    "earlier_value",
+                    "later_value",
+                    "value_change",
+                    "earlier_rate_per_10k",
+                    "later_rate_per_10k",
+                    "earlier_null_reason",
+                    "later_null_reason",
+                ]
+            ],
+            hide_index=True,
+            width="stretch",
+            key="dfe-revisions",
+            column_config={
+                "measure": "Measure",
+                "time_period": st.column_config.NumberColumn("Year ending March", format="%d"),
+                "geographic_level": "Level",
+                "la_name": "Council",
+                "area_code": "Code",
+                "earlier_release": "Earlier release",
+                "later_release": "Later release",
+                "earlier_value": "Earlier figure",
+                "later_value": "Later figure",
+                "value_change": "Change",
+                "earlier_rate_per_10k": "Earlier rate",
+                "later_rate_per_10k": "Later rate",
+                "earlier_null_reason": "Earlier marker",
+                "later_null_reason": "Later marker",
+            },
+        )
+
 with tabs[4]:
     st.markdown(contracts_markdown())
 

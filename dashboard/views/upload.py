@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import re
+import tempfile
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import data
+from dashboard.auth import SESSION_KEY
 from dashboard.views.common import empty_state, header
+from pipelines import config
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, template_csv
+from pipelines.dfe import import_dfe_files, recognised_tables_text
 
 STATUS = {
     "valid": (":material/check_circle:", "Ready to load"),
@@ -135,6 +143,75 @@ if commit and ready:
     data.clear_caches()  # the data version has changed: every page recomputes
     st.session_state["upload_last_commit"] = {"summaries": summaries, "problems": problems}
     st.session_state["upload_generation"] = generation + 1  # empty the file chooser
+    st.rerun()
+
+# -- DfE published statistics ------------------------------------------------------------------
+st.subheader("DfE published statistics (for benchmarking)")
+st.markdown(
+    "The **Benchmarks** page compares councils on DfE's published local-authority tables "
+    "(from explore-education-statistics), with the ONS population estimates and DfE's "
+    "statistical-neighbour file. Import the CSVs as you downloaded them: each file's table is "
+    "recognised from its columns, suppressed cells are kept as suppressed, and every release is "
+    "kept side by side. This is the same as `rp-impact import-dfe FILE...`."
+)
+with st.expander("Which DfE files are recognised"):
+    st.text(recognised_tables_text())
+dfe_identity = st.session_state.get(SESSION_KEY)
+dfe_demo = bool(dfe_identity and dfe_identity.demo)
+if dfe_demo:
+    st.info(
+        "Demo mode: the sample already includes synthetic DfE-format files, and importing "
+        "other DfE files is switched off so a demo warehouse holds only the sample. Use "
+        "`rp-impact import-dfe FILE...` on your own warehouse.",
+        icon=":material/science:",
+    )
+dfe_generation = st.session_state.setdefault("dfe_generation", 0)
+dfe_files = st.file_uploader(
+    "DfE CSV files: one or more",
+    type=["csv"],
+    accept_multiple_files=True,
+    key=f"dfe-files-{dfe_generation}",
+    disabled=dfe_demo,
+    help="Keep the file names DfE gives them: the statistical-neighbour model year is read from "
+    "the name (for example sn_model_2025_wide.csv).",
+)
+dfe_last = st.session_state.get("dfe_last_import")
+if dfe_last:
+    for outcome, summary in dfe_last:
+        if outcome == "refused":
+            st.error(summary, icon=":material/cancel:")
+        else:
+            st.success(summary, icon=":material/check_circle:")
+if st.button(
+    f"Import {len(dfe_files)} DfE file(s)" if dfe_files else "Import DfE files",
+    disabled=dfe_demo or not dfe_files,
+    key="dfe-import",
+    icon=":material/download_for_offline:",
+):
+    wh = data.warehouse(create=True)
+    user = (
+        (dfe_identity.name if dfe_identity else None)
+        or os.environ.get("RP_IMPACT_USER")
+        or config.current_user()
+    )
+    with tempfile.TemporaryDirectory(prefix="rp-impact-dfe-upload-") as tmp:
+        paths = []
+        for number, upload in enumerate(dfe_files):
+            safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.name).name).lstrip(".")
+            folder = Path(tmp) / str(number)  # keeps DfE's file name, even for duplicates
+            folder.mkdir()
+            target = folder / (safe or "dfe.csv")
+            target.write_bytes(upload.getvalue())
+            paths.append(target)
+        try:
+            with st.spinner("Importing DfE files…"):
+                results = import_dfe_files(wh, paths, user=user)
+            outcome = [(r.outcome, r.summary()) for r in results]
+        except data.WarehouseBusyError as exc:
+            outcome = [("refused", str(exc))]
+    data.clear_caches()  # the data version has changed: every page recomputes
+    st.session_state["dfe_last_import"] = outcome
+    st.session_state["dfe_generation"] = dfe_generation + 1  # empty the file chooser
     st.rerun()
 
 # -- 4. history --------------------------------------------------------------------------------
