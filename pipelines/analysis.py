@@ -334,6 +334,7 @@ def trend_analysis(
                 place=place,
                 period=word,
                 measure=measure,
+                stock=m.is_stock,
                 importance=10,
             )
         )
@@ -1384,7 +1385,7 @@ def board_findings(wh: Warehouse, area_code: str, *, max_findings: int = 8) -> l
 
     In order of importance: the whole-area CLA and CPP rates (interrupted time series,
     quarterly, quasi-Poisson with Newey-West errors), CLA and CPP starts across localities
-    (staggered difference-in-differences), training coverage, the dose-response link, cost
+    (staggered difference-in-differences by financial year), training coverage, the dose-response link, cost
     avoidance, and the SPC signal for the CLA rate. Methods that cannot run are left out (a
     low-confidence finding says why when nothing can run).
     """
@@ -1403,7 +1404,10 @@ def board_findings(wh: Warehouse, area_code: str, *, max_findings: int = 8) -> l
         its_f = next((f for f in trend.findings if f.key.startswith("its:")), None)
         add(its_f or next((f for f in trend.findings if f.key.startswith("before_after:")), None))
     for measure in ("cla_starts", "cpp_starts"):
-        cohort = cohort_analysis(wh, area_code, measure)
+        # Financial years, not quarters: Callaway & Sant'Anna compare each wave with the one
+        # period before it starts, and with two localities per wave a single quarter is too
+        # noisy to anchor a board-level estimate (see test_planted_effect's known limitation).
+        cohort = cohort_analysis(wh, area_code, measure, grain="financial_year")
         add(next((f for f in cohort.findings if f.key.startswith("did:")), None))
     tiles = {t.key: t for t in headlines(wh, area_code)}
     training = tiles["training_coverage"]

@@ -296,3 +296,16 @@ def test_no_text_from_the_analysis_layer_uses_causal_language(wh, empty_wh):
     assert len(texts) > 50
     offending = {t: banned_phrases_in(t) for t in texts if banned_phrases_in(t)}
     assert not offending
+
+
+def test_board_difference_in_differences_uses_financial_years(wh):
+    """A single base quarter per wave is too noisy for the board (see test_planted_effect)."""
+    found = [f for f in analysis.board_findings(wh, AREA) if f.key.startswith("did:")]
+    assert found and all("a financial year" in f.text for f in found)
+
+
+def test_its_findings_on_stocks_warn_that_the_interval_is_too_narrow(wh):
+    trend = analysis.trend_analysis(wh, AREA, "cla_at_period_end")
+    its = next(f for f in trend.findings if f.key.startswith("its:"))
+    assert any("likely too narrow" in c for c in its.caveats)
+    assert its.confidence != "high"

@@ -1,17 +1,15 @@
 """Synthetic control (pipelines.stats.synth): weights, gap, RMSPE, placebo test and refusals.
 
-Reference check. The Basque Country example (Abadie & Gardeazabal 2003; published weights
+Reference checks. The Basque Country example (Abadie & Gardeazabal 2003; published weights
 Cataluna 0.851, Madrid 0.149, reproduced by pysyncon's own tests to an absolute tolerance of
-0.025) needs pysyncon's `data/basque.csv`, which the installed package does not ship. Point
-RP_IMPACT_BASQUE_CSV at a copy to run that check; without it the test skips and says so. The
-always-run reference is a constructed donor pool whose treated unit is a known convex
-combination of two donors (0.6 and 0.4) before the programme, with a known effect after it.
+0.025), on the data in tests/data/reference/basque.csv. And a constructed donor pool whose
+treated unit is a known convex combination of two donors (0.6 and 0.4) before the programme,
+with a known effect after it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -166,13 +164,7 @@ BASQUE_WEIGHTS = {"Cataluna": 0.850816306, "Madrid (Comunidad De)": 0.149183694}
 
 
 def test_reproduces_the_basque_country_weights():
-    configured = os.environ.get("RP_IMPACT_BASQUE_CSV")
-    if not configured or not Path(configured).is_file():
-        pytest.skip(
-            "The Basque data (pysyncon data/basque.csv) is not shipped with the installed "
-            "package; set RP_IMPACT_BASQUE_CSV to a copy to run this reference check."
-        )
-    df = pd.read_csv(configured)
+    df = pd.read_csv(Path(__file__).parent / "data" / "reference" / "basque.csv")
     controls = sorted(
         set(df["regionname"]) - {"Basque Country (Pais Vasco)"}, key=list(df["regionname"]).index
     )

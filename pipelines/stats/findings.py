@@ -88,6 +88,11 @@ CAVEAT_OVERDISPERSION = (
     "The counts vary more than a Poisson model expects (overdispersion), so the interval is "
     "too narrow; a quasi-Poisson model would allow for it."
 )
+CAVEAT_STOCK_ITS = (
+    "Children looked after or on a plan are counted at every period end, so the same children "
+    "appear in many periods; the model treats each count as new, so even with its corrections "
+    "this interval is likely too narrow. Read the size of the change more than its precision."
+)
 CAVEAT_STOCK = (
     "Children looked after or on a plan are counted at every period end, so the same "
     "children appear in many periods; the rate-ratio test treats them as independent and its "
@@ -363,9 +368,13 @@ def from_its(
     place: str,
     period: str = "quarter",
     measure: str | None = None,
+    stock: bool = False,
     importance: int = 50,
 ) -> Finding:
     """An interrupted time series as a finding.
+
+    ``stock=True`` (children counted at every period end) adds the repeated-counts caveat:
+    the model treats each period's count as new events, so its interval is likely too narrow.
 
     The headline is the whole post period against the counterfactual (the pre-rollout trend
     projected on): "CLA starts in Ashby were 14% lower than the pre-rollout trend projected
@@ -375,6 +384,8 @@ def from_its(
     """
     caveats = _Caveats()
     _its_caveats(result, caveats, period)
+    if stock:
+        caveats.add("stock", CAVEAT_STOCK_ITS)
     caveats.add("no_cause", CAVEAT_NO_CAUSE)
     rel = its_relative_effect(result) if result.family != "gaussian" else None
     level = result.level_change
