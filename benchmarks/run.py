@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import statistics
@@ -346,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
             for page, r in result["pages"].items():
                 if "median" in r and page in page_medians["national"]:
                     pr = r["median"] / page_medians["national"][page]
-                    plimit = 2 * factor / 16
+                    # "≤ 2× at 16×" applied geometrically to other scales (≈1.41× at 4×).
+                    plimit = 2 ** (math.log(factor) / math.log(16))
                     rows.append(
                         (
                             f"Page `{page}` at {name}",
