@@ -430,6 +430,46 @@ def time_series(
 # -- before / after ----------------------------------------------------------------------------
 
 
+def before_after_figure(
+    ba,
+    *,
+    source: str,
+    rollout_date,
+    period_word: str = "periods",
+    y_title: str = "Rate per 10,000 children",
+) -> tuple[go.Figure, str]:
+    """The before/after chart of a `BeforeAfterResult`, and its finding-stating title.
+
+    One place for the dashboard's Trends page and the annual report.
+    """
+    direction = "lower" if ba.rate_after < ba.rate_before else "higher"
+    title = (
+        f"The rate was {abs(ba.percent_change):.0f}% {direction} in the {ba.n_after} "
+        f"{period_word} after the rollout than in the {ba.n_before} before "
+        f"(rate ratio {ba.rate_ratio:.2f}, 95% CI {ba.rate_ratio_lower:.2f} to "
+        f"{ba.rate_ratio_upper:.2f})"
+    )
+    summary = pd.DataFrame(
+        {
+            "side": ["before", "after"],
+            "start": [ba.before_start, ba.after_start],
+            "end": [ba.before_end, ba.after_end],
+            "rate": [ba.rate_before, ba.rate_after],
+            "lower": [ba.rate_before_lower, ba.rate_after_lower],
+            "upper": [ba.rate_before_upper, ba.rate_after_upper],
+        }
+    )
+    figure = before_after_chart(
+        ba.periods,
+        summary,
+        title=title,
+        source=source,
+        rollout_date=rollout_date,
+        y_title=y_title,
+    )
+    return figure, title
+
+
 def before_after_chart(
     periods: pd.DataFrame,
     summary: pd.DataFrame,

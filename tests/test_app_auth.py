@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from apptest_text import page_text as _text
 from streamlit.testing.v1 import AppTest
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -12,13 +13,6 @@ APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 def _app(sample_copy, monkeypatch) -> AppTest:
     monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(sample_copy))
     return AppTest.from_file(APP, default_timeout=180)
-
-
-def _text(at: AppTest) -> str:
-    parts = [m.value for m in at.markdown] + [e.value for e in at.error]
-    parts += [i.value for i in at.info] + [t.value for t in at.title]
-    parts += [w.value for w in at.warning]
-    return " ".join(str(p) for p in parts)
 
 
 def test_without_sign_in_or_demo_mode_nothing_is_served(sample_copy, monkeypatch):

@@ -3,10 +3,11 @@ Data quality page and the DfE import on the Upload page, on the sample warehouse
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
+from apptest_text import chart_titles as _titles
+from apptest_text import page_text as _text
 from streamlit.testing.v1 import AppTest
 
 from pipelines import config, dfe
@@ -14,29 +15,6 @@ from pipelines.warehouse import open_warehouse, shared_warehouse
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 SAMPLE_CLA = config.SAMPLE_DIR / "dfe" / "cla_number_and_rate_per_10k_children.csv"
-
-
-def _text(at: AppTest) -> str:
-    parts = []
-    for kind in (
-        "markdown",
-        "info",
-        "warning",
-        "caption",
-        "title",
-        "subheader",
-        "success",
-        "error",
-    ):
-        parts += [str(e.value) for e in getattr(at, kind)]
-    return "\n".join(parts)
-
-
-def _titles(at: AppTest) -> list[str]:
-    return [
-        json.loads(c.proto.spec)["layout"]["title"]["text"].replace("<br>", " ")
-        for c in at.get("plotly_chart")
-    ]
 
 
 def _box(at: AppTest, label: str):

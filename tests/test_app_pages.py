@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from apptest_text import chart_titles as _titles
+from apptest_text import page_text as _text
 from streamlit.testing.v1 import AppTest
 
 from dashboard import charts, data
@@ -22,28 +24,6 @@ def _param(at: AppTest, key: str) -> str | None:
     """A query parameter's value (AppTest keeps a list or a string, depending on who set it)."""
     value = at.query_params.get(key)
     return value[-1] if isinstance(value, list) else value
-
-
-def _text(at: AppTest) -> str:
-    parts = []
-    for kind in (
-        "markdown",
-        "info",
-        "warning",
-        "caption",
-        "title",
-        "subheader",
-        "success",
-        "error",
-    ):
-        parts += [str(e.value) for e in getattr(at, kind)]
-    return "\n".join(parts)
-
-
-def _titles(at: AppTest) -> list[str]:
-    import json
-
-    return [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from apptest_text import page_text as _text
 from streamlit.testing.v1 import AppTest
 
 from dashboard import state
@@ -26,13 +27,6 @@ def _app(query: dict[str, str] | None = None) -> AppTest:
     for key, value in (query or {}).items():
         at.query_params[key] = value
     return at.run()
-
-
-def _text(at: AppTest) -> str:
-    parts = [e.value for e in at.markdown] + [e.value for e in at.info]
-    parts += [e.value for e in at.warning] + [e.value for e in at.caption]
-    parts += [e.value for e in at.title] + [e.value for e in at.subheader]
-    return "\n".join(str(p) for p in parts)
 
 
 @pytest.fixture

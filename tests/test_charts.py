@@ -468,3 +468,40 @@ def test_synth_gap_chart_shows_actual_synthetic_and_gap_with_the_start_marked():
     assert len(bars) == 2 and bars[1].marker.pattern.shape == "/"  # after: hatched as well
     assert all(s.x0 == 2020.5 for s in _rollout_shapes(fig))
     assert any("2020-21" in (a.text or "") for a in fig.layout.annotations)
+
+
+def test_before_after_figure_states_the_finding_in_its_title():
+    from types import SimpleNamespace
+
+    periods = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2019-06-30", "2019-09-30", "2019-12-31", "2020-03-31"]),
+            "side": ["before", "before", "after", "after"],
+            "rate": [10.0, 11.0, 8.0, 9.0],
+        }
+    )
+    ba = SimpleNamespace(
+        periods=periods,
+        rate_before=10.5,
+        rate_after=8.5,
+        percent_change=-19.05,
+        n_before=2,
+        n_after=2,
+        rate_ratio=0.81,
+        rate_ratio_lower=0.7,
+        rate_ratio_upper=0.94,
+        before_start=pd.Timestamp("2019-04-01"),
+        before_end=pd.Timestamp("2019-09-30"),
+        after_start=pd.Timestamp("2019-10-01"),
+        after_end=pd.Timestamp("2020-03-31"),
+        rate_before_lower=9.0,
+        rate_before_upper=12.0,
+        rate_after_lower=7.2,
+        rate_after_upper=10.0,
+    )
+    fig, title = charts.before_after_figure(
+        ba, source="Source: test", rollout_date=pd.Timestamp("2019-10-01"), period_word="quarters"
+    )
+    assert title.startswith("The rate was 19% lower in the 2 quarters after the rollout")
+    assert "rate ratio 0.81, 95% CI 0.70 to 0.94" in title
+    assert fig.layout.title.text.replace("<br>", " ").startswith("The rate was 19% lower")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data
@@ -158,30 +157,8 @@ ba = analysis.before_after
 if ba is None:
     cannot_run("before_after", "The before/after comparison")
 else:
-    direction = "lower" if ba.rate_after < ba.rate_before else "higher"
-    title = (
-        f"The rate was {abs(ba.percent_change):.0f}% {direction} in the "
-        f"{ba.n_after} periods after the rollout than in the {ba.n_before} before "
-        f"(rate ratio {ba.rate_ratio:.2f}, 95% CI {ba.rate_ratio_lower:.2f} to "
-        f"{ba.rate_ratio_upper:.2f})"
-    )
-    summary = pd.DataFrame(
-        {
-            "side": ["before", "after"],
-            "start": [ba.before_start, ba.after_start],
-            "end": [ba.before_end, ba.after_end],
-            "rate": [ba.rate_before, ba.rate_after],
-            "lower": [ba.rate_before_lower, ba.rate_after_lower],
-            "upper": [ba.rate_before_upper, ba.rate_after_upper],
-        }
-    )
-    fig = charts.before_after_chart(
-        ba.periods,
-        summary,
-        title=title,
-        source=analysis.source,
-        rollout_date=analysis.rollout_date,
-        y_title=y_title,
+    fig, title = charts.before_after_figure(
+        ba, source=analysis.source, rollout_date=analysis.rollout_date, y_title=y_title
     )
     chart_block(
         fig,

@@ -788,24 +788,8 @@ def _outcome_section(
             + trend.notes.get("before_after", "not enough data.")
         )
     else:
-        direction = "lower" if ba.rate_after < ba.rate_before else "higher"
-        title = (
-            f"The rate was {abs(ba.percent_change):.0f}% {direction} in the {ba.n_after} quarters "
-            f"after rollout than in the {ba.n_before} before (rate ratio {ba.rate_ratio:.2f}, "
-            f"95% CI {ba.rate_ratio_lower:.2f} to {ba.rate_ratio_upper:.2f})"
-        )
-        summary = pd.DataFrame(
-            {
-                "side": ["before", "after"],
-                "start": [ba.before_start, ba.after_start],
-                "end": [ba.before_end, ba.after_end],
-                "rate": [ba.rate_before, ba.rate_after],
-                "lower": [ba.rate_before_lower, ba.rate_after_lower],
-                "upper": [ba.rate_before_upper, ba.rate_after_upper],
-            }
-        )
-        fig = charts.before_after_chart(
-            ba.periods, summary, title=title, source=trend.source, rollout_date=trend.rollout_date
+        fig, title = charts.before_after_figure(
+            ba, source=trend.source, rollout_date=trend.rollout_date, period_word="quarters"
         )
         block.charts.append(
             b.chart(
