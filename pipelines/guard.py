@@ -27,7 +27,7 @@ a `guard_override` warning in the upload's audit (`upload_issues`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -444,45 +444,58 @@ def scan_values(
     headers: list[str],
     column_kinds: dict[int, str],
     allowed: Iterable[str] = (),
+    value_tables: Callable[[int], str] | None = None,
 ) -> list[GuardFinding]:
     """Identifier-shaped values per column of `table` (columns c0..cN and `_row`), in SQL.
 
     `column_kinds` maps a header index to the contract kind of the column it feeds ('date',
-    'count', 'text', ...); unmapped columns count as 'text'. A first pass finds the columns
-    with any candidate value (one cheap regular expression per cell); only those get the exact
-    checks. Values are never returned.
+    'count', 'text', ...); unmapped columns count as 'text'. `value_tables(i)`, when given,
+    names a table of column i's distinct values (`c{i}`) with their row counts (`n`): every
+    check is a function of one value, so it runs once per distinct value instead of once per
+    cell, and `table` is read again only for the rows of a column that trips the guard.
+    Values are never returned.
     """
     allowed_set = {normalise_column(a) for a in allowed if normalise_column(a)}
     scanned = [i for i, h in enumerate(headers) if normalise_column(h) not in allowed_set]
     if not scanned:
         return []
+
+    def source(i: int) -> str:
+        return value_tables(i) if value_tables else table
+
     flags = con.execute(
         "SELECT "
         + ", ".join(
-            f"coalesce(bool_or({_candidate_sql(i, _kind(column_kinds, i))}), false)"
+            f"(SELECT coalesce(bool_or({_candidate_sql(i, _kind(column_kinds, i))}), false) "
+            f"FROM {source(i)})"
             for i in scanned
         )
-        + f" FROM {table}"
     ).fetchone()
     candidates = [i for i, flagged in zip(scanned, flags, strict=True) if flagged]
     findings: list[GuardFinding] = []
     for index in candidates:
-        findings += _exact_checks(con, table, headers, index, _kind(column_kinds, index))
+        findings += _exact_checks(
+            con, table, source(index), headers, index, _kind(column_kinds, index)
+        )
     return findings
 
 
-def _exact_checks(con, table: str, headers: list[str], i: int, kind: str) -> list[GuardFinding]:
+def _exact_checks(
+    con, table: str, values: str, headers: list[str], i: int, kind: str
+) -> list[GuardFinding]:
     checks = _value_checks(kind, i)
     label = "CASE " + " ".join(f"WHEN {cond} THEN {n}" for n, (_, _, cond) in enumerate(checks))
-    source = (
-        f"SELECT _row, trim(c{i}) AS v{i}, upper(trim(c{i})) AS u{i}, "
+    labelled = (
+        f"SELECT c{i}, {label} END AS check_number FROM ("
+        f"SELECT c{i}, trim(c{i}) AS v{i}, upper(trim(c{i})) AS u{i}, "
         f"{_upn_token_sql(f'upper(trim(c{i}))')} AS t{i}, {_nhs_token_sql(f'trim(c{i})')} AS d{i} "
-        f"FROM {table} WHERE {_candidate_sql(i, kind)}"
+        f"FROM (SELECT DISTINCT c{i} FROM {values} WHERE {_candidate_sql(i, kind)}))"
     )
+    # A NULL cell trips no check, so an equality join finds every row of a flagged value.
     rows = con.execute(
-        f"SELECT check_number, count(*), list(_row ORDER BY _row)[1:{ROWS_LISTED}] FROM ("
-        f"SELECT _row, {label} END AS check_number FROM ({source})) WHERE check_number IS NOT NULL "
-        "GROUP BY check_number ORDER BY check_number"
+        f"SELECT l.check_number, count(*), list(r._row ORDER BY r._row)[1:{ROWS_LISTED}] "
+        f"FROM {table} r JOIN ({labelled}) l ON r.c{i} = l.c{i} "
+        "WHERE l.check_number IS NOT NULL GROUP BY l.check_number ORDER BY l.check_number"
     ).fetchall()
     findings = []
     for number, count, first_rows in rows:

@@ -212,6 +212,41 @@ def _null_reason_expr(src: str | None) -> str:
     )
 
 
+def value_table(index: int) -> str:
+    """The TEMP table of raw column c{index}'s distinct values (`c{index}`) and row counts (`n`)."""
+    return f"_values_c{index}"
+
+
+def _build_value_tables(con, n_columns: int) -> None:
+    """Distinct values per raw column. Every per-cell rule is a function of one value, so it
+    runs once per distinct value (a national file has ~15,000 across ~18M cells) and goes back
+    to the rows only for a value that breaks it."""
+    for index in range(n_columns):
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {value_table(index)} AS "
+            f"SELECT c{index}, count(*) AS n FROM {RAW_TABLE} GROUP BY c{index}"
+        )
+
+
+def _drop_value_tables(con, n_columns: int) -> None:
+    for index in range(n_columns):
+        con.execute(f"DROP TABLE IF EXISTS {value_table(index)}")
+        con.execute(f"DROP TABLE IF EXISTS _typed_c{index}")
+
+
+def _fast_expr(column: Column, src: str) -> str | None:
+    """A plain cast that gives the same typed value as `_typed_expr` for well-formed values."""
+    if column.kind == "count":
+        return f"TRY_CAST({src} AS BIGINT)"
+    if column.kind == "date":
+        return f"TRY_CAST({src} AS DATE)"
+    if column.kind in ("year", "wave"):
+        return f"TRY_CAST({src} AS INTEGER)"
+    if column.kind in ("area", "text") or column.kind not in ("count", "date", "year", "wave"):
+        return src
+    return None
+
+
 # -- the validator ----------------------------------------------------------------------------
 
 
@@ -264,6 +299,26 @@ class _Checker:
             )
         return total
 
+    def add_value_rows(
+        self, rule: str, src: str, condition: str, params, column: str | None, message, hint=""
+    ):
+        """`add_rows` for a rule on single cells of raw column `src`: the rule is first tried
+        on the column's distinct values, and the rows are read only when a value breaks it."""
+        index = int(src[1:])
+        broken = self.con.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {value_table(index)} WHERE ({condition}))", params
+        ).fetchone()[0]
+        if not broken:
+            return 0
+        return self.add_rows(
+            rule,
+            f"SELECT _row, {src} FROM {RAW_TABLE} WHERE ({condition})",
+            params,
+            column,
+            message,
+            hint,
+        )
+
     # type checks on the raw strings
     def _columns_with_bad_counts(self) -> set[str]:
         """One scan over the raw rows finds the count columns that need the detailed checks."""
@@ -275,13 +330,13 @@ class _Checker:
         if not counted:
             return set()
         filters = ", ".join(
-            f"count(*) FILTER (WHERE NOT {_is_marker(src)} AND NOT coalesce(regexp_matches("
-            f"{_count_text(src)}, '{_COUNT_RE}'), false)"
+            f"(SELECT count(*) FROM {value_table(int(src[1:]))} WHERE NOT {_is_marker(src)} AND "
+            f"NOT coalesce(regexp_matches({_count_text(src)}, '{_COUNT_RE}'), false)"
             + (f" OR {_is_marker(src)}" if self.contract.column(name).required else "")
             + ")"
             for name, src in counted
         )
-        row = self.con.execute(f"SELECT {filters} FROM {RAW_TABLE}").fetchone()
+        row = self.con.execute(f"SELECT {filters}").fetchone()
         return {name for (name, _), bad in zip(counted, row, strict=True) if bad}
 
     def check_types(self) -> None:
@@ -299,20 +354,21 @@ class _Checker:
             elif column.kind == "area":
                 self._check_area(src, name)
             elif column.kind == "year":
-                self.add_rows(
+                self.add_value_rows(
                     "year_invalid",
-                    f"SELECT _row, {src} FROM {RAW_TABLE} WHERE NOT coalesce(regexp_matches("
-                    f"{_clean(src)}, '^[0-9]{{4}}$'), false) OR TRY_CAST({_clean(src)} AS INTEGER) "
-                    "NOT BETWEEN 1990 AND ?",
+                    src,
+                    f"NOT coalesce(regexp_matches({_clean(src)}, '^[0-9]{{4}}$'), false) "
+                    f"OR TRY_CAST({_clean(src)} AS INTEGER) NOT BETWEEN 1990 AND ?",
                     [dt.date.today().year],
                     name,
                     "is not a four-digit year between 1990 and this year.",
                     "Give the mid-year of the estimate, e.g. 2023.",
                 )
             elif column.kind == "wave":
-                self.add_rows(
+                self.add_value_rows(
                     "wave_invalid",
-                    f"SELECT _row, {src} FROM {RAW_TABLE} WHERE coalesce({_clean(src)}, '') <> '' "
+                    src,
+                    f"coalesce({_clean(src)}, '') <> '' "
                     f"AND NOT coalesce(TRY_CAST({_clean(src)} AS INTEGER) >= 1, false)",
                     [],
                     name,
@@ -320,9 +376,10 @@ class _Checker:
                     "Use 1 for the first wave, 2 for the second, and so on.",
                 )
             elif column.name in self.contract.key and column.default is None:
-                self.add_rows(
+                self.add_value_rows(
                     "missing_column",
-                    f"SELECT _row, {src} FROM {RAW_TABLE} WHERE coalesce({_clean(src)}, '') = ''",
+                    src,
+                    f"coalesce({_clean(src)}, '') = ''",
                     [],
                     name,
                     "is empty but is part of the row's key.",
@@ -334,25 +391,28 @@ class _Checker:
         bad = (
             f"NOT {_is_marker(src)} AND NOT coalesce(regexp_matches({text}, '{_COUNT_RE}'), false)"
         )
-        base = f"SELECT _row, {src} FROM {RAW_TABLE} WHERE {bad}"
-        self.add_rows(
+        base = bad
+        self.add_value_rows(
             "count_negative",
+            src,
             f"{base} AND regexp_matches({text}, '^-[0-9]+(\\.[0-9]+)?$')",
             [],
             name,
             "is negative; counts cannot be below 0.",
             "Correct the count, or mark it suppressed (c) if it is withheld.",
         )
-        self.add_rows(
+        self.add_value_rows(
             "count_not_integer",
+            src,
             f"{base} AND regexp_matches({text}, '^[0-9]*\\.[0-9]+$')",
             [],
             name,
             "is not a whole number.",
             "Counts of children are whole numbers; check the column holds counts, not rates.",
         )
-        self.add_rows(
+        self.add_value_rows(
             "count_not_integer",
+            src,
             f"{base} AND NOT regexp_matches({text}, '^-?[0-9]*\\.?[0-9]+$')",
             [],
             name,
@@ -360,9 +420,10 @@ class _Checker:
             "Use a whole number, or a suppression marker such as c or x.",
         )
         if column.required:
-            self.add_rows(
+            self.add_value_rows(
                 "population_not_positive",
-                f"SELECT _row, {src} FROM {RAW_TABLE} WHERE {_is_marker(src)}",
+                src,
+                _is_marker(src),
                 [],
                 name,
                 "is missing or suppressed; a population is needed to compute rates.",
@@ -373,18 +434,20 @@ class _Checker:
         text = _clean(src)
         required = column.required
         empty_ok = "" if required else f"coalesce({text}, '') <> '' AND "
-        self.add_rows(
+        self.add_value_rows(
             "date_invalid",
-            f"SELECT _row, {src} FROM {RAW_TABLE} WHERE {empty_ok}({_date_expr(src)}) IS NULL",
+            src,
+            f"{empty_ok}({_date_expr(src)}) IS NULL",
             [],
             name,
             lambda row: _date_message(row[1]),
             "Use YYYY-MM-DD (2024-06-30) or DD/MM/YYYY (30/06/2024).",
         )
         if "date_ambiguous" in {r.code for r in self.contract.rules}:
-            self.add_rows(
+            self.add_value_rows(
                 "date_ambiguous",
-                f"SELECT _row, {src} FROM {RAW_TABLE} WHERE regexp_matches({text}, '{_UK_DATE_RE}') "
+                src,
+                f"regexp_matches({text}, '{_UK_DATE_RE}') "
                 f"AND TRY_CAST(split_part({text}, '/', 1) AS INTEGER) <= 12 "
                 f"AND TRY_CAST(split_part({text}, '/', 2) AS INTEGER) <= 12 "
                 # Compared as numbers: DuckDB 2.0 fails to bind `split_part(..) <> split_part(..)`
@@ -398,9 +461,10 @@ class _Checker:
             )
 
     def _check_area(self, src: str, name: str) -> None:
-        self.add_rows(
+        self.add_value_rows(
             "area_invalid",
-            f"SELECT _row, {src} FROM {RAW_TABLE} WHERE ({_area_expr(src)}) IS NULL",
+            src,
+            f"({_area_expr(src)}) IS NULL",
             [],
             name,
             "is not an ONS area code (a letter and eight digits, e.g. E06000021) or a known "
@@ -412,15 +476,21 @@ class _Checker:
     def check_rows(self) -> None:
         key = ", ".join(self.contract.key)
         first_key_column = self.header(self.contract.key[0])
-        self.add_rows(
-            "duplicate_key",
-            f"SELECT _row, first_row FROM (SELECT _row, min(_row) OVER (PARTITION BY {key}) AS "
-            f"first_row FROM {STAGE_TABLE}) WHERE _row <> first_row",
-            [],
-            first_key_column,
-            lambda row: f"repeats the key of row {row[1]} ({', '.join(self.contract.key)}).",
-            "Each key may appear once; remove the duplicate or correct its key.",
-        )
+        # A grouped count finds out cheaply whether any key repeats; the window that names the
+        # first row of each repeat runs only then.
+        repeated = self.con.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {STAGE_TABLE} GROUP BY {key} HAVING count(*) > 1)"
+        ).fetchone()[0]
+        if repeated:
+            self.add_rows(
+                "duplicate_key",
+                f"SELECT _row, first_row FROM (SELECT _row, min(_row) OVER (PARTITION BY {key}) "
+                f"AS first_row FROM {STAGE_TABLE}) WHERE _row <> first_row",
+                [],
+                first_key_column,
+                lambda row: f"repeats the key of row {row[1]} ({', '.join(self.contract.key)}).",
+                "Each key may appear once; remove the duplicate or correct its key.",
+            )
         if "period_end" in self.mapping:
             name = self.header("period_end")
             self.add_rows(
@@ -705,7 +775,9 @@ def _guard(con, report, raw: RawExtract, contract, mapping, allow_columns) -> bo
     kinds = {}
     if contract is not None:
         kinds = {index: contract.column(column).kind for column, index in mapping.items()}
-    findings += guard.scan_values(con, RAW_TABLE, raw.headers, kinds, allowed)
+    findings += guard.scan_values(
+        con, RAW_TABLE, raw.headers, kinds, allowed, value_tables=value_table
+    )
     for finding in findings:
         report.issues.append(
             Issue(
@@ -736,6 +808,49 @@ def _guard(con, report, raw: RawExtract, contract, mapping, allow_columns) -> bo
     return bool(findings)
 
 
+def _stage(con, checker: _Checker, contract: Contract) -> None:
+    """Create `stg_extract`: the typed rows, with the reason behind each missing count.
+
+    Each column's typed value and null reason are worked out once per distinct raw value. A
+    column whose values a plain cast types exactly as the contract's rules do (the usual
+    case: plain numbers, ISO dates, codes as written) is cast in place; any other column is
+    typed by joining its distinct values' results.
+    """
+    selects, joins = ["_row"], []
+    for column in contract.columns:
+        src = checker.src(column.name)
+        nullable = column.name in contract.nullable_value_columns
+        if column.name in contract.value_columns and src is None and column.kind == "count":
+            continue
+        typed, reason = _typed_expr(column, src), _null_reason_expr(src) if nullable else None
+        if src is not None:
+            index = int(src[1:])
+            fast = _fast_expr(column, src)
+            plain, no_reasons = con.execute(
+                f"SELECT coalesce(bool_and(({fast}) IS NOT DISTINCT FROM ({typed})), true), "
+                f"coalesce(bool_and(({reason or 'NULL'}) IS NULL), true) "
+                f"FROM {value_table(index)}"
+            ).fetchone()
+            if plain and no_reasons:
+                typed, reason = fast, "CAST(NULL AS VARCHAR)" if nullable else None
+            else:
+                mapped = f"_typed_c{index}"
+                con.execute(
+                    f"CREATE OR REPLACE TEMP TABLE {mapped} AS SELECT {src} AS raw_value, "
+                    f"{typed} AS typed, {reason or 'NULL'} AS reason FROM {value_table(index)}"
+                )
+                joins.append(f"LEFT JOIN {mapped} ON {src} IS NOT DISTINCT FROM {mapped}.raw_value")
+                typed, reason = f"{mapped}.typed", f"{mapped}.reason" if nullable else None
+        selects.append(f"{typed} AS {column.name}")
+        if nullable:
+            selects.append(f"{reason} AS {column.name}_null_reason")
+    con.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
+    con.execute(
+        f"CREATE TEMP TABLE {STAGE_TABLE} AS SELECT {', '.join(selects)} FROM {RAW_TABLE} "
+        + " ".join(joins)
+    )
+
+
 def validate_file(
     path: Path | str,
     con: duckdb.DuckDBPyConnection | None = None,
@@ -761,6 +876,17 @@ def validate_file(
         return report, con
     report.notes.extend(raw.notes)
     report.n_rows = raw.n_rows
+    _build_value_tables(con, len(raw.headers))
+    try:
+        _check_and_stage(con, report, raw, dataset, allow_columns)
+    finally:
+        _drop_value_tables(con, len(raw.headers))
+    return report, con
+
+
+def _check_and_stage(con, report: ValidationReport, raw: RawExtract, dataset, allow_columns):
+    """Every rule of the file's contract, in order; stages the typed rows when none refuses it."""
+    name = report.file_name
 
     if dataset is not None and dataset not in CONTRACTS:
         report.dataset = None
@@ -776,7 +902,7 @@ def validate_file(
                 f"Use one of: {', '.join(CONTRACTS)}.",
             )
         )
-        return report, con
+        return
     detected = dataset or detect_dataset(raw.headers)
     mapping = _match_columns(raw.headers, CONTRACTS[detected]) if detected else {}
     report.dataset = detected
@@ -784,7 +910,7 @@ def validate_file(
     if detected is None:
         report.issues.append(_unknown_dataset_issue(name, raw))
     if refused or detected is None:
-        return report, con
+        return
     contract = CONTRACTS[detected]
     checker = _Checker(con, report, contract, mapping, raw.headers)
 
@@ -830,24 +956,17 @@ def validate_file(
             )
         )
     if report.errors:
-        return report, con
+        return
 
     _create_area_lookup(con)
     _ensure_reference_tables(con)
     checker.check_types()
     if report.errors:
-        return report, con
+        return
 
-    selects = ["_row"]
-    for column in contract.columns:
-        src = checker.src(column.name)
-        if column.name in contract.value_columns and src is None and column.kind == "count":
-            continue
-        selects.append(f"{_typed_expr(column, src)} AS {column.name}")
-        if column.name in contract.nullable_value_columns:
-            selects.append(f"{_null_reason_expr(src)} AS {column.name}_null_reason")
-    con.execute(f"DROP TABLE IF EXISTS {STAGE_TABLE}")
-    con.execute(f"CREATE TEMP TABLE {STAGE_TABLE} AS SELECT {', '.join(selects)} FROM {RAW_TABLE}")
+    _stage(con, checker, contract)
+    # The typed rows are all the later rules and the merge need; the strings can go.
+    con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+    _drop_value_tables(con, len(raw.headers))
     checker.check_rows()
     report.staged = report.ok
-    return report, con

@@ -353,3 +353,64 @@ def test_rows_are_numbered_as_excel_counts_them_in_a_large_file(reference_wh, tm
             handle.write(f"2023-04-30,E06999901,u{i},{value}\n")
     issue = only_error(check(reference_wh, path), "count_negative")
     assert issue.row == 250_000
+
+
+def test_staged_values_are_the_contract_typing_of_every_cell(reference_wh, write_file):
+    """Typing runs once per distinct value (a plain cast when it agrees, a lookup otherwise);
+    the staged rows must equal the contract's expressions applied cell by cell."""
+    import duckdb
+
+    from pipelines.contracts import CONTRACTS
+    from pipelines.readers import read_extract
+    from pipelines.validate import (
+        STAGE_TABLE,
+        _match_columns,
+        _null_reason_expr,
+        _typed_expr,
+        validate_file,
+    )
+
+    rows = [
+        "2023-04-30,E06999901,All,All,12,7",
+        '30/04/2023, e06999901 ,Locality A,0-4,"1,234",c',
+        "2023-05-31,E06999901,Locality A,All,12.0,",
+        "31/05/2023,E06999901, All ,5-9,[c],0",
+        "2023-06-30 00:00:00,E06999901,All,10-15, 7 ,x",
+        "2023-07-31,991,All,All,3,4",
+    ]
+    path = write_file("mixed_forms.csv", HEADER + "\n".join(rows) + "\n")
+    cur = reference_wh.cursor()
+    report, _ = validate_file(path, cur)
+    assert report.ok, [i.as_text() for i in report.errors]
+    staged = cur.execute(f"SELECT * FROM {STAGE_TABLE} ORDER BY _row").fetchall()
+    names = [d[0] for d in cur.description]
+
+    scratch = duckdb.connect(":memory:")
+    raw = read_extract(path, scratch)
+    contract = CONTRACTS["outcomes"]
+    mapping = _match_columns(raw.headers, contract)
+    scratch.execute(
+        "CREATE TEMP TABLE _area_lookup AS SELECT '991' AS old_la_code, 'E06999901' AS area_code"
+    )
+    selects = ["_row"]
+    for column in contract.columns:
+        src = f"c{mapping[column.name]}" if column.name in mapping else None
+        if column.name in contract.value_columns and src is None:
+            continue
+        selects.append(f"{_typed_expr(column, src)} AS {column.name}")
+        if column.name in contract.nullable_value_columns:
+            selects.append(f"{_null_reason_expr(src)} AS {column.name}_null_reason")
+    expected = scratch.execute(
+        f"SELECT {', '.join(selects)} FROM raw_extract ORDER BY _row"
+    ).fetchall()
+    assert names == [d[0] for d in scratch.description]
+    assert staged == expected
+    # The odd forms really were typed: thousands separator, '12.0', markers, UK dates, padding.
+    by_row = {row[0]: dict(zip(names, row, strict=True)) for row in staged}
+    assert by_row[3]["cla_starts"] == 1234 and by_row[3]["cpp_starts_null_reason"] == "c"
+    assert by_row[3]["period_end"] == dt.date(2023, 4, 30)
+    assert by_row[3]["area_code"] == "E06999901" and by_row[5]["unit"] == "All"
+    assert by_row[4]["cla_starts"] == 12 and by_row[4]["cpp_starts_null_reason"] == "empty"
+    assert by_row[6]["cla_starts"] == 7
+    assert by_row[7]["area_code"] == "E06999901"
+    cur.close()
