@@ -23,7 +23,8 @@ import duckdb
 from pipelines.contracts import CONTRACTS, normalise_header
 
 HEADER_SEARCH_ROWS = 30
-RAW_TABLE = "raw_extract"
+RAW_TABLE = "raw_extract"  # a TEMP view: `_row` plus the file's cells as c0..cN
+RAW_ROWS = "_raw_extract_rows"  # the TEMP table behind it
 MAX_HEADER_LINE_BYTES = 1_048_576
 MAX_LINE_BYTES = 1_000_000
 MAX_XLSX_MEMBERS = 1_000
@@ -117,6 +118,12 @@ _KNOWN_HEADERS = {
     for column in contract.columns
     for name in (column.name, *column.aliases)
 }
+
+
+def drop_raw(con: duckdb.DuckDBPyConnection) -> None:
+    """Forget the file's cells (the view and the table behind it)."""
+    con.execute(f"DROP VIEW IF EXISTS {RAW_TABLE}")
+    con.execute(f"DROP TABLE IF EXISTS {RAW_ROWS}")
 
 
 def read_extract(path: Path | str, con: duckdb.DuckDBPyConnection, display_name: str | None = None):
@@ -240,10 +247,10 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
     columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
     max_rows = limits().max_rows
     try:
-        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        drop_raw(con)
         # One row past the limit is read so that an over-long file is refused, not truncated.
         con.execute(
-            f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT * FROM read_csv(?, delim = ?, quote = '\"', "
+            f"CREATE TEMP TABLE {RAW_ROWS} AS SELECT * FROM read_csv(?, delim = ?, quote = '\"', "
             "escape = '\"', header = false, skip = 1, columns = ?, auto_detect = false, "
             "strict_mode = true, null_padding = false, "
             f"max_line_size = {MAX_LINE_BYTES}) LIMIT {max_rows + 1}",
@@ -255,18 +262,17 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
         if temp is not None:
             temp.unlink(missing_ok=True)
     # Rows as Excel counts them: the header is row 1, so data starts at row 2. The table keeps
-    # the file's order (insertion order is preserved), so a row's id is its place in the file;
-    # numbering in place is parallel, where `row_number() OVER ()` copies the table on one core.
-    con.execute(f"ALTER TABLE {RAW_TABLE} ADD COLUMN _row BIGINT")
-    con.execute(f"UPDATE {RAW_TABLE} SET _row = rowid + 2")
-    n_rows = con.execute(f"SELECT count(*) FROM {RAW_TABLE}").fetchone()[0]
+    # the file's order (DuckDB preserves insertion order), so a row's id is its place in the
+    # file: numbering costs nothing, where `row_number() OVER ()` copies the table on one core.
+    con.execute(f"CREATE TEMP VIEW {RAW_TABLE} AS SELECT rowid + 2 AS _row, * FROM {RAW_ROWS}")
+    n_rows = con.execute(f"SELECT count(*) FROM {RAW_ROWS}").fetchone()[0]
     if n_rows > max_rows:
-        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        drop_raw(con)
         raise ReadError(name, _too_many_rows(name, max_rows))
     if n_rows == 0 and more_than_header:
         # DuckDB drops an unterminated last record silently; a file with data lines but no
         # rows read has an unclosed quote.
-        con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+        drop_raw(con)
         raise ReadError(
             name,
             f"{name}: a quoted value is not closed, so no row could be read. Check the quotes "
@@ -450,11 +456,12 @@ def _read_xlsx(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtr
         workbook.close()
     frame = pd.DataFrame(records, columns=["_row", *[f"c{i}" for i in range(width)]])
     frame = frame.astype({"_row": "int64", **{f"c{i}": "object" for i in range(width)}})
-    con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+    drop_raw(con)
     con.register("_xlsx_frame", frame)
     try:
         casts = ", ".join(f"CAST(c{i} AS VARCHAR) AS c{i}" for i in range(width))
-        con.execute(f"CREATE TEMP TABLE {RAW_TABLE} AS SELECT _row, {casts} FROM _xlsx_frame")
+        con.execute(f"CREATE TEMP TABLE {RAW_ROWS} AS SELECT _row, {casts} FROM _xlsx_frame")
+        con.execute(f"CREATE TEMP VIEW {RAW_TABLE} AS SELECT * FROM {RAW_ROWS}")
     finally:
         con.unregister("_xlsx_frame")
     notes = []

@@ -29,7 +29,14 @@ from pipelines.contracts import (
     Contract,
     normalise_header,
 )
-from pipelines.readers import RAW_TABLE, RawExtract, ReadError, read_extract, safe_display_name
+from pipelines.readers import (
+    RAW_TABLE,
+    RawExtract,
+    ReadError,
+    drop_raw,
+    read_extract,
+    safe_display_name,
+)
 
 STAGE_TABLE = "stg_extract"
 MAX_ISSUES_PER_RULE = 50
@@ -881,6 +888,7 @@ def validate_file(
         _check_and_stage(con, report, raw, dataset, allow_columns)
     finally:
         _drop_value_tables(con, len(raw.headers))
+        drop_raw(con)
     return report, con
 
 
@@ -966,7 +974,7 @@ def _check_and_stage(con, report: ValidationReport, raw: RawExtract, dataset, al
 
     _stage(con, checker, contract)
     # The typed rows are all the later rules and the merge need; the strings can go.
-    con.execute(f"DROP TABLE IF EXISTS {RAW_TABLE}")
+    drop_raw(con)
     _drop_value_tables(con, len(raw.headers))
     checker.check_rows()
     report.staged = report.ok
