@@ -284,8 +284,11 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
 
 def _mixed_line_endings(raw: bytes) -> bool:
     """True when lines end in more than one way (CRLF with LF, or lone CR)."""
+    carriage_returns = raw.count(b"\r")
+    if not carriage_returns:  # the usual case, and one pass instead of three
+        return False
     crlf = raw.count(b"\r\n")
-    lone_cr = raw.count(b"\r") - crlf
+    lone_cr = carriage_returns - crlf
     lone_lf = raw.count(b"\n") - crlf
     return lone_cr > 0 or (crlf > 0 and lone_lf > 0)
 

@@ -219,26 +219,37 @@ def _null_reason_expr(src: str | None) -> str:
     )
 
 
+VALUES_TABLE = "_raw_values"
+
+
 def value_table(index: int) -> str:
-    """The TEMP table of raw column c{index}'s distinct values (`c{index}`) and row counts (`n`)."""
+    """The TEMP view of raw column c{index}'s distinct values (`c{index}`) and row counts (`n`)."""
     return f"_values_c{index}"
 
 
 def _build_value_tables(con, n_columns: int) -> None:
     """Distinct values per raw column. Every per-cell rule is a function of one value, so it
     runs once per distinct value (a national file has ~15,000 across ~18M cells) and goes back
-    to the rows only for a value that breaks it."""
+    to the rows only for a value that breaks it. One table holds every column's values; each
+    column reads them through its own view, under its own name."""
+    counted = " UNION ALL ".join(
+        f"SELECT {index} AS col, c{index} AS value, count(*) AS n FROM {RAW_TABLE} "
+        f"GROUP BY c{index}"
+        for index in range(n_columns)
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {VALUES_TABLE} AS {counted}")
     for index in range(n_columns):
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {value_table(index)} AS "
-            f"SELECT c{index}, count(*) AS n FROM {RAW_TABLE} GROUP BY c{index}"
+            f"CREATE OR REPLACE TEMP VIEW {value_table(index)} AS "
+            f"SELECT value AS c{index}, n FROM {VALUES_TABLE} WHERE col = {index}"
         )
 
 
 def _drop_value_tables(con, n_columns: int) -> None:
     for index in range(n_columns):
-        con.execute(f"DROP TABLE IF EXISTS {value_table(index)}")
+        con.execute(f"DROP VIEW IF EXISTS {value_table(index)}")
         con.execute(f"DROP TABLE IF EXISTS _typed_c{index}")
+    con.execute(f"DROP TABLE IF EXISTS {VALUES_TABLE}")
 
 
 def _fast_expr(column: Column, src: str) -> str | None:
