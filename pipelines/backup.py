@@ -124,7 +124,9 @@ def _copy_snapshot(cur, partial: Path, alias: str) -> int:
         max_upload = cur.execute(
             f"SELECT coalesce(max(upload_id), 0) FROM {alias}.raw_uploads"
         ).fetchone()[0]
-        cur.execute(f"CHECKPOINT {alias}")
+        # FORCE waits for statements running on other cursors (validation creates TEMP tables
+        # outside the write lock) instead of failing; since DuckDB 1.4 it no longer aborts them.
+        cur.execute(f"FORCE CHECKPOINT {alias}")
     finally:
         cur.execute(f"DETACH {alias}")
     return int(max_upload)
