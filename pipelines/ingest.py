@@ -27,6 +27,7 @@ from pipelines.warehouse import (
     Warehouse,
     next_upload_id,
     outcome_source_grains,
+    refresh_outcome_coverage,
     refresh_outcome_periods,
 )
 
@@ -102,15 +103,32 @@ def _diff_condition(columns: list[str]) -> str:
     return " OR ".join(f"s.{c} IS DISTINCT FROM f.{c}" for c in columns) or "false"
 
 
+def _staged_range(cur, contract: Contract) -> tuple[str, list]:
+    """A condition on facts `f` that holds for every fact a staged row can match: its period
+    (or year) range. Each upload's rows are appended together and uploads arrive a period
+    range at a time, so DuckDB's zone maps skip the row groups outside the range, and joining
+    a quarter against the facts costs about the same however many years they hold."""
+    for column in ("period_end", "year"):
+        if column in contract.key:
+            low, high = cur.execute(
+                f"SELECT min({column}), max({column}) FROM {STAGE_TABLE}"
+            ).fetchone()
+            return f"f.{column} BETWEEN ? AND ?", [low, high]
+    return "TRUE", []
+
+
 def _preview_counts(cur, contract: Contract, columns: list[str]) -> tuple[int, int, int]:
     join = _key_join(contract)
+    in_range, params = _staged_range(cur, contract)
     row = cur.execute(
         f"""SELECT count(*) FILTER (WHERE f.{contract.key[0]} IS NULL),
                    count(*) FILTER (WHERE f.{contract.key[0]} IS NOT NULL
                                     AND ({_diff_condition(columns)})),
                    count(*) FILTER (WHERE f.{contract.key[0]} IS NOT NULL
                                     AND NOT ({_diff_condition(columns)}))
-            FROM {STAGE_TABLE} s LEFT JOIN {contract.table} f ON {join}"""
+            FROM {STAGE_TABLE} s
+            LEFT JOIN (SELECT * FROM {contract.table} f WHERE {in_range}) f ON {join}""",
+        params,
     ).fetchone()
     return int(row[0]), int(row[1]), int(row[2])
 
@@ -119,14 +137,17 @@ def preview_changes(cur, contract: Contract, limit: int = 200):
     """Rows the staged file would add or revise, with old and new values, as a DataFrame."""
     columns = _merged_columns(contract, cur)
     join = _key_join(contract)
+    in_range, params = _staged_range(cur, contract)
     keys = ", ".join(f"s.{k}" for k in contract.key)
     pairs = ", ".join(f"f.{c} AS {c}_before, s.{c} AS {c}_after" for c in columns)
     return cur.execute(
         f"""SELECT CASE WHEN f.{contract.key[0]} IS NULL THEN 'add' ELSE 'revise' END AS change,
                    s._row AS row, {keys}, {pairs}
-            FROM {STAGE_TABLE} s LEFT JOIN {contract.table} f ON {join}
+            FROM {STAGE_TABLE} s
+            LEFT JOIN (SELECT * FROM {contract.table} f WHERE {in_range}) f ON {join}
             WHERE f.{contract.key[0]} IS NULL OR ({_diff_condition(columns)})
-            ORDER BY s._row LIMIT {int(limit)}"""
+            ORDER BY s._row LIMIT {int(limit)}""",
+        params,
     ).df()
 
 
@@ -161,47 +182,87 @@ def _record_upload(cur, result: IngestResult, user: str, source: str, report_row
             source,
         ],
     )
-    issues = [
-        (upload_id, i.severity, i.row, i.column, i.value, i.rule, i.message, i.hint)
-        for i in result.issues
-    ]
-    if issues:
-        cur.executemany("INSERT INTO upload_issues VALUES (?, ?, ?, ?, ?, ?, ?, ?)", issues)
+    if result.issues:
+        # One statement for all of them: executemany runs one insert per issue (0.2 s for the
+        # 343 warnings of a national quarterly extract).
+        issues = result.issues
+        cur.execute(
+            """INSERT INTO upload_issues
+               SELECT ?, unnest(?::VARCHAR[]), unnest(?::BIGINT[]), unnest(?::VARCHAR[]),
+                      unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),
+                      unnest(?::VARCHAR[])""",
+            [
+                upload_id,
+                _texts(i.severity for i in issues),
+                [None if i.row is None else int(i.row) for i in issues],
+                _texts(i.column for i in issues),
+                _texts(i.value for i in issues),
+                _texts(i.rule for i in issues),
+                _texts(i.message for i in issues),
+                _texts(i.hint for i in issues),
+            ],
+        )
     return upload_id
 
 
-def _merge(cur, contract: Contract, columns: list[str], upload_id: int, fail_after: str | None):
+def _texts(values) -> list[str | None]:
+    return [None if v is None else str(v) for v in values]
+
+
+def _merge(
+    cur,
+    contract: Contract,
+    columns: list[str],
+    upload_id: int,
+    fail_after: str | None,
+    counts: tuple[int, int, int],
+):
+    """Apply the staged rows, given their `_preview_counts` taken in the same transaction:
+    with nothing revised the history and update joins are skipped, and when every row is new
+    they are inserted without the join against the facts."""
+    n_added, n_revised, n_unchanged = counts
     join = _key_join(contract)
     diff = _diff_condition(columns)
+    in_range, range_params = _staged_range(cur, contract)
     now = dt.datetime.now().replace(microsecond=0)
-    cur.execute(
-        f"""INSERT INTO {contract.history_table}
-            SELECT f.*, ?, ? FROM {contract.table} f
-            WHERE EXISTS (SELECT 1 FROM {STAGE_TABLE} s WHERE {join} AND ({diff}))""",
-        [upload_id, now],
-    )
+    if n_revised:
+        cur.execute(
+            f"""INSERT INTO {contract.history_table}
+                SELECT f.*, ?, ? FROM {contract.table} f
+                WHERE {in_range}
+                  AND EXISTS (SELECT 1 FROM {STAGE_TABLE} s WHERE {join} AND ({diff}))""",
+            [upload_id, now, *range_params],
+        )
     if fail_after == "history":
         raise InjectedFault("injected failure after writing history")
-    assignments = ", ".join(f"{c} = s.{c}" for c in columns)
-    cur.execute(
-        f"""UPDATE {contract.table} f SET {assignments}, upload_id = ?, loaded_at = ?
-            FROM {STAGE_TABLE} s WHERE {join} AND ({diff})""",
-        [upload_id, now],
-    )
+    if n_revised:
+        assignments = ", ".join(f"{c} = s.{c}" for c in columns)
+        cur.execute(
+            f"""UPDATE {contract.table} f SET {assignments}, upload_id = ?, loaded_at = ?
+                FROM {STAGE_TABLE} s WHERE {join} AND ({diff}) AND {in_range}""",
+            [upload_id, now, *range_params],
+        )
     if fail_after == "update":
         raise InjectedFault("injected failure after updating revised rows")
+    staged = _staged_names(cur)
     insert_columns = list(contract.key) + columns
-    for name in contract.column_names:
-        staged_extra = name not in insert_columns and name in _staged_names(cur)
-        if staged_extra:
-            insert_columns.append(name)
+    insert_columns += [
+        name for name in contract.column_names if name not in insert_columns and name in staged
+    ]
     names = ", ".join(insert_columns)
-    cur.execute(
-        f"""INSERT INTO {contract.table} ({names}, upload_id, loaded_at)
-            SELECT {", ".join(f"s.{c}" for c in insert_columns)}, ?, ? FROM {STAGE_TABLE} s
-            WHERE NOT EXISTS (SELECT 1 FROM {contract.table} f WHERE {join})""",
-        [upload_id, now],
-    )
+    if n_added:
+        new_only, params = "", [upload_id, now]
+        if n_revised or n_unchanged:
+            new_only = (
+                f"WHERE NOT EXISTS (SELECT 1 FROM {contract.table} f WHERE {in_range} AND {join})"
+            )
+            params += range_params
+        cur.execute(
+            f"""INSERT INTO {contract.table} ({names}, upload_id, loaded_at)
+                SELECT {", ".join(f"s.{c}" for c in insert_columns)}, ?, ? FROM {STAGE_TABLE} s
+                {new_only}""",
+            params,
+        )
     if fail_after == "insert":
         raise InjectedFault("injected failure after inserting new rows")
 
@@ -294,10 +355,10 @@ def ingest_file(
             return result
         contract = CONTRACTS[report.dataset]
         columns = _merged_columns(contract, cur)
-        result.n_added, result.n_revised, result.n_unchanged = _preview_counts(
-            cur, contract, columns
-        )
         if dry_run:
+            result.n_added, result.n_revised, result.n_unchanged = _preview_counts(
+                cur, contract, columns
+            )
             result.outcome = "valid"
             return result
         if backup is None:
@@ -311,16 +372,21 @@ def ingest_file(
             result.notes.append(f"Backup {taken.id} taken before loading.")
         result.outcome = "loaded"
         with warehouse.transaction(cur) as tx:
+            # Counted under the write lock, so the merge acts on exactly the rows it reports.
+            counts = _preview_counts(tx, contract, columns)
+            result.n_added, result.n_revised, result.n_unchanged = counts
             result.upload_id = _record_upload(tx, result, user, source, report.n_rows)
             areas = [
                 r[0] for r in tx.execute(f"SELECT DISTINCT area_code FROM {STAGE_TABLE}").fetchall()
             ]
-            grains_before = outcome_source_grains(tx, areas)
-            _merge(tx, contract, columns, result.upload_id, fail_after)
-            if contract.dataset == "outcomes":
+            outcomes = contract.dataset == "outcomes"
+            grains_before = outcome_source_grains(tx, areas) if outcomes else {}
+            _merge(tx, contract, columns, result.upload_id, fail_after, counts)
+            if outcomes:
                 first, last = tx.execute(
                     f"SELECT min(period_end), max(period_end) FROM {STAGE_TABLE}"
                 ).fetchone()
+                refresh_outcome_coverage(tx, areas, first, last)
                 grains_after = outcome_source_grains(tx, areas)
                 # An area that switched between quarterly and monthly rows is rolled up anew.
                 regrained = [
@@ -430,6 +496,8 @@ def delete_upload(
         ).fetchone()[0]
         tx.execute(f"DELETE FROM {hist} WHERE superseded_by = ?", [upload_id])
         removed = tx.execute(f"DELETE FROM {fact} WHERE upload_id = ?", [upload_id]).fetchone()[0]
+        if dataset == "outcomes":  # rows went away, so whole areas are counted again
+            refresh_outcome_coverage(tx, touched)
         if dataset in OUTCOME_PERIOD_INPUTS:
             refresh_outcome_periods(tx, touched)
         now = dt.datetime.now().replace(microsecond=0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+import duckdb
 import pandas as pd
 
 from pipelines.contracts import OUTCOMES, STOCK_MEASURES, UNIT_ALL
@@ -75,12 +76,18 @@ def _check_grain(grain: str) -> None:
 # -- reference --------------------------------------------------------------------------------
 
 
+# Every fact row is in exactly one financial-year row of the materialised periods, so those rows
+# hold the same areas, units and age bands as the facts, in a twelfth of the rows (the
+# materialisation writes each grain together, so a scan reads only the financial-year blocks).
+_SERIES_ROWS = "SELECT * FROM int_outcome_periods WHERE grain = 'financial_year'"
+
+
 def areas(wh: Warehouse) -> pd.DataFrame:
     """Areas that have outcome data, with their names where the areas file gave them."""
     return wh.query(
-        """SELECT o.area_code, coalesce(a.area_name, o.area_code) AS area_name,
+        f"""SELECT o.area_code, coalesce(a.area_name, o.area_code) AS area_name,
                   a.old_la_code, a.region_code, a.region_name
-           FROM (SELECT DISTINCT area_code FROM fct_outcomes) o
+           FROM (SELECT DISTINCT area_code FROM ({_SERIES_ROWS})) o
            LEFT JOIN fct_areas a USING (area_code) ORDER BY area_name"""
     )
 
@@ -93,8 +100,8 @@ def area_name(wh: Warehouse, area_code: str) -> str:
 def units(wh: Warehouse, area_code: str) -> pd.DataFrame:
     """Units with outcome data for an area, with their rollout wave and start (if any)."""
     return wh.query(
-        """SELECT u.unit, r.wave, r.start_date, r.programme
-           FROM (SELECT DISTINCT unit FROM fct_outcomes WHERE area_code = ?) u
+        f"""SELECT u.unit, r.wave, r.start_date, r.programme
+           FROM (SELECT DISTINCT unit FROM ({_SERIES_ROWS}) WHERE area_code = ?) u
            LEFT JOIN fct_rollout r ON r.area_code = ? AND r.unit = u.unit
            ORDER BY u.unit <> 'All', r.wave NULLS LAST, u.unit""",
         [area_code, area_code],
@@ -103,7 +110,8 @@ def units(wh: Warehouse, area_code: str) -> pd.DataFrame:
 
 def age_bands(wh: Warehouse, area_code: str) -> list[str]:
     frame = wh.query(
-        "SELECT DISTINCT age_band FROM fct_outcomes WHERE area_code = ? ORDER BY age_band <> 'All'",
+        f"SELECT DISTINCT age_band FROM ({_SERIES_ROWS}) WHERE area_code = ? "
+        "ORDER BY age_band <> 'All'",
         [area_code],
     )
     return frame.age_band.tolist()
@@ -242,10 +250,21 @@ def latest_period(wh: Warehouse, area_code: str | None = None) -> dt.date | None
 
 
 def period_bounds(wh: Warehouse, area_code: str) -> tuple[dt.date | None, dt.date | None]:
-    frame = wh.query(
-        "SELECT min(period_end), max(period_end) FROM fct_outcomes WHERE area_code = ?",
-        [area_code],
-    )
+    """The first and last period with outcomes for an area.
+
+    Read from the coverage materialised at ingest (one row per area, period and measure) where
+    the warehouse has it, rather than from every fact of the area.
+    """
+    try:
+        frame = wh.query(
+            "SELECT min(period_end), max(period_end) FROM int_outcome_coverage WHERE area_code = ?",
+            [area_code],
+        )
+    except duckdb.CatalogException:
+        frame = wh.query(
+            "SELECT min(period_end), max(period_end) FROM fct_outcomes WHERE area_code = ?",
+            [area_code],
+        )
     low, high = frame.iloc[0]
     as_date = lambda v: None if pd.isna(v) else pd.Timestamp(v).date()  # noqa: E731
     return as_date(low), as_date(high)
@@ -316,6 +335,16 @@ def last_upload_time(wh: Warehouse) -> dt.datetime | None:
     return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
+def last_loaded(wh: Warehouse, dataset: str) -> dt.datetime | None:
+    """When a file of `dataset` was last loaded (None if never)."""
+    frame = wh.query(
+        "SELECT max(uploaded_at) FROM raw_uploads WHERE dataset = ? AND outcome = 'loaded'",
+        [dataset],
+    )
+    value = frame.iloc[0, 0]
+    return None if pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
 def revisions(wh: Warehouse, limit: int = 500) -> pd.DataFrame:
     return wh.query(
         """SELECT r.dataset, r.row_key, r.old_upload_id, o.file_name AS old_file,
@@ -329,24 +358,50 @@ def revisions(wh: Warehouse, limit: int = 500) -> pd.DataFrame:
 
 
 def coverage_summary(wh: Warehouse) -> pd.DataFrame:
-    """What data exist: per area and measure, the periods, units and suppressed cells."""
+    """What data exist: per area and measure, the periods, units and suppressed cells.
+
+    Read from the coverage materialised at ingest (`int_outcome_coverage`, one row per area,
+    period and measure, and `int_outcome_series`), not from every fact: every fact row holds
+    every measure, so an area's periods, units and age bands are the same for each measure.
+    """
     return wh.query(
-        """SELECT area_code, measure, min(period_end) AS first_period,
-                  max(period_end) AS last_period, count(DISTINCT period_end) AS periods,
-                  count(DISTINCT unit) AS units, count(DISTINCT age_band) AS age_bands,
-                  count(value) AS values_present,
-                  count(*) FILTER (WHERE value IS NULL AND null_reason IS NOT NULL
-                                   AND null_reason <> 'not supplied') AS suppressed
-           FROM stg_outcomes_long GROUP BY area_code, measure ORDER BY area_code, measure"""
+        """WITH series AS (
+               SELECT area_code, count(DISTINCT unit) AS units,
+                      count(DISTINCT age_band) AS age_bands
+               FROM int_outcome_series GROUP BY area_code
+           )
+           SELECT c.area_code, c.measure, min(c.period_end) AS first_period,
+                  max(c.period_end) AS last_period, count(*) AS periods,
+                  any_value(s.units) AS units, any_value(s.age_bands) AS age_bands,
+                  sum(c.values_present)::BIGINT AS values_present,
+                  sum(c.suppressed)::BIGINT AS suppressed
+           FROM int_outcome_coverage c LEFT JOIN series s USING (area_code)
+           GROUP BY c.area_code, c.measure ORDER BY c.area_code, c.measure"""
     )
 
 
 def suppressed_cells(wh: Warehouse, limit: int = 500) -> pd.DataFrame:
-    return wh.query(
-        """SELECT period_end, area_code, unit, age_band, measure, null_reason, upload_id
-           FROM stg_outcomes_long WHERE value IS NULL AND null_reason IS NOT NULL
-           ORDER BY period_end DESC, unit, age_band, measure LIMIT ?""",
+    """The latest suppressed or missing cells, newest period first.
+
+    The materialised coverage counts them per period, so only the latest periods holding
+    `limit` of them are read from the facts (a constant bound, which DuckDB prunes on).
+    """
+    since = wh.query(
+        """SELECT max(period_end) FILTER (WHERE cells_since >= ?) AS since
+           FROM (SELECT period_end, sum(cells) OVER (ORDER BY period_end DESC) AS cells_since
+                 FROM (SELECT period_end, sum(missing_with_reason) AS cells
+                       FROM int_outcome_coverage GROUP BY period_end))""",
         [limit],
+    ).since.iloc[0]
+    recent, params = "", [limit]
+    if not pd.isna(since):
+        recent, params = "AND period_end >= ?", [pd.Timestamp(since).date(), limit]
+    return wh.query(
+        f"""SELECT period_end, area_code, unit, age_band, measure, null_reason, upload_id
+            FROM stg_outcomes_long
+            WHERE value IS NULL AND null_reason IS NOT NULL {recent}
+            ORDER BY period_end DESC, unit, age_band, measure LIMIT ?""",
+        params,
     )
 
 

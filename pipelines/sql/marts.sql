@@ -2,13 +2,18 @@
 -- Layers (dbt style): fct_* facts (written by ingest) -> stg_outcomes_long (generated from the
 -- contract in pipelines/warehouse.py) -> mart_* views.
 
--- How each area delivers outcomes: monthly rows, or one row per quarter.
+-- How each area delivers outcomes: monthly rows, or one row per quarter. Read from the
+-- materialised coverage (one row per area, period and measure), not from every fact.
 CREATE OR REPLACE VIEW mart_outcome_source_grain AS
 SELECT area_code,
        CASE WHEN bool_or(month(period_end) NOT IN (3, 6, 9, 12)) THEN 'month' ELSE 'quarter' END
            AS source_grain
-FROM fct_outcomes
+FROM int_outcome_coverage
 GROUP BY area_code;
+
+-- int_outcome_coverage (per area, period and measure: values present, suppressed cells) and
+-- int_outcome_series (area, unit, age band) are materialised the same way; marts.py reads
+-- them for the data quality page.
 
 -- mart_outcome_rates (every measure at month, quarter and financial-year grain, with its
 -- population and rate) is a view over the materialised table int_outcome_periods, generated
