@@ -16,13 +16,17 @@ cells escaped), thin wrappers over `pipelines.disclosure`.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import functools
+import json
 import math
 import textwrap
 from collections.abc import Iterable, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 from plotly.subplots import make_subplots
 
 from pipelines import disclosure
@@ -113,6 +117,69 @@ def wrap(text: str, width: int = TITLE_WIDTH) -> str:
     return "<br>".join(textwrap.wrap(text, width=width)) or text
 
 
+_AXIS_FONT = {"color": DARK_GREY, "family": FONT}
+#: Every chart's axes. Set on each axis (not in the template): Streamlit's chart theme restyles
+#: a figure's template in the browser, and these must win over it.
+X_AXIS_STYLE = {
+    "showline": True,
+    "linecolor": DARK_GREY,
+    "ticks": "outside",
+    "automargin": True,
+    "title": {"font": _AXIS_FONT},
+    "tickfont": _AXIS_FONT,
+}
+Y_AXIS_STYLE = {
+    "gridcolor": "#E5E5E5",
+    "zeroline": False,
+    "automargin": True,
+    "title": {"font": _AXIS_FONT},
+    "tickfont": _AXIS_FONT,
+}
+TEMPLATE = go.layout.Template(pio.templates["plotly_white"])  # validated once, at import
+
+
+def _figure(data: list | None = None) -> go.Figure:
+    """A new figure with its axes styled, built and validated in one step.
+
+    plotly re-runs its whole update machinery for every property set on an existing figure
+    (tens of milliseconds for a chart's axes); set at construction it costs a few.
+    """
+    return go.Figure(data=data, layout={"xaxis": X_AXIS_STYLE, "yaxis": Y_AXIS_STYLE})
+
+
+def _set_template(fig: go.Figure) -> None:
+    """Give `fig` plotly_white without validating it again.
+
+    plotly deep-copies and re-validates a template on every assignment (10 ms or more per
+    chart); `TEMPLATE` was validated when it was built, so it is assigned the way plotly
+    assigns its own default template (validation off for that one property).
+    """
+    layout = fig.layout
+    validate = getattr(layout, "_validate", True)
+    try:
+        layout._validate = False
+        layout.template = TEMPLATE
+    except Exception:  # another plotly: assign it the ordinary (validated) way
+        layout._validate = validate
+        layout.template = TEMPLATE
+    finally:
+        layout._validate = validate
+
+
+def _style_axes(fig: go.Figure) -> None:
+    """Style the axes a chart did not create styled (extra subplot axes, say)."""
+    todo = {}
+    for axes, style, mark in (
+        (fig.select_xaxes(), X_AXIS_STYLE, "showline"),
+        (fig.select_yaxes(), Y_AXIS_STYLE, "gridcolor"),
+    ):
+        for axis in axes:
+            if axis[mark] != style[mark]:
+                todo[axis.plotly_name] = style
+    if todo:
+        fig.update_layout(todo)
+
+
 def _style(
     fig: go.Figure, title: str, source: str, *, height: int = 460, subtitle: str = ""
 ) -> go.Figure:
@@ -142,8 +209,9 @@ def _style(
     }
     if subtitle:
         title["subtitle"] = {"text": subtitle, "font": {"size": 13, "color": "#0B0C0C"}}
+    _set_template(fig)
+    _style_axes(fig)
     fig.update_layout(
-        template="plotly_white",
         title=title,
         font={"family": FONT, "size": 14, "color": DARK_GREY},
         colorway=list(PALETTE),
@@ -177,22 +245,6 @@ def _style(
             font={"size": 11, "color": DARK_GREY},
             name="source",
         )
-    axis_font = {"color": DARK_GREY, "family": FONT}
-    fig.update_xaxes(
-        showline=True,
-        linecolor=DARK_GREY,
-        ticks="outside",
-        automargin=True,
-        title_font=axis_font,
-        tickfont=axis_font,
-    )
-    fig.update_yaxes(
-        gridcolor="#E5E5E5",
-        zeroline=False,
-        automargin=True,
-        title_font=axis_font,
-        tickfont=axis_font,
-    )
     return fig
 
 
@@ -296,6 +348,47 @@ def add_financial_years(fig: go.Figure, start, end, *, ticks: bool = True) -> go
     return fig
 
 
+def _band_traces(
+    x: Sequence,
+    lower: Sequence,
+    upper: Sequence,
+    *,
+    name: str,
+    color: str,
+    opacity: float = 0.18,
+    showlegend: bool = True,
+    legendgroup: str | None = None,
+) -> list[dict]:
+    """The two traces of a shaded interval: the upper edge, then the lower edge filled to it."""
+    fill = _rgba(color, opacity)
+    return [
+        {
+            "type": "scatter",
+            "x": list(x),
+            "y": list(upper),
+            "mode": "lines",
+            "line": {"width": 0},
+            "hoverinfo": "skip",
+            "showlegend": False,
+            "legendgroup": legendgroup or name,
+            "name": f"{name} (upper)",
+        },
+        {
+            "type": "scatter",
+            "x": list(x),
+            "y": list(lower),
+            "mode": "lines",
+            "line": {"width": 0},
+            "fill": "tonexty",
+            "fillcolor": fill,
+            "name": name,
+            "hoverinfo": "skip",
+            "showlegend": showlegend,
+            "legendgroup": legendgroup or name,
+        },
+    ]
+
+
 def _band(
     fig: go.Figure,
     x: Sequence,
@@ -310,36 +403,20 @@ def _band(
     col: int | None = None,
     legendgroup: str | None = None,
 ) -> None:
-    fill = _rgba(color, opacity)
-    kwargs = {"row": row, "col": col} if row is not None else {}
-    fig.add_trace(
-        go.Scatter(
-            x=list(x),
-            y=list(upper),
-            mode="lines",
-            line={"width": 0},
-            hoverinfo="skip",
-            showlegend=False,
-            legendgroup=legendgroup or name,
-            name=f"{name} (upper)",
-        ),
-        **kwargs,
+    traces = _band_traces(
+        x,
+        lower,
+        upper,
+        name=name,
+        color=color,
+        opacity=opacity,
+        showlegend=showlegend,
+        legendgroup=legendgroup,
     )
-    fig.add_trace(
-        go.Scatter(
-            x=list(x),
-            y=list(lower),
-            mode="lines",
-            line={"width": 0},
-            fill="tonexty",
-            fillcolor=fill,
-            name=name,
-            hoverinfo="skip",
-            showlegend=showlegend,
-            legendgroup=legendgroup or name,
-        ),
-        **kwargs,
-    )
+    if row is not None:
+        fig.add_traces(traces, rows=[row, row], cols=[col, col])
+    else:
+        fig.add_traces(traces)
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -359,7 +436,7 @@ def _x_range(fig: go.Figure, x_range) -> None:
 
 def empty_figure(message: str, title: str = "No data to show", source: str = "") -> go.Figure:
     """A figure that says why it is empty (used rarely: pages prefer a text empty state)."""
-    fig = go.Figure()
+    fig = _figure()
     fig.add_annotation(text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -387,7 +464,7 @@ def time_series(
 ) -> go.Figure:
     """A rate over time with its 95% confidence band and the rollout marked."""
     data = frame.sort_values(date_col)
-    fig = go.Figure()
+    fig = _figure()
     if lower_col and upper_col and lower_col in data and upper_col in data:
         _band(
             fig,
@@ -484,7 +561,7 @@ def before_after_chart(
     `periods`: date, side ("before"/"after"), rate. `summary`: side, start, end, rate, lower,
     upper (one row per side).
     """
-    fig = go.Figure()
+    fig = _figure()
     styles = {
         "before": (DARK_GREY, "circle", "Before rollout"),
         "after": (TURQUOISE, "diamond", "After rollout"),
@@ -555,7 +632,7 @@ def its_chart(
     data = fitted.sort_values("date")
     post = data[data["post"].astype(bool)] if "post" in data else data
     _band(
-        fig := go.Figure(),
+        fig := _figure(),
         post["date"],
         post[f"counterfactual_lower{suffix}"],
         post[f"counterfactual_upper{suffix}"],
@@ -622,7 +699,7 @@ def spc_chart(
     (I = improvement, C = concern, S = special cause with no direction of improvement).
     """
     data = points.sort_values("date")
-    fig = go.Figure()
+    fig = _figure()
     fig.add_trace(
         go.Scatter(
             x=data["date"],
@@ -710,6 +787,26 @@ def spc_chart(
 # -- comparisons -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=32)
+def _grid_layout(rows: int, columns: int, panels: int, vertical_spacing: float) -> str:
+    """make_subplots' layout for a grid (axes, domains, one title slot per panel), as JSON.
+
+    Building the grid is most of a small-multiples chart's cost and depends only on its
+    shape, so it is built once per shape; the titles are placeholders ("0", "1", ...).
+    """
+    fig = make_subplots(
+        rows=rows,
+        cols=columns,
+        shared_yaxes="all",  # one scale for every panel, so panels compare fairly
+        subplot_titles=[str(n) for n in range(panels)],
+        vertical_spacing=vertical_spacing,
+        horizontal_spacing=0.04,
+    )
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)
+    return json.dumps(layout)
+
+
 def small_multiples(
     frame: pd.DataFrame,
     *,
@@ -726,75 +823,114 @@ def small_multiples(
     y_title: str = "Rate per 10,000",
     x_range=None,
 ) -> go.Figure:
-    """One small panel per series (locality, age band) on a shared y axis, rollout in each."""
+    """One small panel per series (locality, age band) on a shared y axis, rollout in each.
+
+    The figure is assembled as one dict and validated once: plotly re-validates the whole
+    figure on each `add_trace` / `add_vline` / `update_*axes`, which made every panel cost
+    tens of milliseconds.
+    """
     names = list(dict.fromkeys(frame[series_col].tolist()))
     columns = max(1, min(columns, len(names) or 1))
     rows = max(1, math.ceil(len(names) / columns))
-    fig = make_subplots(
-        rows=rows,
-        cols=columns,
-        shared_yaxes="all",  # one scale for every panel, so panels compare fairly
-        subplot_titles=[str(n) for n in names],
-        vertical_spacing=0.12 if rows > 1 else 0.1,
-        horizontal_spacing=0.04,
-    )
+    # plotly needs vertical spacing <= 1 / (rows - 1): many panels get proportionally less.
+    spacing = (0.12 if rows > 1 else 0.1) if rows <= 6 else round(0.6 / (rows - 1), 6)
+    layout = json.loads(_grid_layout(rows, columns, len(names), spacing))
+    for note in layout.get("annotations", []):
+        note["text"] = str(names[int(note["text"])])
+        note["font"] = {**note.get("font", {}), "size": 13, "family": FONT}
+    traces: list[dict] = []
+    shapes: list[dict] = []
+    parts = dict(tuple(frame.groupby(series_col, sort=False)))
     for number, name in enumerate(names):
-        row, col = number // columns + 1, number % columns + 1
-        part = frame[frame[series_col] == name].sort_values(date_col)
+        panel = number + 1  # make_subplots numbers axes row by row: x, x2, x3, ...
+        refs = {
+            "xaxis": f"x{panel if panel > 1 else ''}",
+            "yaxis": f"y{panel if panel > 1 else ''}",
+        }
+        part = parts[name].sort_values(date_col)
         if lower_col and upper_col and lower_col in part and upper_col in part:
-            _band(
-                fig,
+            for trace in _band_traces(
                 part[date_col],
                 part[lower_col],
                 part[upper_col],
                 name="95% confidence interval",
                 color=DARK_BLUE,
                 showlegend=number == 0,
-                row=row,
-                col=col,
                 legendgroup="ci",
-            )
-        fig.add_trace(
-            go.Scatter(
-                x=part[date_col],
-                y=part[value_col],
-                mode="lines",
-                name="Rate",
-                legendgroup="rate",
-                showlegend=number == 0,
-                line={"color": DARK_BLUE, "width": 2},
-                hovertemplate=f"{name}<br>%{{x|%b %Y}}: %{{y:.1f}}<extra></extra>",
-            ),
-            row=row,
-            col=col,
+            ):
+                traces.append({**trace, **refs})
+        traces.append(
+            {
+                "type": "scatter",
+                "x": part[date_col],
+                "y": part[value_col],
+                "mode": "lines",
+                "name": "Rate",
+                "legendgroup": "rate",
+                "showlegend": number == 0,
+                "line": {"color": DARK_BLUE, "width": 2},
+                "hovertemplate": f"{name}<br>%{{x|%b %Y}}: %{{y:.1f}}<extra></extra>",
+                **refs,
+            }
         )
         start = None
         if rollout_col and rollout_col in part and part[rollout_col].notna().any():
             start = part[rollout_col].dropna().iloc[0]
         elif rollout_date is not None:
             start = rollout_date
-        if start is not None:
-            add_rollout(fig, start, row=row, col=col)
-    if any(s.name == "rollout" for s in fig.layout.shapes):
-        # One legend entry explains the dashed lines in every panel.
-        fig.add_trace(
-            go.Scatter(
-                x=[None],
-                y=[None],
-                mode="lines",
-                line={"color": DARK_PINK, "dash": "dash", "width": 2},
-                name="Rollout starts (dashed line)",
+        x = _ts(start) if start is not None and not isinstance(start, int | float) else start
+        if x is not None:  # as fig.add_vline(row=, col=) draws it, across the panel's height
+            shapes.append(
+                {
+                    "type": "line",
+                    "x0": x,
+                    "x1": x,
+                    "xref": refs["xaxis"],
+                    "y0": 0,
+                    "y1": 1,
+                    "yref": f"{refs['yaxis']} domain",
+                    "line": {"color": DARK_PINK, "dash": "dash", "width": 2},
+                    "name": "rollout",
+                }
             )
+    if shapes:
+        layout["shapes"] = shapes
+        # One legend entry explains the dashed lines in every panel.
+        traces.append(
+            {
+                "type": "scatter",
+                "x": [None],
+                "y": [None],
+                "mode": "lines",
+                "line": {"color": DARK_PINK, "dash": "dash", "width": 2},
+                "name": "Rollout starts (dashed line)",
+            }
         )
-    fig.update_yaxes(rangemode="tozero")
-    fig.update_yaxes(title_text=y_title, col=1)
-    fig.update_annotations(font={"size": 13, "family": FONT})
     # The same time span in every panel (x axes are not "matched": a range on a matched axis
     # makes plotly.js drop that panel's traces).
     if not (x_range and all(v is not None for v in x_range)) and len(frame):
         x_range = (frame[date_col].min(), frame[date_col].max())
-    _x_range(fig, x_range)
+    span = None
+    if x_range and all(v is not None for v in x_range):
+        low, high = (pd.Timestamp(v) for v in x_range)
+        span = [low - pd.Timedelta(days=20), high + pd.Timedelta(days=20)]
+    for key, axis in layout.items():
+        if key.startswith(("xaxis", "yaxis")):
+            for name, value in (X_AXIS_STYLE if key[0] == "x" else Y_AXIS_STYLE).items():
+                axis.setdefault(name, copy.deepcopy(value))
+        if key.startswith("yaxis"):
+            axis["rangemode"] = "tozero"
+            if axis.get("anchor") in _first_column_anchors(rows, columns):
+                axis["title"] = {**axis["title"], "text": y_title}
+        elif key.startswith("xaxis") and span is not None and not axis.get("matches"):
+            axis["range"] = span
+    fig = go.Figure(data=traces, layout=layout)
     return _style(fig, title, source, height=220 + 190 * rows)
+
+
+def _first_column_anchors(rows: int, columns: int) -> set[str]:
+    """The x axes that anchor the y axes of the first column (to title those y axes)."""
+    return {f"x{k if k > 1 else ''}" for k in range(1, rows * columns + 1, columns)}
 
 
 def indexed_chart(
@@ -810,24 +946,26 @@ def indexed_chart(
     x_range=None,
 ) -> go.Figure:
     """Every series indexed to 100 at a base, on one chart (line dash and colour per series)."""
-    fig = go.Figure()
+    traces = []
     for number, (name, part) in enumerate(frame.groupby(series_col, sort=False)):
         part = part.sort_values(date_col)
-        fig.add_trace(
-            go.Scatter(
-                x=part[date_col],
-                y=part[value_col],
-                mode="lines+markers",
-                name=str(name),
-                line={
+        traces.append(
+            {
+                "type": "scatter",
+                "x": part[date_col],
+                "y": part[value_col],
+                "mode": "lines+markers",
+                "name": str(name),
+                "line": {
                     "color": PALETTE[number % len(PALETTE)],
                     "dash": DASHES[number % len(DASHES)],
                     "width": 2,
                 },
-                marker={"symbol": SYMBOLS[number % len(SYMBOLS)], "size": 5},
-                hovertemplate=f"{name}<br>%{{x|%b %Y}}: %{{y:.0f}}<extra></extra>",
-            )
+                "marker": {"symbol": SYMBOLS[number % len(SYMBOLS)], "size": 5},
+                "hovertemplate": f"{name}<br>%{{x|%b %Y}}: %{{y:.0f}}<extra></extra>",
+            }
         )
+    fig = _figure(traces)  # validated once, not trace by trace
     fig.add_hline(y=100, line_color=DARK_GREY, line_width=1, name="base")
     add_rollout(fig, rollout_date, label="First rollout")
     fig.update_yaxes(title_text=f"Index ({base_label})")
@@ -850,14 +988,13 @@ def event_time_chart(
     y_title: str = "Rate per 10,000 children",
 ) -> go.Figure:
     """One line per rollout wave against time since rollout; 0 is marked."""
-    fig = go.Figure()
+    traces: list[dict] = []
     for number, (name, part) in enumerate(frame.groupby(group_col, sort=True)):
         part = part.sort_values(x_col)
         label = f"Wave {name}" if str(name).isdigit() else str(name)
         color = PALETTE[number % len(PALETTE)]
         if lower_col and upper_col and lower_col in part and upper_col in part:
-            _band(
-                fig,
+            traces += _band_traces(
                 part[x_col],
                 part[lower_col],
                 part[upper_col],
@@ -867,18 +1004,20 @@ def event_time_chart(
                 showlegend=False,
                 legendgroup=label,
             )
-        fig.add_trace(
-            go.Scatter(
-                x=part[x_col],
-                y=part[value_col],
-                mode="lines+markers",
-                name=label,
-                legendgroup=label,
-                line={"color": color, "dash": DASHES[number % len(DASHES)], "width": 2},
-                marker={"symbol": SYMBOLS[number % len(SYMBOLS)], "size": 6},
-                hovertemplate=f"{label}<br>%{{x}}: %{{y:.1f}}<extra></extra>",
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": part[x_col],
+                "y": part[value_col],
+                "mode": "lines+markers",
+                "name": label,
+                "legendgroup": label,
+                "line": {"color": color, "dash": DASHES[number % len(DASHES)], "width": 2},
+                "marker": {"symbol": SYMBOLS[number % len(SYMBOLS)], "size": 6},
+                "hovertemplate": f"{label}<br>%{{x}}: %{{y:.1f}}<extra></extra>",
+            }
         )
+    fig = _figure(traces)  # validated once, not trace by trace
     add_rollout(fig, 0, label="Rollout (0)")
     fig.update_xaxes(title_text=x_title, zeroline=False)
     fig.update_yaxes(title_text=y_title, rangemode="tozero")
@@ -900,7 +1039,7 @@ def event_study_chart(
     """Staggered difference-in-differences event study: estimate and 95% CI per event time."""
     data = dynamic.sort_values(x_col)
     pre = data[x_col] < 0
-    fig = go.Figure()
+    fig = _figure()
     for mask, label, color, symbol in (
         (pre, "Before rollout (checks parallel trends)", DARK_GREY, "circle-open"),
         (~pre, "After rollout (estimated effect)", DARK_BLUE, "diamond"),
@@ -957,13 +1096,12 @@ def training_coverage_chart(
     `frame` has coverage, coverage_lower, coverage_upper on the 0-1 scale (from
     `marts.training_coverage`); the chart shows percentages.
     """
-    fig = go.Figure()
+    traces: list[dict] = []
     groups = frame.groupby(group_col, sort=True) if group_col else [("All staff in scope", frame)]
     for number, (name, part) in enumerate(groups):
         part = part.sort_values(date_col)
         color = PALETTE[number % len(PALETTE)]
-        _band(
-            fig,
+        traces += _band_traces(
             part[date_col],
             part["coverage_lower"] * 100,
             part["coverage_upper"] * 100,
@@ -973,18 +1111,20 @@ def training_coverage_chart(
             showlegend=False,
             legendgroup=str(name),
         )
-        fig.add_trace(
-            go.Scatter(
-                x=part[date_col],
-                y=part["coverage"] * 100,
-                mode="lines+markers",
-                name=str(name),
-                legendgroup=str(name),
-                line={"color": color, "dash": DASHES[number % len(DASHES)], "width": 2},
-                marker={"symbol": SYMBOLS[number % len(SYMBOLS)], "size": 6},
-                hovertemplate=f"{name}<br>%{{x|%b %Y}}: %{{y:.0f}}%<extra></extra>",
-            )
+        traces.append(
+            {
+                "type": "scatter",
+                "x": part[date_col],
+                "y": part["coverage"] * 100,
+                "mode": "lines+markers",
+                "name": str(name),
+                "legendgroup": str(name),
+                "line": {"color": color, "dash": DASHES[number % len(DASHES)], "width": 2},
+                "marker": {"symbol": SYMBOLS[number % len(SYMBOLS)], "size": 6},
+                "hovertemplate": f"{name}<br>%{{x|%b %Y}}: %{{y:.0f}}%<extra></extra>",
+            }
         )
+    fig = _figure(traces)  # validated once, not trace by trace
     if target is not None:
         fig.add_hline(
             y=target * 100, line_dash="dashdot", line_color=TURQUOISE, line_width=2, name="target"
@@ -1097,7 +1237,7 @@ def benchmark_chart(
     data = frame.sort_values("time_period")
     x = data["time_period"].astype(int)
     fmt = f"%{{y:,.{decimals}f}}" + ("%" if unit == "%" else "")
-    fig = go.Figure()
+    fig = _figure()
     if data["neighbours_min"].notna().any():
         _band(
             fig,

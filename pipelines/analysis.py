@@ -46,7 +46,6 @@ from pipelines.stats.did import (
 )
 from pipelines.stats.dose_response import (
     DoseResponseResult,
-    build_dose_response_table,
     dose_response,
 )
 from pipelines.stats.errors import StatsInputError
@@ -78,6 +77,37 @@ def newey_west_lags(n: int) -> int:
     return max(1, int(math.floor(4 * (max(n, 1) / 100) ** (2 / 9))))
 
 
+class _ReadOnce:
+    """The warehouse, seen by one multi-method analysis: each distinct read runs once.
+
+    The board's findings read the same series, rollout dates, names and upload dates several
+    times over (the headline tiles, the trends, the cohorts and the cost each read them). Within
+    one call those reads are taken once and shared (each caller gets its own copy), which also
+    gives the whole call one consistent view of the data. Nothing outlives the call.
+    """
+
+    def __init__(self, wh: Warehouse):
+        self._wh = wh
+        self._frames: dict[tuple, pd.DataFrame] = {}
+
+    def query(self, sql: str, params: list | tuple | None = None) -> pd.DataFrame:
+        try:
+            key = (sql, tuple(params or ()))
+            hash(key)
+        except TypeError:
+            return self._wh.query(sql, params)
+        if key not in self._frames:
+            self._frames[key] = self._wh.query(sql, params)
+        return self._frames[key].copy()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._wh, name)
+
+
+def _read_once(wh: Warehouse) -> Warehouse:
+    return wh if isinstance(wh, _ReadOnce) else _ReadOnce(wh)  # type: ignore[return-value]
+
+
 def _attempt(notes: dict[str, str], key: str, fn: Callable[[], T]) -> T | None:
     """Run ``fn``; on StatsInputError record its message under ``key`` and return None."""
     try:
@@ -106,13 +136,8 @@ def _plural(n: int, word: str) -> str:
 
 
 def _last_upload(wh: Warehouse, dataset: str) -> dt.date | None:
-    frame = marts.uploads(wh, limit=100_000)
-    if frame.empty:
-        return None
-    hits = frame[(frame["dataset"] == dataset) & (frame["outcome"] == "loaded")]
-    if hits.empty:
-        return None
-    return pd.Timestamp(hits["uploaded_at"].max()).date()
+    when = marts.last_loaded(wh, dataset)
+    return None if when is None else when.date()
 
 
 def source_line(wh: Warehouse, frame: pd.DataFrame | None = None, dataset: str = "outcomes") -> str:
@@ -804,15 +829,15 @@ def unit_panel(wh: Warehouse, area_code: str, measure: str, grain: str = "quarte
     if panel.empty:
         return panel.assign(time=pd.Series(dtype="Int64"), cohort=pd.Series(dtype="Int64"))
     panel["unit"] = panel["unit"].astype(str)
-    panel["time"] = period_index(panel["period_end"], DID_FREQ[grain]).astype("int64")
-    cohorts: dict[str, Any] = {}
-    for unit, rows in panel.groupby("unit"):
-        start = rows["start_date"].iloc[0]
-        after = (
-            rows[rows["period_end"] >= pd.Timestamp(start)] if pd.notna(start) else rows.iloc[0:0]
-        )
-        cohorts[unit] = int(after["time"].min()) if len(after) else pd.NA
-    panel["cohort"] = panel["unit"].map(cohorts).astype("Int64")
+    # Integer periods, worked out once per distinct date (period_index converts row by row).
+    dates = pd.Series(panel["period_end"].unique())
+    times = dict(zip(dates, period_index(dates, DID_FREQ[grain]), strict=True))
+    panel["time"] = panel["period_end"].map(times).astype("int64")
+    # Each unit's cohort: its first period on or after its rollout start (NA without one).
+    # The start date comes from the rollout join, so it is the same on every row of a unit.
+    start = pd.to_datetime(panel.groupby("unit")["start_date"].transform("first"))
+    after = panel["time"].where(panel["period_end"] >= start)
+    panel["cohort"] = after.groupby(panel["unit"]).transform("min").astype("Int64")
     cols = [
         "unit",
         "period_end",
@@ -837,6 +862,7 @@ def cohort_analysis(
     *,
     grain: str = "quarter",
     control: str = "not_yet_treated",
+    cross_checks: bool = True,
 ) -> CohortAnalysis:
     """Staggered difference-in-differences across rollout waves, with an event study.
 
@@ -850,6 +876,9 @@ def cohort_analysis(
     Caveat: Callaway & Sant'Anna compare each post-rollout period with the single period
     before a wave starts; with few localities per wave one unusual period moves the wave's
     whole estimate. The 2x2 (which averages every period before rollout) is a cross-check.
+
+    ``cross_checks=False`` leaves out the 2x2 and the event-time wave means (for callers that
+    need only the staggered DiD, such as the board's findings).
     """
     _check(measure, grain)
     if control not in CONTROLS:
@@ -928,12 +957,21 @@ def cohort_analysis(
         if baseline:
             relative = (est.estimate / baseline, est.ci_lower / baseline, est.ci_upper / baseline)
         post_cells = did.group_time[did.group_time["relative_period"] >= 0]
-        observed = []
-        for row in post_cells.itertuples():
-            cell = panel[(panel["cohort"] == row.cohort) & (panel["time"] == row.time)]
-            observed.append(cell["rate_per_10k"].mean())
-        if observed:
-            cf_rate = float(np.nanmean(observed) - est.estimate)
+        if len(post_cells):
+            # The mean observed rate of each post-rollout (cohort, period) cell.
+            keys = ["cohort", "time"]
+            cells = (
+                panel.assign(cohort=panel["cohort"].astype("float64"))
+                .assign(time=panel["time"].astype("float64"))
+                .groupby(keys)["rate_per_10k"]
+                .mean()
+                .rename("observed")
+                .reset_index()
+            )
+            observed = (
+                post_cells[keys].astype("float64").merge(cells, on=keys, how="left")["observed"]
+            )
+            cf_rate = float(np.nanmean(observed.to_numpy(dtype="float64")) - est.estimate)
             if cf_rate > 0:
                 relative_cf = (
                     est.estimate / cf_rate,
@@ -941,8 +979,11 @@ def cohort_analysis(
                     est.ci_upper / cf_rate,
                 )
 
-    two, two_desc, two_rel = _two_by_two(panel, notes)
-    wave_means = _wave_means(wh, area_code, measure, grain)
+    if cross_checks:
+        two, two_desc, two_rel = _two_by_two(panel, notes)
+        wave_means = _wave_means(wh, area_code, measure, grain)
+    else:
+        two, two_desc, two_rel, wave_means = None, "", None, empty
     place = f"{marts.area_name(wh, area_code)}'s localities"
     found: list[Finding] = []
     if did is not None:
@@ -1094,15 +1135,13 @@ def _comparison(wh, area_code, measure, by, grain, unit, age_band) -> Comparison
     frame = raw.copy()
     notes: dict[str, str] = {}
     per_year = PERIODS_PER_YEAR[grain]
-    index = pd.Series(np.nan, index=frame.index)
-    for name, rows in frame.groupby("series"):
-        base_rows = rows.sort_values("period_end").head(per_year)
-        base = base_rows["rate_per_10k"].mean()
-        if not base or not np.isfinite(base):
-            notes[str(name)] = "No index: the first year's rate is zero or missing."
-            continue
-        index[rows.index] = rows["rate_per_10k"] / base * 100
-    frame["index"] = index
+    # Each series' base: the mean rate over its first year of periods.
+    first_year = frame.sort_values(["series", "period_end"]).groupby("series").head(per_year)
+    bases = first_year.groupby("series")["rate_per_10k"].mean()
+    usable = bases[(bases != 0) & np.isfinite(bases)]
+    for name in bases.index.difference(usable.index):
+        notes[str(name)] = "No index: the first year's rate is zero or missing."
+    frame["index"] = (frame["rate_per_10k"] / frame["series"].map(usable) * 100).astype("float64")
     frame["small_count"] = frame["value"].between(1, SMALL_COUNT_MAX)
     if by == "unit":
         order = [UNIT_ALL] + sorted(s for s in frame["series"].unique() if s != UNIT_ALL)
@@ -1116,7 +1155,8 @@ def _comparison(wh, area_code, measure, by, grain, unit, age_band) -> Comparison
         order = [b for b in AGE_BAND_ORDER if b in present] + sorted(present - set(AGE_BAND_ORDER))
         frame["wave"] = pd.NA
         frame["start_date"] = pd.NaT
-    order = [s for s in order if s in set(frame["series"])]
+    present_series = set(frame["series"])
+    order = [s for s in order if s in present_series]
     cols = [
         "series",
         "period_end",
@@ -1183,10 +1223,10 @@ class DoseResponseAnalysis:
         area_code, measure, window, coverage_date: the options used (``coverage_date`` is the
             latest training period when not given).
         table: per locality: ``unit, coverage, rate_before, rate_after, change, n_before,
-            n_after`` from ``build_dose_response_table`` (quarterly rates per 10,000, ``window``
-            quarters each side of the locality's rollout), plus ``relative_change``
-            (change / rate_before), the measure the correlation uses because localities
-            differ in their underlying need.
+            n_after`` as ``build_dose_response_table`` makes it (:func:`dose_table`; quarterly
+            rates per 10,000, ``window`` quarters each side of the locality's rollout), plus
+            ``relative_change`` (change / rate_before), the measure the correlation uses
+            because localities differ in their underlying need.
         result: Spearman's rho with its Fisher-z interval (DoseResponseResult), or None.
         notes: method -> reason, when the correlation could not run.
         findings: plain-English findings.
@@ -1202,6 +1242,45 @@ class DoseResponseAnalysis:
     notes: dict[str, str]
     findings: list[Finding]
     source: str
+
+
+def dose_table(
+    cov: pd.DataFrame, panel: pd.DataFrame, rollouts: pd.Series, coverage_date: Any, window: int
+) -> pd.DataFrame:
+    """`stats.dose_response.build_dose_response_table` for every unit at once.
+
+    The same table (``unit, coverage, rate_before, rate_after, change, n_before, n_after``,
+    units in name order): each unit's latest coverage on or before `coverage_date`, and its
+    mean rate over the `window` periods with a rate before its rollout and from it on. The
+    builder loops over units, filtering the whole coverage and outcome tables for each, which
+    took over a second with 160 localities; here each step is one grouped operation.
+    `tests/test_analysis_fast_paths.py` checks the two agree.
+    """
+    cut = pd.Timestamp(coverage_date)
+    cov_dates = pd.to_datetime(cov["period_end"])
+    latest = (
+        cov.assign(_date=cov_dates)[cov_dates <= cut]
+        .sort_values("_date", kind="stable")
+        .groupby("unit")
+        .tail(1)  # the latest row, even when its coverage is missing
+        .set_index("unit")["coverage"]
+    )
+    valid = panel[["unit", "period_end", "rate_per_10k"]].dropna(subset=["rate_per_10k"])
+    valid = valid.assign(_date=pd.to_datetime(valid["period_end"])).sort_values(
+        ["unit", "_date"], kind="stable"
+    )
+    start = pd.to_datetime(valid["unit"].map(rollouts))
+    before = valid[valid["_date"] < start].groupby("unit").tail(window)
+    after = valid[valid["_date"] >= start].groupby("unit").head(window)
+    units = sorted(set(panel["unit"]) | set(cov["unit"]), key=str)
+    table = pd.DataFrame({"unit": units})
+    table["coverage"] = table["unit"].map(latest).astype("float64")
+    for side, rows in (("before", before), ("after", after)):
+        grouped = rows.groupby("unit")["rate_per_10k"]
+        table[f"rate_{side}"] = table["unit"].map(grouped.mean()).astype("float64")
+        table[f"n_{side}"] = table["unit"].map(grouped.size()).fillna(0).astype("int64")
+    table["change"] = table["rate_after"] - table["rate_before"]
+    return table[["unit", "coverage", "rate_before", "rate_after", "change", "n_before", "n_after"]]
 
 
 def dose_response_analysis(
@@ -1233,13 +1312,9 @@ def dose_response_analysis(
             area_code, measure, window, cdate, empty, None, notes, [], source
         )
     rollouts = panel.groupby("unit")["start_date"].first()
-    table = build_dose_response_table(
-        cov.rename(columns={"period_end": "date"}),
-        panel.rename(columns={"period_end": "date", "rate_per_10k": "rate"}),
-        rollouts,
-        coverage_date=coverage_date,
-        window_periods=window,
-    )
+    if window < 1:
+        raise StatsInputError("The window must be at least one period each side.")
+    table = dose_table(cov, panel, rollouts, coverage_date, window)
     table["relative_change"] = table["change"] / table["rate_before"].where(
         table["rate_before"] > 0
     )
@@ -1380,15 +1455,38 @@ def cost_avoidance_analysis(
 # ================================================================================================
 
 
-def board_findings(wh: Warehouse, area_code: str, *, max_findings: int = 8) -> list[Finding]:
+@dataclass(frozen=True)
+class BoardSummary:
+    """What the board summary shows: the headline tiles and the findings (see below)."""
+
+    headlines: list[Headline]
+    findings: list[Finding]
+
+
+def board_summary(wh: Warehouse, area_code: str) -> BoardSummary:
+    """:func:`headlines` and :func:`board_findings` together, the tiles computed once."""
+    wh = _read_once(wh)
+    tiles = headlines(wh, area_code)
+    return BoardSummary(tiles, board_findings(wh, area_code, tiles=tiles))
+
+
+def board_findings(
+    wh: Warehouse,
+    area_code: str,
+    *,
+    max_findings: int = 8,
+    tiles: list[Headline] | None = None,
+) -> list[Finding]:
     """5 to 8 plain-English findings for the board summary and the annual report.
 
     In order of importance: the whole-area CLA and CPP rates (interrupted time series,
     quarterly, quasi-Poisson with Newey-West errors), CLA and CPP starts across localities
     (staggered difference-in-differences by financial year), training coverage, the dose-response link, cost
     avoidance, and the SPC signal for the CLA rate. Methods that cannot run are left out (a
-    low-confidence finding says why when nothing can run).
+    low-confidence finding says why when nothing can run). ``tiles``: the area's
+    :func:`headlines` (default options), when the caller has them already.
     """
+    wh = _read_once(wh)
     out: list[Finding] = []
     order = 0
 
@@ -1407,9 +1505,9 @@ def board_findings(wh: Warehouse, area_code: str, *, max_findings: int = 8) -> l
         # Financial years, not quarters: Callaway & Sant'Anna compare each wave with the one
         # period before it starts, and with two localities per wave a single quarter is too
         # noisy to anchor a board-level estimate (see test_planted_effect's known limitation).
-        cohort = cohort_analysis(wh, area_code, measure, grain="financial_year")
+        cohort = cohort_analysis(wh, area_code, measure, grain="financial_year", cross_checks=False)
         add(next((f for f in cohort.findings if f.key.startswith("did:")), None))
-    tiles = {t.key: t for t in headlines(wh, area_code)}
+    tiles = {t.key: t for t in (tiles if tiles is not None else headlines(wh, area_code))}
     training = tiles["training_coverage"]
     if training.latest_rate is not None:
         add(

@@ -38,7 +38,8 @@ if ctx.rollout_date:
     )
 
 area = ctx.filters.area
-headlines = data.analysis("headlines", area)
+summary = data.analysis("board_summary", area)  # the tiles and the findings, tiles made once
+headlines = summary.headlines
 
 
 def change_text(headline) -> str | None:
@@ -123,7 +124,7 @@ if context_lines:
 
 # -- 2. findings -------------------------------------------------------------------------------
 st.subheader("What the evidence says")
-findings = data.analysis("board_findings", area)
+findings = summary.findings
 if not findings:
     empty_state(
         "No findings yet",

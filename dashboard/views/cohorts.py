@@ -8,10 +8,12 @@ from dashboard import charts, data
 from dashboard.views.common import (
     RATE_DERIVED,
     chart_block,
+    choose_series,
     empty_state,
     header,
     in_range,
     require_context,
+    spread,
 )
 from pipelines.marts import GRAIN_LABELS, MEASURES
 
@@ -36,7 +38,17 @@ tab_units, tab_ages, tab_waves = st.tabs(
 # -- localities --------------------------------------------------------------------------------
 with tab_units:
     comparison = data.analysis("unit_comparison", f.area, f.measure, grain=f.grain)
+    order = list(comparison.series_order)
+    waves = dict(zip(comparison.frame["series"], comparison.frame["wave"], strict=False))
+    shown = choose_series(
+        order,
+        noun="localities",
+        key="cohorts-localities",
+        default=order[:1] + spread(order[1:], waves),  # the whole area, then each wave in turn
+    )
     frame = in_range(comparison.frame, ctx)
+    if len(shown) < len(order):
+        frame = frame[frame["series"].isin(shown)]
     if frame.empty:
         empty_state(
             "No locality figures match these filters",

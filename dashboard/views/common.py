@@ -74,6 +74,53 @@ def in_range(frame: pd.DataFrame, ctx: Context, column: str = "period_end") -> p
     return frame[(dates >= pd.Timestamp(f.start)) & (dates <= pd.Timestamp(f.end))]
 
 
+#: Most series drawn on one chart (panels of a small-multiples chart, lines of a line chart).
+#: Beyond it a chart is unreadable and slow to draw, so the page offers a choice.
+MAX_SERIES = 12
+
+
+def choose_series(
+    names: list[str],
+    *,
+    noun: str,
+    key: str,
+    default: list[str] | None = None,
+    limit: int = MAX_SERIES,
+) -> list[str]:
+    """Every series when there are at most `limit`; otherwise a choice of up to 2 x `limit`.
+
+    `default` (else the first `limit`) is what shows until the user picks. The choice only
+    appears for warehouses with many localities, so small ones look exactly as before.
+    """
+    names = list(names)
+    if len(names) <= limit:
+        return names
+    picked = st.multiselect(
+        f"{noun.capitalize()} to show ({len(names):,} in all)",
+        names,
+        default=(default or names)[:limit],
+        max_selections=2 * limit,
+        key=key,
+        help=f"Charts show at most {2 * limit} {noun} at once, so they stay readable.",
+    )
+    chosen = set(picked)
+    return [n for n in names if n in chosen] or (default or names)[:limit]
+
+
+def spread(names: list[str], group: dict[str, object]) -> list[str]:
+    """`names` reordered to take one from each group in turn (e.g. one locality per wave)."""
+    queues: dict[object, list[str]] = {}
+    for name in names:
+        key = group.get(name)
+        queues.setdefault(None if key != key else key, []).append(name)  # NaN: no group
+    out: list[str] = []
+    while any(queues.values()):
+        for queue in queues.values():
+            if queue:
+                out.append(queue.pop(0))
+    return out
+
+
 def chart_block(
     fig,
     table: pd.DataFrame,

@@ -6,7 +6,14 @@ import streamlit as st
 
 from dashboard import charts, data
 from dashboard.state import UNIT_ALL, period_label
-from dashboard.views.common import chart_block, empty_state, header, in_range, require_context
+from dashboard.views.common import (
+    chart_block,
+    choose_series,
+    empty_state,
+    header,
+    in_range,
+    require_context,
+)
 from pipelines.marts import MEASURES
 
 ctx = require_context()
@@ -97,12 +104,18 @@ if group:
 
 # -- coverage over time ------------------------------------------------------------------------
 st.subheader("Coverage over time")
+charted = shown
+if group:
+    names = sorted(shown[group].dropna().astype(str).unique())
+    picked = choose_series(names, noun=f"{by_label.lower()}s", key=f"training-show-{group}")
+    if len(picked) < len(names):
+        charted = shown[shown[group].astype(str).isin(picked)]
 title = (
     f"{overall_latest['coverage']:.0%} of staff in scope were trained by "
     f"{latest_date:%B %Y}, against a target of {target_pct}%"
 )
 fig = charts.training_coverage_chart(
-    shown,
+    charted,
     title=title,
     source=charts.source_line("training extracts", ctx.last_upload),
     group_col=group,
@@ -112,7 +125,7 @@ fig = charts.training_coverage_chart(
 )
 chart_block(
     fig,
-    shown,
+    charted,
     key="training-coverage",
     file_name=f"{ctx.area_name} training coverage by {by_label}",
     count_cols=["staff_trained", "staff_in_scope"],
