@@ -243,17 +243,22 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
         ) as handle:
             handle.write(text)
         temp = source = Path(handle.name)
+    max_rows = limits().max_rows
+    # Every record but the last ends in a line break, so the breaks bound the rows. Below the
+    # limit the read needs no LIMIT, which would make DuckDB keep rows in order on one thread
+    # (it doubles the read of a national file).
+    can_exceed = raw.count(b"\n") + raw.count(b"\r") + 1 > max_rows + 1
     del raw
     columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
-    max_rows = limits().max_rows
     try:
         drop_raw(con)
         # One row past the limit is read so that an over-long file is refused, not truncated.
+        limit = f" LIMIT {max_rows + 1}" if can_exceed else ""
         con.execute(
             f"CREATE TEMP TABLE {RAW_ROWS} AS SELECT * FROM read_csv(?, delim = ?, quote = '\"', "
             "escape = '\"', header = false, skip = 1, columns = ?, auto_detect = false, "
             "strict_mode = true, null_padding = false, "
-            f"max_line_size = {MAX_LINE_BYTES}) LIMIT {max_rows + 1}",
+            f"max_line_size = {MAX_LINE_BYTES}){limit}",
             [str(source), delimiter, columns],
         )
     except duckdb.Error as exc:

@@ -414,3 +414,17 @@ def test_staged_values_are_the_contract_typing_of_every_cell(reference_wh, write
     assert by_row[6]["cla_starts"] == 7
     assert by_row[7]["area_code"] == "E06999901"
     cur.close()
+
+
+def test_row_limit_is_exact_with_or_without_a_bounded_read(reference_wh, write_file, monkeypatch):
+    """At the limit a file loads; one row over, it is refused, whichever way it is read."""
+    monkeypatch.setenv("RP_IMPACT_MAX_ROWS", "3")
+    rows = [f"2023-0{m}-{d},E06999901,All,All,1,1" for m, d in ((4, 30), (5, 31), (6, 30))]
+    at_limit = write_file("three.csv", HEADER + "\n".join(rows) + "\n")
+    assert check(reference_wh, at_limit).outcome == "loaded"
+    # Blank lines push the line-break count past the limit, so the read is bounded by LIMIT.
+    padded = write_file("three_padded.csv", HEADER + "\n".join(rows) + "\n\n\n\n")
+    assert validate_only(padded).outcome == "valid"
+    over = write_file("four.csv", HEADER + "\n".join([*rows, "2023-07-31,E06999901,All,All,1,1"]))
+    issue = only_error(check(reference_wh, over), "unreadable")
+    assert "more than 3 data rows" in issue.message
