@@ -252,17 +252,10 @@ def _drop_value_tables(con, n_columns: int) -> None:
     con.execute(f"DROP TABLE IF EXISTS {VALUES_TABLE}")
 
 
-def _fast_expr(column: Column, src: str) -> str | None:
+def _fast_expr(column: Column, src: str) -> str:
     """A plain cast that gives the same typed value as `_typed_expr` for well-formed values."""
-    if column.kind == "count":
-        return f"TRY_CAST({src} AS BIGINT)"
-    if column.kind == "date":
-        return f"TRY_CAST({src} AS DATE)"
-    if column.kind in ("year", "wave"):
-        return f"TRY_CAST({src} AS INTEGER)"
-    if column.kind in ("area", "text") or column.kind not in ("count", "date", "year", "wave"):
-        return src
-    return None
+    casts = {"count": "BIGINT", "date": "DATE", "year": "INTEGER", "wave": "INTEGER"}
+    return f"TRY_CAST({src} AS {casts[column.kind]})" if column.kind in casts else src
 
 
 # -- the validator ----------------------------------------------------------------------------
@@ -987,8 +980,8 @@ def _check_and_stage(con, report: ValidationReport, raw: RawExtract, dataset, al
         return
 
     _stage(con, checker, contract)
-    # The typed rows are all the later rules and the merge need; the strings can go.
+    # The typed rows are all the later rules and the merge need: free the strings before the
+    # row rules run (the caller's `finally` drops the distinct values).
     drop_raw(con)
-    _drop_value_tables(con, len(raw.headers))
     checker.check_rows()
     report.staged = report.ok
