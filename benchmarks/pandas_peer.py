@@ -1,6 +1,6 @@
 """The peer for the ingest benchmark: an idiomatic, vectorised pandas implementation.
 
-It does what `pipelines.ingest.ingest_file` does for an outcomes extract, the way a competent
+It does what `pipelines.load.ingest.ingest_file` does for an outcomes extract, the way a competent
 analyst would write it with pandas: read the CSV as strings with `pandas.read_csv`, apply the
 same contract rules with vectorised string and groupby operations (no per-row Python), then
 upsert into the same DuckDB warehouse (history of revised rows, update, insert, audit row) from
@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from pipelines.contracts import CONTRACTS, STOCK_MEASURES, SUPPRESSION_MARKERS, normalise_header
-from pipelines.readers import sha256_of
-from pipelines.warehouse import Warehouse, next_upload_id
+from pipelines.load.readers import sha256_of
+from pipelines.store.warehouse import Warehouse, next_upload_id
 
 CONTRACT = CONTRACTS["outcomes"]
 KEY = list(CONTRACT.key)
@@ -32,7 +32,7 @@ COUNT_RE = r"[0-9]+(\.0+)?"
 ISO_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00)?)?"
 UK_RE = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
 ONS_RE = r"[EWSN][0-9]{8}"
-# The same thresholds as pipelines.validate (MAX_ISSUES_PER_RULE, JUMP_MIN_BASE).
+# The same thresholds as pipelines.load.validate (MAX_ISSUES_PER_RULE, JUMP_MIN_BASE).
 MAX_ISSUES_PER_RULE = 50
 JUMP_MIN_BASE = 20
 

@@ -132,7 +132,7 @@ def base_warehouse(scale: gen.Scale, kind: str, env: dict) -> Path:
 def sample_warehouse(env: dict) -> Path:
     db = gen.DATA_DIR / "sample.duckdb"
     if not db.exists():
-        from pipelines.ingest import sample_files
+        from pipelines.load.ingest import sample_files
 
         sample = REPO / "data" / "sample"
         files = [str(p) for p in sample_files(sample)]

@@ -57,9 +57,9 @@ def floor(args: dict) -> dict:
 
 
 def ingest(args: dict) -> dict:
-    """pipelines.ingest.ingest_file on a copy of `base` (read, validate, merge, audit)."""
-    from pipelines.ingest import ingest_file
-    from pipelines.warehouse import open_warehouse
+    """pipelines.load.ingest.ingest_file on a copy of `base` (read, validate, merge, audit)."""
+    from pipelines.load.ingest import ingest_file
+    from pipelines.store.warehouse import open_warehouse
 
     if args.get("base"):
         _copy(args["base"], args["db"])
@@ -82,7 +82,7 @@ def ingest(args: dict) -> dict:
 def peer(args: dict) -> dict:
     """benchmarks.pandas_peer on a copy of `base`."""
     from benchmarks.pandas_peer import ingest_outcomes
-    from pipelines.warehouse import open_warehouse
+    from pipelines.store.warehouse import open_warehouse
 
     _copy(args["base"], args["db"])
     with open_warehouse(args["db"]) as wh:
@@ -97,8 +97,8 @@ def peer(args: dict) -> dict:
 
 def build(args: dict) -> dict:
     """Load reference extracts (and optionally outcomes) into a new warehouse."""
-    from pipelines.ingest import ingest_file
-    from pipelines.warehouse import open_warehouse
+    from pipelines.load.ingest import ingest_file
+    from pipelines.store.warehouse import open_warehouse
 
     Path(args["db"]).unlink(missing_ok=True)
     started = time.perf_counter()
@@ -108,7 +108,7 @@ def build(args: dict) -> dict:
             if result.outcome != "loaded":
                 raise SystemExit(f"{path}: {result.summary()} {result.errors[:3]}")
         for folder in args.get("dfe", []):
-            from pipelines.dfe import import_dfe_files
+            from pipelines.load.dfe import import_dfe_files
 
             import_dfe_files(wh, sorted(Path(folder).glob("*.csv")), user="bench")
         wh.cursor().execute("CHECKPOINT")
@@ -118,7 +118,7 @@ def build(args: dict) -> dict:
 def migrate(args: dict) -> dict:
     """Open a cached warehouse for writing once, so pending schema migrations (and rebuilds of
     materialised tables whose SQL changed) are applied before it is copied or measured."""
-    from pipelines.warehouse import open_warehouse
+    from pipelines.store.warehouse import open_warehouse
 
     started = time.perf_counter()
     with open_warehouse(args["db"]) as wh:
@@ -131,7 +131,7 @@ def its(args: dict) -> dict:
     import pandas as pd
 
     from pipelines.stats.its import interrupted_time_series
-    from pipelines.warehouse import open_warehouse
+    from pipelines.store.warehouse import open_warehouse
 
     with open_warehouse(args["db"], read_only=True) as wh:
         started = time.perf_counter()
@@ -167,7 +167,7 @@ def its(args: dict) -> dict:
 def did(args: dict) -> dict:
     """Staggered DiD (Callaway & Sant'Anna) on every area's locality panel, CLA starts rate."""
     from pipelines.stats.did import period_index, staggered_did
-    from pipelines.warehouse import open_warehouse
+    from pipelines.store.warehouse import open_warehouse
 
     with open_warehouse(args["db"], read_only=True) as wh:
         started = time.perf_counter()
@@ -200,14 +200,14 @@ def _restart_state() -> None:
 
     `st.cache_data` is keyed on the warehouse's data version, so in a running server it lasts
     across sessions; clearing it is the first view after an upload or a restart. The connection
-    (`pipelines.warehouse.shared_warehouse`, a module-level registry that
+    (`pipelines.store.warehouse.shared_warehouse`, a module-level registry that
     `st.cache_resource.clear()` does not reach) is closed too, so DuckDB's buffers are cold and
     the page pays for opening the warehouse, as the first viewer after a process start does.
     Only the imports are not charged (they are paid by the untimed warm-up run).
     """
     import streamlit as st
 
-    from pipelines import warehouse
+    from pipelines.store import warehouse
 
     st.cache_data.clear()
     st.cache_resource.clear()
@@ -293,7 +293,7 @@ def pages(args: dict) -> dict:
         os.environ["RP_IMPACT_WAREHOUSE"] = args["db"]
     # Pending migrations of the measured warehouse are applied here, untimed: a deployment
     # applies them once, not on each view.
-    from pipelines.warehouse import shared_warehouse
+    from pipelines.store.warehouse import shared_warehouse
 
     shared_warehouse(args["db"])
     warm_seconds = time.perf_counter() - warm_started
@@ -334,8 +334,8 @@ def pages(args: dict) -> dict:
 
 
 def export(args: dict) -> dict:
-    from pipelines.export import export_marts
-    from pipelines.warehouse import open_warehouse
+    from pipelines.store.export import export_marts
+    from pipelines.store.warehouse import open_warehouse
 
     shutil.rmtree(args["out"], ignore_errors=True)
     with open_warehouse(args["db"], read_only=True) as wh:

@@ -7,7 +7,7 @@
 - `check_upload` / `commit_upload` are the Upload page's handling of one file, as plain
   functions of (name, bytes) so tests can call them without a browser.
 
-Pages hold no SQL and no statistics: they call these wrappers and `dashboard.charts`.
+Pages hold no SQL and no statistics: they call these wrappers and `pipelines.present.charts`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,15 @@ import streamlit as st
 
 from pipelines import config
 from pipelines.contracts import CONTRACTS
-from pipelines.ingest import IngestResult, ingest_file, preview_changes, validate_only
-from pipelines.readers import read_bytes_as_file
-from pipelines.validate import validate_file
-from pipelines.warehouse import Warehouse, WarehouseBusyError, WarehouseError, shared_warehouse
+from pipelines.load.ingest import IngestResult, ingest_file, preview_changes, validate_only
+from pipelines.load.readers import read_bytes_as_file
+from pipelines.load.validate import validate_file
+from pipelines.store.warehouse import (
+    Warehouse,
+    WarehouseBusyError,
+    WarehouseError,
+    shared_warehouse,
+)
 
 
 def warehouse_path() -> Path:
@@ -156,7 +161,7 @@ def check_upload(wh: Warehouse, name: str, content: bytes, preview_rows: int = 2
 def commit_upload(
     wh: Warehouse, name: str, content: bytes, user: str | None = None
 ) -> IngestResult:
-    """Load one file exactly as `rp-impact ingest` does (pipelines.ingest.ingest_file)."""
+    """Load one file exactly as `rp-impact ingest` does (pipelines.load.ingest.ingest_file)."""
     identity = _identity()
     if identity is not None:
         user = user or identity.name

@@ -23,7 +23,6 @@ Functions:
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -50,10 +49,15 @@ from pipelines.stats.dose_response import (
 )
 from pipelines.stats.errors import StatsInputError
 from pipelines.stats.findings import Finding
-from pipelines.stats.its import MIN_POINTS_EACH_SIDE, ITSResult, interrupted_time_series
-from pipelines.stats.rates import proportion_ci, rate_ci
+from pipelines.stats.its import (
+    MIN_POINTS_EACH_SIDE,
+    ITSResult,
+    interrupted_time_series,
+    newey_west_lags,
+)
+from pipelines.stats.rates import newcombe_difference, rate_ci
 from pipelines.stats.spc import XmrResult, xmr
-from pipelines.warehouse import Warehouse
+from pipelines.store.warehouse import Warehouse
 
 T = TypeVar("T")
 
@@ -66,15 +70,6 @@ ITS_FAMILIES = ("poisson", "quasipoisson", "gaussian")
 CONTROLS = ("not_yet_treated", "never_treated", "auto")
 #: Counts from 1 to this are small numbers (the default disclosure threshold).
 SMALL_COUNT_MAX = 4
-
-
-def newey_west_lags(n: int) -> int:
-    """Newey-West lag rule of thumb, floor(4 (n/100)^(2/9)) and at least 1.
-
-    Source: Newey WK, West KD (1994), "Automatic lag selection in covariance matrix
-    estimation", Rev Econ Stud 61:631-653 (the common default in econometrics software).
-    """
-    return max(1, int(math.floor(4 * (max(n, 1) / 100) ** (2 / 9))))
 
 
 class _ReadOnce:
@@ -649,27 +644,6 @@ def _rate_headline(
         before_after=ba,
         confidence=confidence,
         notes=notes,
-    )
-
-
-def newcombe_difference(
-    x1: float, n1: float, x0: float, n0: float, confidence: float = 0.95
-) -> tuple[float, float, float]:
-    """Difference of two proportions p1 - p0 with Newcombe's hybrid score interval.
-
-    Source: Newcombe RG (1998), "Interval estimation for the difference between independent
-    proportions: comparison of eleven methods", Stat Med 17:873-890, method 10 (from the two
-    Wilson intervals): L = d - sqrt((p1-l1)^2 + (u0-p0)^2), U = d + sqrt((u1-p1)^2 + (p0-l0)^2).
-    """
-    ci = proportion_ci([x1, x0], [n1, n0], confidence)
-    p1, p0 = ci["proportion"].to_numpy()
-    l1, l0 = ci["lower"].to_numpy()
-    u1, u0 = ci["upper"].to_numpy()
-    d = p1 - p0
-    return (
-        float(d),
-        float(d - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)),
-        float(d + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)),
     )
 
 
@@ -1619,7 +1593,7 @@ def first_treatment_year(rollout: dt.date | None) -> int | None:
 
 def _bench_metric_text(measure: str) -> tuple[str, str]:
     """(unit for sentences, axis title) for a DfE measure."""
-    from pipelines import dfe
+    from pipelines.load import dfe
 
     if measure in dfe.RATE_MEASURES:
         return "per 10,000", "Rate per 10,000 children aged 0 to 17"
@@ -1654,9 +1628,9 @@ class BenchmarkAnalysis:
             council_count (the published count behind the council's rate), rate_source
             ('published' / 'recomputed'), population_year (for a recomputed rate) and release.
         latest_year: the latest year with a figure for the council, or None.
-        ranks: `pipelines.dfe.rank_among` for the latest year; rank_text: scope -> plain words
+        ranks: `pipelines.load.dfe.rank_among` for the latest year; rank_text: scope -> plain words
             ("3rd lowest of 11 (1 = lowest rate)").
-        neighbours: `pipelines.dfe.neighbours`, closest first.
+        neighbours: `pipelines.load.dfe.neighbours`, closest first.
         rollout_date: the first rollout date when the council is an area in this warehouse.
         treatment_year: the first year counted as after the programme (DfE labelling), from
             the argument or `first_treatment_year(rollout_date)`, or None.
@@ -1705,15 +1679,15 @@ class BenchmarkAnalysis:
 
 
 def benchmark_councils(wh: Warehouse) -> pd.DataFrame:
-    """Councils with published DfE figures, for a picker (`pipelines.dfe.council_options`)."""
-    from pipelines import dfe
+    """Councils with published DfE figures, for a picker (`pipelines.load.dfe.council_options`)."""
+    from pipelines.load import dfe
 
     return dfe.council_options(wh)
 
 
 def benchmark_council_code(wh: Warehouse, area_code: str | None) -> str | None:
     """The DfE three-digit code for a warehouse area code (or any council code), or None."""
-    from pipelines import dfe
+    from pipelines.load import dfe
 
     if not area_code:
         return None
@@ -1725,7 +1699,7 @@ def benchmark_council_code(wh: Warehouse, area_code: str | None) -> str | None:
 
 def benchmark_measures(wh: Warehouse, area_code: str) -> list[str]:
     """The DfE measures with at least one published figure for the council, in menu order."""
-    from pipelines import dfe
+    from pipelines.load import dfe
 
     council = dfe.resolve_council(wh, area_code)
     found = wh.query(
@@ -1738,8 +1712,8 @@ def benchmark_measures(wh: Warehouse, area_code: str) -> list[str]:
 
 
 def benchmark_revisions(wh: Warehouse) -> pd.DataFrame:
-    """Figures that changed between DfE releases (`pipelines.dfe.dfe_revisions`)."""
-    from pipelines import dfe
+    """Figures that changed between DfE releases (`pipelines.load.dfe.dfe_revisions`)."""
+    from pipelines.load import dfe
 
     return dfe.dfe_revisions(wh)
 
@@ -1952,7 +1926,7 @@ def benchmark_analysis(
     programme; by default the first financial year starting after the area's first rollout
     (`first_treatment_year`). `synthetic=False` skips it (the board's context lines). Raises KeyError when the council is not in the imported DfE files.
     """
-    from pipelines import dfe
+    from pipelines.load import dfe
     from pipelines.stats.synth import synthetic_control
 
     if measure not in BENCHMARK_MEASURES:

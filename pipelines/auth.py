@@ -9,7 +9,7 @@ Three roles, each with everything the one before has:
   a column past the identifiable-data guard.
 
 Permissions are enforced in the pipeline functions (`require(role, action)` raises
-`PermissionError`), not only by hiding pages: `pipelines.ingest.ingest_file(role=...)` calls it.
+`PermissionError`), not only by hiding pages: `pipelines.load.ingest.ingest_file(role=...)` calls it.
 
 Identity comes from one of three places (see `dashboard/auth.py`):
 
@@ -404,7 +404,7 @@ def demo_refusal(warehouse) -> str | None:
 
 def sample_file_hashes(folder: Path | None = None) -> set[str]:
     """SHA-256 of every file under the sample folder: the files demo mode may upload."""
-    from pipelines.readers import sha256_of
+    from pipelines.load.readers import sha256_of
 
     folder = folder or config.SAMPLE_DIR
     if not folder.is_dir():

@@ -54,7 +54,7 @@ def open_with_retry(path, *, read_only: bool = False, wait: float | None = None,
 
     Bounded: gives up after `wait` seconds (RP_IMPACT_BUSY_WAIT) with WarehouseBusyError.
     """
-    from pipelines.warehouse import Warehouse, WarehouseBusyError
+    from pipelines.store.warehouse import Warehouse, WarehouseBusyError
 
     stream = stream or sys.stderr
     path = Path(path) if path else config.warehouse_path()
@@ -82,7 +82,7 @@ def open_with_retry(path, *, read_only: bool = False, wait: float | None = None,
 
 
 def _open(args, read_only: bool = False):
-    from pipelines.warehouse import WarehouseBusyError, WarehouseError
+    from pipelines.store.warehouse import WarehouseBusyError, WarehouseError
 
     try:
         return open_with_retry(args.warehouse, read_only=read_only)
@@ -92,7 +92,7 @@ def _open(args, read_only: bool = False):
 
 
 def cmd_build(args) -> int:
-    from pipelines.ingest import build_from_folder
+    from pipelines.load.ingest import build_from_folder
 
     path = Path(args.warehouse or config.warehouse_path())
     if args.fresh and path.exists():
@@ -110,7 +110,7 @@ def cmd_build(args) -> int:
         dfe_folder = folder / "dfe"
         dfe_results = []
         if dfe_folder.is_dir():
-            from pipelines.dfe import import_dfe_files
+            from pipelines.load.dfe import import_dfe_files
 
             dfe_results = import_dfe_files(
                 wh, sorted(dfe_folder.glob("*.csv")), user="sample-build"
@@ -125,8 +125,8 @@ def cmd_build(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from pipelines.ingest import validate_only
-    from pipelines.warehouse import WarehouseBusyError, WarehouseError, open_warehouse
+    from pipelines.load.ingest import validate_only
+    from pipelines.store.warehouse import WarehouseBusyError, WarehouseError, open_warehouse
 
     path = Path(args.warehouse or config.warehouse_path())
     wh = None
@@ -149,7 +149,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_ingest(args) -> int:
-    from pipelines.ingest import ingest_files
+    from pipelines.load.ingest import ingest_files
 
     with _open(args) as wh:
         results = ingest_files(
@@ -182,7 +182,7 @@ def cmd_uploads(args) -> int:
 
 
 def cmd_import_dfe(args) -> int:
-    from pipelines.dfe import import_dfe_files
+    from pipelines.load.dfe import import_dfe_files
 
     with _open(args) as wh:
         results = import_dfe_files(wh, args.files, user=args.user)
@@ -262,7 +262,7 @@ def cmd_report(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from pipelines.export import export_marts
+    from pipelines.store.export import export_marts
 
     with _open(args, read_only=True) as wh:
         try:
@@ -313,7 +313,7 @@ def cmd_users(args) -> int:
 
 
 def cmd_backups(args) -> int:
-    from pipelines.backup import backup_dir, list_backups
+    from pipelines.store.backup import backup_dir, list_backups
 
     path = Path(args.warehouse or config.warehouse_path())
     backups = list_backups(path)
@@ -326,7 +326,7 @@ def cmd_backups(args) -> int:
 
 def cmd_backup(args) -> int:
     from pipelines import auth
-    from pipelines.backup import take_backup
+    from pipelines.store.backup import take_backup
 
     auth.require(args.role, "backup")
     with _open(args) as wh:
@@ -337,7 +337,7 @@ def cmd_backup(args) -> int:
 
 def cmd_restore(args) -> int:
     from pipelines import auth
-    from pipelines.backup import BackupError, find_backup, restore
+    from pipelines.store.backup import BackupError, find_backup, restore
 
     auth.require(args.role, "restore")
     path = Path(args.warehouse or config.warehouse_path())
@@ -368,7 +368,7 @@ def cmd_restore(args) -> int:
 
 def cmd_delete_upload(args) -> int:
     from pipelines import auth
-    from pipelines.ingest import delete_upload
+    from pipelines.load.ingest import delete_upload
 
     auth.require(args.role, "delete_upload")
     if not args.yes:
@@ -504,7 +504,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from pipelines.warehouse import WarehouseBusyError, WarehouseError
+    from pipelines.store.warehouse import WarehouseBusyError, WarehouseError
 
     try:
         return args.func(args)

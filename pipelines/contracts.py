@@ -1,6 +1,6 @@
 """Data contracts: one declarative definition per dataset that analysts upload.
 
-Validation (`pipelines.validate`), the downloadable templates, the warehouse tables and the
+Validation (`pipelines.load.validate`), the downloadable templates, the warehouse tables and the
 contract docs (`docs/data-contracts.md`, the dashboard's contract page) are all generated from
 these definitions, so they cannot drift apart.
 """

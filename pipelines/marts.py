@@ -14,7 +14,7 @@ import pandas as pd
 
 from pipelines.contracts import OUTCOMES, STOCK_MEASURES, UNIT_ALL
 from pipelines.stats.rates import proportion_ci, rate_ci
-from pipelines.warehouse import Warehouse
+from pipelines.store.warehouse import Warehouse
 
 GRAINS = ("month", "quarter", "financial_year")
 GRAIN_LABELS = {"month": "Month", "quarter": "Quarter", "financial_year": "Financial year"}

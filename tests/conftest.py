@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from pipelines import config
-from pipelines.warehouse import open_warehouse
+from pipelines.store.warehouse import open_warehouse
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DFE = REPO.parent / "shared" / "data" / "dfe"
@@ -73,7 +73,7 @@ POPULATION_CSV = (
 @pytest.fixture
 def reference_wh(empty_wh, write_file):
     """An empty warehouse with one area and its population loaded (for old-code mapping)."""
-    from pipelines.ingest import ingest_file
+    from pipelines.load.ingest import ingest_file
 
     for name, text in (("areas.csv", AREAS_CSV), ("population.csv", POPULATION_CSV)):
         result = ingest_file(empty_wh, write_file(name, text), user="test")

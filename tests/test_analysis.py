@@ -13,7 +13,7 @@ import pytest
 from pipelines import analysis
 from pipelines.stats import banned_phrases_in
 from pipelines.stats.findings import CAVEAT_STOCK
-from pipelines.warehouse import open_warehouse
+from pipelines.store.warehouse import open_warehouse
 
 AREA = "E06999901"
 FIRST_WAVE = dt.date(2019, 10, 1)

@@ -10,8 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import analysis, dfe
+from pipelines import analysis
 from pipelines.analysis import benchmark_analysis, first_treatment_year, fy_label, ordinal
+from pipelines.load import dfe
 
 SHARED_DFE = Path(
     os.environ.get("RP_IMPACT_SHARED_DFE")
@@ -178,7 +179,7 @@ def real_wh(tmp_path_factory):
         pytest.skip(
             f"The real DfE files are not at {SHARED_DFE} (set RP_IMPACT_SHARED_DFE to their folder)."
         )
-    from pipelines.warehouse import open_warehouse
+    from pipelines.store.warehouse import open_warehouse
 
     with open_warehouse(tmp_path_factory.mktemp("real") / "dfe.duckdb") as wh:
         results = dfe.import_dfe_files(wh, files, user="test")

@@ -8,12 +8,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard import charts
 from pipelines import analysis, marts
 from pipelines.contracts import UNIT_ALL
+from pipelines.present import charts
 from pipelines.stats.did import period_index
 from pipelines.stats.dose_response import build_dose_response_table
-from pipelines.warehouse import open_warehouse
+from pipelines.store.warehouse import open_warehouse
 
 AREA = "E06999901"
 

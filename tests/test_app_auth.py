@@ -54,8 +54,8 @@ def test_an_analyst_can_upload(sample_copy, monkeypatch, sign_in):
 def test_a_viewer_is_refused_by_the_pipeline_too(sample_copy):
     import pytest
 
-    from pipelines.ingest import ingest_file
-    from pipelines.warehouse import open_warehouse
+    from pipelines.load.ingest import ingest_file
+    from pipelines.store.warehouse import open_warehouse
 
     with open_warehouse(sample_copy) as wh, pytest.raises(PermissionError):
         ingest_file(wh, "data/sample/unloaded/outcomes_2026-09.csv", role="viewer")

@@ -10,8 +10,9 @@ from apptest_text import chart_titles as _titles
 from apptest_text import page_text as _text
 from streamlit.testing.v1 import AppTest
 
-from pipelines import config, dfe
-from pipelines.warehouse import open_warehouse, shared_warehouse
+from pipelines import config
+from pipelines.load import dfe
+from pipelines.store.warehouse import open_warehouse, shared_warehouse
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 SAMPLE_CLA = config.SAMPLE_DIR / "dfe" / "cla_number_and_rate_per_10k_children.csv"

@@ -10,9 +10,10 @@ from apptest_text import chart_titles as _titles
 from apptest_text import page_text as _text
 from streamlit.testing.v1 import AppTest
 
-from dashboard import charts, data
+from dashboard import data
 from pipelines import analysis, config
-from pipelines.warehouse import open_warehouse, shared_warehouse
+from pipelines.present import charts
+from pipelines.store.warehouse import open_warehouse, shared_warehouse
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 AREA = "E06999901"
@@ -85,7 +86,7 @@ def test_a_method_that_cannot_run_says_why(app):
 
 
 def test_a_filter_matching_nothing_shows_an_empty_state(tmp_path, monkeypatch, write_file, sign_in):
-    from pipelines.ingest import ingest_file
+    from pipelines.load.ingest import ingest_file
 
     path = tmp_path / "partial.duckdb"
     with open_warehouse(path) as wh:

@@ -10,7 +10,7 @@ from apptest_text import page_text as _text
 from streamlit.testing.v1 import AppTest
 
 from dashboard import state
-from pipelines.warehouse import open_warehouse
+from pipelines.store.warehouse import open_warehouse
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 TIMEOUT = 120

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from pipelines import auth
-from pipelines.ingest import delete_upload, ingest_file, validate_only
+from pipelines.load.ingest import delete_upload, ingest_file, validate_only
 
 HEADER = "period_end,area_code,unit,age_band,cla_starts,cpp_starts\n"
 Q1 = HEADER + "2023-04-30,E06999901,All,All,12,7\n"
@@ -212,7 +212,7 @@ import sys
 sys.path.insert(0, {root!r})
 import streamlit as st
 from dashboard import auth
-from pipelines.warehouse import open_warehouse
+from pipelines.store.warehouse import open_warehouse
 
 wh = open_warehouse({warehouse!r})
 identity = auth.require_identity(wh)

@@ -7,8 +7,8 @@ import stat
 
 import pytest
 
-from pipelines import backup
-from pipelines.ingest import ingest_file
+from pipelines.load.ingest import ingest_file
+from pipelines.store import backup
 
 HEADER = "period_end,area_code,unit,age_band,cla_starts,cpp_starts\n"
 

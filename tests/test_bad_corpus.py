@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines import guard
-from pipelines.ingest import ingest_file
-from pipelines.warehouse import Warehouse
+from pipelines.load import guard
+from pipelines.load.ingest import ingest_file
+from pipelines.store.warehouse import Warehouse
 from tests.conftest import AREAS_CSV, POPULATION_CSV
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"

@@ -6,7 +6,7 @@ import time
 
 from benchmarks import tasks
 from pipelines import analysis
-from pipelines import warehouse as warehouse_module
+from pipelines.store import warehouse as warehouse_module
 
 SLOW = 1.0
 

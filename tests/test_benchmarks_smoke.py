@@ -7,8 +7,8 @@ import pandas as pd
 from benchmarks import generate as gen
 from benchmarks import pandas_peer
 from benchmarks import run as bench
-from pipelines.ingest import ingest_file
-from pipelines.warehouse import open_warehouse
+from pipelines.load.ingest import ingest_file
+from pipelines.store.warehouse import open_warehouse
 
 
 def test_generator_shape_and_codes(tmp_path):

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from dashboard import charts
+from pipelines.present import charts
 from pipelines.stats.its import interrupted_time_series
 from pipelines.stats.spc import xmr
 

@@ -14,8 +14,8 @@ import sys
 import textwrap
 import time
 
-from pipelines.ingest import ingest_file
-from pipelines.warehouse import Warehouse
+from pipelines.load.ingest import ingest_file
+from pipelines.store.warehouse import Warehouse
 from tests.conftest import AREAS_CSV, REPO
 from tests.kill_fixtures import HEADER, outcome_rows
 
@@ -23,7 +23,7 @@ THREAD_SCRIPT = textwrap.dedent(
     """
     import sys, threading
     from pipelines.cli import open_with_retry
-    from pipelines.ingest import ingest_file
+    from pipelines.load.ingest import ingest_file
 
     warehouse_path, *files = sys.argv[1:]
     wh = open_with_retry(warehouse_path)

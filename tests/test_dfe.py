@@ -14,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pipelines import dfe
-from pipelines.warehouse import open_warehouse
+from pipelines.load import dfe
+from pipelines.store.warehouse import open_warehouse
 
 FIXTURES = Path(__file__).parent / "data" / "dfe_fixtures"
 CLA_2025 = FIXTURES / "cla_release2025_tiny.csv"

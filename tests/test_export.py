@@ -1,4 +1,4 @@
-"""pipelines.export: marts written as Parquet partitioned by area and year read back whole."""
+"""pipelines.store.export: marts written as Parquet partitioned by area and year read back whole."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import duckdb
 import pytest
 
-from pipelines.export import export_marts, mart_names
+from pipelines.store.export import export_marts, mart_names
 
 
 def _count(path) -> int:

@@ -7,8 +7,8 @@ import random
 import duckdb
 import pytest
 
-from pipelines import guard
-from pipelines.ingest import ingest_file
+from pipelines.load import guard
+from pipelines.load.ingest import ingest_file
 
 HEADER = "period_end,area_code,unit,age_band,cla_starts,cpp_starts\n"
 ROW = "2023-04-30,E06999901,All,All,12,7\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.ingest import InjectedFault, ingest_file, ingest_files, preview_changes
-from pipelines.validate import validate_file
+from pipelines.load.ingest import InjectedFault, ingest_file, ingest_files, preview_changes
+from pipelines.load.validate import validate_file
 
 HEADER = "period_end,area_code,unit,age_band,cla_starts,cpp_starts\n"
 Q1 = HEADER + "2023-04-30,E06999901,All,All,12,7\n2023-05-31,E06999901,All,All,10,6\n"
@@ -112,7 +112,7 @@ def test_the_sample_builds_clean(sample_wh):
 
 def test_the_materialised_marts_follow_every_revision_and_deletion(reference_wh, write_file):
     """int_outcome_periods is refreshed inside each ingest: it always equals a recomputation."""
-    from pipelines.ingest import delete_upload
+    from pipelines.load.ingest import delete_upload
 
     ingest_file(reference_wh, write_file("q1.csv", Q1), user="ana")
     revised = ingest_file(reference_wh, write_file("q1_v2.csv", Q1_REVISED), user="ana")

@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-from pipelines.ingest import ingest_file
-from pipelines.warehouse import Warehouse
+from pipelines.load.ingest import ingest_file
+from pipelines.store.warehouse import Warehouse
 from tests.conftest import AREAS_CSV, REPO
 from tests.kill_fixtures import write_files
 
@@ -70,7 +70,7 @@ def _check_consistent(path: Path, keys_by_sha: dict[str, set]) -> int:
 
 
 def test_sigkill_at_random_points_never_corrupts_or_half_loads(tmp_path):
-    from pipelines.readers import sha256_of
+    from pipelines.load.readers import sha256_of
 
     files = write_files(tmp_path, n_units=40)
     keys_by_sha = {sha256_of(f): _keys(f) for f in files}

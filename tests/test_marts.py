@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from pipelines.ingest import ingest_file
+from pipelines.load.ingest import ingest_file
 
 HEADER = "period_end,area_code,unit,age_band,cla_at_period_end,cla_starts\n"
 

@@ -19,8 +19,8 @@ import pytest
 
 from pipelines import marts
 from pipelines.contracts import OUTCOMES
-from pipelines.ingest import InjectedFault, delete_upload, ingest_file
-from pipelines.warehouse import (
+from pipelines.load.ingest import InjectedFault, delete_upload, ingest_file
+from pipelines.store.warehouse import (
     OUTCOME_COVERAGE_TABLE,
     OUTCOME_PERIODS_TABLE,
     OUTCOME_SERIES_TABLE,

@@ -52,7 +52,7 @@ from pipelines import analysis, marts
 from pipelines.sample import PLANTED_EFFECTS, RAMP_MONTHS, WAVES, planted_multiplier
 from pipelines.stats import did_2x2, interrupted_time_series, poisson_rate_ratio_test
 from pipelines.stats.before_after import before_after
-from pipelines.warehouse import open_warehouse
+from pipelines.store.warehouse import open_warehouse
 
 AREA = "E06999901"
 PLANTED = {m: 1 + e for m, e in PLANTED_EFFECTS.items()}  # rate ratios: 0.85 and 0.80

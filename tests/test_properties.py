@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines import guard
 from pipelines.contracts import CONTRACTS, SUPPRESSION_MARKERS
-from pipelines.ingest import IngestResult, ingest_file, validate_only
-from pipelines.warehouse import Warehouse
+from pipelines.load import guard
+from pipelines.load.ingest import IngestResult, ingest_file, validate_only
+from pipelines.store.warehouse import Warehouse
 from tests.conftest import AREAS_CSV, POPULATION_CSV
 
 EXAMPLES = {"count": 0}

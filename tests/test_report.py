@@ -21,7 +21,7 @@ import pytest
 from pipelines import analysis, report
 from pipelines.report import build as report_build
 from pipelines.report import pdf as report_pdf
-from pipelines.warehouse import open_warehouse
+from pipelines.store.warehouse import open_warehouse
 
 AREA = "E06999901"
 YEAR = 2026

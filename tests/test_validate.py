@@ -10,7 +10,7 @@ import datetime as dt
 import openpyxl
 import pytest
 
-from pipelines.ingest import ingest_file, validate_only
+from pipelines.load.ingest import ingest_file, validate_only
 
 HEADER = "period_end,area_code,unit,age_band,cla_starts,cpp_starts\n"
 
@@ -361,8 +361,8 @@ def test_staged_values_are_the_contract_typing_of_every_cell(reference_wh, write
     import duckdb
 
     from pipelines.contracts import CONTRACTS
-    from pipelines.readers import read_extract
-    from pipelines.validate import (
+    from pipelines.load.readers import read_extract
+    from pipelines.load.validate import (
         STAGE_TABLE,
         _match_columns,
         _null_reason_expr,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import data
 from dashboard.state import context
 from dashboard.views.common import chart_block, empty_state, header
 from pipelines.analysis import BENCHMARK_MEASURES, fy_label
+from pipelines.present import charts
 
 ctx = context()  # None when no outcome extracts are loaded: DfE figures alone are enough here
 header(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import data
 from dashboard.state import period_label
 from dashboard.views.common import (
     RATE_DERIVED,
@@ -15,6 +15,7 @@ from dashboard.views.common import (
     in_range,
     require_context,
 )
+from pipelines.present import charts
 
 CONFIDENCE_WORDS = {
     "high": "We can be fairly confident in this.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import data
 from dashboard.views.common import (
     RATE_DERIVED,
     chart_block,
@@ -16,6 +16,7 @@ from dashboard.views.common import (
     spread,
 )
 from pipelines.marts import GRAIN_LABELS, MEASURES
+from pipelines.present import charts
 
 ctx = require_context()
 f = ctx.filters

@@ -8,10 +8,10 @@ from collections.abc import Iterable
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
 from dashboard.state import Context, context, period_label
 from pipelines import config
 from pipelines.marts import GRAIN_LABELS
+from pipelines.present import charts
 
 # Counts and the columns derived from them, for disclosure control in tables and downloads.
 RATE_DERIVED = {"value": ("rate_per_10k", "rate_lower", "rate_upper")}

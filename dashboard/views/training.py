@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data
+from dashboard import data
 from dashboard.state import UNIT_ALL, period_label
 from dashboard.views.common import (
     chart_block,
@@ -15,6 +15,7 @@ from dashboard.views.common import (
     require_context,
 )
 from pipelines.marts import MEASURES
+from pipelines.present import charts
 
 ctx = require_context()
 f = ctx.filters

@@ -14,7 +14,7 @@ from dashboard.auth import SESSION_KEY
 from dashboard.views.common import empty_state, header
 from pipelines import config
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, template_csv
-from pipelines.dfe import import_dfe_files, recognised_tables_text
+from pipelines.load.dfe import import_dfe_files, recognised_tables_text
 
 STATUS = {
     "valid": (":material/check_circle:", "Ready to load"),

@@ -1,7 +1,7 @@
 """Build the annual effectiveness report for one financial year.
 
 Every number comes from `pipelines.analysis` (statistics), `pipelines.marts` (reads) and
-`pipelines.dfe` (benchmarks): the report computes nothing the dashboard could not show. Every
+`pipelines.load.dfe` (benchmarks): the report computes nothing the dashboard could not show. Every
 table goes through `pipelines.disclosure.suppress` (counts 1 to 4 become "c", rates made from
 them too, secondary suppression where a total sits beside its parts), and every CSV link
 through `pipelines.disclosure.to_safe_csv` (formula cells escaped).
@@ -30,12 +30,13 @@ import plotly
 import plotly.graph_objects as go
 from markupsafe import Markup
 
-from dashboard import charts
-from pipelines import __version__, analysis, config, dfe, disclosure, marts
+from pipelines import __version__, analysis, config, disclosure, marts
 from pipelines.contracts import UNIT_ALL
+from pipelines.load import dfe
+from pipelines.present import charts
 from pipelines.report import pdf as pdf_engine
 from pipelines.stats import findings as fnd
-from pipelines.warehouse import Warehouse, open_warehouse
+from pipelines.store.warehouse import Warehouse, open_warehouse
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: Chart width in the PDF (CSS pixels): A4 less 15 mm margins is 180 mm, about 680 px.

@@ -48,6 +48,15 @@ COVID_START = pd.Timestamp("2020-03-01")
 COVID_END = pd.Timestamp("2022-03-31")
 
 
+def newey_west_lags(n: int) -> int:
+    """Newey-West lag rule of thumb, floor(4 (n/100)^(2/9)) and at least 1.
+
+    Source: Newey WK, West KD (1994), "Automatic lag selection in covariance matrix
+    estimation", Rev Econ Stud 61:631-653 (the common default in econometrics software).
+    """
+    return max(1, int(math.floor(4 * (max(n, 1) / 100) ** (2 / 9))))
+
+
 @dataclass(frozen=True)
 class ITSEffect:
     """One model term, on the scale the board reads.

@@ -14,6 +14,7 @@ DataFrame with one row per input value (a Series input keeps its index).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -217,3 +218,24 @@ def _check_counts(x: np.ndarray, name: str) -> None:
             f"The {name} values must be whole numbers of children or people; some are "
             "fractions or infinite. Use the original counts, not rates or averages."
         )
+
+
+def newcombe_difference(
+    x1: float, n1: float, x0: float, n0: float, confidence: float = 0.95
+) -> tuple[float, float, float]:
+    """Difference of two proportions p1 - p0 with Newcombe's hybrid score interval.
+
+    Source: Newcombe RG (1998), "Interval estimation for the difference between independent
+    proportions: comparison of eleven methods", Stat Med 17:873-890, method 10 (from the two
+    Wilson intervals): L = d - sqrt((p1-l1)^2 + (u0-p0)^2), U = d + sqrt((u1-p1)^2 + (p0-l0)^2).
+    """
+    ci = proportion_ci([x1, x0], [n1, n0], confidence)
+    p1, p0 = ci["proportion"].to_numpy()
+    l1, l0 = ci["lower"].to_numpy()
+    u1, u0 = ci["upper"].to_numpy()
+    d = p1 - p0
+    return (
+        float(d),
+        float(d - math.sqrt((p1 - l1) ** 2 + (u0 - p0) ** 2)),
+        float(d + math.sqrt((u1 - p1) ** 2 + (p0 - l0) ** 2)),
+    )

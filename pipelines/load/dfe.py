@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 
 from pipelines import config
-from pipelines.warehouse import Warehouse, next_upload_id
+from pipelines.store.warehouse import Warehouse, next_upload_id
 
 SOURCE = "dfe"
 ENGLAND_CODE = "E92000001"

@@ -2,7 +2,7 @@
 
 It owns the schema version and the migrations, and the connection discipline DuckDB asks for:
 one read-write connection per process, and a `cursor()` for each thread that uses it. Writes
-go through `pipelines.ingest` (and `pipelines.dfe`) only, inside `Warehouse.transaction()`.
+go through `pipelines.load.ingest` (and `pipelines.load.dfe`) only, inside `Warehouse.transaction()`.
 
 When another process holds the file (DuckDB allows one writer process), opening retries a few
 times and then raises `WarehouseBusyError` with a message a person can act on.
@@ -88,7 +88,7 @@ def _schema_v1() -> list[str]:
 
 
 def _sql_file(name: str) -> str:
-    return resources.files("pipelines.sql").joinpath(name).read_text(encoding="utf-8")
+    return resources.files("pipelines.store.sql").joinpath(name).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.warehouse import Warehouse
+from pipelines.store.warehouse import Warehouse
 
 NO_AREA = "none"
 _AREA_COLUMNS = ("area_code",)

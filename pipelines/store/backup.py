@@ -33,7 +33,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.warehouse import Warehouse, WarehouseError
+from pipelines.store.warehouse import Warehouse, WarehouseError
 
 DEFAULT_KEEP = 10
 _NAME_RE = re.compile(

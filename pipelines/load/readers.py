@@ -2,7 +2,7 @@
 
 CSV: UTF-8 with or without BOM, UTF-16 with BOM, or Windows-1252 (what Excel writes); comma,
 semicolon or tab. XLSX: openpyxl in read-only mode; the header row may sit below a title block.
-Nothing here interprets values: that is `pipelines.validate`'s job. Every failure is a
+Nothing here interprets values: that is `pipelines.load.validate`'s job. Every failure is a
 `ReadError` whose message names the file and says what to do.
 """
 

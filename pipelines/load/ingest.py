@@ -1,7 +1,7 @@
 """The one writer: validated, atomic, idempotent loading of extracts into the warehouse.
 
 For each file: hash it; if the same bytes were loaded before, say so and change nothing.
-Otherwise validate it (`pipelines.validate`), and if it has no errors merge it in ONE
+Otherwise validate it (`pipelines.load.validate`), and if it has no errors merge it in ONE
 transaction: rows whose values changed are copied to `hist_<dataset>` (the revision history)
 before being updated, new rows are inserted, and the upload is recorded in `raw_uploads` with
 its warnings in `upload_issues`. If anything fails, the transaction rolls back and nothing is
@@ -21,9 +21,9 @@ import duckdb
 
 from pipelines import auth, config
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, Contract
-from pipelines.readers import safe_display_name, sha256_of
-from pipelines.validate import STAGE_TABLE, Issue, validate_file
-from pipelines.warehouse import (
+from pipelines.load.readers import safe_display_name, sha256_of
+from pipelines.load.validate import STAGE_TABLE, Issue, validate_file
+from pipelines.store.warehouse import (
     Warehouse,
     next_upload_id,
     outcome_source_grains,
@@ -293,7 +293,7 @@ def ingest_file(
     the identifiable-data guard and needs the admin role; the override is audited. `demo`
     accepts only the sample's own files (recorded as source 'sample'), so a demo warehouse never
     holds other data. `backup` (default: for uploads from people, when backups are kept) takes
-    a point-in-time copy of the warehouse just before the load commits (`pipelines.backup`);
+    a point-in-time copy of the warehouse just before the load commits (`pipelines.store.backup`);
     the sample build (source 'sample') takes none.
 
     The file is only ever read; its name is reduced to a safe base name for display and audit.
@@ -362,11 +362,11 @@ def ingest_file(
             result.outcome = "valid"
             return result
         if backup is None:
-            from pipelines import backup as backups
+            from pipelines.store import backup as backups
 
             backup = source != "sample" and backups.keep_count() > 0
         if backup and str(warehouse.path) != ":memory:":
-            from pipelines import backup as backups
+            from pipelines.store import backup as backups
 
             taken = backups.take_backup(warehouse, "before-upload")
             result.notes.append(f"Backup {taken.id} taken before loading.")
@@ -409,7 +409,7 @@ def ingest_file(
 
 def _internal_failure(name: str, exc: BaseException):
     """A refusal for a file that broke the checker itself; never quotes the file's content."""
-    from pipelines.validate import ValidationReport
+    from pipelines.load.validate import ValidationReport
 
     report = ValidationReport(name, None)
     report.issues.append(
@@ -517,7 +517,7 @@ def delete_upload(
 def validate_only(path: Path | str, warehouse: Warehouse | None = None, **kwargs) -> IngestResult:
     """A dry run: what loading the file would do, without writing anything."""
     if warehouse is None:
-        from pipelines.warehouse import Warehouse as _Warehouse
+        from pipelines.store.warehouse import Warehouse as _Warehouse
 
         with _Warehouse(":memory:") as scratch:
             return ingest_file(scratch, path, dry_run=True, **kwargs)
@@ -546,7 +546,7 @@ def sample_files(folder: Path | str) -> list[Path]:
     """The extract files of a sample folder in load order (reference data first).
 
     Files under `unloaded/` (kept back so a new user can try the upload) and `dfe/` (DfE
-    published formats, loaded by `pipelines.dfe`) are not extracts.
+    published formats, loaded by `pipelines.load.dfe`) are not extracts.
     """
     folder = Path(folder)
     found = []

@@ -1,6 +1,6 @@
 """Check an extract against its contract, in SQL, and stage it as typed rows.
 
-`validate_file` reads a file (`pipelines.readers`), works out which dataset it is, and runs every
+`validate_file` reads a file (`pipelines.load.readers`), works out which dataset it is, and runs every
 rule of that dataset's contract (`pipelines.contracts`). It returns a `ValidationReport` holding
 a list of `Issue`s, each naming the file, the row as Excel counts it, the column, the value, the
 rule and how to fix it. Errors refuse the file; warnings load it and are reported.
@@ -19,7 +19,6 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines import guard
 from pipelines.contracts import (
     CONTRACTS,
     STOCK_MEASURES,
@@ -29,7 +28,8 @@ from pipelines.contracts import (
     Contract,
     normalise_header,
 )
-from pipelines.readers import (
+from pipelines.load import guard
+from pipelines.load.readers import (
     RAW_TABLE,
     RawExtract,
     ReadError,
@@ -756,7 +756,7 @@ def _create_area_lookup(con) -> None:
 
 def _ensure_reference_tables(con) -> None:
     """Without a warehouse (a pure dry run) the cross-file checks see empty fact tables."""
-    from pipelines.warehouse import _fact_table_ddl
+    from pipelines.store.warehouse import _fact_table_ddl
 
     for contract in CONTRACTS.values():
         exists = con.execute(
@@ -877,7 +877,7 @@ def validate_file(
 
     `con` is a warehouse cursor (so checks can compare with loaded data) or None for a
     stand-alone dry run in an in-memory database. The identifiable-data guard
-    (`pipelines.guard`) runs straight after reading, before anything is typed or staged;
+    (`pipelines.load.guard`) runs straight after reading, before anything is typed or staged;
     `allow_columns` names columns an admin has allowed past it (the caller checks the role).
     """
     con = con if con is not None else duckdb.connect(":memory:")

@@ -1,0 +1,72 @@
+"""One vocabulary for numbers, dates and confidence, shared by every page and the report.
+
+Each helper exists once here; the dashboard, the report, the findings and the CLI import it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pandas as pd
+
+#: The grade a finding carries → the label shown beside it, and what it means in plain English.
+CONFIDENCE_LABEL = {
+    "high": "High confidence",
+    "moderate": "Moderate confidence",
+    "low": "Low confidence",
+}
+CONFIDENCE_MEANING = {
+    "high": "We can be fairly confident in this.",
+    "moderate": "Treat this with some caution.",
+    "low": "This is uncertain.",
+}
+
+
+def is_missing(value: Any) -> bool:
+    """None, NaN and pandas' NA/NaT (a date is never missing)."""
+    if value is None:
+        return True
+    if isinstance(value, dt.date):
+        return False
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def fy_label(year: int) -> str:
+    """DfE's time_period 2026 (the year ending 31 March 2026) as '2025-26'."""
+    return f"{int(year) - 1}-{int(year) % 100:02d}"
+
+
+def ordinal(n: int) -> str:
+    """1 -> '1st', 2 -> '2nd', 11 -> '11th', 23 -> '23rd'."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def plural(n: int, word: str) -> str:
+    """3, 'quarter' -> '3 quarters'; 1, 'quarter' -> '1 quarter'."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def pct(fraction: float, digits: int = 0) -> str:
+    """0.143 -> '14%'; values under 1% get one decimal ('0.4%'). The sign is the caller's."""
+    value = abs(fraction) * 100
+    if 0 < value < 1 and digits == 0:
+        return f"{value:.1f}%"
+    return f"{value:.{digits}f}%"
+
+
+def long_date(value: Any) -> str:
+    """2026-12-01 -> '1 December 2026'; missing -> '–'."""
+    if is_missing(value):
+        return "–"
+    stamp = pd.Timestamp(value)
+    return f"{stamp.day} {stamp:%B %Y}"
+
+
+def month_label(value: Any) -> str:
+    """2026-06-30 -> 'Jun 2026'; missing -> '–'."""
+    return "–" if is_missing(value) else f"{pd.Timestamp(value):%b %Y}"
