@@ -67,12 +67,12 @@ _AT_LATEST = "_rp_range_at_latest"
 
 
 def _periods(area: str, measure: str, unit: str, grain: str) -> list:
-    frame = data.mart("outcome_series", area, measure, unit=unit, grain=grain)
+    frame = data.outcome_series(area, measure, unit=unit, grain=grain)
     return [d.date() for d in frame["period_end"]]
 
 
 def _units(area: str) -> list[str]:
-    return data.mart("units", area)["unit"].tolist()
+    return data.units(area)["unit"].tolist()
 
 
 def _filters(areas, show: bool) -> tuple[Filters, list[str]]:
@@ -172,7 +172,7 @@ def main() -> None:
     page = _navigation(specs)
     spec = next((s for s in specs if s.title == page.title), specs[0])
     wh = data.warehouse()
-    areas = data.mart("areas")
+    areas = data.areas()
     if areas.empty:
         state.set_context(None)
         page.run()
@@ -186,11 +186,11 @@ def main() -> None:
             path=str(data.warehouse_path()),
             version=wh.data_version(),
             filters=filters,
-            area_name=data.mart("area_name", filters.area),
+            area_name=data.area_name(filters.area),
             unit_label="the whole area" if filters.unit == state.UNIT_ALL else filters.unit,
             measure_label=measure.label,
-            rollout_date=data.mart("unit_rollout_date", filters.area, filters.unit),
-            last_upload=data.mart("last_upload_time"),
+            rollout_date=data.unit_rollout_date(filters.area, filters.unit),
+            last_upload=data.last_upload_time(),
             periods=_periods(filters.area, filters.measure, filters.unit, filters.grain),
             notices=notices,
         )

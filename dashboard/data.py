@@ -1,27 +1,35 @@
-"""The dashboard's only door to the warehouse: one shared connection and cached reads.
+"""The dashboard's only door to the warehouse: one shared connection and typed, cached reads.
 
 - `warehouse()` opens the process-wide warehouse once (`st.cache_resource`), as DuckDB asks.
-- `mart(name, ...)` and `analysis(name, ...)` call a named function of `pipelines.marts` or
-  `pipelines.analysis` through `st.cache_data`, keyed on the warehouse path and its
-  `data_version()`. A committed upload changes the data version, so every page recomputes.
+- Every read a page makes is a typed function here, made by `cached(...)` from the
+  `pipelines.marts` or `pipelines.analysis` function of the same name:
+  `board_summary = cached(analysis.board_summary)` takes the same arguments, less the
+  warehouse, and returns the same type, so go-to-definition and type checkers follow it.
+  Results are cached (`st.cache_data`) on the warehouse path and its `data_version()`: a
+  committed upload changes the data version, so every page recomputes.
 - `check_upload` / `commit_upload` are the Upload page's handling of one file, as plain
   functions of (name, bytes) so tests can call them without a browser.
 
-Pages hold no SQL and no statistics: they call these wrappers and `pipelines.present.charts`.
+Pages hold no SQL and no statistics: they call these functions and `pipelines.present.charts`.
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
 import os
+import re
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import pandas as pd
 import streamlit as st
 
-from pipelines import config
+from pipelines import analysis, config, marts
 from pipelines.contracts import CONTRACTS
+from pipelines.load.dfe import DfeImportResult, import_dfe_files
 from pipelines.load.ingest import IngestResult, ingest_file, preview_changes, validate_only
 from pipelines.load.readers import read_bytes_as_file
 from pipelines.load.validate import validate_file
@@ -31,6 +39,9 @@ from pipelines.store.warehouse import (
     WarehouseError,
     shared_warehouse,
 )
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def warehouse_path() -> Path:
@@ -58,10 +69,14 @@ def data_version(wh: Warehouse) -> str:
     return wh.data_version()
 
 
+#: Every function `cached` has wrapped, by (module, qualified name): the cache key names the
+#: function, and the cached call finds it here again.
+_CACHED: dict[tuple[str, str], Callable[..., Any]] = {}
+
+
 @st.cache_data(show_spinner=False, max_entries=1024)
 def _call(module: str, name: str, path: str, version: str, args: tuple, kwargs: tuple):
-    function = getattr(importlib.import_module(module), name)
-    return function(_open(path), *args, **dict(kwargs))
+    return _CACHED[(module, name)](_open(path), *args, **dict(kwargs))
 
 
 def _key() -> tuple[str, str]:
@@ -71,24 +86,49 @@ def _key() -> tuple[str, str]:
     return str(warehouse_path()), wh.data_version()
 
 
-def mart(name: str, *args, **kwargs):
-    """`pipelines.marts.<name>(wh, *args, **kwargs)`, cached until the data change."""
-    path, version = _key()
-    return _call("pipelines.marts", name, path, version, args, tuple(sorted(kwargs.items())))
+def cached(function: Callable[Concatenate[Warehouse, P], R]) -> Callable[P, R]:
+    """`function(wh, ...)` as `read(...)` on the shared warehouse, cached until the data change."""
+    key = (function.__module__, function.__qualname__)
+    _CACHED[key] = function
+
+    @functools.wraps(function)
+    def read(*args: P.args, **kwargs: P.kwargs) -> R:
+        path, version = _key()
+        return _call(*key, path, version, args, tuple(sorted(kwargs.items())))
+
+    return read
 
 
-def analysis(name: str, *args, **kwargs):
-    """`pipelines.analysis.<name>(wh, *args, **kwargs)`, cached until the data change."""
-    path, version = _key()
-    return _call("pipelines.analysis", name, path, version, args, tuple(sorted(kwargs.items())))
+# -- named reads of the marts (pipelines.marts) --------------------------------------------------
+areas = cached(marts.areas)
+area_name = cached(marts.area_name)
+units = cached(marts.units)
+age_bands = cached(marts.age_bands)
+area_rollout_date = cached(marts.area_rollout_date)
+unit_rollout_date = cached(marts.unit_rollout_date)
+outcome_series = cached(marts.outcome_series)
+training_coverage = cached(marts.training_coverage)
+training_options = cached(marts.training_options)
+uploads = cached(marts.uploads)
+upload_issues = cached(marts.upload_issues)
+last_upload_time = cached(marts.last_upload_time)
+revisions = cached(marts.revisions)
+coverage_summary = cached(marts.coverage_summary)
+suppressed_cells = cached(marts.suppressed_cells)
 
-
-def analysis_available() -> bool:
-    try:
-        importlib.import_module("pipelines.analysis")
-    except ImportError:
-        return False
-    return True
+# -- the questions pages ask (pipelines.analysis) ------------------------------------------------
+board_summary = cached(analysis.board_summary)
+trend_analysis = cached(analysis.trend_analysis)
+cohort_analysis = cached(analysis.cohort_analysis)
+unit_comparison = cached(analysis.unit_comparison)
+age_band_comparison = cached(analysis.age_band_comparison)
+dose_response_analysis = cached(analysis.dose_response_analysis)
+benchmark_councils = cached(analysis.benchmark_councils)
+benchmark_council_code = cached(analysis.benchmark_council_code)
+benchmark_measures = cached(analysis.benchmark_measures)
+benchmark_analysis = cached(analysis.benchmark_analysis)
+benchmark_context = cached(analysis.benchmark_context)
+benchmark_revisions = cached(analysis.benchmark_revisions)
 
 
 def clear_caches() -> None:
@@ -162,23 +202,50 @@ def commit_upload(
     wh: Warehouse, name: str, content: bytes, user: str | None = None
 ) -> IngestResult:
     """Load one file exactly as `rp-impact ingest` does (pipelines.load.ingest.ingest_file)."""
-    identity = _identity()
-    if identity is not None:
-        user = user or identity.name
-    user = user or os.environ.get("RP_IMPACT_USER") or config.current_user()
+    signed_in, role, demo = _uploader()
     return _with_temp_file(
         name,
         content,
         lambda path: ingest_file(
             wh,
             path,
-            user=user,
+            user=user or signed_in,
             display_name=name,
             source="dashboard",
-            role=identity.role if identity else None,
-            demo=bool(identity and identity.demo),
+            role=role,
+            demo=demo,
         ),
     )
+
+
+def _uploader() -> tuple[str, str | None, bool]:
+    """Who is uploading: (user name, role, demo) from the signed-in identity or the host."""
+    identity = _identity()
+    user = (identity.name if identity else None) or os.environ.get("RP_IMPACT_USER")
+    return (
+        user or config.current_user(),
+        identity.role if identity else None,
+        bool(identity and identity.demo),
+    )
+
+
+def import_dfe_uploads(wh: Warehouse, files: list[tuple[str, bytes]]) -> list[DfeImportResult]:
+    """Import DfE published CSVs exactly as `rp-impact import-dfe` does (pipelines.load.dfe).
+
+    Each file keeps DfE's own name (the statistical-neighbour model year is read from it), in a
+    private temporary folder that is removed afterwards.
+    """
+    user, role, _demo = _uploader()
+    with tempfile.TemporaryDirectory(prefix="rp-impact-dfe-upload-") as tmp:
+        paths = []
+        for number, (name, content) in enumerate(files):
+            safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(name).name).lstrip(".")
+            folder = Path(tmp) / str(number)  # keeps DfE's file name, even for duplicates
+            folder.mkdir()
+            target = folder / (safe or "dfe.csv")
+            target.write_bytes(content)
+            paths.append(target)
+        return import_dfe_files(wh, paths, user=user, role=role)
 
 
 def _identity():
@@ -197,11 +264,10 @@ __all__ = [
     "UploadCheck",
     "WarehouseBusyError",
     "WarehouseError",
-    "analysis",
     "check_upload",
     "clear_caches",
     "commit_upload",
+    "import_dfe_uploads",
     "issues_table",
-    "mart",
     "warehouse",
 ]

@@ -25,7 +25,7 @@ EMPTY_WHAT = (
     "(section *DfE published statistics*): the children looked after and child protection "
     "tables, the ONS population estimates and DfE's statistical-neighbour file."
 )
-councils = data.analysis("benchmark_councils") if data.warehouse_exists() else None
+councils = data.benchmark_councils() if data.warehouse_exists() else None
 if councils is None or councils.empty:
     empty_state(
         "No DfE statistics loaded",
@@ -39,7 +39,7 @@ if councils is None or councils.empty:
 # -- choose a council and a measure ------------------------------------------------------------
 codes = councils["area_code"].astype(str).tolist()
 labels = dict(zip(codes, councils["label"], strict=True))
-default = data.analysis("benchmark_council_code", ctx.filters.area) if ctx else None
+default = data.benchmark_council_code(ctx.filters.area) if ctx else None
 left, right = st.columns(2)
 code = left.selectbox(
     "Council",
@@ -50,7 +50,7 @@ code = left.selectbox(
     help="Any council in the imported DfE files. It starts at the area chosen in the sidebar "
     "of the other pages when DfE publishes figures for it.",
 )
-measures = data.analysis("benchmark_measures", code)
+measures = data.benchmark_measures(code)
 if not measures:
     empty_state(
         "No figures for this council",
@@ -66,7 +66,7 @@ measure = right.selectbox(
     key=f"bench-measure-{code}",
     help="Counts of children are compared as rates per 10,000 children aged 0 to 17.",
 )
-bench = data.analysis("benchmark_analysis", code, measure)
+bench = data.benchmark_analysis(code, measure)
 name = bench.area_name
 per = f" {bench.unit}" if bench.unit != "%" else "%"
 
@@ -194,7 +194,7 @@ chosen = st.selectbox(
 synth_view = (
     bench
     if chosen == bench.treatment_year
-    else data.analysis("benchmark_analysis", code, measure, treatment_year=chosen)
+    else data.benchmark_analysis(code, measure, treatment_year=chosen)
 )
 result = synth_view.synth
 if result is None:

@@ -16,13 +16,7 @@ from dashboard.views.common import (
     require_context,
 )
 from pipelines.present import charts
-
-CONFIDENCE_WORDS = {
-    "high": "We can be fairly confident in this.",
-    "moderate": "Treat this with some caution.",
-    "medium": "Treat this with some caution.",
-    "low": "This is uncertain.",
-}
+from pipelines.present.wording import CONFIDENCE_MEANING
 
 ctx = require_context()
 header(
@@ -39,7 +33,7 @@ if ctx.rollout_date:
     )
 
 area = ctx.filters.area
-summary = data.analysis("board_summary", area)  # the tiles and the findings, tiles made once
+summary = data.board_summary(area)  # the tiles and the findings, tiles made once
 headlines = summary.headlines
 
 
@@ -110,7 +104,7 @@ with st.expander("How to read these numbers and symbols"):
     )
 
 # -- context: England, the region and statistical neighbours (DfE) ----------------------------
-context_lines = data.analysis("benchmark_context", area)
+context_lines = data.benchmark_context(area)
 if context_lines:
     st.subheader("Against England, the region and statistical neighbours")
     for line, _source in context_lines:
@@ -133,7 +127,7 @@ if not findings:
         "Load more quarters of outcomes, and the rollout dates, on the **Upload** page.",
     )
 for finding in findings:
-    words = CONFIDENCE_WORDS.get(str(finding.confidence).lower(), "")
+    words = CONFIDENCE_MEANING.get(str(finding.confidence).lower(), "")
     st.markdown(f"- {finding.text} *{words}*" if words else f"- {finding.text}")
 caveats = sorted({c for f in findings for c in (f.caveats or ())})
 if caveats:

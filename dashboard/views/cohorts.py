@@ -38,7 +38,7 @@ tab_units, tab_ages, tab_waves = st.tabs(
 
 # -- localities --------------------------------------------------------------------------------
 with tab_units:
-    comparison = data.analysis("unit_comparison", f.area, f.measure, grain=f.grain)
+    comparison = data.unit_comparison(f.area, f.measure, grain=f.grain)
     order = list(comparison.series_order)
     waves = dict(zip(comparison.frame["series"], comparison.frame["wave"], strict=False))
     shown = choose_series(
@@ -105,7 +105,7 @@ with tab_units:
 
 # -- age bands ---------------------------------------------------------------------------------
 with tab_ages:
-    comparison = data.analysis("age_band_comparison", f.area, f.measure, grain=f.grain, unit=f.unit)
+    comparison = data.age_band_comparison(f.area, f.measure, grain=f.grain, unit=f.unit)
     frame = in_range(comparison.frame, ctx)
     if frame.empty:
         empty_state(
@@ -166,7 +166,7 @@ with tab_ages:
 
 # -- waves -------------------------------------------------------------------------------------
 with tab_waves:
-    cohort = data.analysis("cohort_analysis", f.area, f.measure, grain=f.grain)
+    cohort = data.cohort_analysis(f.area, f.measure, grain=f.grain)
     for finding in cohort.findings:
         st.markdown(f"- {finding.text}")
 

@@ -26,7 +26,7 @@ with tabs[0]:
         "Which measures are loaded for each area, the periods they cover and how many cells "
         "were suppressed (small numbers hidden at source)."
     )
-    coverage = data.mart("coverage_summary") if has_data else None
+    coverage = data.coverage_summary() if has_data else None
     if coverage is None or coverage.empty:
         empty_state(
             "No outcome data yet",
@@ -59,7 +59,7 @@ with tabs[1]:
         "Cells that arrived suppressed (for example `c` or `<5`). They are stored as missing "
         "with the marker as the reason, never as zero, and left out of rates and statistics."
     )
-    suppressed = data.mart("suppressed_cells") if has_data else None
+    suppressed = data.suppressed_cells() if has_data else None
     if suppressed is None or suppressed.empty:
         empty_state(
             "No suppressed cells",
@@ -77,7 +77,7 @@ with tabs[2]:
         "do not add up to the total, or a jump of more than 50% on the previous quarter). "
         "Errors are from refused files."
     )
-    issues = data.mart("upload_issues") if has_data else None
+    issues = data.upload_issues() if has_data else None
     if issues is None or issues.empty:
         empty_state(
             "No warnings or errors recorded",
@@ -110,7 +110,7 @@ with tabs[3]:
         "When a period is uploaded again with different figures, the new figures replace the "
         "old and the old ones are kept. Each row here is one superseded record."
     )
-    revisions = data.mart("revisions") if has_data else None
+    revisions = data.revisions() if has_data else None
     if revisions is None or revisions.empty:
         empty_state(
             "No revisions",
@@ -128,7 +128,7 @@ with tabs[3]:
         "kept and the newest is used on the **Benchmarks** page; each row here is a figure that "
         "differs between two releases."
     )
-    dfe_revisions = data.analysis("benchmark_revisions") if has_data else None
+    dfe_revisions = data.benchmark_revisions() if has_data else None
     if dfe_revisions is None or dfe_revisions.empty:
         empty_state(
             "No DfE figures revised between releases",

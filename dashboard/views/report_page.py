@@ -27,7 +27,7 @@ st.markdown(
 )
 
 wh = data.warehouse()
-areas = data.mart("areas") if wh is not None else None
+areas = data.areas() if wh is not None else None
 if wh is None or areas is None or areas.empty:
     st.info(
         "**No data yet**\n\nThe warehouse has no outcome data, so there is nothing to report.\n\n"

@@ -27,7 +27,7 @@ header(
     "see a bigger change?",
 )
 
-options = data.mart("training_options", f.area)
+options = data.training_options(f.area)
 if not options["unit"]:
     empty_state(
         "No training data yet",
@@ -53,8 +53,7 @@ target_pct = d.number_input(
 target = target_pct / 100
 group = BY[by_label]
 unit = None if f.unit == UNIT_ALL else f.unit
-coverage = data.mart(
-    "training_coverage",
+coverage = data.training_coverage(
     f.area,
     by=(group,) if group else (),
     unit=unit,
@@ -74,8 +73,7 @@ if shown.empty:
 # -- progress against the target ---------------------------------------------------------------
 latest_date = shown["period_end"].max()
 latest = shown[shown["period_end"] == latest_date]
-overall = data.mart(
-    "training_coverage",
+overall = data.training_coverage(
     f.area,
     unit=unit,
     agency=None if agency == "All agencies" else agency,
@@ -121,7 +119,7 @@ fig = charts.training_coverage_chart(
     source=charts.source_line("training extracts", ctx.last_upload),
     group_col=group,
     target=target,
-    rollout_date=data.mart("area_rollout_date", f.area),
+    rollout_date=data.area_rollout_date(f.area),
     x_range=f.x_range,
 )
 chart_block(
@@ -143,7 +141,7 @@ st.caption(
     "unit: its training coverage against the change in its rate from before to after its "
     "rollout."
 )
-dose = data.analysis("dose_response_analysis", f.area, outcome)
+dose = data.dose_response_analysis(f.area, outcome)
 result = dose.result
 if result is None:
     empty_state(

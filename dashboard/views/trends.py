@@ -30,7 +30,7 @@ st.markdown(
 )
 
 # -- page options ------------------------------------------------------------------------------
-age_bands = data.mart("age_bands", f.area)
+age_bands = data.age_bands(f.area)
 left, middle, right = st.columns([1, 2, 1])
 age_band = left.selectbox("Age band", age_bands, key="trends-age-band") if age_bands else "All"
 window_choice = middle.select_slider(
@@ -61,8 +61,7 @@ with st.expander("Model options (for analysts)"):
         else None
     )
 
-analysis = data.analysis(
-    "trend_analysis",
+analysis = data.trend_analysis(
     f.area,
     f.measure,
     unit=f.unit,

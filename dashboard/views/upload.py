@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import re
-import tempfile
-from pathlib import Path
-
 import streamlit as st
 
 from dashboard import data
 from dashboard.auth import SESSION_KEY
 from dashboard.views.common import empty_state, header
-from pipelines import config
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, template_csv
-from pipelines.load.dfe import import_dfe_files, recognised_tables_text
+from pipelines.load.dfe import recognised_tables_text
 
 STATUS = {
     "valid": (":material/check_circle:", "Ready to load"),
@@ -189,26 +183,12 @@ if st.button(
     icon=":material/download_for_offline:",
 ):
     wh = data.warehouse(create=True)
-    user = (
-        (dfe_identity.name if dfe_identity else None)
-        or os.environ.get("RP_IMPACT_USER")
-        or config.current_user()
-    )
-    with tempfile.TemporaryDirectory(prefix="rp-impact-dfe-upload-") as tmp:
-        paths = []
-        for number, upload in enumerate(dfe_files):
-            safe = re.sub(r"[^A-Za-z0-9._-]", "_", Path(upload.name).name).lstrip(".")
-            folder = Path(tmp) / str(number)  # keeps DfE's file name, even for duplicates
-            folder.mkdir()
-            target = folder / (safe or "dfe.csv")
-            target.write_bytes(upload.getvalue())
-            paths.append(target)
-        try:
-            with st.spinner("Importing DfE files…"):
-                results = import_dfe_files(wh, paths, user=user)
-            outcome = [(r.outcome, r.summary()) for r in results]
-        except data.WarehouseBusyError as exc:
-            outcome = [("refused", str(exc))]
+    try:
+        with st.spinner("Importing DfE files…"):
+            results = data.import_dfe_uploads(wh, [(f.name, f.getvalue()) for f in dfe_files])
+        outcome = [(r.outcome, r.summary()) for r in results]
+    except data.WarehouseBusyError as exc:
+        outcome = [("refused", str(exc))]
     data.clear_caches()  # the data version has changed: every page recomputes
     st.session_state["dfe_last_import"] = outcome
     st.session_state["dfe_generation"] = dfe_generation + 1  # empty the file chooser
@@ -223,7 +203,7 @@ if not data.warehouse_exists():
         "Choose files above and commit them, or run `rp-impact build` to load the sample.",
     )
 else:
-    history = data.mart("uploads")
+    history = data.uploads()
     if history.empty:
         empty_state(
             "No uploads yet",
