@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from pipelines import analysis
-from pipelines.analysis import benchmark_analysis, first_treatment_year, fy_label, ordinal
+from pipelines.analysis import benchmark_analysis, first_treatment_year
 from pipelines.load import dfe
+from pipelines.present.wording import fy_label, ordinal
 
 SHARED_DFE = Path(
     os.environ.get("RP_IMPACT_SHARED_DFE")

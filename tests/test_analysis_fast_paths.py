@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import pytest
 
 from pipelines import analysis, marts
+from pipelines.analysis.common import ReadOnce
 from pipelines.contracts import UNIT_ALL
 from pipelines.present import charts
 from pipelines.stats.did import period_index
@@ -113,7 +114,7 @@ def test_board_summary_is_the_headlines_and_the_board_findings(wh):
 
 
 def test_reads_shared_within_one_analysis_are_copies(wh):
-    shared = analysis._ReadOnce(wh)
+    shared = ReadOnce(wh)
     first = marts.outcome_series(shared, AREA, "cla_starts")
     first["value"] = -1
     again = marts.outcome_series(shared, AREA, "cla_starts")

@@ -7,8 +7,9 @@ import streamlit as st
 from dashboard import data
 from dashboard.state import context
 from dashboard.views.common import chart_block, empty_state, header
-from pipelines.analysis import BENCHMARK_MEASURES, fy_label
+from pipelines.analysis import BENCHMARK_MEASURES
 from pipelines.present import charts
+from pipelines.present.wording import fy_label
 
 ctx = context()  # None when no outcome extracts are loaded: DfE figures alone are enough here
 header(

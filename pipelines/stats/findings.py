@@ -32,11 +32,12 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
 
+from pipelines.present.wording import pct, plural
 from pipelines.stats import its as _its
 from pipelines.stats.before_after import (
     COVID_END as BA_COVID_END,
@@ -216,15 +217,7 @@ _DOWNGRADE_LABELS = {
 }
 
 
-# --- number formatting -------------------------------------------------------------------------
-
-
-def pct(fraction: float, digits: int = 0) -> str:
-    """0.143 -> '14%'; values under 1% get one decimal ('0.4%')."""
-    value = abs(fraction) * 100
-    if value < 1 and value > 0 and digits == 0:
-        return f"{value:.1f}%"
-    return f"{value:.{digits}f}%"
+# --- number formatting (``pct`` is :func:`pipelines.present.wording.pct`) -----------------------
 
 
 def change_phrase(ratio: float, lower: float, upper: float, noun: str = "") -> str:
@@ -248,15 +241,7 @@ def change_phrase(ratio: float, lower: float, upper: float, noun: str = "") -> s
 
 
 def _signed(ratio: float) -> str:
-    if ratio < 1:
-        return f"{pct(1 - ratio)} lower"
-    if ratio > 1:
-        return f"{pct(ratio - 1)} higher"
-    return "no change"
-
-
-def _periods(n: int, period: str) -> str:
-    return f"{n} {period}{'' if n == 1 else 's'}"
+    return _signed_rel(ratio - 1)
 
 
 def _overlaps(start: pd.Timestamp, end: pd.Timestamp, lo: pd.Timestamp, hi: pd.Timestamp) -> bool:
@@ -265,6 +250,55 @@ def _overlaps(start: pd.Timestamp, end: pd.Timestamp, lo: pd.Timestamp, hi: pd.T
 
 def _round_rate(x: float) -> str:
     return f"{x:.1f}"
+
+
+def interval_excludes(lower: float, upper: float, no_effect: float) -> bool | None:
+    """Whether a 95% interval excludes ``no_effect`` (1 for a ratio, 0 for a difference);
+    None when either end is not finite (no interval)."""
+    if not (math.isfinite(lower) and math.isfinite(upper)):
+        return None
+    return upper < no_effect or lower > no_effect
+
+
+class _Result(Protocol):
+    """What every stats result carries: its method (with source) and n."""
+
+    method: str
+    n: int
+
+
+def result_finding(
+    result: _Result,
+    text: str,
+    caveats: _Caveats,
+    *,
+    key: str,
+    importance: int,
+    measure: str | None,
+    excludes_no_effect: bool | None = None,
+    scale: str = "",
+    estimate: float | None = None,
+    ci: tuple[float, float] | None = None,
+    grade: tuple[Confidence, str] | None = None,
+) -> Finding:
+    """The :class:`Finding` for one stats result: its ``method`` and ``n``, the caveats, and
+    the grade by :data:`CONFIDENCE_RULE` (or ``grade``, (confidence, reason), where the rule
+    does not apply, as for an XmR chart that estimates no effect)."""
+    confidence, reason = grade or grade_confidence(excludes_no_effect, caveats.downgrading)
+    return Finding(
+        text=text,
+        confidence=confidence,
+        caveats=caveats.texts,
+        measure=measure,
+        method=result.method,
+        n=result.n,
+        estimate=estimate,
+        ci=ci,
+        key=key,
+        scale=scale,
+        confidence_reason=reason,
+        importance=importance,
+    )
 
 
 # --- one function per result type --------------------------------------------------------------
@@ -304,26 +338,22 @@ def from_before_after(
         caveats.add("stock", CAVEAT_STOCK)
     caveats.add("no_cause", CAVEAT_NO_CAUSE)
     ratio, lo, hi = result.rate_ratio, result.rate_ratio_lower, result.rate_ratio_upper
-    excludes = None if not (math.isfinite(lo) and math.isfinite(hi)) else (hi < 1 or lo > 1)
-    grade, reason = grade_confidence(excludes, caveats.downgrading)
     text = (
         f"{label} in {place} averaged {_round_rate(result.rate_after)} per 10,000 children a "
-        f"{period} in the {_periods(result.n_after, period)} from rollout, against "
-        f"{_round_rate(result.rate_before)} in the {_periods(result.n_before, period)} before: "
+        f"{period} in the {plural(result.n_after, period)} from rollout, against "
+        f"{_round_rate(result.rate_before)} in the {plural(result.n_before, period)} before: "
         f"{change_phrase(ratio, lo, hi)}."
     )
-    return Finding(
-        text=text,
-        confidence=grade,
-        caveats=caveats.texts,
-        measure=measure,
-        method=result.method,
-        n=result.n,
-        estimate=float(ratio),
-        ci=(float(lo), float(hi)),
+    return result_finding(
+        result,
+        text,
+        caveats,
+        excludes_no_effect=interval_excludes(lo, hi, 1),
         key=f"before_after:{measure or label}:{place}",
         scale="rate ratio",
-        confidence_reason=reason,
+        estimate=float(ratio),
+        ci=(float(lo), float(hi)),
+        measure=measure,
         importance=importance,
     )
 
@@ -393,7 +423,7 @@ def from_its(
         ratio, lo, hi = rel
         scale = "rate ratio"
         excludes = hi < 1 or lo > 1
-        over = f"over the {_periods(result.n_post, period)} after rollout"
+        over = f"over the {plural(result.n_post, period)} after rollout"
         if excludes:
             phrase = change_phrase(ratio, lo, hi, "than the pre-rollout trend projected")
             text = f"{label} in {place} were {phrase} {over}."
@@ -419,19 +449,16 @@ def from_its(
             )
             excludes = hi < 0 or lo > 0
         text = f"At rollout, {label} in {place} showed {phrase}."
-    grade, reason = grade_confidence(excludes, caveats.downgrading)
-    return Finding(
-        text=text,
-        confidence=grade,
-        caveats=caveats.texts,
-        measure=measure,
-        method=result.method,
-        n=result.n,
-        estimate=float(ratio),
-        ci=(float(lo), float(hi)),
+    return result_finding(
+        result,
+        text,
+        caveats,
+        excludes_no_effect=excludes,
         key=f"its:{measure or label}:{place}",
         scale=scale,
-        confidence_reason=reason,
+        estimate=float(ratio),
+        ci=(float(lo), float(hi)),
+        measure=measure,
         importance=importance,
     )
 
@@ -473,11 +500,7 @@ def from_staggered_did(
         if result.control == "not_yet_treated"
         else "localities that never started"
     )
-    excludes = (
-        None
-        if not (math.isfinite(est.ci_lower) and math.isfinite(est.ci_upper))
-        else (est.ci_upper < 0 or est.ci_lower > 0)
-    )
+    excludes = interval_excludes(est.ci_lower, est.ci_upper, 0)
     direction = "lower" if est.estimate < 0 else "higher"
     size = f"{abs(est.estimate):.1f} per 10,000 children a {period} {direction}"
     interval = f"95% CI {est.ci_lower:+.1f} to {est.ci_upper:+.1f}"
@@ -495,19 +518,16 @@ def from_staggered_did(
             f"After rollout, {label} in {place} showed no clear difference from {comparison}: "
             f"{size} ({interval})."
         )
-    grade, reason = grade_confidence(excludes, caveats.downgrading)
-    return Finding(
-        text=text,
-        confidence=grade,
-        caveats=caveats.texts,
-        measure=measure,
-        method=result.method,
-        n=result.n,
-        estimate=float(est.estimate),
-        ci=(float(est.ci_lower), float(est.ci_upper)),
+    return result_finding(
+        result,
+        text,
+        caveats,
+        excludes_no_effect=excludes,
         key=f"did:{measure or label}:{place}",
         scale="rate per 10,000",
-        confidence_reason=reason,
+        estimate=float(est.estimate),
+        ci=(float(est.ci_lower), float(est.ci_upper)),
+        measure=measure,
         importance=importance,
     )
 
@@ -539,11 +559,7 @@ def from_did_2x2(
         )
     caveats.add("no_cause", CAVEAT_NO_CAUSE)
     est = result.estimate
-    excludes = (
-        None
-        if not (math.isfinite(est.ci_lower) and math.isfinite(est.ci_upper))
-        else (est.ci_upper < 0 or est.ci_lower > 0)
-    )
+    excludes = interval_excludes(est.ci_lower, est.ci_upper, 0)
     base = float(result.means.loc[1, 0])
     moved = "fell" if est.estimate < 0 else "rose"
     rel = f"{pct(est.estimate / base)} of their earlier rate; " if base > 0 else ""
@@ -559,19 +575,16 @@ def from_did_2x2(
             f"After rollout, {label} in {treated} showed no clear difference from {comparison}: "
             f"{size} {'lower' if est.estimate < 0 else 'higher'} {interval}."
         )
-    grade, reason = grade_confidence(excludes, caveats.downgrading)
-    return Finding(
-        text=text,
-        confidence=grade,
-        caveats=caveats.texts,
-        measure=measure,
-        method=result.method,
-        n=result.n,
-        estimate=float(est.estimate),
-        ci=(float(est.ci_lower), float(est.ci_upper)),
+    return result_finding(
+        result,
+        text,
+        caveats,
+        excludes_no_effect=excludes,
         key=f"did2x2:{measure or label}",
         scale="rate per 10,000",
-        confidence_reason=reason,
+        estimate=float(est.estimate),
+        ci=(float(est.ci_lower), float(est.ci_upper)),
+        measure=measure,
         importance=importance,
     )
 
@@ -596,7 +609,7 @@ def from_dose_response(
         )
     caveats.add("association", CAVEAT_ASSOCIATION_UNITS)
     lo, hi = result.ci_lower, result.ci_upper
-    excludes = None if not (math.isfinite(lo) and math.isfinite(hi)) else (hi < 0 or lo > 0)
+    excludes = interval_excludes(lo, hi, 0)
     stats_text = (
         f"Spearman's rho {result.rho:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, {result.n} units"
     )
@@ -612,19 +625,16 @@ def from_dose_response(
             f"There was no clear link between training coverage and the change in {label} "
             f"across units ({stats_text})."
         )
-    grade, reason = grade_confidence(excludes, caveats.downgrading)
-    return Finding(
-        text=text,
-        confidence=grade,
-        caveats=caveats.texts,
-        measure=measure,
-        method=result.method,
-        n=result.n,
-        estimate=float(result.rho),
-        ci=(float(lo), float(hi)),
+    return result_finding(
+        result,
+        text,
+        caveats,
+        excludes_no_effect=excludes,
         key=f"dose_response:{measure or label}",
         scale="Spearman rho",
-        confidence_reason=reason,
+        estimate=float(result.rho),
+        ci=(float(lo), float(hi)),
+        measure=measure,
         importance=importance,
     )
 
@@ -662,19 +672,16 @@ def from_cost_avoidance(
             f" Set against the £{result.investment / 1e6:,.1f} million invested, that is "
             f"£{result.return_ratio:,.2f} for each £1."
         )
-    grade, reason = grade_confidence(excludes, caveats.downgrading)
-    return Finding(
-        text=text,
-        confidence=grade,
-        caveats=caveats.texts,
-        measure="cla_at_period_end",
-        method=result.method,
-        n=result.n,
-        estimate=float(years),
-        ci=None if lo is None or hi is None else (float(lo), float(hi)),
+    return result_finding(
+        result,
+        text,
+        caveats,
+        excludes_no_effect=excludes,
         key="cost_avoidance",
         scale="child-years",
-        confidence_reason=reason,
+        estimate=float(years),
+        ci=None if lo is None or hi is None else (float(lo), float(hi)),
+        measure="cla_at_period_end",
         importance=importance,
     )
 
@@ -751,19 +758,14 @@ def from_spc(
         if special
         else "Low confidence: the chart shows only common-cause variation."
     )
-    return Finding(
-        text=text,
-        confidence=grade,
-        caveats=caveats.texts,
-        measure=measure,
-        method=result.method,
-        n=result.n,
-        estimate=None,
-        ci=None,
+    return result_finding(
+        result,
+        text,
+        caveats,
         key=f"spc:{measure or label}:{place}",
-        scale="",
-        confidence_reason=reason,
+        measure=measure,
         importance=importance,
+        grade=(grade, reason),
     )
 
 

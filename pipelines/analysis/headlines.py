@@ -1,0 +1,331 @@
+"""The board's tiles: the CLA and CPP rates per 10,000 and training coverage.
+
+Each :class:`Headline` carries the latest value with its 95% interval, the change since
+rollout (or, for training, on a year earlier) with its interval, and the Making Data Count
+icons of its XmR chart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from pipelines import marts
+from pipelines.analysis.common import as_date, attempt, source_line
+from pipelines.analysis.trend import xmr_rebased
+from pipelines.present.wording import long_date, month_label, plural
+from pipelines.stats import findings as fnd
+from pipelines.stats.before_after import BeforeAfterResult, before_after
+from pipelines.stats.rates import newcombe_difference
+from pipelines.stats.spc import XmrResult
+from pipelines.store.warehouse import Warehouse
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One tile on the board summary.
+
+    Fields:
+        key: "cla_rate", "cpp_rate" or "training_coverage".
+        label: the tile title.
+        latest_period: the latest complete period (date), or None with no data.
+        latest_value: its count (children; for training, staff trained).
+        latest_rate: the rate per 10,000 (for training, the percentage of staff trained).
+        latest_lower, latest_upper: the 95% interval of ``latest_rate`` (Byar/exact Poisson
+            for rates, Wilson for coverage).
+        unit_label: "per 10,000 children" or "% of staff in scope".
+        change_pct: for rates, the % change of the latest ``window`` periods against the
+            ``window`` periods before rollout (before/after rate ratio - 1, in %); for training,
+            the change in coverage against a year earlier in percentage points.
+        change_lower, change_upper: the 95% interval of ``change_pct`` (same units).
+        change_unit: "%" or "percentage points".
+        change_basis: what the change compares, in words.
+        variation_icon, assurance_icon: Making Data Count icons from the XmR chart (limits
+            rebased at rollout for rates); assurance needs a target, else None.
+        population_year: the mid-year population behind the latest rate (None for training).
+        source: the source line.
+        finding: one plain sentence for the tile.
+        caveats: caveats for the tile.
+        rollout_date: the area's first rollout start.
+        series: the quarterly series behind the tile (for a sparkline).
+        spc: the XmR chart behind the icons, or None.
+        before_after: the before/after comparison behind ``change_pct`` (rates only), or None.
+        confidence: the confidence grade of ``change_pct`` by the findings rule.
+        notes: method -> reason, when something could not be computed.
+    """
+
+    key: str
+    label: str
+    latest_period: dt.date | None
+    latest_value: float | None
+    latest_rate: float | None
+    latest_lower: float | None
+    latest_upper: float | None
+    unit_label: str
+    change_pct: float | None
+    change_lower: float | None
+    change_upper: float | None
+    variation_icon: str | None
+    assurance_icon: str | None
+    population_year: int | None
+    source: str
+    finding: str
+    caveats: tuple[str, ...] = ()
+    change_unit: str = "%"
+    change_basis: str = ""
+    rollout_date: dt.date | None = None
+    series: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    spc: XmrResult | None = field(default=None, repr=False)
+    before_after: BeforeAfterResult | None = field(default=None, repr=False)
+    confidence: str = "low"
+    notes: dict[str, str] = field(default_factory=dict)
+
+
+def _no_data_headline(
+    key: str, label: str, unit_label: str, source: str, finding: str, **rest: Any
+) -> Headline:
+    """A tile with no figures yet: its title, unit, source line and why it is empty."""
+    empty = dict.fromkeys(
+        (
+            "latest_period",
+            "latest_value",
+            "latest_rate",
+            "latest_lower",
+            "latest_upper",
+            "change_pct",
+            "change_lower",
+            "change_upper",
+            "variation_icon",
+            "assurance_icon",
+            "population_year",
+        )
+    )
+    return Headline(
+        key=key,
+        label=label,
+        unit_label=unit_label,
+        source=source,
+        finding=finding,
+        **empty,
+        **rest,
+    )
+
+
+def _icons(spc: XmrResult | None) -> dict[str, str | None]:
+    """The tile's Making Data Count icons, from its XmR chart (none without one)."""
+    return {
+        "variation_icon": None if spc is None else spc.variation_icon,
+        "assurance_icon": None if spc is None else spc.assurance_icon,
+    }
+
+
+HEADLINE_MEASURES = (
+    ("cla_rate", "cla_at_period_end", "Children looked after"),
+    ("cpp_rate", "cpp_at_period_end", "Children on a child protection plan"),
+)
+
+
+def headlines(
+    wh: Warehouse,
+    area_code: str,
+    *,
+    window: int = 4,
+    targets: Mapping[str, float] | None = None,
+) -> list[Headline]:
+    """Tiles for the board summary: CLA rate, CPP rate (per 10,000) and training coverage.
+
+    The change for a rate compares the latest ``window`` quarters with the ``window`` quarters
+    before the area's first rollout (exact Poisson rate-ratio interval). When fewer than
+    ``window`` quarters follow rollout, the first quarters from rollout are used and the basis
+    says so. ``targets`` (key -> target rate, or coverage as a fraction) gives assurance icons.
+    """
+    targets = dict(targets or {})
+    tiles = [
+        _rate_headline(wh, area_code, key, measure, label, window, targets.get(key))
+        for key, measure, label in HEADLINE_MEASURES
+    ]
+    tiles.append(_training_headline(wh, area_code, targets.get("training_coverage")))
+    return tiles
+
+
+def _rate_headline(
+    wh: Warehouse,
+    area_code: str,
+    key: str,
+    measure: str,
+    label: str,
+    window: int,
+    target: float | None,
+) -> Headline:
+    m = marts.measure(measure)
+    notes: dict[str, str] = {}
+    raw = marts.outcome_series(wh, area_code, measure, grain="quarter")
+    series = raw[raw["complete"].astype(bool) & raw["value"].notna()].reset_index(drop=True)
+    rollout = marts.area_rollout_date(wh, area_code)
+    source = source_line(wh, series)
+    if series.empty:
+        return _no_data_headline(
+            key,
+            label,
+            "per 10,000 children",
+            source,
+            f"No complete quarters of {m.label.lower()} are loaded yet.",
+            rollout_date=rollout,
+            notes={"series": "No data loaded."},
+        )
+    last = series.iloc[-1]
+    ba = None
+    basis = ""
+    if rollout is None:
+        notes["before_after"] = "No rollout date is loaded, so there is no change since rollout."
+    else:
+        ts = pd.Timestamp(rollout)
+        pre = series[series["period_end"] < ts].tail(window)
+        post = series[series["period_end"] >= ts]
+        latest = post.tail(window)
+        use = (
+            pd.concat([pre, latest]) if len(post) >= window else pd.concat([pre, post.head(window)])
+        )
+        cut = latest["period_end"].iloc[0] if len(post) >= window else ts
+        ba = attempt(
+            notes,
+            "before_after",
+            lambda: before_after(use, "period_end", "value", "population", cut, window=None),
+        )
+        if ba is not None:
+            basis = (
+                f"{plural(ba.n_after, 'quarter')} to {month_label(ba.after_end)} against the "
+                f"{plural(ba.n_before, 'quarter')} before rollout (to {month_label(ba.before_end)})"
+            )
+    spc_res = xmr_rebased(
+        series, "period_end", "rate_per_10k", m.improvement, rollout, True, target, notes
+    )
+    caveats = [fnd.CAVEAT_STOCK] if m.is_stock else []
+    change = lower = upper = None
+    confidence = "low"
+    if ba is not None:
+        change = 100 * (ba.rate_ratio - 1)
+        lower, upper = 100 * (ba.rate_ratio_lower - 1), 100 * (ba.rate_ratio_upper - 1)
+        f = fnd.from_before_after(
+            ba, label=label, place=marts.area_name(wh, area_code), stock=m.is_stock, measure=measure
+        )
+        confidence = f.confidence
+        caveats += [c for c in f.caveats if c not in caveats]
+        direction = "lower" if change < 0 else "higher"
+        clear = upper < 0 or lower > 0
+        finding = (
+            f"{label}: {last['rate_per_10k']:.1f} per 10,000 children at "
+            f"{long_date(last['period_end'])}; the latest year was "
+            + (
+                f"{abs(change):.0f}% {direction} than the year before rollout."
+                if clear
+                else f"not clearly different from the year before rollout ({abs(change):.0f}% "
+                f"{direction}, 95% CI {lower:+.0f}% to {upper:+.0f}%)."
+            )
+        )
+    else:
+        finding = (
+            f"{label}: {last['rate_per_10k']:.1f} per 10,000 children at "
+            f"{long_date(last['period_end'])}."
+        )
+    return Headline(
+        key=key,
+        label=label,
+        latest_period=as_date(last["period_end"]),
+        latest_value=float(last["value"]),
+        latest_rate=float(last["rate_per_10k"]),
+        latest_lower=float(last["rate_lower"]),
+        latest_upper=float(last["rate_upper"]),
+        unit_label="per 10,000 children",
+        change_pct=change,
+        change_lower=lower,
+        change_upper=upper,
+        **_icons(spc_res),
+        population_year=int(last["population_year"]) if pd.notna(last["population_year"]) else None,
+        source=source,
+        finding=finding,
+        caveats=tuple(caveats),
+        change_unit="%",
+        change_basis=basis,
+        rollout_date=rollout,
+        series=series,
+        spc=spc_res,
+        before_after=ba,
+        confidence=confidence,
+        notes=notes,
+    )
+
+
+def _training_headline(wh: Warehouse, area_code: str, target: float | None) -> Headline:
+    notes: dict[str, str] = {}
+    cov = marts.training_coverage(wh, area_code)
+    cov = cov[cov["staff_in_scope"] > 0].reset_index(drop=True)
+    source = source_line(wh, dataset="training")
+    label = "Staff trained in Restorative Practice"
+    if cov.empty:
+        return _no_data_headline(
+            "training_coverage",
+            label,
+            "% of staff in scope",
+            source,
+            "No training data are loaded yet.",
+            change_unit="percentage points",
+            notes={"series": "No training data loaded."},
+        )
+    last = cov.iloc[-1]
+    change = lower = upper = None
+    basis = ""
+    year_before = pd.Timestamp(last["period_end"]) - pd.DateOffset(years=1)
+    earlier = cov[cov["period_end"] <= year_before]
+    if earlier.empty:
+        notes["change"] = "Training data start less than a year before the latest period."
+    else:
+        prev = earlier.iloc[-1]
+        d, lo, hi = newcombe_difference(
+            last["staff_trained"],
+            last["staff_in_scope"],
+            prev["staff_trained"],
+            prev["staff_in_scope"],
+        )
+        change, lower, upper = 100 * d, 100 * lo, 100 * hi
+        basis = f"{month_label(last['period_end'])} against {month_label(prev['period_end'])}"
+    spc_res = xmr_rebased(cov, "period_end", "coverage", "increase", None, False, target, notes)
+    finding = (
+        f"{100 * last['coverage']:.0f}% of staff in scope had been trained by "
+        f"{long_date(last['period_end'])} ({int(last['staff_trained']):,} of "
+        f"{int(last['staff_in_scope']):,})"
+        + (f", {change:+.0f} percentage points on a year earlier." if change is not None else ".")
+    )
+    caveats = (
+        "Coverage is cumulative and counts the same staff in both years, so the interval of "
+        "the change (which assumes independent samples) is conservative.",
+    )
+    return Headline(
+        key="training_coverage",
+        label=label,
+        latest_period=as_date(last["period_end"]),
+        latest_value=float(last["staff_trained"]),
+        latest_rate=100 * float(last["coverage"]),
+        latest_lower=100 * float(last["coverage_lower"]),
+        latest_upper=100 * float(last["coverage_upper"]),
+        unit_label="% of staff in scope",
+        change_pct=change,
+        change_lower=lower,
+        change_upper=upper,
+        **_icons(spc_res),
+        population_year=None,
+        source=source,
+        finding=finding,
+        caveats=caveats,
+        change_unit="percentage points",
+        change_basis=basis,
+        rollout_date=marts.area_rollout_date(wh, area_code),
+        series=cov,
+        spc=spc_res,
+        confidence="high" if (lower is not None and (lower > 0 or upper < 0)) else "low",
+        notes=notes,
+    )
