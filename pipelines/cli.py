@@ -498,6 +498,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8501)
     p.add_argument("--headless", action="store_true")
     p.set_defaults(func=cmd_serve)
+    # Imported here: pipelines.cli_returns reuses this module's exit codes and helpers.
+    from pipelines.cli_returns import add_parsers as add_returns_parsers
+
+    add_returns_parsers(sub)
     return parser
 
 

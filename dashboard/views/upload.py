@@ -7,6 +7,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.auth import SESSION_KEY
 from dashboard.views.common import empty_state, header
+from dashboard.views.upload_returns import render_returns_tab
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, template_csv
 from pipelines.load.dfe import recognised_tables_text
 
@@ -28,171 +29,180 @@ header(
     "not at all. Re-uploading a period revises it and keeps the old figures in the history.",
 )
 
-# -- 1. templates ------------------------------------------------------------------------------
-st.subheader("1. Start from a template")
-st.markdown(
-    "Each template has the columns the contract expects and one example row. Load reference "
-    "data first: " + ", ".join(f"**{d}**" for d in LOAD_ORDER) + "."
+extracts_tab, returns_tab, dfe_tab = st.tabs(
+    ["Extracts", "Statutory returns (SSDA903, CIN census)", "DfE published statistics"]
 )
-columns = st.columns(len(LOAD_ORDER))
-for column, dataset in zip(columns, LOAD_ORDER, strict=True):
-    column.download_button(
-        f"{dataset}.csv",
-        template_csv(dataset),
-        file_name=f"{dataset}_template.csv",
-        mime="text/csv",
-        key=f"template-{dataset}",
-        icon=":material/download:",
-        help=CONTRACTS[dataset].description,
-        width="stretch",
+
+with extracts_tab:
+    # -- 1. templates ------------------------------------------------------------------------------
+    st.subheader("1. Start from a template")
+    st.markdown(
+        "Each template has the columns the contract expects and one example row. Load reference "
+        "data first: " + ", ".join(f"**{d}**" for d in LOAD_ORDER) + "."
     )
-st.caption("The full rules for each dataset are on the **Data quality & methods** page.")
+    columns = st.columns(len(LOAD_ORDER))
+    for column, dataset in zip(columns, LOAD_ORDER, strict=True):
+        column.download_button(
+            f"{dataset}.csv",
+            template_csv(dataset),
+            file_name=f"{dataset}_template.csv",
+            mime="text/csv",
+            key=f"template-{dataset}",
+            icon=":material/download:",
+            help=CONTRACTS[dataset].description,
+            width="stretch",
+        )
+    st.caption("The full rules for each dataset are on the **Data quality & methods** page.")
 
-# -- 2. choose and check files -----------------------------------------------------------------
-st.subheader("2. Choose files and check them")
-generation = st.session_state.setdefault("upload_generation", 0)
-files = st.file_uploader(
-    "CSV or Excel (XLSX) extracts: one or more files",
-    type=["csv", "xlsx"],
-    accept_multiple_files=True,
-    key=f"upload-files-{generation}",
-    help="Outcomes, training, rollout, population or areas. The dataset is recognised from "
-    "the column headings.",
-)
+    # -- 2. choose and check files -----------------------------------------------------------------
+    st.subheader("2. Choose files and check them")
+    generation = st.session_state.setdefault("upload_generation", 0)
+    files = st.file_uploader(
+        "CSV or Excel (XLSX) extracts: one or more files",
+        type=["csv", "xlsx"],
+        accept_multiple_files=True,
+        key=f"upload-files-{generation}",
+        help="Outcomes, training, rollout, population or areas. The dataset is recognised from "
+        "the column headings.",
+    )
 
-last = st.session_state.get("upload_last_commit")
-if last:
-    st.success("**Committed.** " + " ".join(last["summaries"]), icon=":material/check_circle:")
-    for problem in last.get("problems", []):
-        st.error(problem)
+    last = st.session_state.get("upload_last_commit")
+    if last:
+        st.success("**Committed.** " + " ".join(last["summaries"]), icon=":material/check_circle:")
+        for problem in last.get("problems", []):
+            st.error(problem)
 
-checks = []
-if files:
-    wh = data.warehouse(create=True)
-    for upload in files:
-        content = upload.getvalue()
-        with st.spinner(f"Checking {upload.name}…"):
-            check = data.check_upload(wh, upload.name, content)
-        checks.append((check, content))
-        result = check.result
-        symbol, status = STATUS.get(result.outcome, ("•", result.outcome))
-        with st.container(border=True):
-            st.markdown(f"#### {symbol} {upload.name}")
-            st.markdown(f"**{status}.** {result.summary()}")
-            for note in result.notes:
-                st.caption(note)
-            if result.outcome == "valid":
-                a, b, c = st.columns(3)
-                a.metric("Rows to add", f"{result.n_added:,}")
-                b.metric("Rows to revise", f"{result.n_revised:,}")
-                c.metric("Rows unchanged", f"{result.n_unchanged:,}")
-            if not check.issues.empty:
-                n_err, n_warn = len(result.errors), len(result.warnings)
-                st.markdown(
-                    f"**Validation report:** {n_err} error(s) (the file cannot be loaded until "
-                    f"they are fixed) and {n_warn} warning(s) (the file can be loaded; check "
-                    "them). Rows are numbered as in Excel, with the header as row 1."
-                )
-                st.dataframe(
-                    check.issues,
-                    hide_index=True,
-                    width="stretch",
-                    key=f"issues-{generation}-{upload.name}",
-                )
-            if check.preview is not None and not check.preview.empty:
-                with st.expander(
-                    f"Preview: the {len(check.preview):,} row(s) that would be added or revised"
-                ):
-                    st.dataframe(check.preview, hide_index=True, width="stretch")
-else:
-    st.caption("No files chosen yet.")
+    checks = []
+    if files:
+        wh = data.warehouse(create=True)
+        for upload in files:
+            content = upload.getvalue()
+            with st.spinner(f"Checking {upload.name}…"):
+                check = data.check_upload(wh, upload.name, content)
+            checks.append((check, content))
+            result = check.result
+            symbol, status = STATUS.get(result.outcome, ("•", result.outcome))
+            with st.container(border=True):
+                st.markdown(f"#### {symbol} {upload.name}")
+                st.markdown(f"**{status}.** {result.summary()}")
+                for note in result.notes:
+                    st.caption(note)
+                if result.outcome == "valid":
+                    a, b, c = st.columns(3)
+                    a.metric("Rows to add", f"{result.n_added:,}")
+                    b.metric("Rows to revise", f"{result.n_revised:,}")
+                    c.metric("Rows unchanged", f"{result.n_unchanged:,}")
+                if not check.issues.empty:
+                    n_err, n_warn = len(result.errors), len(result.warnings)
+                    st.markdown(
+                        f"**Validation report:** {n_err} error(s) (the file cannot be loaded until "
+                        f"they are fixed) and {n_warn} warning(s) (the file can be loaded; check "
+                        "them). Rows are numbered as in Excel, with the header as row 1."
+                    )
+                    st.dataframe(
+                        check.issues,
+                        hide_index=True,
+                        width="stretch",
+                        key=f"issues-{generation}-{upload.name}",
+                    )
+                if check.preview is not None and not check.preview.empty:
+                    with st.expander(
+                        f"Preview: the {len(check.preview):,} row(s) that would be added or revised"
+                    ):
+                        st.dataframe(check.preview, hide_index=True, width="stretch")
+    else:
+        st.caption("No files chosen yet.")
 
-# -- 3. commit ---------------------------------------------------------------------------------
-st.subheader("3. Commit")
-ready = [(c, content) for c, content in checks if c.result.outcome == "valid"]
-if files and not ready:
-    st.warning("No file is ready to load: fix the errors shown above, or choose other files.")
-commit = st.button(
-    f"Commit {len(ready)} file(s) to the warehouse" if ready else "Commit",
-    type="primary",
-    disabled=not ready,
-    key="commit",
-    icon=":material/save:",
-)
-if commit and ready:
-    wh = data.warehouse(create=True)
-    progress = st.progress(0.0, text="Loading…")
-    summaries, problems = [], []
-    for number, (check, content) in enumerate(ready, start=1):
-        progress.progress((number - 1) / len(ready), text=f"Loading {check.name}…")
+    # -- 3. commit ---------------------------------------------------------------------------------
+    st.subheader("3. Commit")
+    ready = [(c, content) for c, content in checks if c.result.outcome == "valid"]
+    if files and not ready:
+        st.warning("No file is ready to load: fix the errors shown above, or choose other files.")
+    commit = st.button(
+        f"Commit {len(ready)} file(s) to the warehouse" if ready else "Commit",
+        type="primary",
+        disabled=not ready,
+        key="commit",
+        icon=":material/save:",
+    )
+    if commit and ready:
+        wh = data.warehouse(create=True)
+        progress = st.progress(0.0, text="Loading…")
+        summaries, problems = [], []
+        for number, (check, content) in enumerate(ready, start=1):
+            progress.progress((number - 1) / len(ready), text=f"Loading {check.name}…")
+            try:
+                result = data.commit_upload(wh, check.name, content)
+            except data.WarehouseBusyError as exc:
+                problems.append(f"{check.name}: {exc}")
+                continue
+            summaries.append(result.summary())
+            if result.refused:
+                problems.append(result.summary())
+        progress.progress(1.0, text="Done")
+        data.clear_caches()  # the data version has changed: every page recomputes
+        st.session_state["upload_last_commit"] = {"summaries": summaries, "problems": problems}
+        st.session_state["upload_generation"] = generation + 1  # empty the file chooser
+        st.rerun()
+
+with returns_tab:
+    render_returns_tab()
+
+with dfe_tab:
+    # -- DfE published statistics ------------------------------------------------------------------
+    st.subheader("DfE published statistics (for benchmarking)")
+    st.markdown(
+        "The **Benchmarks** page compares councils on DfE's published local-authority tables "
+        "(from explore-education-statistics), with the ONS population estimates and DfE's "
+        "statistical-neighbour file. Import the CSVs as you downloaded them: each file's table is "
+        "recognised from its columns, suppressed cells are kept as suppressed, and every release is "
+        "kept side by side. This is the same as `rp-impact import-dfe FILE...`."
+    )
+    with st.expander("Which DfE files are recognised"):
+        st.text(recognised_tables_text())
+    dfe_identity = st.session_state.get(SESSION_KEY)
+    dfe_demo = bool(dfe_identity and dfe_identity.demo)
+    if dfe_demo:
+        st.info(
+            "Demo mode: the sample already includes synthetic DfE-format files, and importing "
+            "other DfE files is switched off so a demo warehouse holds only the sample. Use "
+            "`rp-impact import-dfe FILE...` on your own warehouse.",
+            icon=":material/science:",
+        )
+    dfe_generation = st.session_state.setdefault("dfe_generation", 0)
+    dfe_files = st.file_uploader(
+        "DfE CSV files: one or more",
+        type=["csv"],
+        accept_multiple_files=True,
+        key=f"dfe-files-{dfe_generation}",
+        disabled=dfe_demo,
+        help="Keep the file names DfE gives them: the statistical-neighbour model year is read from "
+        "the name (for example sn_model_2025_wide.csv).",
+    )
+    dfe_last = st.session_state.get("dfe_last_import")
+    if dfe_last:
+        for outcome, summary in dfe_last:
+            if outcome == "refused":
+                st.error(summary, icon=":material/cancel:")
+            else:
+                st.success(summary, icon=":material/check_circle:")
+    if st.button(
+        f"Import {len(dfe_files)} DfE file(s)" if dfe_files else "Import DfE files",
+        disabled=dfe_demo or not dfe_files,
+        key="dfe-import",
+        icon=":material/download_for_offline:",
+    ):
+        wh = data.warehouse(create=True)
         try:
-            result = data.commit_upload(wh, check.name, content)
+            with st.spinner("Importing DfE files…"):
+                results = data.import_dfe_uploads(wh, [(f.name, f.getvalue()) for f in dfe_files])
+            outcome = [(r.outcome, r.summary()) for r in results]
         except data.WarehouseBusyError as exc:
-            problems.append(f"{check.name}: {exc}")
-            continue
-        summaries.append(result.summary())
-        if result.refused:
-            problems.append(result.summary())
-    progress.progress(1.0, text="Done")
-    data.clear_caches()  # the data version has changed: every page recomputes
-    st.session_state["upload_last_commit"] = {"summaries": summaries, "problems": problems}
-    st.session_state["upload_generation"] = generation + 1  # empty the file chooser
-    st.rerun()
-
-# -- DfE published statistics ------------------------------------------------------------------
-st.subheader("DfE published statistics (for benchmarking)")
-st.markdown(
-    "The **Benchmarks** page compares councils on DfE's published local-authority tables "
-    "(from explore-education-statistics), with the ONS population estimates and DfE's "
-    "statistical-neighbour file. Import the CSVs as you downloaded them: each file's table is "
-    "recognised from its columns, suppressed cells are kept as suppressed, and every release is "
-    "kept side by side. This is the same as `rp-impact import-dfe FILE...`."
-)
-with st.expander("Which DfE files are recognised"):
-    st.text(recognised_tables_text())
-dfe_identity = st.session_state.get(SESSION_KEY)
-dfe_demo = bool(dfe_identity and dfe_identity.demo)
-if dfe_demo:
-    st.info(
-        "Demo mode: the sample already includes synthetic DfE-format files, and importing "
-        "other DfE files is switched off so a demo warehouse holds only the sample. Use "
-        "`rp-impact import-dfe FILE...` on your own warehouse.",
-        icon=":material/science:",
-    )
-dfe_generation = st.session_state.setdefault("dfe_generation", 0)
-dfe_files = st.file_uploader(
-    "DfE CSV files: one or more",
-    type=["csv"],
-    accept_multiple_files=True,
-    key=f"dfe-files-{dfe_generation}",
-    disabled=dfe_demo,
-    help="Keep the file names DfE gives them: the statistical-neighbour model year is read from "
-    "the name (for example sn_model_2025_wide.csv).",
-)
-dfe_last = st.session_state.get("dfe_last_import")
-if dfe_last:
-    for outcome, summary in dfe_last:
-        if outcome == "refused":
-            st.error(summary, icon=":material/cancel:")
-        else:
-            st.success(summary, icon=":material/check_circle:")
-if st.button(
-    f"Import {len(dfe_files)} DfE file(s)" if dfe_files else "Import DfE files",
-    disabled=dfe_demo or not dfe_files,
-    key="dfe-import",
-    icon=":material/download_for_offline:",
-):
-    wh = data.warehouse(create=True)
-    try:
-        with st.spinner("Importing DfE files…"):
-            results = data.import_dfe_uploads(wh, [(f.name, f.getvalue()) for f in dfe_files])
-        outcome = [(r.outcome, r.summary()) for r in results]
-    except data.WarehouseBusyError as exc:
-        outcome = [("refused", str(exc))]
-    data.clear_caches()  # the data version has changed: every page recomputes
-    st.session_state["dfe_last_import"] = outcome
-    st.session_state["dfe_generation"] = dfe_generation + 1  # empty the file chooser
-    st.rerun()
+            outcome = [("refused", str(exc))]
+        data.clear_caches()  # the data version has changed: every page recomputes
+        st.session_state["dfe_last_import"] = outcome
+        st.session_state["dfe_generation"] = dfe_generation + 1  # empty the file chooser
+        st.rerun()
 
 # -- 4. history --------------------------------------------------------------------------------
 st.subheader("Upload history")
