@@ -18,11 +18,10 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from pipelines.marts import GRAIN_LABELS, GRAINS, MEASURES
+from pipelines.measures import GRAIN_LABELS, GRAINS, MEASURES, UNIT_ALL
 
 DEFAULT_MEASURE = "cla_at_period_end"
 DEFAULT_GRAIN = "quarter"
-UNIT_ALL = "All"
 PARAMS = ("area", "unit", "measure", "grain", "from", "to")
 
 

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
+from pipelines.measures import MEASURES, STOCK_MEASURES, UNIT_ALL
+
 ColumnKind = Literal["date", "area", "text", "count", "year", "wave"]
 Severity = Literal["error", "warning"]
 
@@ -33,8 +35,6 @@ SUPPRESSION_MARKERS = (
     "[low]",
     "",
 )
-
-UNIT_ALL = "All"
 
 
 @dataclass(frozen=True)
@@ -181,9 +181,6 @@ OUTCOME_MEASURES = (
     _count("rereferrals", "Re-referrals within 12 months in the period.", ("re_referrals",), "9"),
     _count("fgc_held", "Family group conferences held in the period.", ("fgcs", "fgc"), "2"),
 )
-
-# Measured on the last day of the period; every other outcome measure is a flow within it.
-STOCK_MEASURES = ("cla_at_period_end", "cpp_at_period_end", "cin_at_period_end")
 
 OUTCOMES = Contract(
     dataset="outcomes",
@@ -397,6 +394,10 @@ AREAS = Contract(
 CONTRACTS: dict[str, Contract] = {
     c.dataset: c for c in (OUTCOMES, TRAINING, ROLLOUT, POPULATION, AREAS)
 }
+
+# The vocabulary (`pipelines.measures`) and the contract name the same outcome measures.
+if set(MEASURES) != set(OUTCOMES.value_columns) or not set(STOCK_MEASURES) <= set(MEASURES):
+    raise AssertionError("pipelines.measures.MEASURES must name the outcomes contract's counts.")
 
 # Load order for a folder: reference data first so codes and populations are known.
 LOAD_ORDER = ("areas", "population", "rollout", "outcomes", "training")

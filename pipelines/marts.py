@@ -7,70 +7,25 @@ Pages, the annual report and notebooks read the warehouse only through these fun
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
-from pipelines.contracts import OUTCOMES, STOCK_MEASURES, UNIT_ALL
+from pipelines.measures import (  # noqa: F401 (Measure, MEASURES, GRAIN_LABELS: see below)
+    GRAIN_LABELS,
+    GRAINS,
+    MEASURES,
+    UNIT_ALL,
+    Measure,
+    check_grain,
+    measure,
+)
 from pipelines.stats.rates import proportion_ci, rate_ci
 from pipelines.store.warehouse import Warehouse
 
-GRAINS = ("month", "quarter", "financial_year")
-GRAIN_LABELS = {"month": "Month", "quarter": "Quarter", "financial_year": "Financial year"}
-
-
-@dataclass(frozen=True)
-class Measure:
-    name: str
-    label: str
-    short: str
-    improvement: str  # "decrease" | "increase" | "neutral"
-
-    @property
-    def is_stock(self) -> bool:
-        return self.name in STOCK_MEASURES
-
-
-MEASURES: dict[str, Measure] = {
-    m.name: m
-    for m in (
-        Measure("cla_at_period_end", "Children looked after (at period end)", "CLA", "decrease"),
-        Measure("cla_starts", "Children starting to be looked after", "CLA starts", "decrease"),
-        Measure("cla_ceased", "Children ceasing to be looked after", "CLA ceased", "neutral"),
-        Measure(
-            "cpp_at_period_end",
-            "Children on a child protection plan (at period end)",
-            "CPP",
-            "decrease",
-        ),
-        Measure("cpp_starts", "Child protection plans started", "CPP starts", "decrease"),
-        Measure("cpp_ends", "Child protection plans ended", "CPP ends", "neutral"),
-        Measure(
-            "cpp_repeat_starts",
-            "Second or subsequent child protection plans",
-            "Repeat CPP",
-            "decrease",
-        ),
-        Measure("cin_at_period_end", "Children in need (at period end)", "CIN", "neutral"),
-        Measure("referrals", "Referrals to children's social care", "Referrals", "neutral"),
-        Measure("rereferrals", "Re-referrals within 12 months", "Re-referrals", "decrease"),
-        Measure("fgc_held", "Family group conferences held", "FGCs", "increase"),
-    )
-}
-assert set(MEASURES) == set(OUTCOMES.value_columns)
-
-
-def measure(name: str) -> Measure:
-    try:
-        return MEASURES[name]
-    except KeyError:
-        raise ValueError(f"Unknown measure '{name}'. Known: {', '.join(MEASURES)}.") from None
-
-
-def _check_grain(grain: str) -> None:
-    if grain not in GRAINS:
-        raise ValueError(f"Unknown grain '{grain}'. Use one of: {', '.join(GRAINS)}.")
+# `Measure`, `MEASURES`, `measure`, `GRAINS` and `GRAIN_LABELS` are re-exported for a while:
+# the vocabulary lives in `pipelines.measures`, and callers that still read them from here
+# (pages, analysis) move to it as they are next edited.
 
 
 # -- reference --------------------------------------------------------------------------------
@@ -148,11 +103,14 @@ def unit_rollout_date(wh: Warehouse, area_code: str, unit: str) -> dt.date | Non
 
 
 def _with_rate_ci(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rate per 10,000 as `mart_outcome_rates` computes it (`store/sql/mart_outcome_rates.sql`,
+    the one place it is computed), with its 95% CI (`stats.rates.rate_ci`, PHEindicatormethods)."""
     frame = frame.copy()
+    rate = frame.pop("rate_per_10k").astype("float64")
     ci = rate_ci(frame["value"].astype("float64"), frame["population"].astype("float64"))
     frame["rate_lower"] = ci["lower"].to_numpy()
     frame["rate_upper"] = ci["upper"].to_numpy()
-    frame["rate_per_10k"] = ci["rate"].to_numpy()
+    frame["rate_per_10k"] = rate.to_numpy()
     return frame
 
 
@@ -172,10 +130,10 @@ def outcome_series(
     Incomplete periods (a quarter with a month missing, the current financial year) are
     returned with `complete = False` and a NULL value, so charts can show the gap honestly.
     """
-    _check_grain(grain)
+    check_grain(grain)
     measure(measure_name)
     frame = wh.query(
-        """SELECT period_end, value, null_reason, population, population_year,
+        """SELECT period_end, value, null_reason, population, population_year, rate_per_10k,
                   population_after_period, months_covered, months_expected, upload_id,
                   months_covered >= months_expected AS complete
            FROM mart_outcome_rates
@@ -201,14 +159,15 @@ def outcome_panel(
     complete_only: bool = True,
 ) -> pd.DataFrame:
     """Many series at once: by="unit" (localities, all ages) or by="age_band" (one unit)."""
-    _check_grain(grain)
+    check_grain(grain)
     measure(measure_name)
     if by not in ("unit", "age_band"):
         raise ValueError("by must be 'unit' or 'age_band'.")
     fixed_column, fixed_value = ("age_band", age_band) if by == "unit" else ("unit", unit)
     frame = wh.query(
         f"""SELECT o.period_end, o.{by} AS series, o.value, o.null_reason, o.population,
-                   o.population_year, o.months_covered >= o.months_expected AS complete,
+                   o.population_year, o.rate_per_10k,
+                   o.months_covered >= o.months_expected AS complete,
                    r.wave, r.start_date
             FROM mart_outcome_rates o
             LEFT JOIN fct_rollout r ON r.area_code = o.area_code AND r.unit = o.unit
@@ -226,10 +185,10 @@ def event_time_panel(
     wh: Warehouse, area_code: str, measure_name: str, *, grain: str = "quarter"
 ) -> pd.DataFrame:
     """Unit-level outcomes aligned on periods since each unit's rollout (event time)."""
-    _check_grain(grain)
+    check_grain(grain)
     frame = wh.query(
         """SELECT unit, wave, start_date, period_end, value, population, population_year,
-                  months_since_rollout, quarters_since_rollout
+                  rate_per_10k, months_since_rollout, quarters_since_rollout
            FROM mart_outcomes_event_time
            WHERE area_code = ? AND measure = ? AND grain = ? AND age_band = 'All'
              AND months_covered >= months_expected

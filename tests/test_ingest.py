@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from faults import InjectedFault, fail_after
 
-from pipelines.load.ingest import InjectedFault, ingest_file, ingest_files, preview_changes
+from pipelines.load.ingest import ingest_file, ingest_files, preview_changes
 from pipelines.load.validate import validate_file
 
 HEADER = "period_end,area_code,unit,age_band,cla_starts,cpp_starts\n"
@@ -55,8 +56,8 @@ def test_a_failure_in_the_middle_of_the_merge_writes_nothing(reference_wh, write
     tables = [*reference_wh.data_tables(), "raw_uploads", "upload_issues"]
     before = reference_wh.table_checksums(tables)
     revised_and_new = Q1_REVISED + "2023-06-30,E06999901,All,All,9,4\n"
-    with pytest.raises(InjectedFault):
-        ingest_file(reference_wh, write_file("q1_v2.csv", revised_and_new), fail_after=step)
+    with fail_after(step), pytest.raises(InjectedFault):
+        ingest_file(reference_wh, write_file("q1_v2.csv", revised_and_new))
     assert reference_wh.table_checksums(tables) == before
     retry = ingest_file(reference_wh, write_file("q1_v2.csv", revised_and_new), user="ana")
     assert (retry.outcome, retry.n_added, retry.n_revised) == ("loaded", 1, 1)
@@ -135,8 +136,8 @@ def test_a_failure_after_the_mart_refresh_still_writes_nothing(reference_wh, wri
     ingest_file(reference_wh, write_file("q1.csv", Q1), user="ana")
     tables = [*reference_wh.data_tables(), "int_outcome_periods", "raw_uploads"]
     before = reference_wh.table_checksums(tables)
-    with pytest.raises(InjectedFault):
-        ingest_file(reference_wh, write_file("q1_v2.csv", Q1_REVISED), fail_after="refresh")
+    with fail_after("refresh"), pytest.raises(InjectedFault):
+        ingest_file(reference_wh, write_file("q1_v2.csv", Q1_REVISED))
     assert reference_wh.table_checksums(tables) == before
 
 

@@ -16,18 +16,19 @@ import shutil
 
 import pandas as pd
 import pytest
+from faults import InjectedFault, fail_after
 
 from pipelines import marts
 from pipelines.contracts import OUTCOMES
-from pipelines.load.ingest import InjectedFault, delete_upload, ingest_file
-from pipelines.store.warehouse import (
+from pipelines.load.ingest import delete_upload, ingest_file
+from pipelines.store.materialise import (
     OUTCOME_COVERAGE_TABLE,
     OUTCOME_PERIODS_TABLE,
     OUTCOME_SERIES_TABLE,
-    open_warehouse,
     refresh_outcome_coverage,
     refresh_outcome_periods,
 )
+from pipelines.store.warehouse import open_warehouse
 
 MEASURES = OUTCOMES.value_columns
 MONTHLY, QUARTERLY, PATCHY = "E06999901", "E06999902", "E06999903"
@@ -242,8 +243,8 @@ def test_a_failure_leaves_the_materialised_tables_unchanged(mixed_wh, write_file
     rows = _rows(MONTHLY, _month_ends(dt.date(2022, 10, 1), dt.date(2023, 2, 1)))
     rows += [(dt.date(2023, 2, 28), "E06999904", "All", "All")]
     path = write_file("next.csv", _outcomes_csv(rows, seed=5))
-    with pytest.raises(InjectedFault):
-        ingest_file(mixed_wh, path, user="t", fail_after=step)
+    with fail_after(step), pytest.raises(InjectedFault):
+        ingest_file(mixed_wh, path, user="t")
     assert mixed_wh.table_checksums(tables) == before
     assert ingest_file(mixed_wh, path, user="t").outcome == "loaded"
     _assert_materialised_equal(mixed_wh)

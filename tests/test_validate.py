@@ -361,14 +361,10 @@ def test_staged_values_are_the_contract_typing_of_every_cell(reference_wh, write
     import duckdb
 
     from pipelines.contracts import CONTRACTS
+    from pipelines.load.cells import null_reason_expr as _null_reason_expr
+    from pipelines.load.cells import typed_expr as _typed_expr
     from pipelines.load.readers import read_extract
-    from pipelines.load.validate import (
-        STAGE_TABLE,
-        _match_columns,
-        _null_reason_expr,
-        _typed_expr,
-        validate_file,
-    )
+    from pipelines.load.validate import STAGE_TABLE, _match_columns, validate_file
 
     rows = [
         "2023-04-30,E06999901,All,All,12,7",

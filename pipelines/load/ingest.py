@@ -23,13 +23,12 @@ from pipelines import auth, config
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, Contract
 from pipelines.load.readers import safe_display_name, sha256_of
 from pipelines.load.validate import STAGE_TABLE, Issue, validate_file
-from pipelines.store.warehouse import (
-    Warehouse,
-    next_upload_id,
+from pipelines.store.materialise import (
     outcome_source_grains,
     refresh_outcome_coverage,
     refresh_outcome_periods,
 )
+from pipelines.store.warehouse import Warehouse, next_upload_id
 
 
 @dataclass
@@ -80,8 +79,10 @@ class IngestResult:
 OUTCOME_PERIOD_INPUTS = ("outcomes", "population")
 
 
-class InjectedFault(RuntimeError):
-    """Raised by tests to prove that a failure mid-merge leaves the warehouse unchanged."""
+def _reached(step: str) -> None:
+    """A named point in a load: "history", "update" and "insert" in the merge, "refresh" after
+    the materialised tables. It does nothing; tests replace it (`tests/faults.py`) to fail at
+    that point and prove that the transaction leaves the warehouse unchanged."""
 
 
 def _key_join(contract: Contract, left: str = "s", right: str = "f") -> str:
@@ -214,7 +215,6 @@ def _merge(
     contract: Contract,
     columns: list[str],
     upload_id: int,
-    fail_after: str | None,
     counts: tuple[int, int, int],
 ):
     """Apply the staged rows, given their `_preview_counts` taken in the same transaction:
@@ -233,8 +233,7 @@ def _merge(
                   AND EXISTS (SELECT 1 FROM {STAGE_TABLE} s WHERE {join} AND ({diff}))""",
             [upload_id, now, *range_params],
         )
-    if fail_after == "history":
-        raise InjectedFault("injected failure after writing history")
+    _reached("history")
     if n_revised:
         assignments = ", ".join(f"{c} = s.{c}" for c in columns)
         cur.execute(
@@ -242,8 +241,7 @@ def _merge(
                 FROM {STAGE_TABLE} s WHERE {join} AND ({diff}) AND {in_range}""",
             [upload_id, now, *range_params],
         )
-    if fail_after == "update":
-        raise InjectedFault("injected failure after updating revised rows")
+    _reached("update")
     staged = _staged_names(cur)
     insert_columns = list(contract.key) + columns
     insert_columns += [
@@ -263,8 +261,7 @@ def _merge(
                 {new_only}""",
             params,
         )
-    if fail_after == "insert":
-        raise InjectedFault("injected failure after inserting new rows")
+    _reached("insert")
 
 
 def _staged_names(cur) -> set[str]:
@@ -280,7 +277,6 @@ def ingest_file(
     display_name: str | None = None,
     source: str = "upload",
     dry_run: bool = False,
-    fail_after: str | None = None,
     role: str | None = None,
     allow_columns: Iterable[str] = (),
     demo: bool = False,
@@ -381,7 +377,7 @@ def ingest_file(
             ]
             outcomes = contract.dataset == "outcomes"
             grains_before = outcome_source_grains(tx, areas) if outcomes else {}
-            _merge(tx, contract, columns, result.upload_id, fail_after, counts)
+            _merge(tx, contract, columns, result.upload_id, counts)
             if outcomes:
                 first, last = tx.execute(
                     f"SELECT min(period_end), max(period_end) FROM {STAGE_TABLE}"
@@ -398,8 +394,7 @@ def ingest_file(
                 refresh_outcome_periods(tx, [a for a in areas if a not in regrained], first, last)
             elif contract.dataset == "population":  # a population changes every period's rate
                 refresh_outcome_periods(tx, areas)
-            if fail_after == "refresh":
-                raise InjectedFault("injected failure after refreshing the marts")
+            _reached("refresh")
         return result
     finally:
         for table in (STAGE_TABLE, "raw_extract", "_area_lookup"):

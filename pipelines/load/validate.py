@@ -12,23 +12,15 @@ is checked without per-row Python and the staged rows can be merged without anot
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from pipelines.contracts import (
-    CONTRACTS,
-    STOCK_MEASURES,
-    SUPPRESSION_MARKERS,
-    UNIT_ALL,
-    Column,
-    Contract,
-    normalise_header,
-)
-from pipelines.load import guard
+from pipelines.contracts import CONTRACTS, Column, Contract, normalise_header
+from pipelines.load import cells, guard, row_rules
+from pipelines.load.cells import STAGE_TABLE, safe_value, value_table
 from pipelines.load.readers import (
     RAW_TABLE,
     RawExtract,
@@ -38,15 +30,7 @@ from pipelines.load.readers import (
     safe_display_name,
 )
 
-STAGE_TABLE = "stg_extract"
 MAX_ISSUES_PER_RULE = 50
-# A quarter-on-quarter jump is only worth a warning when the earlier quarter is not tiny.
-JUMP_MIN_BASE = 20
-
-_COUNT_RE = r"^[0-9]+(\.0+)?$"
-_ISO_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00)?)?$"
-_UK_DATE_RE = r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$"
-_ONS_RE = r"^[EWSN][0-9]{8}$"
 
 
 @dataclass(frozen=True)
@@ -146,118 +130,6 @@ def dataset_help() -> str:
     return "; ".join(parts)
 
 
-# -- SQL fragments -----------------------------------------------------------------------------
-
-
-def _marker_list() -> str:
-    return ", ".join("'" + m.replace("'", "''") + "'" for m in SUPPRESSION_MARKERS)
-
-
-def _clean(src: str) -> str:
-    return f"trim({src})"
-
-
-def _is_marker(src: str) -> str:
-    return f"(coalesce(lower({_clean(src)}), '') IN ({_marker_list()}))"
-
-
-def _count_text(src: str) -> str:
-    return f"replace({_clean(src)}, ',', '')"
-
-
-def _count_expr(src: str) -> str:
-    text = _count_text(src)
-    return (
-        f"CASE WHEN {_is_marker(src)} THEN NULL "
-        f"WHEN regexp_matches({text}, '{_COUNT_RE}') THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) "
-        "AS BIGINT) END"
-    )
-
-
-def _date_expr(src: str) -> str:
-    text = _clean(src)
-    return (
-        f"CASE WHEN regexp_matches({text}, '{_ISO_DATE_RE}') "
-        f"THEN TRY_CAST(try_strptime(left({text}, 10), '%Y-%m-%d') AS DATE) "
-        f"WHEN regexp_matches({text}, '{_UK_DATE_RE}') "
-        f"THEN TRY_CAST(try_strptime({text}, '%d/%m/%Y') AS DATE) END"
-    )
-
-
-def _area_expr(src: str) -> str:
-    text = f"upper({_clean(src)})"
-    return (
-        f"CASE WHEN regexp_matches({text}, '{_ONS_RE}') THEN {text} "
-        f"ELSE (SELECT a.area_code FROM _area_lookup a WHERE a.old_la_code = {_clean(src)}) END"
-    )
-
-
-def _typed_expr(column: Column, src: str | None) -> str:
-    if src is None:
-        if column.default is not None:
-            return f"'{column.default}'"
-        return f"CAST(NULL AS {column.sql_type})"
-    if column.kind == "count":
-        return _count_expr(src)
-    if column.kind == "date":
-        return _date_expr(src)
-    if column.kind == "area":
-        return _area_expr(src)
-    if column.kind in ("year", "wave"):
-        return f"TRY_CAST(nullif({_clean(src)}, '') AS INTEGER)"
-    if column.default is not None:
-        return f"coalesce(nullif({_clean(src)}, ''), '{column.default}')"
-    return f"nullif({_clean(src)}, '')"
-
-
-def _null_reason_expr(src: str | None) -> str:
-    if src is None:
-        return "CAST(NULL AS VARCHAR)"
-    return (
-        f"CASE WHEN {_is_marker(src)} THEN CASE WHEN coalesce({_clean(src)}, '') = '' "
-        f"THEN 'empty' ELSE lower({_clean(src)}) END END"
-    )
-
-
-VALUES_TABLE = "_raw_values"
-
-
-def value_table(index: int) -> str:
-    """The TEMP view of raw column c{index}'s distinct values (`c{index}`) and row counts (`n`)."""
-    return f"_values_c{index}"
-
-
-def _build_value_tables(con, n_columns: int) -> None:
-    """Distinct values per raw column. Every per-cell rule is a function of one value, so it
-    runs once per distinct value (a national file has ~15,000 across ~18M cells) and goes back
-    to the rows only for a value that breaks it. One table holds every column's values; each
-    column reads them through its own view, under its own name."""
-    counted = " UNION ALL ".join(
-        f"SELECT {index} AS col, c{index} AS value, count(*) AS n FROM {RAW_TABLE} "
-        f"GROUP BY c{index}"
-        for index in range(n_columns)
-    )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {VALUES_TABLE} AS {counted}")
-    for index in range(n_columns):
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {value_table(index)} AS "
-            f"SELECT value AS c{index}, n FROM {VALUES_TABLE} WHERE col = {index}"
-        )
-
-
-def _drop_value_tables(con, n_columns: int) -> None:
-    for index in range(n_columns):
-        con.execute(f"DROP VIEW IF EXISTS {value_table(index)}")
-        con.execute(f"DROP TABLE IF EXISTS _typed_c{index}")
-    con.execute(f"DROP TABLE IF EXISTS {VALUES_TABLE}")
-
-
-def _fast_expr(column: Column, src: str) -> str:
-    """A plain cast that gives the same typed value as `_typed_expr` for well-formed values."""
-    casts = {"count": "BIGINT", "date": "DATE", "year": "INTEGER", "wave": "INTEGER"}
-    return f"TRY_CAST({src} AS {casts[column.kind]})" if column.kind in casts else src
-
-
 # -- the validator ----------------------------------------------------------------------------
 
 
@@ -341,9 +213,9 @@ class _Checker:
         if not counted:
             return set()
         filters = ", ".join(
-            f"(SELECT count(*) FROM {value_table(int(src[1:]))} WHERE NOT {_is_marker(src)} AND "
-            f"NOT coalesce(regexp_matches({_count_text(src)}, '{_COUNT_RE}'), false)"
-            + (f" OR {_is_marker(src)}" if self.contract.column(name).required else "")
+            f"(SELECT count(*) FROM {value_table(int(src[1:]))} WHERE NOT {cells.is_marker(src)} AND "
+            f"NOT coalesce(regexp_matches({cells.count_text(src)}, '{cells.COUNT_RE}'), false)"
+            + (f" OR {cells.is_marker(src)}" if self.contract.column(name).required else "")
             + ")"
             for name, src in counted
         )
@@ -368,8 +240,8 @@ class _Checker:
                 self.add_value_rows(
                     "year_invalid",
                     src,
-                    f"NOT coalesce(regexp_matches({_clean(src)}, '^[0-9]{{4}}$'), false) "
-                    f"OR TRY_CAST({_clean(src)} AS INTEGER) NOT BETWEEN 1990 AND ?",
+                    f"NOT coalesce(regexp_matches({cells.clean(src)}, '^[0-9]{{4}}$'), false) "
+                    f"OR TRY_CAST({cells.clean(src)} AS INTEGER) NOT BETWEEN 1990 AND ?",
                     [dt.date.today().year],
                     name,
                     "is not a four-digit year between 1990 and this year.",
@@ -379,8 +251,8 @@ class _Checker:
                 self.add_value_rows(
                     "wave_invalid",
                     src,
-                    f"coalesce({_clean(src)}, '') <> '' "
-                    f"AND NOT coalesce(TRY_CAST({_clean(src)} AS INTEGER) >= 1, false)",
+                    f"coalesce({cells.clean(src)}, '') <> '' "
+                    f"AND NOT coalesce(TRY_CAST({cells.clean(src)} AS INTEGER) >= 1, false)",
                     [],
                     name,
                     "is not a wave number.",
@@ -390,7 +262,7 @@ class _Checker:
                 self.add_value_rows(
                     "missing_column",
                     src,
-                    f"coalesce({_clean(src)}, '') = ''",
+                    f"coalesce({cells.clean(src)}, '') = ''",
                     [],
                     name,
                     "is empty but is part of the row's key.",
@@ -398,10 +270,8 @@ class _Checker:
                 )
 
     def _check_count(self, column: Column, src: str, name: str) -> None:
-        text = _count_text(src)
-        bad = (
-            f"NOT {_is_marker(src)} AND NOT coalesce(regexp_matches({text}, '{_COUNT_RE}'), false)"
-        )
+        text = cells.count_text(src)
+        bad = f"NOT {cells.is_marker(src)} AND NOT coalesce(regexp_matches({text}, '{cells.COUNT_RE}'), false)"
         base = bad
         self.add_value_rows(
             "count_negative",
@@ -434,7 +304,7 @@ class _Checker:
             self.add_value_rows(
                 "population_not_positive",
                 src,
-                _is_marker(src),
+                cells.is_marker(src),
                 [],
                 name,
                 "is missing or suppressed; a population is needed to compute rates.",
@@ -442,23 +312,23 @@ class _Checker:
             )
 
     def _check_date(self, column: Column, src: str, name: str) -> None:
-        text = _clean(src)
+        text = cells.clean(src)
         required = column.required
         empty_ok = "" if required else f"coalesce({text}, '') <> '' AND "
         self.add_value_rows(
             "date_invalid",
             src,
-            f"{empty_ok}({_date_expr(src)}) IS NULL",
+            f"{empty_ok}({cells.date_expr(src)}) IS NULL",
             [],
             name,
-            lambda row: _date_message(row[1]),
+            lambda row: cells.date_message(row[1]),
             "Use YYYY-MM-DD (2024-06-30) or DD/MM/YYYY (30/06/2024).",
         )
         if "date_ambiguous" in {r.code for r in self.contract.rules}:
             self.add_value_rows(
                 "date_ambiguous",
                 src,
-                f"regexp_matches({text}, '{_UK_DATE_RE}') "
+                f"regexp_matches({text}, '{cells.UK_DATE_RE}') "
                 f"AND TRY_CAST(split_part({text}, '/', 1) AS INTEGER) <= 12 "
                 f"AND TRY_CAST(split_part({text}, '/', 2) AS INTEGER) <= 12 "
                 # Compared as numbers: DuckDB 2.0 fails to bind `split_part(..) <> split_part(..)`
@@ -467,7 +337,7 @@ class _Checker:
                 f"<> TRY_CAST(split_part({text}, '/', 2) AS INTEGER)",
                 [],
                 name,
-                lambda row: f"was read as {_uk_reading(row[1])} (day/month, UK order).",
+                lambda row: f"was read as {cells.uk_reading(row[1])} (day/month, UK order).",
                 "If the file uses US month/day order, correct it or use YYYY-MM-DD.",
             )
 
@@ -475,263 +345,13 @@ class _Checker:
         self.add_value_rows(
             "area_invalid",
             src,
-            f"({_area_expr(src)}) IS NULL",
+            f"({cells.area_expr(src)}) IS NULL",
             [],
             name,
             "is not an ONS area code (a letter and eight digits, e.g. E06000021) or a known "
             "three-digit DfE LA code.",
             "Use the ONS code, or load the areas file (or DfE releases) so old codes can be mapped.",
         )
-
-    # rules on the typed rows
-    def check_rows(self) -> None:
-        key = ", ".join(self.contract.key)
-        first_key_column = self.header(self.contract.key[0])
-        # A grouped count finds out cheaply whether any key repeats; the window that names the
-        # first row of each repeat runs only then.
-        repeated = self.con.execute(
-            f"SELECT EXISTS (SELECT 1 FROM {STAGE_TABLE} GROUP BY {key} HAVING count(*) > 1)"
-        ).fetchone()[0]
-        if repeated:
-            self.add_rows(
-                "duplicate_key",
-                f"SELECT _row, first_row FROM (SELECT _row, min(_row) OVER (PARTITION BY {key}) "
-                f"AS first_row FROM {STAGE_TABLE}) WHERE _row <> first_row",
-                [],
-                first_key_column,
-                lambda row: f"repeats the key of row {row[1]} ({', '.join(self.contract.key)}).",
-                "Each key may appear once; remove the duplicate or correct its key.",
-            )
-        if "period_end" in self.mapping:
-            name = self.header("period_end")
-            self.add_rows(
-                "period_not_end",
-                f"SELECT _row, period_end FROM {STAGE_TABLE} WHERE period_end IS NOT NULL "
-                "AND period_end <> last_day(period_end)",
-                [],
-                name,
-                "is not the last day of a month or quarter.",
-                "Use the period's last day, e.g. 2024-06-30 for April-June 2024.",
-            )
-            self.add_rows(
-                "period_in_future",
-                f"SELECT _row, period_end FROM {STAGE_TABLE} WHERE period_end > ?",
-                [dt.date.today()],
-                name,
-                "is in the future.",
-                "Only periods that have ended can be reported.",
-            )
-        if self.contract.dataset == "training":
-            self.add_rows(
-                "trained_above_scope",
-                f"SELECT _row, staff_trained FROM {STAGE_TABLE} WHERE staff_trained > staff_in_scope",
-                [],
-                self.header("staff_trained"),
-                lambda row: f"is more than staff_in_scope ({row[1]} trained).",
-                "Staff trained cannot exceed staff in scope; check both columns for this row.",
-            )
-            self._check_training_falls()
-        if self.contract.dataset == "rollout" and "complete_date" in self.mapping:
-            self.add_rows(
-                "complete_before_start",
-                f"SELECT _row, complete_date FROM {STAGE_TABLE} WHERE complete_date < start_date",
-                [],
-                self.header("complete_date"),
-                "is before start_date.",
-                "A rollout completes on or after the day it starts; swap or correct the dates.",
-            )
-        if self.contract.dataset == "population":
-            self.add_rows(
-                "population_not_positive",
-                f"SELECT _row, population_0_17 FROM {STAGE_TABLE} WHERE population_0_17 <= 0",
-                [],
-                self.header("population_0_17"),
-                "is 0; a population must be more than 0.",
-                "Give the mid-year estimate for this row.",
-            )
-        if self.contract.dataset == "outcomes":
-            self._check_outcome_sums()
-            self._check_jumps()
-
-    def _check_training_falls(self) -> None:
-        self.add_rows(
-            "trained_fell",
-            f"""SELECT _row, staff_trained FROM (
-                SELECT s._row, s.staff_trained, s.period_end,
-                       lag(s.staff_trained) OVER w AS previous
-                FROM (SELECT _row, period_end, area_code, unit, agency, course, staff_trained
-                      FROM {STAGE_TABLE}
-                      UNION ALL
-                      SELECT NULL, period_end, area_code, unit, agency, course, staff_trained
-                      FROM fct_training f WHERE NOT EXISTS (
-                          SELECT 1 FROM {STAGE_TABLE} t WHERE t.period_end = f.period_end
-                          AND t.area_code = f.area_code AND t.unit = f.unit
-                          AND t.agency = f.agency AND t.course = f.course)) s
-                WINDOW w AS (PARTITION BY area_code, unit, agency, course ORDER BY period_end))
-              WHERE _row IS NOT NULL AND staff_trained < previous""",
-            [],
-            self.header("staff_trained"),
-            "is lower than the previous period's cumulative figure.",
-            "staff_trained is cumulative; check whether leavers were removed or a row is wrong.",
-        )
-
-    def _value_columns(self) -> list[str]:
-        return [c for c in self.report.present_value_columns]
-
-    def _check_outcome_sums(self) -> None:
-        """Both sum rules for every measure from two small aggregate tables (one scan each)."""
-        measures = self._value_columns()
-        if not measures:
-            return
-        unit_sums = ", ".join(f"sum({m}) AS {m}__total" for m in measures)
-        band_sums = ", ".join(
-            f"sum({m}) AS {m}__total, count({m}) = count(*) AS {m}__complete" for m in measures
-        )
-        all_values = ", ".join(f"a.{m}" for m in measures)
-        self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _unit_sums AS
-                SELECT a._row, {all_values}, {", ".join(f"s.{m}__total" for m in measures)}
-                FROM {STAGE_TABLE} a JOIN (
-                    SELECT period_end, area_code, age_band, {unit_sums}
-                    FROM {STAGE_TABLE} WHERE unit <> '{UNIT_ALL}'
-                    GROUP BY period_end, area_code, age_band) s
-                  USING (period_end, area_code, age_band)
-                WHERE a.unit = '{UNIT_ALL}'"""
-        )
-        self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _band_sums AS
-                SELECT a._row, {all_values},
-                       {", ".join(f"s.{m}__total, s.{m}__complete" for m in measures)}
-                FROM {STAGE_TABLE} a JOIN (
-                    SELECT period_end, area_code, unit, {band_sums}
-                    FROM {STAGE_TABLE} WHERE age_band <> '{UNIT_ALL}'
-                    GROUP BY period_end, area_code, unit) s
-                  USING (period_end, area_code, unit)
-                WHERE a.age_band = '{UNIT_ALL}'"""
-        )
-        try:
-            for measure in measures:
-                self.add_rows(
-                    "unit_sum_above_all",
-                    f"SELECT _row, {measure}__total FROM _unit_sums "
-                    f"WHERE {measure}__total > {measure}",
-                    [],
-                    measure,
-                    lambda row: f"the localities add up to {row[1]}, more than this All row.",
-                    "Check for a locality counted twice, or an All row that is out of date.",
-                )
-                self.add_rows(
-                    "age_bands_not_all",
-                    f"SELECT _row, {measure}__total FROM _band_sums "
-                    f"WHERE {measure}__complete AND {measure}__total <> {measure}",
-                    [],
-                    measure,
-                    lambda row: f"the age bands add up to {row[1]}, not to this All row.",
-                    "Check that every age band is present and that the All row is the total.",
-                )
-        finally:
-            self.con.execute("DROP TABLE IF EXISTS _unit_sums")
-            self.con.execute("DROP TABLE IF EXISTS _band_sums")
-
-    def _check_jumps(self) -> None:
-        """All measures in one pass: quarter values and their lags per series, then per measure."""
-        measures = self._value_columns()
-        if not measures:
-            return
-        values = ", ".join(measures)
-        quarter_values = ", ".join(
-            (
-                f"arg_max_null({m}, period_end)"
-                if m in STOCK_MEASURES
-                else f"CASE WHEN count({m}) = count(*) THEN sum({m}) END"
-            )
-            + f" AS {m}"
-            for m in measures
-        )
-        previous = ", ".join(f"p.{m} AS {m}__previous" for m in measures)
-        self.con.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _jump_quarters AS
-                WITH combined AS (
-                    SELECT _row, period_end, area_code, unit, age_band, {values}
-                    FROM {STAGE_TABLE}
-                    UNION ALL
-                    SELECT NULL, period_end, area_code, unit, age_band, {values}
-                    FROM fct_outcomes f
-                    WHERE period_end >= (SELECT min(period_end) - INTERVAL 6 MONTH
-                                         FROM {STAGE_TABLE})
-                      AND period_end <= (SELECT max(period_end) FROM {STAGE_TABLE})
-                      AND NOT EXISTS (SELECT 1 FROM {STAGE_TABLE} t
-                          WHERE t.period_end = f.period_end AND t.area_code = f.area_code
-                          AND t.unit = f.unit AND t.age_band = f.age_band)),
-                quarters AS MATERIALIZED (
-                    SELECT area_code, unit, age_band,
-                           last_day(date_trunc('quarter', period_end) + INTERVAL 2 MONTH) AS q,
-                           min(_row) AS first_row, {quarter_values}
-                    FROM combined GROUP BY area_code, unit, age_band, q)
-                -- Each quarter meets the one before it by a hash join (cheaper than a window
-                -- sorting every series); a quarter with no quarter just before it has no jump.
-                SELECT c.* EXCLUDE (area_code, unit, age_band, q), {previous}
-                FROM quarters c JOIN quarters p
-                  ON c.area_code = p.area_code AND c.unit = p.unit AND c.age_band = p.age_band
-                 AND p.q = last_day(c.q - INTERVAL 3 MONTH)
-                WHERE c.first_row IS NOT NULL"""
-        )
-        try:
-            for measure in measures:
-                previous = f"{measure}__previous"
-                self.add_rows(
-                    "jump_over_50pct",
-                    f"""SELECT first_row, round(100.0 * ({measure} - {previous}) / {previous})
-                            AS pct FROM _jump_quarters
-                        WHERE {previous} >= {JUMP_MIN_BASE}
-                          AND abs({measure} - {previous}) > 0.5 * {previous}""",
-                    [],
-                    measure,
-                    lambda row: (
-                        f"the quarter's figure changed by {int(row[1]):+d}% on the quarter before."
-                    ),
-                    "Check the figure; if it is right, no action is needed.",
-                )
-        finally:
-            self.con.execute("DROP TABLE IF EXISTS _jump_quarters")
-
-
-def safe_value(value: str | None) -> str | None:
-    """The offending value as an issue may keep it, or None when it could be identifying.
-
-    Numbers, dates, codes and single words are kept (so a message can say which area code is
-    unknown); free text (two or more words), long values and anything with an '@' are not
-    kept, so a name or a note typed into the wrong column never reaches the audit tables.
-    """
-    if value is None:
-        return None
-    text = str(value)
-    if len(text) > 40 or "@" in text or re.search(r"[^\W\d_]{2,}\W+[^\W\d_]{2,}", text):
-        return None
-    return text
-
-
-def _uk_reading(text: str) -> str:
-    try:
-        day, month, year = (int(p) for p in str(text).strip().split("/"))
-        return dt.date(year, month, day).strftime("%-d %B %Y")
-    except ValueError:
-        return "a day/month/year date"
-
-
-def _date_message(value) -> str:
-    text = "" if value is None else str(value).strip()
-    if not text:
-        return "is empty; a date is required."
-    parts = text.split("/")
-    if len(parts) == 3 and all(p.isdigit() for p in parts):
-        first, second = int(parts[0]), int(parts[1])
-        if first <= 12 < second <= 31:
-            return (
-                "is not a valid DD/MM/YYYY date; it looks like US month/day order (MM/DD/YYYY), "
-                "which is not accepted."
-            )
-    return "is not a valid date."
 
 
 def _create_area_lookup(con) -> None:
@@ -756,14 +376,14 @@ def _create_area_lookup(con) -> None:
 
 def _ensure_reference_tables(con) -> None:
     """Without a warehouse (a pure dry run) the cross-file checks see empty fact tables."""
-    from pipelines.store.warehouse import _fact_table_ddl
+    from pipelines.store.models import fact_table_ddl
 
     for contract in CONTRACTS.values():
         exists = con.execute(
             "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [contract.table]
         ).fetchone()[0]
         if not exists:
-            con.execute(_fact_table_ddl(contract, contract.table).replace("TABLE", "TEMP TABLE", 1))
+            con.execute(fact_table_ddl(contract, contract.table).replace("TABLE", "TEMP TABLE", 1))
 
 
 def _unknown_dataset_issue(name: str, raw: RawExtract) -> Issue:
@@ -836,10 +456,13 @@ def _stage(con, checker: _Checker, contract: Contract) -> None:
         nullable = column.name in contract.nullable_value_columns
         if column.name in contract.value_columns and src is None and column.kind == "count":
             continue
-        typed, reason = _typed_expr(column, src), _null_reason_expr(src) if nullable else None
+        typed, reason = (
+            cells.typed_expr(column, src),
+            cells.null_reason_expr(src) if nullable else None,
+        )
         if src is not None:
             index = int(src[1:])
-            fast = _fast_expr(column, src)
+            fast = cells.fast_expr(column, src)
             plain, no_reasons = con.execute(
                 f"SELECT coalesce(bool_and(({fast}) IS NOT DISTINCT FROM ({typed})), true), "
                 f"coalesce(bool_and(({reason or 'NULL'}) IS NULL), true) "
@@ -890,11 +513,11 @@ def validate_file(
         return report, con
     report.notes.extend(raw.notes)
     report.n_rows = raw.n_rows
-    _build_value_tables(con, len(raw.headers))
+    cells.build_value_tables(con, len(raw.headers))
     try:
         _check_and_stage(con, report, raw, dataset, allow_columns)
     finally:
-        _drop_value_tables(con, len(raw.headers))
+        cells.drop_value_tables(con, len(raw.headers))
         drop_raw(con)
     return report, con
 
@@ -983,5 +606,5 @@ def _check_and_stage(con, report: ValidationReport, raw: RawExtract, dataset, al
     # The typed rows are all the later rules and the merge need: free the strings before the
     # row rules run (the caller's `finally` drops the distinct values).
     drop_raw(con)
-    checker.check_rows()
+    row_rules.check_rows(checker)
     report.staged = report.ok

@@ -1,4 +1,4 @@
--- DfE published statistics (owned by pipelines/dfe.py). Schema migration 2.
+-- DfE published statistics (written by pipelines/load/dfe.py, read by pipelines/benchmarks.py). Schema migration 2.
 -- Every figure keeps the release it came from: overlapping releases sit side by side and the
 -- marts pick the newest (see dfe_marts.sql). Areas are identified by codes only, never names.
 

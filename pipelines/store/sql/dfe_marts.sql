@@ -1,4 +1,4 @@
--- DfE marts (owned by pipelines/dfe.py). Recreated on every open of the warehouse.
+-- DfE marts (written by pipelines/load/dfe.py, read by pipelines/benchmarks.py). Recreated on every open of the warehouse.
 
 -- The figure in use for each year, area and measure: the newest release that has it.
 -- Older releases stay in dfe_figures, and mart_dfe_revisions shows where they differ.

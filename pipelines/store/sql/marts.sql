@@ -1,6 +1,6 @@
 -- Marts: what pages, the report and notebooks read. Recreated on every open of the warehouse.
--- Layers (dbt style): fct_* facts (written by ingest) -> stg_outcomes_long (generated from the
--- contract in pipelines/warehouse.py) -> mart_* views.
+-- Layers (dbt style): fct_* facts (written by ingest) -> stg_outcomes_long (stg_outcomes_long.sql,
+-- rendered from the contract by pipelines/store/models.py) -> mart_* views.
 
 -- How each area delivers outcomes: monthly rows, or one row per quarter. Read from the
 -- materialised coverage (one row per area, period and measure), not from every fact.
@@ -16,8 +16,8 @@ GROUP BY area_code;
 -- them for the data quality page.
 
 -- mart_outcome_rates (every measure at month, quarter and financial-year grain, with its
--- population and rate) is a view over the materialised table int_outcome_periods, generated
--- from the outcomes contract in pipelines/warehouse.py and refreshed inside each ingest.
+-- population and rate) is mart_outcome_rates.sql, a view over the materialised table
+-- int_outcome_periods (pipelines/store/materialise.py, refreshed inside each ingest).
 
 -- Rollout per unit, and the area's first start (its whole-area rollout date).
 CREATE OR REPLACE VIEW mart_rollout AS

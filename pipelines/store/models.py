@@ -1,0 +1,148 @@
+"""The warehouse's models, as SQL: tables generated from the contracts, views from `sql/*.sql`.
+
+Layered the dbt way (jaffle-shop's `models/staging/stg_orders.sql`): `fct_*` and `hist_*`
+tables are generated from the data contracts (`pipelines.contracts`); `stg_*` and `mart_*`
+views are one SQL file per model in `pipelines/store/sql/`. A file that depends on the
+contract (one branch per measure or per dataset) is a Jinja template rendered here, as dbt
+renders its models; the others are plain SQL. `int_*` tables, materialised at ingest, are
+defined and refreshed in `pipelines.store.materialise`.
+
+Nothing here opens a connection: these functions return SQL text that `Warehouse` runs in
+its migrations and on every open.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import jinja2
+
+from pipelines.contracts import CONTRACTS, OUTCOMES, Contract
+from pipelines.measures import STOCK_MEASURES
+
+
+def fact_table_ddl(contract: Contract, table: str, extra: str = "") -> str:
+    """`CREATE TABLE` for a contract's facts (or their history, with `extra` columns): its
+    columns, a `<column>_null_reason` per nullable count, and the upload that wrote the row."""
+    columns = []
+    for column in contract.columns:
+        columns.append(f"{column.name} {column.sql_type}")
+    for name in contract.nullable_value_columns:
+        columns.append(f"{name}_null_reason VARCHAR")
+    columns.append("upload_id BIGINT NOT NULL")
+    columns.append("loaded_at TIMESTAMP NOT NULL")
+    if extra:
+        columns.append(extra)
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  " + ",\n  ".join(columns) + "\n);"
+
+
+def schema_v1() -> list[str]:
+    """Migration 1: the uploads audit, and every contract's facts and revision history."""
+    statements = [
+        """CREATE TABLE IF NOT EXISTS raw_uploads (
+            upload_id BIGINT PRIMARY KEY,
+            file_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            dataset VARCHAR,
+            n_rows BIGINT,
+            user_name VARCHAR,
+            uploaded_at TIMESTAMP NOT NULL,
+            outcome VARCHAR NOT NULL,
+            n_added BIGINT DEFAULT 0,
+            n_revised BIGINT DEFAULT 0,
+            n_unchanged BIGINT DEFAULT 0,
+            n_warnings BIGINT DEFAULT 0,
+            n_errors BIGINT DEFAULT 0,
+            message VARCHAR,
+            source VARCHAR NOT NULL DEFAULT 'upload'
+        )""",
+        """CREATE TABLE IF NOT EXISTS upload_issues (
+            upload_id BIGINT NOT NULL,
+            severity VARCHAR NOT NULL,
+            row_number BIGINT,
+            column_name VARCHAR,
+            value VARCHAR,
+            rule VARCHAR NOT NULL,
+            message VARCHAR NOT NULL,
+            hint VARCHAR
+        )""",
+    ]
+    for contract in CONTRACTS.values():
+        statements.append(fact_table_ddl(contract, contract.table))
+        statements.append(
+            fact_table_ddl(
+                contract,
+                contract.history_table,
+                "superseded_by BIGINT NOT NULL, superseded_at TIMESTAMP NOT NULL",
+            )
+        )
+    return statements
+
+
+def sql_file(name: str) -> str:
+    """The text of `pipelines/store/sql/<name>`."""
+    return resources.files("pipelines.store.sql").joinpath(name).read_text(encoding="utf-8")
+
+
+def statements(file_name: str) -> list[str]:
+    """The statements of a plain SQL file (separated by `;` at the end of a line)."""
+    return [s for s in sql_file(file_name).split(";\n") if s.strip()]
+
+
+@cache
+def _environment() -> jinja2.Environment:
+    # StrictUndefined: a misspelt variable in a model fails loudly instead of rendering blank.
+    return jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+
+def render(file_name: str, **context) -> str:
+    """A Jinja SQL model rendered with `context`, as one statement (without its `;`)."""
+    text = _environment().from_string(sql_file(file_name)).render(**context)
+    return text.strip().rstrip(";")
+
+
+def _outcome_measures() -> list[dict[str, str]]:
+    return [
+        {"name": m, "kind": "stock" if m in STOCK_MEASURES else "flow"}
+        for m in OUTCOMES.value_columns
+    ]
+
+
+def _revision_sources() -> list[dict[str, str]]:
+    return [
+        {
+            "dataset": c.dataset,
+            "history_table": c.history_table,
+            "row_key": " || ' | ' || ".join(f"coalesce(CAST({k} AS VARCHAR), '')" for k in c.key),
+        }
+        for c in CONTRACTS.values()
+    ]
+
+
+def staging_views() -> list[str]:
+    """`stg_outcomes_long` (one row per cell) and `mart_revisions`, from the contracts."""
+    return [
+        render("stg_outcomes_long.sql", measures=_outcome_measures()),
+        render("mart_revisions.sql", contracts=_revision_sources()),
+    ]
+
+
+def outcome_rates_view() -> str:
+    """`mart_outcome_rates`: the materialised periods, one row per measure, with the rate."""
+    return render("mart_outcome_rates.sql", measures=_outcome_measures())
+
+
+def marts() -> list[str]:
+    """The marts over the facts and `mart_outcome_rates` (`sql/marts.sql`)."""
+    return statements("marts.sql")
+
+
+def dfe_tables() -> list[str]:
+    """Migration 2: the DfE published statistics (`sql/dfe.sql`)."""
+    return statements("dfe.sql")
+
+
+def dfe_marts() -> list[str]:
+    """The DfE marts: current figures, rates, neighbours, revisions (`sql/dfe_marts.sql`)."""
+    return statements("dfe_marts.sql")
