@@ -13,6 +13,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.state import context
 from pipelines import report
+from pipelines.present.wording import fy_label
 
 _RESULT = "_rp_report_files"
 
@@ -60,7 +61,7 @@ year = right.selectbox(
     "Financial year (April to March)",
     choices,
     index=choices.index(latest_full) if latest_full in choices else 0,
-    format_func=report.fy_label,
+    format_func=fy_label,
     key="report-year",
     help="The report covers this year; its statistics use every complete quarter loaded.",
 )
@@ -128,7 +129,7 @@ if st.button("Generate report", type="primary", icon=":material/description:"):
                     "warnings": result.warnings,
                 }
     if made:
-        stem = f"rp-impact-report-{names.get(area, area)}-{report.fy_label(int(year))}"
+        stem = f"rp-impact-report-{names.get(area, area)}-{fy_label(int(year))}"
         st.session_state[_RESULT] = {"stem": stem.replace(" ", "-"), "files": made}
 
 stored = st.session_state.get(_RESULT)

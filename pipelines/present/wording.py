@@ -25,7 +25,7 @@ CONFIDENCE_MEANING = {
 
 def is_missing(value: Any) -> bool:
     """None, NaN and pandas' NA/NaT (a date is never missing)."""
-    if value is None:
+    if value is None or value is pd.NaT:  # NaT is a datetime subclass, so test it first
         return True
     if isinstance(value, dt.date):
         return False

@@ -5,10 +5,16 @@
 
 `build_report` gathers every number from `pipelines.analysis`, `pipelines.marts` and
 `pipelines.load.dfe` (the same functions the dashboard calls), draws the charts with
-`pipelines.present.charts`, puts every table through `pipelines.disclosure`, and renders the Jinja2
-templates in `pipelines/report/templates/`. The HTML is one self-contained file (plotly.js
-embedded once). The PDF is that HTML printed by Chromium through Playwright (see
+`pipelines.present.charts`, puts every table through `pipelines.disclosure`, and renders the
+Jinja2 templates in `pipelines/report/templates/`. The HTML is one self-contained file
+(plotly.js embedded once). The PDF is that HTML printed by Chromium through Playwright (see
 `pipelines.report.pdf`).
+
+Modules: `build` (build_report, render_html, the PDF write), `context` (the sections gathered
+in order into the template's context), `options` (years, defaults and option checks),
+`tables` (Table, Chart, Block and the Builder that numbers them and applies disclosure
+control), `sections/` (one builder per section: summary, outcomes, benchmarks, training,
+value, methods).
 """
 
 from pipelines.report.build import (

@@ -1,0 +1,419 @@
+"""One area's measure over time: the rate with its interval, before/after, ITS and SPC.
+
+Each builder takes an analysis result's table and returns a figure whose title states the
+finding, with the rollout marked and (optionally) financial years (April to March) shaded.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from pipelines.present.charts.labels import assurance_label, variation_label
+from pipelines.present.charts.style import (
+    DARK_BLUE,
+    DARK_GREY,
+    LIGHT_GREY,
+    ORANGE,
+    PLUM,
+    TURQUOISE,
+    add_target,
+    band_traces,
+    finish,
+    from_zero,
+    new_figure,
+)
+from pipelines.present.wording import fy_label
+
+PERIOD_ENDING = {"title_text": "Period ending"}
+
+# Making Data Count point types: colour AND symbol AND a text label carry the meaning.
+POINT_STYLE = {
+    "special_cause_improvement": (DARK_BLUE, "diamond", "I: improvement", "I"),
+    "special_cause_concern": (ORANGE, "square", "C: concern", "C"),
+    "special_cause_neutral": (PLUM, "triangle-up", "S: special cause", "S"),
+}
+
+
+def financial_year_bands(start, end) -> list[tuple[pd.Timestamp, pd.Timestamp, str]]:
+    """(start, end, '2024-25') for each financial year (April-March) overlapping start..end."""
+    start, end = pd.Timestamp(start), pd.Timestamp(end)
+    year = start.year if start.month >= 4 else start.year - 1
+    bands = []
+    while pd.Timestamp(year, 4, 1) <= end:
+        bands.append((pd.Timestamp(year, 4, 1), pd.Timestamp(year + 1, 3, 31), fy_label(year + 1)))
+        year += 1
+    return bands
+
+
+def add_financial_years(fig: go.Figure, start, end, *, ticks: bool = True) -> go.Figure:
+    """Shade alternate financial years and (optionally) label the x axis by financial year."""
+    bands = financial_year_bands(start, end)
+    for number, (low, high, _label) in enumerate(bands):
+        if number % 2 == 0:
+            fig.add_vrect(
+                x0=low,
+                x1=high,
+                fillcolor="#F3F2F1",
+                line_width=0,
+                layer="below",
+                name="financial-year",
+            )
+    if ticks and bands:
+        step = max(1, len(bands) // 8)
+        shown = bands[::step]
+        fig.update_xaxes(
+            tickmode="array",
+            tickvals=[low + (high - low) / 2 for low, high, _ in shown],
+            ticktext=[label for _, _, label in shown],
+            title_text="Financial year (April to March)",
+        )
+    return fig
+
+
+def _finish_rate(
+    fig: go.Figure,
+    title: str,
+    source: str,
+    rollout_date,
+    y_title: str,
+    x_range=None,
+    *,
+    x_axis: dict | None = PERIOD_ENDING,
+) -> go.Figure:
+    """`finish` for a rate or count over time: the y axis from zero, the x axis by period."""
+    return finish(
+        fig,
+        title,
+        source,
+        rollout=rollout_date,
+        y_axis=from_zero(y_title),
+        x_axis=x_axis,
+        x_range=x_range,
+    )
+
+
+def time_series(
+    frame: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    rollout_date=None,
+    date_col: str = "period_end",
+    value_col: str = "rate_per_10k",
+    lower_col: str | None = "rate_lower",
+    upper_col: str | None = "rate_upper",
+    y_title: str = "Rate per 10,000 children",
+    series_name: str = "Rate per 10,000",
+    financial_years: bool = False,
+    x_range=None,
+    target: float | None = None,
+) -> go.Figure:
+    """A rate over time with its 95% confidence band and the rollout marked."""
+    data = frame.sort_values(date_col)
+    fig = new_figure()
+    if lower_col and upper_col and lower_col in data and upper_col in data:
+        fig.add_traces(
+            band_traces(
+                data[date_col],
+                data[lower_col],
+                data[upper_col],
+                name="95% confidence interval",
+                color=DARK_BLUE,
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=data[date_col],
+            y=data[value_col],
+            mode="lines+markers",
+            name=series_name,
+            line={"color": DARK_BLUE, "width": 2.5},
+            marker={"symbol": "circle", "size": 6},
+            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>",
+        )
+    )
+    if target is not None:
+        fig.add_hline(
+            y=target,
+            line_dash="dot",
+            line_color=TURQUOISE,
+            annotation_text=f"Target {target:g}",
+            annotation_position="top right",
+            name="target",
+        )
+    if financial_years and len(data):
+        add_financial_years(fig, data[date_col].min(), data[date_col].max())
+    x_axis = None if financial_years else PERIOD_ENDING  # financial years title their axis
+    return _finish_rate(fig, title, source, rollout_date, y_title, x_range, x_axis=x_axis)
+
+
+def before_after_figure(
+    ba,
+    *,
+    source: str,
+    rollout_date,
+    period_word: str = "periods",
+    y_title: str = "Rate per 10,000 children",
+) -> tuple[go.Figure, str]:
+    """The before/after chart of a `BeforeAfterResult`, and its finding-stating title.
+
+    One place for the dashboard's Trends page and the annual report.
+    """
+    direction = "lower" if ba.rate_after < ba.rate_before else "higher"
+    title = (
+        f"The rate was {abs(ba.percent_change):.0f}% {direction} in the {ba.n_after} "
+        f"{period_word} after the rollout than in the {ba.n_before} before "
+        f"(rate ratio {ba.rate_ratio:.2f}, 95% CI {ba.rate_ratio_lower:.2f} to "
+        f"{ba.rate_ratio_upper:.2f})"
+    )
+    summary = pd.DataFrame(
+        {
+            "side": ["before", "after"],
+            "start": [ba.before_start, ba.after_start],
+            "end": [ba.before_end, ba.after_end],
+            "rate": [ba.rate_before, ba.rate_after],
+            "lower": [ba.rate_before_lower, ba.rate_after_lower],
+            "upper": [ba.rate_before_upper, ba.rate_after_upper],
+        }
+    )
+    figure = before_after_chart(
+        ba.periods,
+        summary,
+        title=title,
+        source=source,
+        rollout_date=rollout_date,
+        y_title=y_title,
+    )
+    return figure, title
+
+
+def before_after_chart(
+    periods: pd.DataFrame,
+    summary: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    rollout_date,
+    y_title: str = "Rate per 10,000 children",
+) -> go.Figure:
+    """Period rates before and after the rollout, with each side's pooled rate and 95% CI.
+
+    `periods`: date, side ("before"/"after"), rate. `summary`: side, start, end, rate, lower,
+    upper (one row per side).
+    """
+    fig = new_figure()
+    styles = {
+        "before": (DARK_GREY, "circle", "Before rollout"),
+        "after": (TURQUOISE, "diamond", "After rollout"),
+    }
+    for side, (color, symbol, label) in styles.items():
+        part = periods[periods["side"] == side]
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"],
+                y=part["rate"],
+                mode="markers",
+                marker={"color": color, "symbol": symbol, "size": 9},
+                name=f"{label}: each period",
+                hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>",
+            )
+        )
+        row = summary[summary["side"] == side]
+        if row.empty:
+            continue
+        row = row.iloc[0]
+        x = [pd.Timestamp(row["start"]), pd.Timestamp(row["end"])]
+        fig.add_traces(
+            band_traces(
+                x,
+                [row["lower"]] * 2,
+                [row["upper"]] * 2,
+                name=f"{label}: 95% CI",
+                color=color,
+                opacity=0.2,
+                showlegend=False,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=[row["rate"]] * 2,
+                mode="lines+text",
+                line={"color": color, "width": 3, "dash": "solid" if side == "after" else "dash"},
+                text=[f"{row['rate']:.1f}", ""],
+                textposition="top right",
+                name=f"{label}: average {row['rate']:.1f}",
+            )
+        )
+    return _finish_rate(fig, title, source, rollout_date, y_title)
+
+
+def its_chart(
+    fitted: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    rollout_date,
+    rate: bool = True,
+    y_title: str = "Rate per 10,000 children",
+    x_range=None,
+) -> go.Figure:
+    """Observed points, the model's fitted line and the counterfactual (no rollout) with band.
+
+    `fitted` is `ITSResult.fitted`: date, observed, fitted, counterfactual(_lower/_upper), and
+    the same with a `_rate` suffix when the model had a population.
+    """
+    suffix = "_rate" if rate and "observed_rate" in fitted else ""
+    data = fitted.sort_values("date")
+    post = data[data["post"].astype(bool)] if "post" in data else data
+    fig = new_figure(
+        band_traces(
+            post["date"],
+            post[f"counterfactual_lower{suffix}"],
+            post[f"counterfactual_upper{suffix}"],
+            name="Counterfactual 95% interval",
+            color=ORANGE,
+            opacity=0.2,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=data["date"],
+            y=data[f"observed{suffix}"],
+            mode="markers",
+            name="Observed",
+            marker={"color": DARK_GREY, "symbol": "circle-open", "size": 8, "line": {"width": 2}},
+            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra>Observed</extra>",
+        )
+    )
+    for rows, column, name, line, label in (
+        (data, "fitted", "Model fit", {"color": DARK_BLUE, "width": 3}, "Model fit"),
+        (
+            post,
+            "counterfactual",
+            "Expected without Restorative Practice",
+            {"color": ORANGE, "width": 3, "dash": "dash"},
+            "Counterfactual",
+        ),
+    ):
+        fig.add_trace(
+            go.Scatter(
+                x=rows["date"],
+                y=rows[f"{column}{suffix}"],
+                mode="lines",
+                name=name,
+                line=line,
+                hovertemplate=f"%{{x|%d %b %Y}}: %{{y:.1f}}<extra>{label}</extra>",
+            )
+        )
+    return _finish_rate(fig, title, source, rollout_date, y_title if suffix else "Count", x_range)
+
+
+def spc_chart(
+    points: pd.DataFrame,
+    *,
+    title: str,
+    source: str,
+    rollout_date=None,
+    variation_icon: str | None = None,
+    assurance_icon: str | None = None,
+    target: float | None = None,
+    y_title: str = "Rate per 10,000 children",
+    x_range=None,
+) -> go.Figure:
+    """An XmR chart in the Making Data Count style.
+
+    `points` is `XmrResult.points` (date, value, mean, upl, lpl, near_upl, near_lpl,
+    point_type). Special-cause points are marked by symbol, colour and a one-letter text label
+    (I = improvement, C = concern, S = special cause with no direction of improvement).
+    """
+    data = points.sort_values("date")
+    fig = new_figure()
+    fig.add_trace(
+        go.Scatter(
+            x=data["date"],
+            y=data["value"],
+            mode="lines+markers",
+            name="Value",
+            line={"color": LIGHT_GREY, "width": 2},
+            marker={"color": DARK_GREY, "symbol": "circle", "size": 6},
+            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>",
+        )
+    )
+    _add_limits(fig, data)
+    _add_special_causes(fig, data)
+    if target is not None:
+        add_target(fig, target, f"Target {target:g}", side="right")
+    icons = [variation_label(variation_icon)]
+    if assurance_icon or target is not None:
+        icons.append(assurance_label(assurance_icon))
+    return finish(
+        fig,
+        title,
+        source,
+        rollout=rollout_date,
+        rollout_label="Rollout (new limits)",
+        y_axis={"title_text": y_title},
+        x_axis=PERIOD_ENDING,
+        x_range=x_range,
+        height=520,
+        subtitle=" · ".join(icons),
+    )
+
+
+def _add_limits(fig: go.Figure, data: pd.DataFrame) -> None:
+    """The mean, limits and near-limits, drawn per segment (recalculated after each rebase)."""
+    segments = data["segment"].unique() if "segment" in data else [0]
+    line_specs = (
+        ("mean", "Mean", DARK_GREY, "solid", 2),
+        ("upl", "Limits", DARK_GREY, "dash", 1.5),
+        ("lpl", "Limits", DARK_GREY, "dash", 1.5),
+        ("near_upl", "Near limits", LIGHT_GREY, "dot", 1.5),
+        ("near_lpl", "Near limits", LIGHT_GREY, "dot", 1.5),
+    )
+    shown: set[str] = set()
+    for seg in segments:
+        part = data[data["segment"] == seg] if "segment" in data else data
+        for column, label, color, dash, width in line_specs:
+            if column not in part:
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=part["date"],
+                    y=part[column],
+                    mode="lines",
+                    name=label,
+                    legendgroup=label,
+                    showlegend=label not in shown,
+                    line={"color": color, "dash": dash, "width": width, "shape": "hv"},
+                    hoverinfo="skip",
+                )
+            )
+            shown.add(label)
+
+
+def _add_special_causes(fig: go.Figure, data: pd.DataFrame) -> None:
+    """Special-cause points: colour, symbol and a letter (`POINT_STYLE`)."""
+    for point_type, (color, symbol, label, letter) in POINT_STYLE.items():
+        part = data[data["point_type"] == point_type]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=part["date"],
+                y=part["value"],
+                mode="markers+text",
+                name=label,
+                marker={
+                    "color": color,
+                    "symbol": symbol,
+                    "size": 11,
+                    "line": {"color": "white", "width": 1},
+                },
+                text=[letter] * len(part),
+                textposition="top center",
+                textfont={"color": color, "size": 11},
+                hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra>" + label + "</extra>",
+            )
+        )

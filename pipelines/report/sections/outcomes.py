@@ -1,0 +1,330 @@
+"""Sections 2 and 3: children looked after and child protection plans.
+
+Each has the same sub-sections: in brief, the rate over time, before and after the rollout,
+the interrupted time series, SPC, the localities by rollout wave (event time and staggered
+difference-in-differences) and, with DfE figures loaded, the benchmarks. Every statistic is
+`pipelines.analysis.trend_analysis` or `cohort_analysis`, as on the Trends and Cohorts pages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from pipelines import analysis, marts
+from pipelines.present import charts
+from pipelines.present.wording import fy_label, is_missing, month_label
+from pipelines.report.sections.benchmarks import benchmark_block
+from pipelines.report.sections.common import (
+    SPC_HEADING,
+    could_not_run,
+    highlight_year,
+    spc_block,
+)
+from pipelines.report.tables import Block, Builder, num
+from pipelines.stats import findings as fnd
+
+SERIES_COLUMNS = ["period_end", *analysis.common.RATE_COLUMNS]
+ITS_COLUMNS = (
+    "date",
+    "observed",
+    "observed_rate",
+    "fitted_rate",
+    "counterfactual_rate",
+    "counterfactual_lower_rate",
+    "counterfactual_upper_rate",
+)
+WAVE_COLUMNS = [
+    "wave",
+    "periods_since_rollout",
+    "pooled_rate",
+    "pooled_lower",
+    "pooled_upper",
+    "n_units",
+]
+DID_COLUMNS = ("relative_period", "att", "ci_lower", "ci_upper", "p_value")
+
+
+@dataclass(frozen=True)
+class OutcomeSpec:
+    """One outcome section: its id and heading, its stock (the trend) and flow (the waves)
+    measures, and DfE's name for its 31 March figure."""
+
+    section_id: str
+    heading: str
+    stock: str
+    flow: str
+    dfe_measure: str
+
+
+CLA = OutcomeSpec(
+    "cla", "Children looked after", "cla_at_period_end", "cla_starts", "cla_at_31_march"
+)
+CPP = OutcomeSpec(
+    "cpp", "Child protection plans", "cpp_at_period_end", "cpp_starts", "cpp_at_31_march"
+)
+
+
+def outcome_section(
+    b: Builder, spec: OutcomeSpec, year_rows: pd.DataFrame, has_dfe: bool, area_name: str
+) -> tuple[list[Block], dict[str, Any]]:
+    """The section's blocks, in the report's order, and the numbers they show."""
+    trend = analysis.trend_analysis(b.wh, b.area, spec.stock, hac=True)
+    cohort = analysis.cohort_analysis(b.wh, b.area, spec.flow)
+    for method, reason in trend.notes.items():
+        b.warnings.append(f"{spec.heading}: {method.replace('_', ' ')} did not run: {reason}")
+    # In the report's order: figures and appendix tables are numbered as they are built.
+    parts = [
+        _brief(b, spec, trend, cohort, year_rows, area_name),
+        _trend_block(b, spec, trend, area_name),
+        _before_after_block(b, spec, trend),
+        _its_block(b, spec, trend),
+        (_spc_block(b, spec, trend), {}),
+        _cohort_block(b, spec, cohort),
+        benchmark_block(
+            b,
+            spec.section_id,
+            spec.stock,
+            spec.dfe_measure,
+            has_dfe=has_dfe,
+            area_name=area_name,
+            rollout=trend.rollout_date,
+        ),
+    ]
+    numbers: dict[str, Any] = {}
+    for _, found in parts:
+        numbers.update(found)
+    return [block for block, _ in parts], numbers
+
+
+def _brief(
+    b: Builder, spec: OutcomeSpec, trend, cohort, year_rows: pd.DataFrame, area_name: str
+) -> tuple[Block, dict[str, Any]]:
+    """The year's rate against the year before's, then every finding and caveat."""
+    m = marts.measure(spec.stock)
+    numbers: dict[str, Any] = {}
+    intro = Block(f"{spec.section_id}-brief", "In brief")
+    year_row = year_rows[year_rows["key"] == spec.stock] if len(year_rows) else pd.DataFrame()
+    if len(year_row) and not is_missing(year_row.iloc[0]["rate_per_10k"]):
+        r = year_row.iloc[0]
+        line = (
+            f"On 31 March {b.year}, {area_name} had {r['rate_per_10k']:.1f} {m.label.lower()} "
+            "per 10,000 children"
+        )
+        if not is_missing(r["previous_rate"]):
+            line += f" ({r['previous_rate']:.1f} a year earlier)"
+        intro.paragraphs.append(line + ".")
+        numbers[f"{spec.stock}_rate_{b.year}"] = num(r["rate_per_10k"])
+    intro.bullets = [f.text for f in (*trend.findings, *cohort.findings)]
+    intro.bullets += list(dict.fromkeys(trend.caveats))
+    return intro, numbers
+
+
+def _trend_block(
+    b: Builder, spec: OutcomeSpec, trend, area_name: str
+) -> tuple[Block, dict[str, Any]]:
+    """The quarterly rate with its interval, the rollout marked and the report year shaded."""
+    m = marts.measure(spec.stock)
+    series = trend.series
+    block = Block(f"{spec.section_id}-trend", "Over time")
+    if not series["rate_per_10k"].notna().any():
+        block.paragraphs.append(f"No complete quarters of {m.label.lower()} are loaded.")
+        return block, {}
+    latest = series.dropna(subset=["rate_per_10k"]).iloc[-1]
+    title = (
+        f"{m.label}: {latest['rate_per_10k']:.1f} per 10,000 children in the quarter to "
+        f"{month_label(latest['period_end'])}"
+    )
+    fig = charts.time_series(
+        series,
+        title=title,
+        source=trend.source,
+        rollout_date=trend.rollout_date,
+        y_title="Rate per 10,000 children",
+    )
+    highlight_year(fig, b.year)
+    block.charts.append(
+        b.chart(
+            fig,
+            f"{spec.section_id}-trend",
+            title,
+            f"Quarterly rate of {m.label.lower()} per 10,000 children aged 0-17 with its 95% "
+            f"confidence interval (shaded). The dashed line marks the first rollout "
+            f"({month_label(trend.rollout_date)}); the green band is {fy_label(b.year)}.",
+            series[SERIES_COLUMNS],
+            f"{m.label}, {area_name}, quarterly",
+            count_columns=["value"],
+            derived={"value": ("rate_per_10k", "rate_lower", "rate_upper")},
+        )
+    )
+    return block, {}
+
+
+def _before_after_block(b: Builder, spec: OutcomeSpec, trend) -> tuple[Block, dict[str, Any]]:
+    """Each quarter either side of the rollout, with each side's average rate and interval."""
+    m = marts.measure(spec.stock)
+    block = Block(f"{spec.section_id}-before-after", "Before and after the rollout")
+    ba = trend.before_after
+    if ba is None:
+        block.paragraphs.append(
+            could_not_run("before/after comparison", trend.notes, "before_after")
+        )
+        return block, {}
+    fig, title = charts.before_after_figure(
+        ba, source=trend.source, rollout_date=trend.rollout_date, period_word="quarters"
+    )
+    block.charts.append(
+        b.chart(
+            fig,
+            f"{spec.section_id}-before-after",
+            title,
+            f"Each point is one quarter. The thick lines are the average rate in the "
+            f"{ba.n_before} quarters before and the {ba.n_after} quarters after rollout, "
+            "with their 95% confidence intervals (shaded).",
+            ba.periods,
+            f"{m.label}: quarters either side of rollout",
+            count_columns=["count"],
+            derived={"count": ("rate",)},
+        )
+    )
+    return block, {f"{spec.stock}_before_after_rate_ratio": num(ba.rate_ratio)}
+
+
+def _its_title(its, label: str) -> tuple[str, list | None]:
+    """The ITS chart's finding (how far the rate is from the projected trend) and its numbers."""
+    rel = fnd.its_relative_effect(its)
+    if rel is None:
+        return f"{label}: observed against the pre-rollout trend", None
+    # observed / counterfactual over the post period, as a change: 0.88 is 12% lower
+    est, lo, hi = (x - 1 for x in rel)
+    word = "lower" if est < 0 else "higher"
+    title = (
+        f"Since rollout the rate has been {abs(est) * 100:.0f}% {word} than the "
+        f"pre-rollout trend projected (95% CI {lo * 100:+.0f}% to {hi * 100:+.0f}%)"
+    )
+    return title, [num(est), num(lo), num(hi)]
+
+
+def _its_block(b: Builder, spec: OutcomeSpec, trend) -> tuple[Block, dict[str, Any]]:
+    """The interrupted time series: the fit, and the pre-rollout trend projected forward."""
+    m = marts.measure(spec.stock)
+    block = Block(f"{spec.section_id}-its", "Compared with the trend before rollout")
+    its = trend.its
+    if its is None:
+        block.paragraphs.append(could_not_run("interrupted time series", trend.notes, "its"))
+        return block, {}
+    title, relative = _its_title(its, m.label)
+    numbers = {} if relative is None else {f"{spec.stock}_its_relative": relative}
+    fig = charts.its_chart(
+        its.fitted, title=title, source=trend.source, rollout_date=its.intervention_date
+    )
+    block.charts.append(
+        b.chart(
+            fig,
+            f"{spec.section_id}-its",
+            title,
+            "Interrupted time series: the blue line is the model fitted to every quarter; the "
+            "dashed orange line projects the trend before rollout forward (what the model "
+            "expects without Restorative Practice) with its 95% interval.",
+            its.fitted[[c for c in ITS_COLUMNS if c in its.fitted]],
+            f"{m.label}: interrupted time series (rates per 10,000)",
+            count_columns=["observed"],
+            derived={"observed": ("observed_rate",)},
+        )
+    )
+    return block, numbers
+
+
+def _spc_block(b: Builder, spec: OutcomeSpec, trend) -> Block:
+    m = marts.measure(spec.stock)
+    if trend.spc is None:
+        block = Block(f"{spec.section_id}-spc", SPC_HEADING)
+        block.paragraphs.append(could_not_run("SPC chart", trend.notes, "spc"))
+        return block
+    return spc_block(
+        b,
+        f"{spec.section_id}-spc",
+        trend.spc,
+        trend.spc.points,
+        what=m.label.lower(),
+        value_name="rate_per_10k",
+        source=trend.source,
+        caption="XmR chart in the NHS Making Data Count style: points outside the limits, runs "
+        "of 7 and other special-cause rules are marked (I improvement, C concern). "
+        "Limits are recalculated from rollout.",
+        table_caption=f"{m.label}: SPC chart points and limits",
+        rollout_date=trend.rollout_date,
+        target=trend.spc.target,
+    )
+
+
+def _cohort_block(b: Builder, spec: OutcomeSpec, cohort) -> tuple[Block, dict[str, Any]]:
+    """The localities by rollout wave: each wave on its own start, then the event study."""
+    fm = marts.measure(spec.flow)
+    block = Block(f"{spec.section_id}-cohorts", f"Localities by rollout wave: {fm.label.lower()}")
+    if cohort.wave_means.empty:
+        block.paragraphs.append(
+            "The comparison by wave could not run: no locality has a rollout date in the data."
+        )
+    else:
+        block.charts.append(_event_time_chart(b, spec, cohort, fm.label))
+    if cohort.did is None or cohort.dynamic.empty:
+        block.paragraphs.append(
+            "The difference-in-differences could not run: "
+            + cohort.notes.get("did", "not enough localities or periods.")
+        )
+        return block, {}
+    att = cohort.simple_att
+    block.charts.append(_did_chart(b, spec, cohort, fm.label))
+    return block, {
+        f"{spec.flow}_did_att": [num(att.estimate), num(att.ci_lower), num(att.ci_upper)]
+    }
+
+
+def _event_time_chart(b: Builder, spec: OutcomeSpec, cohort, label: str):
+    title = f"{label} by quarters since each wave's rollout"
+    fig = charts.event_time_chart(
+        cohort.wave_means,
+        title=title,
+        source=cohort.source,
+        x_col="periods_since_rollout",
+        value_col="pooled_rate",
+        lower_col="pooled_lower",
+        upper_col="pooled_upper",
+        x_title="Quarters since the wave's rollout (0 = the first quarter from the start)",
+    )
+    return b.chart(
+        fig,
+        f"{spec.section_id}-event-time",
+        title,
+        "Each line is one wave's localities added together, lined up on their own start "
+        "(0); shaded bands are 95% confidence intervals.",
+        cohort.wave_means[WAVE_COLUMNS],
+        f"{label}: rate by wave and quarters since rollout",
+    )
+
+
+def _did_chart(b: Builder, spec: OutcomeSpec, cohort, label: str):
+    att = cohort.simple_att
+    title = (
+        f"After rollout, {label.lower()} changed by {att.estimate:+.1f} per 10,000 a "
+        f"quarter against localities not yet started (95% CI {att.ci_lower:+.1f} to "
+        f"{att.ci_upper:+.1f})"
+    )
+    fig = charts.event_study_chart(
+        cohort.dynamic,
+        title=title,
+        source=cohort.source,
+        x_title="Quarters since rollout",
+        y_title="Difference per 10,000",
+    )
+    return b.chart(
+        fig,
+        f"{spec.section_id}-did",
+        title,
+        cohort.control_note + " Points before 0 should sit near zero if the comparison is fair.",
+        cohort.dynamic[[c for c in DID_COLUMNS if c in cohort.dynamic]],
+        f"{label}: staggered difference-in-differences by quarters since rollout",
+    )
