@@ -185,7 +185,7 @@ def cmd_import_dfe(args) -> int:
     from pipelines.load.dfe import import_dfe_files
 
     with _open(args) as wh:
-        results = import_dfe_files(wh, args.files, user=args.user)
+        results = import_dfe_files(wh, args.files, user=args.user, role=args.role)
     refused = False
     for result in results:
         print(result.summary() if hasattr(result, "summary") else result)
