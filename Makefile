@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 WAREHOUSE ?= $(or $(RP_IMPACT_WAREHOUSE),var/warehouse.duckdb)
 PORT ?= 8501
 
-.PHONY: run test lint format clean bench build sample
+.PHONY: run test lint format clean bench calibrate build sample
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,11 @@ sample: $(VENV)/.installed
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m benchmarks.run
+
+# Re-simulates the sample's data process with and without the planted effect and measures
+# every Board estimate's coverage, false-positive rate, bias and width (docs/calibration.md).
+calibrate: $(VENV)/.installed-dev
+	$(BIN)/python -m benchmarks.calibrate --replicates 200
 
 clean:
 	rm -rf $(VENV) var test-artifacts .pytest_cache build *.egg-info

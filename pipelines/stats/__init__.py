@@ -36,6 +36,13 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "period_label",
     ),
     "synth": ("SyntheticControlResult", "synthetic_control"),
+    "randomisation": (
+        "RandomisationDiDResult",
+        "randomisation_did",
+        "minimum_detectable_effect",
+        "detection_power",
+    ),
+    "covid": ("COVID_START", "COVID_END", "covid_label"),
     "dose_response": ("DoseResponseResult", "build_dose_response_table"),
     "cost": (
         "CostAvoidanceResult",

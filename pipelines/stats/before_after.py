@@ -30,6 +30,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+# The one COVID-19 window; COVID_START and COVID_END stay importable from here.
+from pipelines.stats.covid import COVID_END, COVID_START, covid_label
 from pipelines.stats.errors import StatsInputError
 from pipelines.stats.rates import rate_ci
 
@@ -44,9 +46,6 @@ MIN_PERIODS_ADVISED = 4
 MIN_PERIODS_FOR_TESTS = 3
 #: Fewer events than this on a side makes a rate unstable.
 SMALL_COUNT = 10
-#: The COVID-19 period flagged in results (first national lockdown to the end of the third).
-COVID_START = pd.Timestamp("2020-03-01")
-COVID_END = pd.Timestamp("2021-03-31")
 
 
 @dataclass(frozen=True)
@@ -418,7 +417,7 @@ def _warn_small(before, after, count_b: float, count_a: float, warnings: list[st
 
 
 def _warn_covid(table: pd.DataFrame, before, after, warnings: list[str]) -> None:
-    """Warn when any period used overlaps 1 March 2020 to 31 March 2021.
+    """Warn when any period used overlaps the COVID-19 window (pipelines.stats.covid).
 
     Periods are identified by their end date; their length is the typical gap between period
     ends in whole months (a quarter ending 30 June 2021 runs from 1 April 2021), or in days
@@ -433,7 +432,7 @@ def _warn_covid(table: pd.DataFrame, before, after, warnings: list[str]) -> None
         starts = used - typical + pd.Timedelta(days=1)
     if ((starts <= COVID_END) & (used >= COVID_START)).any():
         warnings.append(
-            "The comparison includes the COVID-19 period (March 2020 to March 2021), when "
+            f"The comparison includes the COVID-19 period ({covid_label()}), when "
             "referrals, court work and placements were disrupted; a change may reflect the "
             "pandemic rather than the rollout."
         )

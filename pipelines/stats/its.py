@@ -33,6 +33,8 @@ from scipy import stats
 from statsmodels.stats.diagnostic import acorr_ljungbox
 from statsmodels.stats.stattools import durbin_watson
 
+# The one COVID-19 window; COVID_START and COVID_END stay importable from here.
+from pipelines.stats.covid import COVID_END, COVID_START, covid_label
 from pipelines.stats.errors import StatsInputError
 
 Family = Literal["poisson", "quasipoisson", "gaussian"]
@@ -44,8 +46,6 @@ METHOD_SOURCE = (
 RATE_MULTIPLIER = 10_000
 MIN_POINTS_EACH_SIDE = 8
 OVERDISPERSION_THRESHOLD = 1.5
-COVID_START = pd.Timestamp("2020-03-01")
-COVID_END = pd.Timestamp("2022-03-31")
 
 
 def newey_west_lags(n: int) -> int:
@@ -500,7 +500,7 @@ def interrupted_time_series(
     first, last = data[date_col].min(), data[date_col].max()
     if first <= COVID_END and last >= COVID_START:
         warnings.append(
-            "The window includes the COVID-19 period (March 2020 to March 2022), when services "
+            f"The window includes the COVID-19 period ({covid_label()}), when services "
             "and referrals changed for reasons unrelated to the intervention."
         )
 

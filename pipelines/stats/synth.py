@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from pysyncon import Synth
 
+from pipelines.stats.covid import covid_reporting_years
 from pipelines.stats.errors import StatsInputError
 
 METHOD = (
@@ -39,7 +40,8 @@ METHOD = (
 #: A pre-period RMSPE above this share of the treated pre-period mean is refused as a poor fit.
 MAX_PRE_RMSPE_RELATIVE = 0.10
 MIN_PRE_POINTS = 5
-COVID_YEARS = (2020, 2021)
+#: DfE reporting years overlapping the one COVID-19 window (pipelines.stats.covid): 2020, 2021.
+COVID_YEARS = covid_reporting_years()
 
 
 @dataclass(frozen=True)
