@@ -16,6 +16,7 @@ Pages hold no SQL and no statistics: they call these functions and `pipelines.pr
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import re
 import tempfile
@@ -28,11 +29,9 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import analysis, config, marts
-from pipelines.contracts import CONTRACTS
 from pipelines.load.dfe import DfeImportResult, import_dfe_files
-from pipelines.load.ingest import IngestResult, ingest_file, preview_changes, validate_only
+from pipelines.load.ingest import IngestResult, ingest_file, validate_only
 from pipelines.load.readers import read_bytes_as_file
-from pipelines.load.validate import validate_file
 from pipelines.store.warehouse import (
     Warehouse,
     WarehouseBusyError,
@@ -96,6 +95,9 @@ def cached(function: Callable[Concatenate[Warehouse, P], R]) -> Callable[P, R]:
         path, version = _key()
         return _call(*key, path, version, args, tuple(sorted(kwargs.items())))
 
+    # What the page passes: the function's own parameters, less the warehouse this door supplies.
+    signature = inspect.signature(function)
+    read.__signature__ = signature.replace(parameters=list(signature.parameters.values())[1:])
     return read
 
 
@@ -183,17 +185,8 @@ def check_upload(wh: Warehouse, name: str, content: bytes, preview_rows: int = 2
     """Validate one uploaded file against the warehouse (a dry run) and preview its changes."""
 
     def run(path: Path) -> UploadCheck:
-        result = validate_only(path, wh, display_name=name)
-        preview = None
-        if result.outcome == "valid" and result.dataset:
-            cur = wh.cursor()
-            try:  # stage the file again on a private cursor to list the rows that change
-                report, _ = validate_file(path, cur, dataset=result.dataset, display_name=name)
-                if report.ok:
-                    preview = preview_changes(cur, CONTRACTS[result.dataset], limit=preview_rows)
-            finally:
-                cur.close()  # TEMP staging tables belong to this cursor and go with it
-        return UploadCheck(name, result, issues_table(result), preview)
+        result = validate_only(path, wh, display_name=name, preview_rows=preview_rows)
+        return UploadCheck(name, result, issues_table(result), result.preview)
 
     return _with_temp_file(name, content, run)
 

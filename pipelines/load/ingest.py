@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from pipelines import auth, config
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, Contract
@@ -44,6 +45,8 @@ class IngestResult:
     issues: list[Issue] = field(default_factory=list)
     upload_id: int | None = None
     notes: list[str] = field(default_factory=list)
+    #: A dry run asked for `preview_rows`: the rows it would add or revise (`preview_changes`).
+    preview: pd.DataFrame | None = None
 
     @property
     def errors(self) -> list[Issue]:
@@ -281,8 +284,12 @@ def ingest_file(
     allow_columns: Iterable[str] = (),
     demo: bool = False,
     backup: bool | None = None,
+    preview_rows: int = 0,
 ) -> IngestResult:
     """Validate and (unless `dry_run`) load one file. Never half-applies a file.
+
+    A dry run with `preview_rows` also lists up to that many rows it would add or revise
+    (`IngestResult.preview`), from the same staging as the checks.
 
     `role` (viewer, analyst, admin), when given, is checked first: a role that may not upload
     (or validate, for a dry run) gets `PermissionError`. `allow_columns` lets named columns past
@@ -355,6 +362,8 @@ def ingest_file(
             result.n_added, result.n_revised, result.n_unchanged = _preview_counts(
                 cur, contract, columns
             )
+            if preview_rows:  # from the same staging, so the file is validated only once
+                result.preview = preview_changes(cur, contract, limit=preview_rows)
             result.outcome = "valid"
             return result
         if backup is None:
