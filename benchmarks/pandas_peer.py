@@ -32,7 +32,8 @@ COUNT_RE = r"[0-9]+(\.0+)?"
 ISO_RE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00)?)?"
 UK_RE = r"[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}"
 ONS_RE = r"[EWSN][0-9]{8}"
-# The same thresholds as pipelines.load.validate (MAX_ISSUES_PER_RULE, JUMP_MIN_BASE).
+# The same thresholds as pipelines.load.validate (MAX_ISSUES_PER_RULE) and
+# pipelines.load.row_rules (JUMP_MIN_BASE).
 MAX_ISSUES_PER_RULE = 50
 JUMP_MIN_BASE = 20
 

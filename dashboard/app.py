@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 
 from dashboard import auth, data, state  # noqa: E402
 from dashboard.state import Filters, PageSpec, period_label  # noqa: E402
-from pipelines.marts import GRAIN_LABELS, GRAINS, MEASURES  # noqa: E402
+from pipelines.measures import GRAIN_LABELS, GRAINS, MEASURES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 

@@ -11,22 +11,9 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
-from pipelines.measures import (  # noqa: F401 (Measure, MEASURES, GRAIN_LABELS: see below)
-    GRAIN_LABELS,
-    GRAINS,
-    MEASURES,
-    UNIT_ALL,
-    Measure,
-    check_grain,
-    measure,
-)
+from pipelines.measures import UNIT_ALL, check_grain, measure
 from pipelines.stats.rates import proportion_ci, rate_ci
 from pipelines.store.warehouse import Warehouse
-
-# `Measure`, `MEASURES`, `measure`, `GRAINS` and `GRAIN_LABELS` are re-exported for a while:
-# the vocabulary lives in `pipelines.measures`, and callers that still read them from here
-# (pages, analysis) move to it as they are next edited.
-
 
 # -- reference --------------------------------------------------------------------------------
 

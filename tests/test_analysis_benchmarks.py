@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from pipelines import analysis
+from pipelines import benchmarks as dfe_reads
 from pipelines.analysis import benchmark_analysis, first_treatment_year
 from pipelines.load import dfe
 from pipelines.present.wording import fy_label, ordinal
@@ -50,7 +51,7 @@ def test_treatment_year_is_the_first_financial_year_starting_after_rollout():
 
 def test_benchmark_figures_are_dfe_figures(sample_wh):
     bench = benchmark_analysis(sample_wh, AREA, "cla_at_31_march")
-    series = dfe.benchmark_series(sample_wh, "991", "cla_at_31_march")
+    series = dfe_reads.benchmark_series(sample_wh, "991", "cla_at_31_march")
     assert bench.area_code == "991" and bench.area_name == "Northmoor"
     assert bench.table["council"].tolist() == series["council_rate"].astype(float).tolist()
     assert bench.table["neighbours_median"].tolist() == series["sn_median"].tolist()
@@ -63,7 +64,7 @@ def test_benchmark_figures_are_dfe_figures(sample_wh):
 
 def test_ranks_are_plain_english(sample_wh):
     bench = benchmark_analysis(sample_wh, AREA, "cla_at_31_march")
-    ranks = dfe.rank_among(sample_wh, "991", "cla_at_31_march", bench.latest_year)
+    ranks = dfe_reads.rank_among(sample_wh, "991", "cla_at_31_march", bench.latest_year)
     row = ranks.set_index("scope").loc["statistical neighbours"]
     assert bench.rank_text["statistical neighbours"] == (
         f"{ordinal(int(row['rank']))} lowest of {int(row['n'])} (1 = lowest rate)"

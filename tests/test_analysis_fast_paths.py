@@ -10,7 +10,7 @@ import pytest
 
 from pipelines import analysis, marts
 from pipelines.analysis.common import ReadOnce
-from pipelines.contracts import UNIT_ALL
+from pipelines.measures import UNIT_ALL
 from pipelines.present import charts
 from pipelines.stats.did import period_index
 from pipelines.stats.dose_response import build_dose_response_table

@@ -10,6 +10,7 @@ from apptest_text import chart_titles as _titles
 from apptest_text import page_text as _text
 from streamlit.testing.v1 import AppTest
 
+from pipelines import benchmarks as dfe_reads
 from pipelines import config
 from pipelines.load import dfe
 from pipelines.store.warehouse import open_warehouse, shared_warehouse
@@ -45,7 +46,7 @@ def test_benchmarks_page_shows_the_dfe_figure(bench, sample_copy):
     assert _box(bench, "Council").value == "991"  # the sidebar area, mapped to its DfE code
     assert _box(bench, "Measure").value == "cla_at_31_march"
     with open_warehouse(sample_copy) as wh:
-        series = dfe.benchmark_series(wh, "991", "cla_at_31_march")
+        series = dfe_reads.benchmark_series(wh, "991", "cla_at_31_march")
     latest = series.dropna(subset=["council_rate"]).iloc[-1]
     text = _text(bench)
     assert f"Northmoor: {latest['council_rate']:.0f} per 10,000" in text

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from pipelines import benchmarks as dfe_reads
 from pipelines.load import dfe
 from pipelines.store.warehouse import open_warehouse
 
@@ -237,7 +238,7 @@ def test_overlapping_releases_keep_each_figure_and_the_newest_is_used(wh):
 
 def test_revisions_between_releases_are_listed(wh):
     dfe.import_dfe_files(wh, [CLA_2023, CLA_2025])
-    revisions = dfe.dfe_revisions(wh)
+    revisions = dfe_reads.dfe_revisions(wh)
     assert len(revisions) == 1  # Cumbria 2023 is the same in both releases
     row = revisions.iloc[0]
     assert (row["area_code"], row["time_period"], row["measure"]) == (
@@ -288,25 +289,25 @@ def test_reorganised_councils_start_and_stop_and_are_never_joined(wh):
         ["909", "E10000006", "Cumbria", 2023, 2023],
         ["942", "E06000063", "Cumberland", 2024, 2024],
     ]
-    cumbria = dfe.resolve_council(wh, "E10000006")
+    cumbria = dfe_reads.resolve_council(wh, "E10000006")
     assert cumbria["area_code"] == "909"
-    series = dfe.benchmark_series(wh, "909", "cla_at_31_march")
+    series = dfe_reads.benchmark_series(wh, "909", "cla_at_31_march")
     assert series.dropna(subset=["council_value"])["time_period"].tolist() == [2023]
 
 
 def test_council_codes_map_both_ways(wh):
     dfe.import_dfe_files(wh, [CLA_2025])
-    by_old = dfe.resolve_council(wh, "383")
-    by_new = dfe.resolve_council(wh, "E08000035")
+    by_old = dfe_reads.resolve_council(wh, "383")
+    by_new = dfe_reads.resolve_council(wh, "E08000035")
     assert by_old == by_new
     assert (by_old["old_la_code"], by_old["new_la_code"]) == ("383", "E08000035")
     with pytest.raises(KeyError, match="No council with code 999"):
-        dfe.resolve_council(wh, "999")
+        dfe_reads.resolve_council(wh, "999")
 
 
 def test_benchmark_against_england_region_and_neighbours(wh):
     dfe.import_dfe_files(wh, [CLA_2025, NEIGHBOURS])
-    series = dfe.benchmark_series(wh, "E08000035", "cla_at_31_march").set_index("time_period")
+    series = dfe_reads.benchmark_series(wh, "E08000035", "cla_at_31_march").set_index("time_period")
     y2025 = series.loc[2025]
     assert (y2025["council_value"], y2025["council_rate"]) == (180, 90)
     assert y2025["council_rate_source"] == "published"
@@ -321,29 +322,29 @@ def test_benchmark_against_england_region_and_neighbours(wh):
 
 def test_rank_among_all_councils_and_among_neighbours(wh):
     dfe.import_dfe_files(wh, [CLA_2025, NEIGHBOURS])
-    ranks = dfe.rank_among(wh, "383", "cla_at_31_march", 2024).set_index("scope")
+    ranks = dfe_reads.rank_among(wh, "383", "cla_at_31_march", 2024).set_index("scope")
     # 2024 rates: Wakefield 61, Leeds 88, Cumberland 90 (Cumbria suppressed)
     assert ranks.loc["all councils", ["rank", "n"]].tolist() == [2, 3]
     assert ranks.loc["statistical neighbours", ["rank", "n"]].tolist() == [2, 3]
-    none = dfe.rank_among(wh, "384", "cla_at_31_march", 2025).set_index("scope")
+    none = dfe_reads.rank_among(wh, "384", "cla_at_31_march", 2025).set_index("scope")
     assert pd.isna(none.loc["all councils", "rank"])
 
 
 def test_neighbours_and_council_options(wh):
     dfe.import_dfe_files(wh, [CLA_2025, NEIGHBOURS])
-    leeds = dfe.neighbours(wh, "E08000035")
+    leeds = dfe_reads.neighbours(wh, "E08000035")
     assert leeds[["neighbour_rank", "old_la_code", "new_la_code", "la_name"]].values.tolist() == [
         [1, "384", "E08000036", "Wakefield"],
         [2, "942", "E06000063", "Cumberland"],
     ]
-    options = dfe.council_options(wh)
+    options = dfe_reads.council_options(wh)
     assert "Leeds (383, E08000035)" in options["label"].tolist()
     assert "Cumbria (909, E10000006), to 2023" in options["label"].tolist()
 
 
 def test_synth_panel_gives_the_council_and_its_neighbours(wh):
     dfe.import_dfe_files(wh, [CLA_2025, NEIGHBOURS])
-    panel = dfe.synth_panel(wh, "383", "cla_at_31_march")
+    panel = dfe_reads.synth_panel(wh, "383", "cla_at_31_march")
     assert set(panel.loc[panel["role"] == "treated", "area_code"]) == {"383"}
     assert set(panel.loc[panel["role"] == "donor", "area_code"]) == {"384", "942"}
 
@@ -394,8 +395,8 @@ def test_real_cla_on_31_march_2025_matches_the_publication(real_wh, area_code, c
 @pytest.mark.dfe
 def test_real_codes_map_both_ways_for_leeds_and_stoke(real_wh):
     wh, _ = real_wh
-    assert dfe.resolve_council(wh, "E08000035")["old_la_code"] == "383"
-    assert dfe.resolve_council(wh, "861")["new_la_code"] == "E06000021"
+    assert dfe_reads.resolve_council(wh, "E08000035")["old_la_code"] == "383"
+    assert dfe_reads.resolve_council(wh, "861")["new_la_code"] == "E06000021"
 
 
 @pytest.mark.dfe
@@ -419,7 +420,7 @@ def test_real_cla_releases_overlap_and_the_newest_is_used(real_wh):
     current = figure(wh, "E92000001", "cla_at_31_march", 2022)
     assert current["release"] == "2025"
     assert current["value"] == releases["value"].iloc[-1]
-    revisions = dfe.dfe_revisions(wh)
+    revisions = dfe_reads.dfe_revisions(wh)
     assert len(revisions) > 0
     assert (revisions["earlier_release"] < revisions["later_release"]).all()
 
@@ -437,7 +438,9 @@ def test_real_reorganisations_start_and_stop(real_wh):
     assert areas.loc["928"].tolist() == ["E10000021", 2013, 2021]  # Northamptonshire stops
     assert areas.loc["940"].tolist() == ["E06000061", 2022, 2025]  # North Northamptonshire
     assert areas.loc["941"].tolist() == ["E06000062", 2022, 2025]  # West Northamptonshire
-    cumbria = dfe.benchmark_series(wh, "909", "cla_at_31_march").dropna(subset=["council_value"])
+    cumbria = dfe_reads.benchmark_series(wh, "909", "cla_at_31_march").dropna(
+        subset=["council_value"]
+    )
     assert cumbria["time_period"].max() == 2023
 
 
@@ -448,19 +451,19 @@ def test_real_recoded_council_keeps_one_series_under_both_ons_codes(real_wh):
         "SELECT new_la_code FROM dfe_area_codes WHERE old_la_code = '815' ORDER BY new_la_code"
     )
     assert codes["new_la_code"].tolist() == ["E06000065", "E10000023"]
-    assert dfe.resolve_council(wh, "E10000023") == dfe.resolve_council(wh, "E06000065")
+    assert dfe_reads.resolve_council(wh, "E10000023") == dfe_reads.resolve_council(wh, "E06000065")
 
 
 @pytest.mark.dfe
 def test_real_benchmark_and_rank_for_leeds(real_wh):
     wh, _ = real_wh
-    series = dfe.benchmark_series(wh, "383", "cla_at_31_march").set_index("time_period")
+    series = dfe_reads.benchmark_series(wh, "383", "cla_at_31_march").set_index("time_period")
     y2025 = series.loc[2025]
     assert (y2025["council_rate"], y2025["england_rate"]) == (85, 67)
     assert y2025["region_code"] == "E12000003" and y2025["sn_n"] == 10
     assert y2025["sn_min"] <= y2025["sn_median"] <= y2025["sn_max"]
-    assert len(dfe.neighbours(wh, "E08000035")) == 10
-    ranks = dfe.rank_among(wh, "E08000035", "cla_at_31_march", 2025).set_index("scope")
+    assert len(dfe_reads.neighbours(wh, "E08000035")) == 10
+    ranks = dfe_reads.rank_among(wh, "E08000035", "cla_at_31_march", 2025).set_index("scope")
     assert ranks.loc["statistical neighbours", "n"] == 11
     assert 1 <= ranks.loc["all councils", "rank"] <= ranks.loc["all councils", "n"]
 
@@ -483,7 +486,7 @@ def test_the_synthetic_sample_files_import_when_present(tmp_path):
     try:
         results = dfe.import_dfe_files(warehouse, files)
         assert [r.outcome for r in results] == ["loaded"] * len(files), [r.message for r in results]
-        northmoor = dfe.resolve_council(warehouse, "E06999901")
+        northmoor = dfe_reads.resolve_council(warehouse, "E06999901")
         assert northmoor["old_la_code"] == "991"
     finally:
         warehouse.close()

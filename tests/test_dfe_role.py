@@ -38,11 +38,9 @@ def test_an_unknown_role_is_refused(wh):
         dfe.import_dfe_files(wh, [CLA_2025], role="superuser")
 
 
-def test_the_benchmark_reads_are_still_reachable_from_the_importer_for_now(wh):
-    """`pipelines.load.dfe` re-exports the reads moved to `pipelines.benchmarks` (temporary)."""
-    for name in dfe._MOVED_TO_BENCHMARKS:
-        assert getattr(dfe, name) is getattr(benchmarks, name)
+def test_the_benchmark_reads_live_in_benchmarks_not_the_importer(wh):
+    """The reads of DfE figures are in `pipelines.benchmarks`; `pipelines.load.dfe` only imports."""
     with pytest.raises(AttributeError):
-        dfe.not_a_read  # noqa: B018
+        dfe.benchmark_series  # noqa: B018
     dfe.import_dfe_files(wh, [CLA_2025])
     assert benchmarks.resolve_council(wh, "383")["old_la_code"] == "383"

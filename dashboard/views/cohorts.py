@@ -15,7 +15,7 @@ from dashboard.views.common import (
     require_context,
     spread,
 )
-from pipelines.marts import GRAIN_LABELS, MEASURES
+from pipelines.measures import GRAIN_LABELS, MEASURES
 from pipelines.present import charts
 
 ctx = require_context()
@@ -31,6 +31,20 @@ header(
 )
 COUNT_COLS = ["value"]
 step = {"quarter": "Quarters", "month": "Months", "financial_year": "Years"}[f.grain]
+
+
+def index_block(fig, frame, comparison, key: str, by: str) -> None:
+    """The indexed chart with its table (count, index) for localities or age bands."""
+    chart_block(
+        fig,
+        frame[[c for c in ("series", "period_end", "value", "index") if c in frame]],
+        key=f"{key}-index",
+        file_name=f"{ctx.area_name} {f.measure} indexed by {by}",
+        count_cols=COUNT_COLS,
+        derived={"value": ("index",)},
+        caption=comparison.index_base,
+    )
+
 
 tab_units, tab_ages, tab_waves = st.tabs(
     ["Localities", "Age bands", "Rollout waves (event time and DiD)"]
@@ -93,15 +107,7 @@ with tab_units:
             x_range=f.x_range,
         )
         fig.update_yaxes(title_text="Index (100 = first year)")
-        chart_block(
-            fig,
-            frame[[c for c in ("series", "period_end", "value", "index") if c in frame]],
-            key="units-index",
-            file_name=f"{ctx.area_name} {f.measure} indexed by locality",
-            count_cols=COUNT_COLS,
-            derived={"value": ("index",)},
-            caption=comparison.index_base,
-        )
+        index_block(fig, frame, comparison, "units", "locality")
 
 # -- age bands ---------------------------------------------------------------------------------
 with tab_ages:
@@ -154,15 +160,7 @@ with tab_ages:
             base_label="100 = first year",
             x_range=f.x_range,
         )
-        chart_block(
-            fig,
-            frame[[c for c in ("series", "period_end", "value", "index") if c in frame]],
-            key="ages-index",
-            file_name=f"{ctx.area_name} {f.measure} indexed by age band",
-            count_cols=COUNT_COLS,
-            derived={"value": ("index",)},
-            caption=comparison.index_base,
-        )
+        index_block(fig, frame, comparison, "ages", "age band")
 
 # -- waves -------------------------------------------------------------------------------------
 with tab_waves:

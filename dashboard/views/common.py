@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 
 import pandas as pd
@@ -10,8 +9,9 @@ import streamlit as st
 
 from dashboard.state import Context, context, period_label
 from pipelines import config
-from pipelines.marts import GRAIN_LABELS
+from pipelines.measures import GRAIN_LABELS
 from pipelines.present import charts
+from pipelines.present.wording import slug
 
 # Counts and the columns derived from them, for disclosure control in tables and downloads.
 RATE_DERIVED = {"value": ("rate_per_10k", "rate_lower", "rate_upper")}
@@ -59,10 +59,6 @@ def header(title: str, ctx: Context | None, intro: str = "") -> None:
 
 def source(ctx: Context, dataset: str = "outcomes extracts", population: str | None = None) -> str:
     return charts.source_line(dataset, ctx.last_upload, population)
-
-
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "data"
 
 
 def in_range(frame: pd.DataFrame, ctx: Context, column: str = "period_end") -> pd.DataFrame:
@@ -142,7 +138,7 @@ def chart_block(
         st.download_button(
             "Download CSV",
             charts.csv_bytes(table, count_cols, derived, threshold),
-            file_name=f"{slug(file_name)}.csv",
+            file_name=f"{slug(file_name, 'data')}.csv",
             mime="text/csv",
             key=f"download-{key}",
             icon=":material/download:",

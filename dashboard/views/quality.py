@@ -7,7 +7,7 @@ import streamlit as st
 from dashboard import data
 from dashboard.views.common import empty_state, header
 from pipelines.contracts import contracts_markdown
-from pipelines.marts import MEASURES
+from pipelines.measures import MEASURES
 
 header(
     "Data quality & methods",

@@ -14,7 +14,7 @@ from dashboard.views.common import (
     in_range,
     require_context,
 )
-from pipelines.marts import MEASURES
+from pipelines.measures import MEASURES
 from pipelines.present import charts
 
 ctx = require_context()

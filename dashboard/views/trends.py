@@ -14,7 +14,8 @@ from dashboard.views.common import (
     in_range,
     require_context,
 )
-from pipelines.marts import MEASURES
+from pipelines.analysis import RATE_COLUMNS
+from pipelines.measures import MEASURES
 from pipelines.present import charts
 
 ctx = require_context()
@@ -92,20 +93,7 @@ if analysis.findings:
     for finding in analysis.findings:
         st.markdown(f"- {finding.text}")
 
-table_columns = [
-    c
-    for c in (
-        "period_end",
-        "value",
-        "population",
-        "population_year",
-        "rate_per_10k",
-        "rate_lower",
-        "rate_upper",
-        "complete",
-    )
-    if c in shown
-]
+table_columns = [c for c in ("period_end", *RATE_COLUMNS, "complete") if c in shown]
 y_title = "Rate per 10,000 children"
 label = measure.label.lower()
 

@@ -46,13 +46,8 @@ from pipelines.analysis.benchmarks import (
 )
 from pipelines.analysis.board import BoardSummary, board_findings, board_summary
 from pipelines.analysis.cohorts import DID_FREQ, CohortAnalysis, cohort_analysis, unit_panel
-from pipelines.analysis.common import measure_label, source_line
-from pipelines.analysis.comparisons import (
-    AGE_BAND_ORDER,
-    Comparison,
-    age_band_comparison,
-    unit_comparison,
-)
+from pipelines.analysis.common import RATE_COLUMNS, measure_label, source_line
+from pipelines.analysis.comparisons import Comparison, age_band_comparison, unit_comparison
 from pipelines.analysis.cost import CostAvoidanceAnalysis, cost_avoidance_analysis
 from pipelines.analysis.headlines import Headline, headlines
 from pipelines.analysis.training import DoseResponseAnalysis, dose_response_analysis, dose_table
@@ -64,9 +59,9 @@ from pipelines.stats.its import newey_west_lags
 from pipelines.stats.rates import newcombe_difference
 
 __all__ = [
-    "AGE_BAND_ORDER",
     "BENCHMARK_MEASURES",
     "DID_FREQ",
+    "RATE_COLUMNS",
     "BenchmarkAnalysis",
     "BoardSummary",
     "CohortAnalysis",

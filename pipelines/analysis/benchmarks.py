@@ -1,6 +1,6 @@
 """A council against England, its region and its DfE statistical neighbours.
 
-:func:`benchmark_analysis` reads DfE's published figures (:mod:`pipelines.load.dfe`) for the
+:func:`benchmark_analysis` reads DfE's published figures (:mod:`pipelines.benchmarks`) for the
 Benchmarks page, with ranks and a synthetic control; :func:`benchmark_context` gives the
 board's two context lines. The sentences are worded in
 :mod:`pipelines.analysis.benchmark_text`.
@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from pipelines import benchmarks as dfe_reads
 from pipelines import marts
 from pipelines.analysis.benchmark_text import (
     benchmark_title,
@@ -23,7 +24,6 @@ from pipelines.analysis.benchmark_text import (
     synth_sentences,
 )
 from pipelines.analysis.common import attempt
-from pipelines.load import dfe
 from pipelines.present.wording import fy_label
 from pipelines.store.warehouse import Warehouse
 
@@ -76,7 +76,7 @@ def first_treatment_year(rollout: dt.date | None) -> int | None:
 
 def _bench_metric_text(measure: str) -> tuple[str, str]:
     """(unit for sentences, axis title) for a DfE measure."""
-    if measure in dfe.RATE_MEASURES:
+    if measure in dfe_reads.RATE_MEASURES:
         return "per 10,000", "Rate per 10,000 children aged 0 to 17"
     return "%", "Per cent"
 
@@ -99,9 +99,9 @@ class BenchmarkAnalysis:
             council_count (the published count behind the council's rate), rate_source
             ('published' / 'recomputed'), population_year (for a recomputed rate) and release.
         latest_year: the latest year with a figure for the council, or None.
-        ranks: `pipelines.load.dfe.rank_among` for the latest year; rank_text: scope -> plain words
+        ranks: `pipelines.benchmarks.rank_among` for the latest year; rank_text: scope -> plain words
             ("3rd lowest of 11 (1 = lowest rate)").
-        neighbours: `pipelines.load.dfe.neighbours`, closest first.
+        neighbours: `pipelines.benchmarks.neighbours`, closest first.
         rollout_date: the first rollout date when the council is an area in this warehouse.
         treatment_year: the first year counted as after the programme (DfE labelling), from
             the argument or `first_treatment_year(rollout_date)`, or None.
@@ -150,8 +150,8 @@ class BenchmarkAnalysis:
 
 
 def benchmark_councils(wh: Warehouse) -> pd.DataFrame:
-    """Councils with published DfE figures, for a picker (`pipelines.load.dfe.council_options`)."""
-    return dfe.council_options(wh)
+    """Councils with published DfE figures, for a picker (`pipelines.benchmarks.council_options`)."""
+    return dfe_reads.council_options(wh)
 
 
 def benchmark_council_code(wh: Warehouse, area_code: str | None) -> str | None:
@@ -159,14 +159,14 @@ def benchmark_council_code(wh: Warehouse, area_code: str | None) -> str | None:
     if not area_code:
         return None
     try:
-        return dfe.resolve_council(wh, area_code)["area_code"]
+        return dfe_reads.resolve_council(wh, area_code)["area_code"]
     except KeyError:
         return None
 
 
 def benchmark_measures(wh: Warehouse, area_code: str) -> list[str]:
     """The DfE measures with at least one published figure for the council, in menu order."""
-    council = dfe.resolve_council(wh, area_code)
+    council = dfe_reads.resolve_council(wh, area_code)
     found = wh.query(
         "SELECT DISTINCT measure FROM mart_dfe_current WHERE geographic_level = 'Local authority' "
         "AND area_code = ? AND value IS NOT NULL",
@@ -177,8 +177,8 @@ def benchmark_measures(wh: Warehouse, area_code: str) -> list[str]:
 
 
 def benchmark_revisions(wh: Warehouse) -> pd.DataFrame:
-    """Figures that changed between DfE releases (`pipelines.load.dfe.dfe_revisions`)."""
-    return dfe.dfe_revisions(wh)
+    """Figures that changed between DfE releases (`pipelines.benchmarks.dfe_revisions`)."""
+    return dfe_reads.dfe_revisions(wh)
 
 
 def _warehouse_rollout(wh: Warehouse, council: Mapping[str, Any]) -> dt.date | None:
@@ -250,7 +250,7 @@ def _bench_source(
 
 
 def _benchmark_table(series: pd.DataFrame, rated: bool) -> pd.DataFrame:
-    """`dfe.benchmark_series` as the page's table: one row a year, the council beside England,
+    """`benchmark_series` as the page's table: one row a year, the council beside England,
     its region and its neighbours (rates when the measure is a count, else the values)."""
     metric = "rate" if rated else "value"
     table = pd.DataFrame(
@@ -301,18 +301,18 @@ def benchmark_analysis(
         raise ValueError(
             f"Unknown DfE measure '{measure}'. Known: {', '.join(BENCHMARK_MEASURES)}."
         )
-    council = dfe.resolve_council(wh, area_code)
+    council = dfe_reads.resolve_council(wh, area_code)
     code, name = str(council["area_code"]), str(council["area_name"])
     label, short = BENCHMARK_MEASURES[measure]
     unit, y_title = _bench_metric_text(measure)
     notes: dict[str, str] = {}
 
-    series = dfe.benchmark_series(wh, code, measure)
+    series = dfe_reads.benchmark_series(wh, code, measure)
     compared_on = str(series["compared_on"].iloc[0]) if len(series) else "value"
     rated = compared_on == "rate_per_10k"
     table = _benchmark_table(series, rated)
 
-    neighbour_frame = dfe.neighbours(wh, code)
+    neighbour_frame = dfe_reads.neighbours(wh, code)
     codes = [code, *neighbour_frame["old_la_code"].astype(str).tolist()]
     source, all_published = _bench_source(wh, measure, codes, council.get("region_code"), rated)
     decimals = 0 if all_published else 1  # DfE publishes rates as whole numbers
@@ -320,7 +320,7 @@ def benchmark_analysis(
     have = table.dropna(subset=["council"])
     latest_year = int(have["time_period"].max()) if len(have) else None
     ranks = (
-        dfe.rank_among(wh, code, measure, latest_year)
+        dfe_reads.rank_among(wh, code, measure, latest_year)
         if latest_year is not None
         else pd.DataFrame(columns=["scope", "rank", "n", "figure"])
     )
@@ -345,7 +345,7 @@ def benchmark_analysis(
         )
         verdict = "Not run: the first year after the programme began is not known."
     else:
-        panel = dfe.synth_panel(wh, code, measure)
+        panel = dfe_reads.synth_panel(wh, code, measure)
         donors = sorted(panel.loc[panel["role"] == "donor", "area_code"].unique().tolist())
         synth = attempt(
             notes,

@@ -14,14 +14,13 @@ import pandas as pd
 
 from pipelines import marts
 from pipelines.analysis.common import (
-    PERIOD_WORD,
     RATE_COLUMNS,
     attempt,
     check_measure,
     measure_label,
     source_line,
 )
-from pipelines.contracts import UNIT_ALL
+from pipelines.measures import PERIOD_WORD, UNIT_ALL
 from pipelines.present.wording import month_label
 from pipelines.stats import findings as fnd
 from pipelines.stats.did import (

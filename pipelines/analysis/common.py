@@ -5,8 +5,10 @@
 - :func:`attempt`: run a method, and turn a :class:`~pipelines.stats.errors.StatsInputError`
   into a plain-English note instead of a traceback;
 - :func:`source_line`, :func:`measure_label`, :func:`place_name`: the words around a result;
-- :func:`check_measure` and the grain tables (``PERIOD_WORD``, ``SEASON_LENGTH``,
-  ``PERIODS_PER_YEAR``).
+- :func:`check_measure`, and ``RATE_COLUMNS`` (the columns of a rate read).
+
+The grain tables (``PERIOD_WORD``, ``SEASON_LENGTH``, ``PERIODS_PER_YEAR``) are in
+:mod:`pipelines.measures`.
 
 Dates, ordinals, plurals and financial years are worded by :mod:`pipelines.present.wording`.
 """
@@ -20,18 +22,13 @@ from typing import Any, TypeVar
 import pandas as pd
 
 from pipelines import marts
-from pipelines.contracts import UNIT_ALL
+from pipelines.measures import UNIT_ALL, Measure, check_grain, measure
 from pipelines.present.wording import is_missing
 from pipelines.stats.errors import StatsInputError
 from pipelines.store.warehouse import Warehouse
 
 T = TypeVar("T")
 
-#: Each grain's one period, in words.
-PERIOD_WORD = {"month": "month", "quarter": "quarter", "financial_year": "financial year"}
-#: The season an ITS harmonic pair fits at each grain (none for financial years).
-SEASON_LENGTH = {"month": 12, "quarter": 4, "financial_year": None}
-PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "financial_year": 1}
 #: The count, its population and the rate per 10,000 with its 95% interval, as the marts give
 #: them (`pipelines.marts.outcome_series` / `outcome_panel`).
 RATE_COLUMNS = (
@@ -120,16 +117,15 @@ def source_line(wh: Warehouse, frame: pd.DataFrame | None = None, dataset: str =
     return f"Source: {dataset} extracts ({upload}); rates per 10,000 children aged 0–17, {pop}"
 
 
-def check_measure(measure_name: str, grain: str) -> marts.Measure:
+def check_measure(measure_name: str, grain: str) -> Measure:
     """The measure, after checking the grain; ValueError (plain English) for either unknown."""
-    if grain not in PERIOD_WORD:
-        raise ValueError(f"Unknown grain '{grain}'. Use one of: {', '.join(PERIOD_WORD)}.")
-    return marts.measure(measure_name)
+    check_grain(grain)
+    return measure(measure_name)
 
 
 def measure_label(name: str) -> str:
     """The measure's plain label for sentences: 'Children looked after', 'CPP starts'."""
-    m = marts.measure(name)
+    m = measure(name)
     return m.label.replace(" (at period end)", "") if m.is_stock else m.short
 
 

@@ -12,20 +12,12 @@ import numpy as np
 import pandas as pd
 
 from pipelines import marts
-from pipelines.analysis.common import (
-    PERIOD_WORD,
-    PERIODS_PER_YEAR,
-    RATE_COLUMNS,
-    check_measure,
-    source_line,
-)
+from pipelines.analysis.common import RATE_COLUMNS, check_measure, source_line
 from pipelines.config import DEFAULT_SUPPRESSION_THRESHOLD
-from pipelines.contracts import UNIT_ALL
+from pipelines.measures import AGE_BAND_ORDER, PERIOD_WORD, PERIODS_PER_YEAR, UNIT_ALL
 from pipelines.present.wording import plural
 from pipelines.store.warehouse import Warehouse
 
-#: Age bands in display order (unknown bands follow, in name order).
-AGE_BAND_ORDER = ("All", "Under 1", "1-4", "5-9", "10-15", "16-17")
 #: Counts from 1 to this are small numbers: the default disclosure threshold (a page applies
 #: the configured one when it suppresses).
 SMALL_COUNT_MAX = DEFAULT_SUPPRESSION_THRESHOLD

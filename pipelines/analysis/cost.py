@@ -7,15 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines import marts
-from pipelines.analysis.common import (
-    PERIOD_WORD,
-    PERIODS_PER_YEAR,
-    SEASON_LENGTH,
-    as_date,
-    attempt,
-    source_line,
-)
+from pipelines.analysis.common import as_date, attempt, source_line
 from pipelines.analysis.trend import series_its
+from pipelines.measures import PERIOD_WORD, PERIODS_PER_YEAR, SEASON_LENGTH
 from pipelines.present.wording import month_label
 from pipelines.stats import findings as fnd
 from pipelines.stats.cost import CostAvoidanceResult, cost_avoidance

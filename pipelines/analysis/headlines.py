@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines import marts
+from pipelines import marts, measures
 from pipelines.analysis.common import as_date, attempt, source_line
 from pipelines.analysis.trend import xmr_rebased
 from pipelines.present.wording import long_date, month_label, plural
@@ -161,7 +161,7 @@ def _rate_headline(
     window: int,
     target: float | None,
 ) -> Headline:
-    m = marts.measure(measure)
+    m = measures.measure(measure)
     notes: dict[str, str] = {}
     raw = marts.outcome_series(wh, area_code, measure, grain="quarter")
     series = raw[raw["complete"].astype(bool) & raw["value"].notna()].reset_index(drop=True)

@@ -13,16 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipelines import marts
-from pipelines.analysis.common import (
-    PERIOD_WORD,
-    SEASON_LENGTH,
-    attempt,
-    check_measure,
-    measure_label,
-    place_name,
-    source_line,
-)
-from pipelines.contracts import UNIT_ALL
+from pipelines.analysis.common import attempt, check_measure, measure_label, place_name, source_line
+from pipelines.measures import PERIOD_WORD, SEASON_LENGTH, UNIT_ALL
 from pipelines.present.wording import month_label
 from pipelines.stats import findings as fnd
 from pipelines.stats.before_after import BeforeAfterResult, before_after

@@ -58,6 +58,15 @@ SUPPRESSION_MARKERS = {
     "-": "-",
 }
 
+#: The codes and names DfE gives each row (any it leaves out are read as "").
+AREA_COLUMNS = (
+    "country_code",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "new_la_code",
+    "la_name",
+)
 #: Columns of the tidy table `read_dfe_file` returns (and of `dfe_figures`, less the audit).
 FIGURE_COLUMNS = (
     "release",
@@ -65,12 +74,7 @@ FIGURE_COLUMNS = (
     "time_period",
     "geographic_level",
     "area_code",
-    "country_code",
-    "region_code",
-    "region_name",
-    "old_la_code",
-    "new_la_code",
-    "la_name",
+    *AREA_COLUMNS,
     "measure",
     "value",
     "null_reason",
@@ -306,14 +310,7 @@ def _release_from_name(name: str) -> str | None:
 def _area_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Codes and names for every row, and the key `area_code` (see the module docstring)."""
     out = pd.DataFrame(index=frame.index)
-    for column in (
-        "country_code",
-        "region_code",
-        "region_name",
-        "old_la_code",
-        "new_la_code",
-        "la_name",
-    ):
+    for column in AREA_COLUMNS:
         out[column] = frame.get(column, "")
     out["geographic_level"] = frame["geographic_level"]
     level = out["geographic_level"].str.lower()
@@ -723,28 +720,3 @@ def _import_one(
         )
         _audit(cur, upload_id, result, user)
     return result
-
-
-# Moved to `pipelines.benchmarks` (named reads of DfE figures). Still reachable here for a while,
-# lazily so that neither module imports the other at load time, until the analysis, the report
-# and the notebooks read them from there.
-_MOVED_TO_BENCHMARKS = frozenset(
-    {
-        "RATE_MEASURES",
-        "benchmark_series",
-        "council_options",
-        "dfe_revisions",
-        "neighbours",
-        "rank_among",
-        "resolve_council",
-        "synth_panel",
-    }
-)
-
-
-def __getattr__(name: str):
-    if name in _MOVED_TO_BENCHMARKS:
-        from pipelines import benchmarks
-
-        return getattr(benchmarks, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

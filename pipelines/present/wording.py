@@ -6,6 +6,7 @@ Each helper exists once here; the dashboard, the report, the findings and the CL
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pandas as pd
@@ -70,3 +71,9 @@ def long_date(value: Any) -> str:
 def month_label(value: Any) -> str:
     """2026-06-30 -> 'Jun 2026'; missing -> '–'."""
     return "–" if is_missing(value) else f"{pd.Timestamp(value):%b %Y}"
+
+
+def slug(text: str, fallback: str) -> str:
+    """A name for an id or a file: lower case, hyphens, at most 60 characters; `fallback` when
+    nothing is left ("data" for a download, "item" for an element of the report)."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or fallback

@@ -4,7 +4,7 @@
     result = build_report(wh, year=2026, area_code="E06999901", out=Path("report.html"))
 
 `build_report` gathers every number from `pipelines.analysis`, `pipelines.marts` and
-`pipelines.load.dfe` (the same functions the dashboard calls), draws the charts with
+`pipelines.benchmarks` (the same functions the dashboard calls), draws the charts with
 `pipelines.present.charts`, puts every table through `pipelines.disclosure`, and renders the
 Jinja2 templates in `pipelines/report/templates/`. The HTML is one self-contained file
 (plotly.js embedded once). The PDF is that HTML printed by Chromium through Playwright (see

@@ -1,7 +1,7 @@
 """Gather every number, table and chart of the report into the template's context.
 
 Every number comes from `pipelines.analysis` (statistics), `pipelines.marts` (reads) and
-`pipelines.load.dfe` (benchmarks): the report computes nothing the dashboard could not show.
+`pipelines.benchmarks`: the report computes nothing the dashboard could not show.
 The sections are built in the report's order, because figures and appendix tables are
 numbered as they are built.
 """
@@ -15,7 +15,7 @@ import pandas as pd
 import plotly
 
 from pipelines import __version__, analysis, marts
-from pipelines.load import dfe
+from pipelines import benchmarks as dfe_reads
 from pipelines.present.wording import fy_label, long_date
 from pipelines.report.options import check_options, default_partnership_name, year_window
 from pipelines.report.sections import methods, outcomes, summary, training, value
@@ -56,7 +56,7 @@ def upload_source_is_sample(wh: Warehouse) -> bool:
 
 def _has_dfe(b: Builder) -> bool:
     try:
-        dfe.resolve_council(b.wh, b.area)
+        dfe_reads.resolve_council(b.wh, b.area)
     except KeyError:
         b.warnings.append("No DfE published statistics for this council: benchmarks are skipped.")
         return False

@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +22,7 @@ from markupsafe import Markup
 
 from pipelines import config, disclosure
 from pipelines.present.charts import iso_dates
-from pipelines.present.wording import is_missing, plural
+from pipelines.present.wording import is_missing, plural, slug
 from pipelines.store.warehouse import Warehouse
 
 #: Chart width in the PDF (CSS pixels): A4 less 15 mm margins is 180 mm, about 680 px.
@@ -158,11 +157,6 @@ def label(column: str) -> str:
     return LABELS.get(column, column.replace("_", " ").capitalize())
 
 
-def slug(text: str) -> str:
-    """An id for an element: lower case, hyphens, at most 60 characters."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "item"
-
-
 @dataclass
 class Table:
     id: str
@@ -237,7 +231,7 @@ def figure_html(fig: go.Figure, key: str, *, static: bool, static_height: int | 
     return fig.to_html(
         full_html=False,
         include_plotlyjs=False,
-        div_id=f"plot-{slug(key)}",
+        div_id=f"plot-{slug(key, 'item')}",
         config=config_,
         default_width=f"{STATIC_WIDTH}px" if static else "100%",
         default_height=f"{height}px",
@@ -293,7 +287,7 @@ class Builder:
         if suppressed:
             notes.append(_suppression_note(suppressed, self.threshold))
         table = Table(
-            id=f"table-{slug(key)}",
+            id=f"table-{slug(key, 'item')}",
             number=f"A{len(self.appendix) + 1}" if appendix else "",
             caption=caption,
             columns=[label(c) for c in columns],
@@ -303,7 +297,7 @@ class Builder:
             ],
             csv_href="data:text/csv;base64,"
             + base64.b64encode(disclosure.to_safe_csv(safe)).decode("ascii"),
-            csv_name=f"{slug(key)}.csv",
+            csv_name=f"{slug(key, 'item')}.csv",
             n_suppressed=suppressed,
             note=" ".join(notes),
             numeric=[
@@ -339,7 +333,7 @@ class Builder:
                 **table_options,
             )
         return Chart(
-            f"chart-{slug(key)}",
+            f"chart-{slug(key, 'item')}",
             self.chart_count,
             title.rstrip(". "),
             caption,

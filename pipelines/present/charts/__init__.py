@@ -59,6 +59,7 @@ from pipelines.present.charts.style import (
     Y_AXIS_STYLE,
     add_rollout,
     empty_figure,
+    marked_line,
 )
 from pipelines.present.charts.tables import (
     SUPPRESSED,
@@ -118,6 +119,7 @@ __all__ = [
     "indexed_chart",
     "iso_dates",
     "its_chart",
+    "marked_line",
     "small_multiples",
     "source_line",
     "spc_chart",

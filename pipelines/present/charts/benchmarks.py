@@ -26,6 +26,7 @@ from pipelines.present.charts.style import (
     band_traces,
     finish,
     from_zero,
+    marked_line,
     new_figure,
     rgba,
 )
@@ -101,17 +102,10 @@ def benchmark_chart(
     for column, name, color, dash, symbol, width in lines:
         if column not in data or data[column].isna().all():
             continue
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=data[column],
-                mode="lines+markers",
-                name=name,
-                line={"color": color, "dash": dash, "width": width},
-                marker={"symbol": symbol, "size": 8 if column == "council" else 7},
-                hovertemplate=f"{name}<br>year ending March %{{x}}: {fmt}<extra></extra>",
-            )
-        )
+        line = {"color": color, "dash": dash, "width": width}
+        hover = f"{name}<br>year ending March %{{x}}: {fmt}<extra></extra>"
+        size = 8 if column == "council" else 7
+        fig.add_trace(marked_line(x, data[column], name, line, symbol, size, hover))
     _year_axis(fig, x, YEAR_ENDING)
     return finish(
         fig,
@@ -205,19 +199,8 @@ def synth_gap_chart(
         ("treated", council_name, {"color": DARK_BLUE, "width": 3}, "circle", 8),
         ("synthetic", "Synthetic", {"color": TURQUOISE, "width": 2, "dash": "dash"}, "square", 7),
     ):
-        fig.add_trace(
-            go.Scatter(
-                x=x,
-                y=data[column],
-                mode="lines+markers",
-                name=name,
-                line=line,
-                marker={"symbol": symbol, "size": size},
-                hovertemplate=f"{name}<br>%{{x}}: %{{y:.1f}}{suffix}<extra></extra>",
-            ),
-            row=1,
-            col=1,
-        )
+        hover = f"{name}<br>%{{x}}: %{{y:.1f}}{suffix}<extra></extra>"
+        fig.add_trace(marked_line(x, data[column], name, line, symbol, size, hover), row=1, col=1)
     _add_gap_bars(fig, data, suffix)
     fig.add_hline(y=0, line_color=DARK_GREY, line_width=1, row=2, col=1, name="no-gap")
     _mark_treatment(fig, treatment_year)

@@ -327,6 +327,21 @@ def band_traces(
     ]
 
 
+def marked_line(
+    x, y, name: str, line: dict, symbol: str, size: int, hovertemplate: str | None = None
+) -> go.Scatter:
+    """One series as lines and markers, told apart by its dash and marker symbol as well."""
+    return go.Scatter(
+        x=x,
+        y=y,
+        mode="lines+markers",
+        name=name,
+        line=line,
+        marker={"symbol": symbol, "size": size},
+        hovertemplate=hovertemplate,
+    )
+
+
 def numbered_line(
     number: int, name: str, x, y, hovertemplate: str, *, marker_size: int = 6, **extra
 ) -> dict:

@@ -1,7 +1,7 @@
 """The benchmarks sub-section of each outcome section: the council's published DfE rate on
 31 March against England, its region and its statistical neighbours, and its rank.
 
-The figures are DfE's as published (`pipelines.load.dfe.benchmark_series` and `rank_among`,
+The figures are DfE's as published (`pipelines.benchmarks.benchmark_series` and `rank_among`,
 the Benchmarks page's reads); statistical neighbours are those of DfE's children's services
 statistical neighbour benchmarking tool.
 """
@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
-from pipelines import marts
-from pipelines.load import dfe
+from pipelines import benchmarks as dfe_reads
+from pipelines import measures
 from pipelines.present import charts
 from pipelines.present.wording import fy_label, is_missing, ordinal
 from pipelines.report.tables import Block, Builder, num
@@ -101,15 +101,9 @@ def benchmark_figure(
     for column, name, color, dash, symbol in lines:
         shown = has_neighbours if column == "sn_median" else data[column].notna().any()
         if shown:
+            line = {"color": color, "dash": dash, "width": 2}
             fig.add_trace(
-                go.Scatter(
-                    x=data["period_end"],
-                    y=data[column],
-                    mode="lines+markers",
-                    name=name,
-                    line={"color": color, "dash": dash, "width": 2},
-                    marker={"symbol": symbol, "size": 6},
-                )
+                charts.marked_line(data["period_end"], data[column], name, line, symbol, 6)
             )
     return fig
 
@@ -135,7 +129,7 @@ def benchmark_block(
     rollout: dt.date | None,
 ) -> tuple[Block, dict[str, Any]]:
     """The sub-section, or a sentence saying why there is no comparison."""
-    short = marts.measure(stock).short
+    short = measures.measure(stock).short
     block = Block(f"{section_id}-benchmarks", "Against England, the region and neighbours")
     if not has_dfe:
         block.paragraphs.append(
@@ -143,12 +137,12 @@ def benchmark_block(
             "the region or statistical neighbours. Import them with `rp-impact import-dfe`."
         )
         return block, {}
-    bench = dfe.benchmark_series(b.wh, b.area, dfe_measure)
+    bench = dfe_reads.benchmark_series(b.wh, b.area, dfe_measure)
     bench = bench[bench["time_period"] <= b.year]
     if bench.empty or bench["council_rate"].isna().all():
         block.paragraphs.append(f"The imported DfE files have no {short} figures for {area_name}.")
         return block, {}
-    rank = dfe.rank_among(b.wh, b.area, dfe_measure, b.year)
+    rank = dfe_reads.rank_among(b.wh, b.area, dfe_measure, b.year)
     block.paragraphs.append(rank_sentence(rank, area_name, b.year, short))
     last = bench.dropna(subset=["council_rate"]).iloc[-1]
     title = _benchmark_title(last, short, area_name)

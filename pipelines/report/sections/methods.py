@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
-from pipelines import marts
+from pipelines import marts, measures
 from pipelines.present.wording import month_label
 from pipelines.report.tables import Block, Builder
 from pipelines.stats import findings as fnd
@@ -119,7 +119,7 @@ def _coverage_block(b: Builder, area_name: str, year: int) -> tuple[Block, int]:
     coverage["last_period"] = coverage["last_period"].map(month_label)
     coverage = coverage.rename(columns={"periods": "months"})
     coverage["measure"] = coverage["measure"].map(
-        lambda n: marts.MEASURES[n].label if n in marts.MEASURES else n
+        lambda n: measures.MEASURES[n].label if n in measures.MEASURES else n
     )
     source_suppressed = int(coverage["suppressed"].sum()) if len(coverage) else 0
     block = Block("methods-coverage", "Data coverage")

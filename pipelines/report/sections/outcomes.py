@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines import analysis, marts
+from pipelines import analysis, measures
 from pipelines.present import charts
 from pipelines.present.wording import fy_label, is_missing, month_label
 from pipelines.report.sections.benchmarks import benchmark_block
@@ -26,7 +26,7 @@ from pipelines.report.sections.common import (
 from pipelines.report.tables import Block, Builder, num
 from pipelines.stats import findings as fnd
 
-SERIES_COLUMNS = ["period_end", *analysis.common.RATE_COLUMNS]
+SERIES_COLUMNS = ["period_end", *analysis.RATE_COLUMNS]
 ITS_COLUMNS = (
     "date",
     "observed",
@@ -103,7 +103,7 @@ def _brief(
     b: Builder, spec: OutcomeSpec, trend, cohort, year_rows: pd.DataFrame, area_name: str
 ) -> tuple[Block, dict[str, Any]]:
     """The year's rate against the year before's, then every finding and caveat."""
-    m = marts.measure(spec.stock)
+    m = measures.measure(spec.stock)
     numbers: dict[str, Any] = {}
     intro = Block(f"{spec.section_id}-brief", "In brief")
     year_row = year_rows[year_rows["key"] == spec.stock] if len(year_rows) else pd.DataFrame()
@@ -126,7 +126,7 @@ def _trend_block(
     b: Builder, spec: OutcomeSpec, trend, area_name: str
 ) -> tuple[Block, dict[str, Any]]:
     """The quarterly rate with its interval, the rollout marked and the report year shaded."""
-    m = marts.measure(spec.stock)
+    m = measures.measure(spec.stock)
     series = trend.series
     block = Block(f"{spec.section_id}-trend", "Over time")
     if not series["rate_per_10k"].notna().any():
@@ -164,7 +164,7 @@ def _trend_block(
 
 def _before_after_block(b: Builder, spec: OutcomeSpec, trend) -> tuple[Block, dict[str, Any]]:
     """Each quarter either side of the rollout, with each side's average rate and interval."""
-    m = marts.measure(spec.stock)
+    m = measures.measure(spec.stock)
     block = Block(f"{spec.section_id}-before-after", "Before and after the rollout")
     ba = trend.before_after
     if ba is None:
@@ -209,7 +209,7 @@ def _its_title(its, label: str) -> tuple[str, list | None]:
 
 def _its_block(b: Builder, spec: OutcomeSpec, trend) -> tuple[Block, dict[str, Any]]:
     """The interrupted time series: the fit, and the pre-rollout trend projected forward."""
-    m = marts.measure(spec.stock)
+    m = measures.measure(spec.stock)
     block = Block(f"{spec.section_id}-its", "Compared with the trend before rollout")
     its = trend.its
     if its is None:
@@ -238,7 +238,7 @@ def _its_block(b: Builder, spec: OutcomeSpec, trend) -> tuple[Block, dict[str, A
 
 
 def _spc_block(b: Builder, spec: OutcomeSpec, trend) -> Block:
-    m = marts.measure(spec.stock)
+    m = measures.measure(spec.stock)
     if trend.spc is None:
         block = Block(f"{spec.section_id}-spc", SPC_HEADING)
         block.paragraphs.append(could_not_run("SPC chart", trend.notes, "spc"))
@@ -262,7 +262,7 @@ def _spc_block(b: Builder, spec: OutcomeSpec, trend) -> Block:
 
 def _cohort_block(b: Builder, spec: OutcomeSpec, cohort) -> tuple[Block, dict[str, Any]]:
     """The localities by rollout wave: each wave on its own start, then the event study."""
-    fm = marts.measure(spec.flow)
+    fm = measures.measure(spec.flow)
     block = Block(f"{spec.section_id}-cohorts", f"Localities by rollout wave: {fm.label.lower()}")
     if cohort.wave_means.empty:
         block.paragraphs.append(

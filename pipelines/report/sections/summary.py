@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines import analysis, marts
-from pipelines.measures import UNIT_ALL, Measure
+from pipelines import analysis, marts, measures
+from pipelines.measures import AGE_BAND_ORDER, UNIT_ALL, Measure
 from pipelines.present import charts
 from pipelines.present.wording import CONFIDENCE_LABEL, fy_label, is_missing, month_label
 from pipelines.report.tables import Builder, Table, num
@@ -145,7 +145,7 @@ def _did_rag_row(flow: str, finding: fnd.Finding) -> dict[str, str]:
     status = rag_status(finding.estimate, finding.ci[0], finding.ci[1], "decrease")
     return {
         "key": flow,
-        "measure": marts.measure(flow).label + " (localities)",
+        "measure": measures.measure(flow).label + " (localities)",
         "latest": "–",
         "change": f"{finding.estimate:+.1f} per 10,000 a quarter (95% CI "
         f"{finding.ci[0]:+.1f} to {finding.ci[1]:+.1f})",
@@ -202,7 +202,7 @@ def year_figures(b: Builder, year: int) -> tuple[pd.DataFrame, list[str]]:
     warnings = []
     target = pd.Timestamp(dt.date(year, 3, 31))
     previous = pd.Timestamp(dt.date(year - 1, 3, 31))
-    for name, measure in marts.MEASURES.items():
+    for name, measure in measures.MEASURES.items():
         series = marts.outcome_series(b.wh, b.area, name, grain="financial_year")
         this = series[series["period_end"] == target]
         before = series[series["period_end"] == previous]
@@ -254,7 +254,7 @@ def _breakdown_frame(b: Builder, by: str) -> pd.DataFrame:
         for r in panel.itertuples():
             rows.append(
                 {
-                    "measure": marts.measure(name).label,
+                    "measure": measures.measure(name).label,
                     by: r.series,
                     "value": r.value,
                     "rate_per_10k": r.rate_per_10k,
@@ -264,7 +264,7 @@ def _breakdown_frame(b: Builder, by: str) -> pd.DataFrame:
     if frame.empty:
         return frame
     if by == "age_band":
-        order = {band: i for i, band in enumerate(analysis.AGE_BAND_ORDER)}
+        order = {band: i for i, band in enumerate(AGE_BAND_ORDER)}
         position = lambda s: s.map(order)  # noqa: E731
     else:
         position = lambda s: s.map(lambda v: (v != UNIT_ALL, v))  # noqa: E731

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines import analysis, marts
+from pipelines import analysis, marts, measures
 from pipelines.present import charts
 from pipelines.present.wording import is_missing, long_date
 from pipelines.report.sections.common import (
@@ -135,7 +135,7 @@ def _dose_block(b: Builder) -> tuple[Block, dict[str, Any]]:
     block = Block("training-dose", "Did localities that trained more staff see a bigger change?")
     for measure in ("cpp_starts", "cla_starts"):
         dose = analysis.dose_response_analysis(b.wh, b.area, measure)
-        label = marts.measure(measure).label
+        label = measures.measure(measure).label
         if dose.result is None:
             block.paragraphs.append(
                 f"{label}: the dose-response check could not run: "
@@ -150,8 +150,8 @@ def _dose_block(b: Builder) -> tuple[Block, dict[str, Any]]:
 
 def _dose_chart(b: Builder, measure: str, dose):
     res = dose.result
-    short = marts.measure(measure).short
-    label = marts.measure(measure).label
+    short = measures.measure(measure).short
+    label = measures.measure(measure).label
     fig = charts.dose_response_chart(
         res.points.assign(change=res.points["change"] * 100),
         rho=res.rho,
