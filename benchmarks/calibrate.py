@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import math
 import time
@@ -83,6 +84,17 @@ class Tally:
         else:
             self.error[condition].append(estimate - truth)
             self.width.append(upper - lower)
+
+    def merge(self, other: Tally) -> None:
+        """Add another tally's replicates (from a worker process) to this one."""
+        for c in ("effect", "none"):
+            self.covered[c] += other.covered[c]
+            self.called[c] += other.called[c]
+            self.error[c] += other.error[c]
+        self.width += other.width
+        self.failed += other.failed
+        self.mde += other.mde
+        self.mde_detected += other.mde_detected
 
     def summary(self) -> dict[str, float | int | str | None]:
         def mean(xs) -> float | None:
@@ -176,9 +188,80 @@ def run_replicate(
         tallies[f"area_before_after:{v.outcome}"].add(
             condition, ba.rate_ratio, ba.ci_lower, ba.ci_upper, ba_truth
         )
+        its = next(d for d in v.designs_considered if d.design == "its_pooled")
+        tallies[f"its_pooled:{v.outcome}"].add(
+            condition,
+            its.rate_ratio,
+            its.ci_lower,
+            its.ci_upper,
+            sim.true_rate_ratio(v.outcome, end=DATA_END),
+        )
+        _controlled_row(sim, v.outcome, condition, tallies, plan)
     if before:
         _before_rows(sim, condition, tallies, plan)
     return mdes
+
+
+#: The first reporting year (ending 31 March) that contains the first wave's start.
+ROLLOUT_YEAR = FIRST_WAVE.year + (1 if FIRST_WAVE.month > 3 else 0)
+
+
+def _financial_year(dates: pd.Series) -> pd.Series:
+    return dates.dt.year + (dates.dt.month > 3).astype(int)
+
+
+def council_annual(sim: SimulatedPanel, measure: str) -> pd.DataFrame:
+    """The council's DfE-style annual figures from the monthly panel: ``year`` (ending 31
+    March), ``value`` (the year's total), ``population`` (the year's mean exposure)."""
+    month = sim.locality_panel(measure, grain="month")
+    area = month.groupby("period_end", as_index=False)[["value", "population"]].sum()
+    area["year"] = _financial_year(pd.to_datetime(area["period_end"]))
+    out = area.groupby("year").agg(value=("value", "sum"), population=("population", "mean"))
+    out = out.reset_index()
+    return out[(out["year"] >= 2016) & (out["year"] <= 2026)].reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=4)
+def _comparators(seed: int):
+    from pipelines.sample.process import _simulate_comparators
+
+    return _simulate_comparators(np.random.default_rng(seed))
+
+
+def neighbour_annual(seed: int, measure: str) -> pd.DataFrame:
+    """Ten statistical neighbours' annual figures from the sample's comparator process
+    (:func:`pipelines.sample.process._simulate_comparators`, no effect)."""
+    populations, annual = _comparators(seed)
+    rows = [
+        (
+            code,
+            fy,
+            rec[measure],
+            populations[code].get(fy - 1, populations[code][min(populations[code])]),
+        )
+        for code, years in annual.items()
+        for fy, rec in years.items()
+    ]
+    return pd.DataFrame(rows, columns=["area_code", "year", "value", "population"])
+
+
+def _controlled_row(
+    sim: SimulatedPanel, measure: str, condition: str, tallies, plan: AnalysisPlan
+) -> None:
+    """The controlled comparison with statistical neighbours on this replicate's annual data."""
+    from pipelines.analysis.verdict import verdict_from_annual
+
+    v = verdict_from_annual(
+        council_annual(sim, measure),
+        neighbour_annual(sim.seed + 7, measure),
+        ROLLOUT_YEAR,
+        plan,
+        {},
+        outcome=measure,
+    )
+    start = pd.Timestamp(f"{ROLLOUT_YEAR - 1}-04-01")
+    truth = sim.area_rate_ratio(measure, start, pd.Timestamp("2026-03-31"))
+    tallies[f"controlled:{measure}"].add(condition, v.rate_ratio, v.ci_lower, v.ci_upper, truth)
 
 
 def _before_rows(
@@ -231,8 +314,18 @@ def _before_rows(
 
 LABELS = {
     "ri_did": ("Verdict: staggered DiD, randomisation inference", "verdict", "ratio"),
+    "its_pooled": (
+        "Verdict, second design: ITS at each locality's own start, AR(1), pooled",
+        "verdict",
+        "ratio",
+    ),
+    "controlled": (
+        "Verdict (annual data only): DiD v 10 statistical neighbours, placebo in space",
+        "verdict",
+        "ratio",
+    ),
     "area_before_after": (
-        "Supporting: whole-area before/after (4 v 4 quarters)",
+        "Supporting: whole-area before/after (4 v 4 quarters), placebo-calibrated",
         "supporting",
         "ratio",
     ),
@@ -266,6 +359,42 @@ def _mde_effects(mde_percent: Mapping[str, float], planted: SimulatedPanel) -> d
     return out
 
 
+class _Auto(dict):
+    """Tallies created on first use."""
+
+    def __missing__(self, key):
+        self[key] = _tally(key)
+        return self[key]
+
+
+def _pair_job(job) -> tuple[dict[str, Tally], dict[str, float | None]]:
+    """One replicate with the planted effect and one without (a worker's unit of work)."""
+    seed, i, plan, before = job
+    part = _Auto()
+    run_replicate(simulate(seed + i, None), "effect", part, plan, before)
+    mdes = run_replicate(simulate(seed + 100_000 + i, {}), "none", part, plan, before)
+    return dict(part), mdes
+
+
+def _mde_job(job) -> dict[str, bool]:
+    """One replicate planted at the stated MDE: was a change detected, per outcome."""
+    seed, i, plan, effects = job
+    sim = simulate(seed + 200_000 + i, effects)
+    panels = {m: _truncate(sim.locality_panel(m)) for m in plan.primary}
+    return {v.outcome: v.detected for v in verdicts_from_panels(panels, plan, {})}
+
+
+def _map(fn, jobs, processes: int):
+    """``map(fn, jobs)`` in order, over ``processes`` worker processes when above 1."""
+    if processes <= 1 or len(jobs) < 2:
+        yield from map(fn, jobs)
+        return
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(processes) as pool:
+        yield from pool.imap(fn, jobs, chunksize=2)
+
+
 def calibrate(
     replicates: int,
     plan: AnalysisPlan = DEFAULT_PLAN,
@@ -274,6 +403,7 @@ def calibrate(
     *,
     before: bool = True,
     mde_check: bool = True,
+    processes: int = 2,
 ):
     """Run the harness; returns ({estimate key: summary}, seconds). ``before=False`` skips the
     pre-issue-13 Board estimates, ``mde_check=False`` the replicates planted at the MDE."""
@@ -284,28 +414,23 @@ def calibrate(
             tallies[key] = _tally(key)
         return tallies[key]
 
-    class _Auto(dict):
-        def __missing__(self, key):
-            return tally(key)
-
-    auto = _Auto()
     stated: dict[str, list[float]] = {m: [] for m in plan.primary}
     start = time.perf_counter()
-    for i in range(replicates):
-        run_replicate(simulate(seed + i, None), "effect", auto, plan, before)
-        mdes = run_replicate(simulate(seed + 100_000 + i, {}), "none", auto, plan, before)
+    jobs = [(seed, i, plan, before) for i in range(replicates)]
+    for k, (part, mdes) in enumerate(_map(_pair_job, jobs, processes)):
+        for key, t in part.items():
+            tally(key).merge(t)
         for m, v in mdes.items():
             if v is not None and math.isfinite(v):
                 stated[m].append(v)
-        if progress and (i + 1) % max(1, replicates // 10) == 0:
-            progress(f"  {i + 1}/{replicates} replicates, {time.perf_counter() - start:.0f} s")
+        if progress and (k + 1) % max(1, replicates // 10) == 0:
+            progress(f"  {k + 1}/{replicates} replicates, {time.perf_counter() - start:.0f} s")
     mde = {m: float(np.median(v)) for m, v in stated.items() if v}
     effects = _mde_effects(mde, simulate(seed, None))
-    for i in range(replicates if mde_check else 0):
-        sim = simulate(seed + 200_000 + i, effects)
-        panels = {m: _truncate(sim.locality_panel(m)) for m in plan.primary}
-        for v in verdicts_from_panels(panels, plan, {}):
-            tallies[f"ri_did:{v.outcome}"].mde_detected.append(v.detected)
+    mde_jobs = [(seed, i, plan, effects) for i in range(replicates if mde_check else 0)]
+    for detected in _map(_mde_job, mde_jobs, processes):
+        for m, d in detected.items():
+            tally(f"ri_did:{m}").mde_detected.append(d)
     for m, values in stated.items():
         tallies[f"ri_did:{m}"].mde = values
     return {k: t.summary() for k, t in sorted(tallies.items())}, time.perf_counter() - start

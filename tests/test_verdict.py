@@ -49,7 +49,11 @@ def test_a_verdict_is_frozen_and_complete_on_the_sample_process() -> None:
         assert v.p_adjusted >= v.p_value
         assert v.mde_percent > 0
         assert v.plan_hash == DEFAULT_PLAN.plan_hash
-        assert {d.design for d in v.designs_considered} == {"ri_did", "area_before_after"}
+        assert {d.design for d in v.designs_considered} == {
+            "ri_did",
+            "its_pooled",
+            "area_before_after",
+        }
         assert v.sentence.endswith(".")
         assert not BANNED.search(v.sentence), v.sentence
         assert any("not proof" in c for c in v.caveats)

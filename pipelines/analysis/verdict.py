@@ -6,9 +6,16 @@ first:
 1. ``ri_did``: staggered difference-in-differences across localities with randomisation
    inference over rollout orders (:func:`pipelines.stats.randomisation.randomisation_did`);
    a comparison with localities not yet started.
-2. ``area_before_after``: the whole area's latest four quarters against the four before the
+2. ``its_pooled``: each locality's series interrupted at its own start, AR(1) errors,
+   pooled across localities (:func:`pipelines.stats.its_pooled.pooled_its`); the second
+   comparison design, which can raise a verdict to "high" when it is calibrated and agrees.
+3. ``area_before_after``: the whole area's latest four quarters against the four before the
    first wave (:func:`pipelines.stats.before_after.before_after`). No comparison group, so it
-   is a supporting view and never graded above "low".
+   is a supporting view and never graded above "low". Placebo dates in the pre-period give
+   its empirical false-positive rate, and its interval is widened where that exceeds 5%
+   (:mod:`pipelines.stats.placebo`).
+4. ``controlled``: for a council with only DfE annual data, :func:`verdict_from_annual`
+   compares it with its statistical neighbours (:mod:`pipelines.stats.controlled`).
 
 The grade follows from the measured calibration of the design (``calibration.json``,
 written by ``python -m benchmarks.calibrate``: coverage of the 95% interval and the rate of
@@ -33,12 +40,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines.analysis.plan import AnalysisPlan, load_plan
 from pipelines.present.numbers import change_words, percent_change, range_words
 from pipelines.stats.before_after import poisson_rate_ratio_test
 from pipelines.stats.errors import StatsInputError
+from pipelines.stats.its_pooled import pooled_its
+from pipelines.stats.placebo import apply_calibration, placebo_calibration
 from pipelines.stats.randomisation import minimum_detectable_effect, randomisation_did
 
 CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
@@ -52,6 +62,10 @@ DESIGNS = {
     "ri_did": (
         "comparison of localities that started at different times (difference-in-differences "
         "with a permutation test over rollout orders)",
+        True,
+    ),
+    "its_pooled": (
+        "time series of each locality interrupted at its own start, pooled across localities",
         True,
     ),
     "area_before_after": (
@@ -95,6 +109,9 @@ class DesignEstimate:
     n_units: int | None
     n_periods: int | None
     note: str = ""
+    #: Share of placebo dates in the pre-period at which the design showed a change
+    #: (:mod:`pipelines.stats.placebo`); ``None`` when not measured.
+    placebo_false_positive_rate: float | None = None
 
     @property
     def ran(self) -> bool:
@@ -139,6 +156,8 @@ class Verdict:
     caveats: tuple[str, ...]
     plan_hash: str
     calibration: Mapping[str, float] = field(default_factory=dict)
+    #: A second calibrated comparison design agrees in direction and excludes no change.
+    corroborated: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -228,6 +247,17 @@ def _area_before_after(panel: pd.DataFrame, plan: AnalysisPlan, window: int = 4)
     first = pd.Timestamp(panel["start_date"].min())
     pre = series[series["period_end"] < first].tail(window)
     post = series[series["period_end"] >= first].tail(window)
+
+    def estimate(before: pd.DataFrame, after: pd.DataFrame) -> tuple[float, float, float] | None:
+        """Log rate ratio with its Wald interval, ``se = sqrt(1/a + 1/b)`` (Rothman, Greenland
+        & Lash 2008, *Modern Epidemiology*, eq. 14-5): fast enough for every placebo date."""
+        a, b = float(before["value"].sum()), float(after["value"].sum())
+        if a <= 0 or b <= 0:
+            return None
+        log_rr = math.log(b / after["population"].sum()) - math.log(a / before["population"].sum())
+        half = 1.959964 * math.sqrt(1 / a + 1 / b)
+        return math.exp(log_rr), math.exp(log_rr - half), math.exp(log_rr + half)
+
     try:
         if len(pre) < window or len(post) < window:
             raise StatsInputError(
@@ -242,9 +272,52 @@ def _area_before_after(panel: pd.DataFrame, plan: AnalysisPlan, window: int = 4)
         )
     except StatsInputError as exc:
         return DesignEstimate("area_before_after", label, comparison, *([None] * 6), note=str(exc))
+    whole_pre = series[series["period_end"] < first]
+    cal = placebo_calibration(whole_pre, estimate, window, window)
+    ratio, low, high = apply_calibration(ratio, low, high, cal)
     return DesignEstimate(
-        "area_before_after", label, comparison, ratio, low, high, p, 1, len(pre) + len(post)
+        "area_before_after",
+        label,
+        comparison,
+        ratio,
+        low,
+        high,
+        p,
+        1,
+        len(pre) + len(post),
+        note=cal.note() if cal else "",
+        placebo_false_positive_rate=cal.false_positive_rate if cal else None,
     )
+
+
+def _its_pooled(panel: pd.DataFrame, plan: AnalysisPlan) -> DesignEstimate:
+    """The pooled ITS at each locality's own start (:func:`pipelines.stats.its_pooled`)."""
+    label, comparison = DESIGNS["its_pooled"]
+    try:
+        r = pooled_its(panel, covid=(plan.covid_start, plan.covid_end), confidence=plan.confidence)
+    except (StatsInputError, ValueError, np.linalg.LinAlgError) as exc:
+        return DesignEstimate("its_pooled", label, comparison, *([None] * 6), note=str(exc))
+    return DesignEstimate(
+        "its_pooled",
+        label,
+        comparison,
+        r.rate_ratio,
+        r.ci_lower,
+        r.ci_upper,
+        r.p_value,
+        r.n_units,
+        r.n_periods,
+        note="; ".join(r.warnings),
+    )
+
+
+def corroborates(second: DesignEstimate | None, rate_ratio: float, measured) -> bool:
+    """A second comparison design, calibrated, pointing the same way with an interval that
+    excludes no change."""
+    if second is None or not second.ran or not is_calibrated(measured):
+        return False
+    same_way = (second.rate_ratio < 1) == (rate_ratio < 1)
+    return bool(same_way and (second.ci_upper < 1 or second.ci_lower > 1))
 
 
 # -- words --------------------------------------------------------------------------------
@@ -351,8 +424,10 @@ def verdict_from_panel(
         starts = rollout.set_index("unit")["start_date"]
         panel["start_date"] = panel["series"].map(starts)
     did, did_result = _ri_did(panel, plan)
-    supporting = _area_before_after(panel, plan) if "start_date" in panel else None
-    considered = tuple(d for d in (did, supporting) if d is not None)
+    has_starts = "start_date" in panel
+    supporting = _area_before_after(panel, plan) if has_starts else None
+    second = _its_pooled(panel, plan) if has_starts else None
+    considered = tuple(d for d in (did, second, supporting) if d is not None)
     chosen = did if did.ran else None
     mde = None
     if did_result is not None:
@@ -364,7 +439,13 @@ def verdict_from_panel(
     excludes_one = bool(chosen and (chosen.ci_upper < 1 or chosen.ci_lower > 1))
     alpha = 1 - plan.confidence
     detected = bool(excludes_one and p_adj is not None and p_adj < alpha)
-    grade, reason = grade_for("ri_did" if chosen else None, measured, detected, False)
+    corroborated = bool(
+        chosen
+        and corroborates(
+            second, chosen.rate_ratio, design_calibration(calibration, "its_pooled", outcome)
+        )
+    )
+    grade, reason = grade_for("ri_did" if chosen else None, measured, detected, corroborated)
     ci = (chosen.ci_lower, chosen.ci_upper) if chosen else None
     n_loc = int(panel["series"].nunique())
     sentence = verdict_sentence(
@@ -428,6 +509,7 @@ def verdict_from_panel(
         caveats=tuple(dict.fromkeys(caveats)),
         plan_hash=plan.plan_hash,
         calibration=dict(measured or {}),
+        corroborated=corroborated,
     )
 
 
@@ -450,7 +532,9 @@ def with_adjusted_p(verdict: Verdict, p_adjusted: float | None, plan: AnalysisPl
         return verdict
     excludes_one = verdict.ci_upper < 1 or verdict.ci_lower > 1
     detected = bool(excludes_one and p_adjusted < 1 - plan.confidence)
-    grade, reason = grade_for(verdict.design, verdict.calibration or None, detected, False)
+    grade, reason = grade_for(
+        verdict.design, verdict.calibration or None, detected, verdict.corroborated
+    )
     sentence = verdict_sentence(
         verdict.outcome,
         grade,
@@ -505,3 +589,105 @@ def verdicts(
         panel = marts.outcome_panel(wh, area_code, outcome, grain=plan.grain)
         panels[outcome] = panel[panel["series"] != "All"].reset_index(drop=True)
     return verdicts_from_panels(panels, plan, calibration, area_code=area_code)
+
+
+# -- councils with only DfE annual figures -------------------------------------------------
+
+DESIGNS["controlled"] = ("controlled comparison with statistical neighbours", True)
+
+CAVEAT_ANNUAL = (
+    "Only annual published figures are loaded, so the council is compared with its "
+    "statistical neighbours as a whole. Loading the council's own monthly or quarterly records "
+    "by locality, with the date each locality started, would let the stronger designs run "
+    "(a comparison of localities that started at different times, and each locality's own "
+    "time series)."
+)
+
+
+def verdict_from_annual(
+    council_series: pd.DataFrame,
+    neighbour_series: pd.DataFrame,
+    rollout_year: int,
+    plan: AnalysisPlan,
+    calibration: Mapping[str, Any],
+    *,
+    outcome: str = "cla_starts",
+    area_code: str = "",
+    england_series: pd.DataFrame | None = None,
+) -> Verdict:
+    """The verdict for a council with only DfE annual data: a DiD of its annual rate against
+    its statistical neighbours' mean (:func:`pipelines.stats.controlled.controlled_did`),
+    graded from the calibration of ``controlled:<outcome>``. ``council_series``: ``year``,
+    ``value``, ``population``; ``neighbour_series`` the same with ``area_code``."""
+    from pipelines.stats.controlled import controlled_did
+
+    label, comparison = DESIGNS["controlled"]
+    caveats = [CAVEAT_ASSOCIATION, CAVEAT_ANNUAL]
+    try:
+        r = controlled_did(
+            council_series,
+            neighbour_series,
+            rollout_year,
+            england=england_series,
+            confidence=plan.confidence,
+        )
+    except StatsInputError as exc:
+        r = None
+        caveats.append(str(exc))
+    if r is None:
+        est = DesignEstimate("controlled", label, comparison, *([None] * 6))
+    else:
+        est = DesignEstimate(
+            "controlled",
+            label,
+            comparison,
+            r.rate_ratio,
+            r.ci_lower,
+            r.ci_upper,
+            r.p_value,
+            r.n_neighbours + 1,
+            r.n_years_pre + r.n_years_post,
+            note=f"placebo-in-space p-value {r.p_permutation:.2f}",
+        )
+        caveats.append(
+            f"With {r.n_neighbours} neighbours the placebo ranking alone cannot fall below "
+            f"{1 / (r.n_neighbours + 1):.0%}; the interval treats the neighbours' placebo "
+            "estimates as the size of chance differences."
+        )
+    measured = design_calibration(calibration, "controlled", outcome) if est.ran else None
+    excludes_one = bool(est.ran and (est.ci_upper < 1 or est.ci_lower > 1))
+    detected = bool(excludes_one and est.p_value < 1 - plan.confidence)
+    grade, reason = grade_for("controlled" if est.ran else None, measured, detected, False)
+    ci = (est.ci_lower, est.ci_upper) if est.ran else None
+    sentence = verdict_sentence(outcome, grade, detected, est.rate_ratio, ci, None, 1)
+    return Verdict(
+        area_code=area_code,
+        outcome=outcome,
+        role=plan.role(outcome),
+        rate_ratio=est.rate_ratio,
+        percent_change=percent_change(est.rate_ratio) if est.ran else None,
+        ci_lower=est.ci_lower,
+        ci_upper=est.ci_upper,
+        percent_lower=percent_change(est.ci_lower) if est.ran else None,
+        percent_upper=percent_change(est.ci_upper) if est.ran else None,
+        p_value=est.p_value,
+        p_adjusted=est.p_value,
+        detected=detected,
+        design="controlled" if est.ran else None,
+        design_label=label if est.ran else "",
+        designs_considered=(est,),
+        why_preferred=(
+            "The only design these data allow: it compares the council with similar councils "
+            "over the same years, so changes common to all of them cancel out."
+        ),
+        n_localities=1,
+        n_periods=est.n_periods or 0,
+        window_end=None,
+        mde_percent=None,
+        grade=grade,
+        grade_reason=reason,
+        sentence=sentence,
+        caveats=tuple(caveats),
+        plan_hash=plan.plan_hash,
+        calibration=dict(measured or {}),
+    )
