@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from faults import InjectedFault, fail_after
 
 from pipelines.cli_returns import add_parsers
-from pipelines.load.ingest import InjectedFault
 from pipelines.load.returns import commit, preview_903, preview_cin, read_unit_map
 from pipelines.load.returns.cin import UnsafeXml, parse_safely
 from pipelines.store.warehouse import open_warehouse
@@ -188,8 +188,8 @@ def test_a_failure_mid_merge_leaves_the_warehouse_unchanged(empty_wh, tmp_path, 
     monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
     p = preview_cin(FCIN, area_code=AREA)
     before = empty_wh.query("SELECT count(*) AS n FROM fct_outcomes")["n"][0]
-    with pytest.raises(InjectedFault):
-        commit(empty_wh, p, user="tester", backup=False, fail_after="insert")
+    with fail_after("insert"), pytest.raises(InjectedFault):
+        commit(empty_wh, p, user="tester", backup=False)
     assert empty_wh.query("SELECT count(*) AS n FROM fct_outcomes")["n"][0] == before
     assert empty_wh.query("SELECT count(*) AS n FROM raw_uploads")["n"][0] == 0
     assert list(tmp_path.glob("rp-impact-returns-*")) == []  # the temporary CSV is gone

@@ -23,8 +23,8 @@ from pipelines.load.returns import definitions as d
 from pipelines.load.returns.cin import latest_cin_episodes, latest_plans
 from pipelines.load.returns.ssda903 import latest_dob, latest_episodes
 from pipelines.load.returns.unit_map import UnitMap
+from pipelines.measures import UNIT_ALL
 
-UNIT_ALL = "All"
 CLA_MEASURES = ("cla_at_period_end", "cla_starts", "cla_ceased")
 CPP_MEASURES = ("cpp_at_period_end", "cpp_starts", "cpp_ends", "cpp_repeat_starts")
 CIN_MEASURES = ("cin_at_period_end", "referrals", "rereferrals")
@@ -35,6 +35,8 @@ CLA_EXTRA = (
     "cla_long_term_stable",
 )
 CIN_EXTRA = ("cpp_repeat_2y_starts", "cpp_ends_2y_plus")
+#: The episode fields the definitions read.
+EPISODE_FIELDS = ("child", "decom", "dec", "rne", "ls", "place", "rec", "year", "home_sector")
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,10 @@ class Grid:
 
     def position(self, month: np.ndarray) -> np.ndarray:
         """Position of each month index in the grid, −1 outside it."""
+        month = np.asarray(month)
+        if len(self.months) and self.months[-1] - self.months[0] + 1 == len(self.months):
+            at = month - self.months[0]  # no gap in the grid: a subtraction is enough
+            return np.where((at >= 0) & (at < len(self.months)), at, -1)
         at = np.searchsorted(self.months, month)
         at = np.clip(at, 0, len(self.months) - 1)
         return np.where(self.months[at] == month, at, -1)
@@ -79,12 +85,27 @@ def _slot_units(unit_values: pd.Series, grid: Grid) -> np.ndarray:
     return unit_values.map(lookup).fillna(len(grid.units)).to_numpy(dtype="int64")
 
 
+def _dob_parts(dob) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each DOB as (month index, day of month, known), for `_bands`."""
+    values = pd.to_datetime(pd.Series(dob)).to_numpy(dtype="datetime64[D]")
+    known = ~np.isnat(values)
+    values = np.where(known, values, np.datetime64("2000-01-01", "D"))
+    month = values.astype("datetime64[M]")
+    day = (values - month.astype("datetime64[D]")).astype("int64") + 1
+    return month.astype("int64") + 1970 * 12, day, known
+
+
+def _bands(parts, month: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+    """Band index at each month end (of the DOB `parts[rows]`); band slot 5 (All only) when
+    the DOB is unknown."""
+    dob_month, dob_day, known = parts if rows is None else (p[rows] for p in parts)
+    ages = d.age_from_parts(dob_month, dob_day, month)
+    return np.where(known, d.band_codes(ages), len(d.AGE_BANDS))
+
+
 def _band_slots(dob, month: np.ndarray) -> np.ndarray:
     """Band index at each month end; band slot 5 (All only) when the DOB is unknown."""
-    dob = pd.Series(pd.to_datetime(pd.Series(dob)).to_numpy())
-    known = dob.notna().to_numpy()
-    ages = d.age_at_month_end(dob.fillna(pd.Timestamp(2000, 1, 1)), month)
-    return np.where(known, d.band_codes(ages), len(d.AGE_BANDS))
+    return _bands(_dob_parts(dob), month)
 
 
 def _bincount(pos: np.ndarray, unit: np.ndarray, band: np.ndarray, grid: Grid) -> np.ndarray:
@@ -102,22 +123,39 @@ def flow_counts(dates, dob, unit: np.ndarray, grid: Grid) -> np.ndarray:
     return _bincount(grid.position(month), unit, _band_slots(dob, month), grid)
 
 
+#: Exploded (interval, month end) rows counted at a time by `stock_counts`, to bound memory.
+STOCK_CHUNK = 2_000_000
+
+
 def stock_counts(start, end, dob, unit: np.ndarray, grid: Grid) -> np.ndarray:
-    """Open intervals at each month end: start ≤ month end < end (end NaT: still open)."""
+    """Open intervals at each month end: start ≤ month end < end (end NaT: still open).
+
+    Each interval is exploded into the month ends it spans (a chunk of intervals at a time),
+    with the age band taken at each of them."""
+    empty = np.zeros(0, "int64")
+    counts = _bincount(empty, empty, empty, grid)
     if not len(grid.months):
-        return _bincount(np.zeros(0, "int64"), np.zeros(0, "int64"), np.zeros(0, "int64"), grid)
+        return counts
     first = d.month_index(pd.Series(start).reset_index(drop=True))
     end_month = d.month_index(pd.Series(end).reset_index(drop=True))
     last = np.where(end_month < 0, grid.months[-1], end_month - 1)
     first = np.maximum(first, grid.months[0])
     last = np.minimum(last, grid.months[-1])
     lengths = np.where(first >= 0, np.maximum(last - first + 1, 0), 0)
-    rows = np.repeat(np.arange(len(first)), lengths)
-    offsets = np.arange(len(rows)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    month = first[rows] + offsets
-    dob = pd.Series(pd.to_datetime(pd.Series(dob)).to_numpy())
-    bands = _band_slots(dob.iloc[rows].reset_index(drop=True), month)
-    return _bincount(grid.position(month), unit[rows], bands, grid)
+    parts = _dob_parts(dob)
+    unit = np.asarray(unit)
+    ends = np.cumsum(lengths)
+    begin = 0
+    while begin < len(lengths):
+        stop = int(np.searchsorted(ends, ends[begin] - lengths[begin] + STOCK_CHUNK, "right"))
+        stop = max(stop, begin + 1)
+        chunk = lengths[begin:stop]
+        rows = np.repeat(np.arange(begin, stop), chunk)
+        offsets = np.arange(len(rows)) - np.repeat(np.cumsum(chunk) - chunk, chunk)
+        month = first[rows] + offsets
+        counts += _bincount(grid.position(month), unit[rows], _bands(parts, month, rows), grid)
+        begin = stop
+    return counts
 
 
 def to_frame(counts: dict[str, np.ndarray], grid: Grid, area_code: str) -> pd.DataFrame:
@@ -170,7 +208,9 @@ def aggregate_903(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The CLA measures (contract columns) and the new CLA measures, as two frames."""
     dob = latest_dob(header)
-    counted = d.headline_episodes(latest_episodes(episodes)).reset_index(drop=True)
+    # The checks' flag columns are not needed here: only the fields the definitions read.
+    needed = [c for c in EPISODE_FIELDS if c in episodes.columns]
+    counted = d.headline_episodes(latest_episodes(episodes[needed])).reset_index(drop=True)
     periods = d.periods_of_care(counted)
     if unit_map is not None and unit_map.kind == "sector":
         sectors = counted["home_sector"].to_numpy()[periods["first"].to_numpy()]
@@ -205,8 +245,15 @@ def _year_end_stability(periods, episodes, dob, unit, grid: Grid) -> dict[str, n
         current = periods.loc[d.looked_after_at(periods, at)]
         slots = unit_by_period.loc[current.index].to_numpy()
         bands = _band_slots(current["child"].map(dob), np.full(len(current), grid.months[position]))
-        three = d.three_or_more_placements(periods, placement_rows, at)
-        stability = d.long_term_stability(periods, placement_rows, dob, at)
+        # Both measures look only at the periods open on the date and at the placements open
+        # in the year to it: handing them just those rows gives the same answer, faster.
+        year_start = at - pd.DateOffset(years=1) + pd.Timedelta(days=1)
+        near = placement_rows.loc[
+            (placement_rows["start"] <= at)
+            & (placement_rows["end"].isna() | (placement_rows["end"] >= year_start))
+        ]
+        three = d.three_or_more_placements(current, near, at)
+        stability = d.long_term_stability(current, near, dob, at)
         flags = {
             "cla_3plus_placements": current["child"].map(three).fillna(False).to_numpy(bool),
             "cla_long_term_eligible": current["child"]

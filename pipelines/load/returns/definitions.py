@@ -36,6 +36,7 @@ from pipelines.load.returns.codes import (
 #: on their 18th birthday is 18 at the month's end and still counted in it).
 AGE_BANDS = ("Under 1", "1-4", "5-9", "10-15", "16-17")
 _BAND_EDGES = np.array([1, 5, 10, 16])  # lower bounds of the bands after "Under 1"
+_BAND_OF_AGE = np.searchsorted(_BAND_EDGES, np.arange(_BAND_EDGES[-1] + 1), side="right")
 
 
 # -- ages ----------------------------------------------------------------------------------------
@@ -62,7 +63,10 @@ def _ymd(at):
 
 def band_codes(age: np.ndarray) -> np.ndarray:
     """Index into AGE_BANDS for integer ages: under 1 (and unborn) is 0, 16 and over is 4."""
-    return np.searchsorted(_BAND_EDGES, np.asarray(age), side="right")
+    age = np.asarray(age)
+    if age.dtype.kind not in "iu":
+        return np.searchsorted(_BAND_EDGES, age, side="right")
+    return _BAND_OF_AGE[np.clip(age, 0, _BAND_EDGES[-1])]  # a lookup by age, 0 to 16
 
 
 def age_band(dob: pd.Series, at) -> pd.Series:
@@ -96,19 +100,71 @@ def age_at_month_end(dob, month: np.ndarray) -> np.ndarray:
     """
     dob = pd.to_datetime(pd.Series(dob)).to_numpy(dtype="datetime64[D]")
     dob_month = dob.astype("datetime64[M]")
-    dob_y = dob_month.astype("datetime64[Y]").astype("int64") + 1970
-    dob_m = (dob_month.astype("int64") % 12) + 1
-    dob_d = (dob - dob_month.astype("datetime64[D]")).astype("int64") + 1
-    end = month_end_of(month)
-    end_month = end.astype("datetime64[M]")
-    end_y = end_month.astype("datetime64[Y]").astype("int64") + 1970
-    end_m = (end_month.astype("int64") % 12) + 1
-    end_d = (end - end_month.astype("datetime64[D]")).astype("int64") + 1
-    before = (end_m < dob_m) | ((end_m == dob_m) & (end_d < dob_d))
-    return end_y - dob_y - before.astype("int64")
+    dob_day = (dob - dob_month.astype("datetime64[D]")).astype("int64") + 1
+    return age_from_parts(dob_month.astype("int64") + 1970 * 12, dob_day, month)
+
+
+def days_in_month(index: np.ndarray) -> np.ndarray:
+    """Number of days of each month index (February 29 days in a leap year)."""
+    index = np.asarray(index, dtype="int64")
+    year, month = index // 12, index % 12
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    return _MONTH_DAYS[month] + ((month == 1) & leap)
+
+
+_MONTH_DAYS = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def age_from_parts(dob_month: np.ndarray, dob_day: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """`age_at_month_end` from the DOB's month index and day of month, in integer arithmetic.
+
+    The whole years between the two months, less one in the birthday's own month when that
+    month ends before the birthday's day (29 February in a year that is not a leap year)."""
+    months = np.asarray(month, dtype="int64") - dob_month
+    age = months // 12
+    birthday_month = np.flatnonzero(months % 12 == 0)
+    if len(birthday_month):
+        at = np.asarray(month, dtype="int64")[birthday_month]
+        day = np.broadcast_to(dob_day, months.shape)[birthday_month]
+        age[birthday_month] -= (day > days_in_month(at)).astype("int64")
+    return age
 
 
 # -- episodes and periods of care (SSDA903) ------------------------------------------------------
+
+
+def _sorted(frame: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """`frame.sort_values(by, kind="mergesort")`, without the sort (and its copy) when the
+    frame is already in that order, in which case a stable sort would leave it unchanged."""
+    if _is_sorted(frame, by):
+        return frame
+    return frame.sort_values(by, kind="mergesort")
+
+
+def _is_sorted(frame: pd.DataFrame, by: list[str]) -> bool:
+    if len(frame) < 2:
+        return True
+    keys = []
+    for column in by:
+        values = frame[column]
+        if not (
+            pd.api.types.is_integer_dtype(values.dtype)
+            or pd.api.types.is_datetime64_dtype(values.dtype)
+        ):
+            return False
+        array = values.to_numpy()
+        if array.dtype.kind == "M":
+            if np.isnat(array).any():
+                return False
+            array = array.view("int64")
+        keys.append(array)
+    ties = np.ones(len(frame) - 1, dtype=bool)
+    for array in keys:
+        after, before = array[1:], array[:-1]
+        if ((after < before) & ties).any():
+            return False
+        ties &= after == before
+    return True
 
 
 def is_short_break(ls: pd.Series) -> pd.Series:
@@ -160,7 +216,7 @@ def periods_of_care(episodes: pd.DataFrame) -> pd.DataFrame:
     episode ends the period (REC not X1), otherwise NaT (still looked after, or the data stop
     mid-period). `first` is the index label of the first episode (for its HOME_POST).
     """
-    ordered = episodes.sort_values(["child", "decom"], kind="mergesort")
+    ordered = _sorted(episodes, ["child", "decom"])
     first, last = _run_bounds(starts_new_period(ordered).to_numpy())
     last_rows = ordered.iloc[last]
     ended = ends_period(last_rows["rec"], last_rows["dec"]).to_numpy()
@@ -203,7 +259,7 @@ def reentered_within_12_months(periods: pd.DataFrame) -> pd.Series:
     DfE's re-entry measure counts children starting a new period of care who had ceased to be
     looked after in the previous 12 months ([CLA-meth], "returned to care within 12 months").
     """
-    ordered = periods.sort_values(["child", "start"], kind="mergesort")
+    ordered = _sorted(periods, ["child", "start"])
     same = ordered["child"].eq(ordered["child"].shift(1))
     prev_end = ordered["end"].shift(1)
     within = same & prev_end.notna() & (ordered["start"] <= prev_end + pd.DateOffset(months=12))
@@ -217,7 +273,7 @@ def placements(episodes: pd.DataFrame) -> pd.DataFrame:
     carer(s); L (legal status only), T and U (same carers) continue the placement, as DfE
     counts placements for its stability measures [CLA-meth], [903] RNE.
     """
-    ordered = episodes.sort_values(["child", "decom"], kind="mergesort")
+    ordered = _sorted(episodes, ["child", "decom"])
     new = starts_new_period(ordered).to_numpy() | ordered["rne"].isin(NEW_PLACEMENT_RNE).to_numpy()
     first, last = _run_bounds(new)
     return pd.DataFrame(
@@ -313,7 +369,7 @@ def is_repeat_plan(plans: pd.DataFrame) -> pd.Series:
     """Second or subsequent plans: NumberOfPreviousCPP above 0, or an earlier plan for the same
     child in the returns read [CIN] N00106, [CIN-meth] "second or subsequent plan" (ever, in
     any authority, which NumberOfPreviousCPP records)."""
-    ordered = plans.sort_values(["child", "start"], kind="mergesort")
+    ordered = _sorted(plans, ["child", "start"])
     earlier = ordered["child"].eq(ordered["child"].shift(1))
     previous = pd.to_numeric(ordered["previous"], errors="coerce").fillna(0) > 0
     return (earlier | previous).reindex(plans.index)
@@ -327,7 +383,7 @@ def repeat_within_two_years(plans: pd.DataFrame) -> pd.Series:
     the returns read can be seen, so a previous plan elsewhere counts as a repeat
     (`is_repeat_plan`) but not here.
     """
-    ordered = plans.sort_values(["child", "start"], kind="mergesort")
+    ordered = _sorted(plans, ["child", "start"])
     same = ordered["child"].eq(ordered["child"].shift(1))
     prev_end = ordered["end"].shift(1)
     within = same & prev_end.notna() & (ordered["start"] <= prev_end + pd.DateOffset(years=2))
@@ -359,7 +415,7 @@ def in_need_at(episodes: pd.DataFrame, at: pd.Timestamp) -> pd.Series:
 
 def is_rereferral(episodes: pd.DataFrame) -> pd.Series:
     """Referrals within 12 months of the child's previous referral [CIN-meth] re-referrals."""
-    ordered = episodes.sort_values(["child", "referral"], kind="mergesort")
+    ordered = _sorted(episodes, ["child", "referral"])
     same = ordered["child"].eq(ordered["child"].shift(1))
     prev = ordered["referral"].shift(1)
     within = same & (ordered["referral"] <= prev + pd.DateOffset(months=12))

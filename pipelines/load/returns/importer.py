@@ -222,7 +222,6 @@ def commit(
     dry_run: bool = False,
     demo: bool = False,
     backup: bool | None = None,
-    fail_after: str | None = None,
 ):
     """Load a preview's aggregates through `ingest_file`; never a child-level row.
 
@@ -262,7 +261,6 @@ def commit(
                 role=role,
                 demo=demo,
                 backup=backup,
-                fail_after=fail_after,
             )
         finally:
             path.unlink(missing_ok=True)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from pipelines.load.readers import safe_display_name, sha256_of
@@ -82,16 +83,55 @@ def _date_sql(column: str) -> str:
     return f"coalesce(try_strptime({text}, '%d/%m/%Y'), try_strptime({text}, '%Y-%m-%d'))::DATE"
 
 
+#: Every code any year allows, per field: the categories of the code columns read (a DuckDB
+#: ENUM, so pandas gets a categorical of one byte a row, the same categories in every file).
+CODE_FIELDS = ("RNE", "LS", "PLACE", "REC", "SEX")
+
+
+def _all_codes(field: str) -> list[str]:
+    return sorted(set().union(*(y.allowed(field) for y in codes.CODES_BY_YEAR.values())))
+
+
+def _year_sets(field: str) -> list[frozenset[str]]:
+    """The distinct code lists of a field over the years held, in a fixed order."""
+    return sorted({y.allowed(field) for y in codes.CODES_BY_YEAR.values()}, key=sorted)
+
+
+def _enum_types(con) -> None:
+    """One ENUM per field (every code of any year) and one per distinct list of a year."""
+    for code_field in CODE_FIELDS:
+        name = code_field.lower()
+        listed = ", ".join(f"'{c}'" for c in _all_codes(code_field))
+        con.execute(f"CREATE TYPE {name}_code AS ENUM ({listed})")
+        for i, allowed in enumerate(_year_sets(code_field)):
+            listed = ", ".join(f"'{c}'" for c in sorted(allowed))
+            con.execute(f"CREATE TYPE {name}_code_{i} AS ENUM ({listed})")
+
+
 def _code_sql(column: str | None, allowed: frozenset[str], name: str) -> str:
-    """The code, upper-cased, as a category; plus a flag for a value outside the year's list."""
+    """The code as a category, NULL outside the year's list; plus a flag for such a value.
+
+    Used in the outer query of a read, over `{name}_raw` (the trimmed, upper-cased text). The
+    year's list is tested by a cast to its ENUM, not by `IN (...)`: DuckDB turns a long IN
+    list into a join, which would not keep the rows in the file's order."""
     if column is None:
-        return f"NULL::VARCHAR AS {name}, false AS {name}_unknown"
-    value = f"nullif(upper(trim({column})), '')"
-    listed = ", ".join(f"'{c}'" for c in sorted(allowed))
+        return f"NULL::{name}_code AS {name}, false AS {name}_unknown"
+    year_type = f"{name}_code_{_year_sets(name.upper()).index(frozenset(allowed))}"
     return (
-        f"CASE WHEN {value} IN ({listed}) THEN {value} END AS {name}, "
-        f"({value} IS NOT NULL AND {value} NOT IN ({listed})) AS {name}_unknown"
+        f"try_cast({name}_raw AS {year_type})::{name}_code AS {name}, "
+        f"({name}_raw IS NOT NULL AND try_cast({name}_raw AS {year_type}) IS NULL) "
+        f"AS {name}_unknown"
     )
+
+
+def _raw_code_sql(column: str | None, name: str) -> str:
+    if column is None:
+        return f"NULL::VARCHAR AS {name}_raw"
+    return f"nullif(upper(trim({column})), '') AS {name}_raw"
+
+
+def _raw_date_sql(column: str, name: str) -> str:
+    return f"nullif(trim({column}), '') AS {name}_raw, {_date_sql(column)} AS {name}"
 
 
 def _columns(con, path: Path) -> dict[str, str]:
@@ -120,47 +160,96 @@ def detect_table(columns) -> str:
 def _read_header(con, path: Path, cols: dict[str, str], year: int) -> pd.DataFrame:
     allowed = codes.codes_for(year).sex
     c = {k: _quote(v) for k, v in cols.items()}
-    return con.execute(
-        f"""SELECT row_number() OVER () + 1 AS row,
-                   hash(trim({c["CHILD"]})) AS child,
-                   nullif(trim({c["CHILD"]}), '') IS NULL AS child_missing,
-                   {_date_sql(c["DOB"])} AS dob,
-                   nullif(trim({c["DOB"]}), '') IS NOT NULL AND {_date_sql(c["DOB"])} IS NULL
-                       AS dob_bad,
+    sql = f"""SELECT {_ROW_OUTER} child, child_missing, dob,
+                   dob_raw IS NOT NULL AND dob IS NULL AS dob_bad,
                    {_code_sql(c["SEX"], allowed, "sex")}
-            FROM read_csv(?, all_varchar=true, header=true)""",
-        [str(path)],
-    ).df()
+            FROM (SELECT {_ROW_INNER} hash(trim({c["CHILD"]})) AS child,
+                         nullif(trim({c["CHILD"]}), '') IS NULL AS child_missing,
+                         {_raw_date_sql(c["DOB"], "dob")},
+                         {_raw_code_sql(c["SEX"], "sex")}
+                  FROM read_csv(?, all_varchar=true, header=true))"""
+    return _read_in_order(con, sql, path)
+
+
+def _with_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Number the rows as a spreadsheet shows them (the heading is row 1). DuckDB returns the
+    rows of a plain projection in the file's order (it preserves insertion order); numbering
+    them here rather than with `row_number() OVER ()` leaves DuckDB free to parse the file on
+    every thread. `_in_file_order` checks the query is such a projection."""
+    frame.insert(0, "row", np.arange(2, len(frame) + 2, dtype="int32"))
+    return frame
+
+
+_ORDER_BREAKERS = ("JOIN", "WINDOW", "ORDER", "AGGREGATE", "GROUP", "UNION", "DISTINCT")
+
+
+_PLANS_IN_ORDER: dict[str, bool] = {}  # by query text: files of one shape share a plan
+
+
+def _in_file_order(con, sql: str, path: Path) -> bool:
+    """Whether DuckDB's plan for a read is a scan and projections only (so its rows come in
+    the file's order): no join, window, sort or aggregate. Asked once per query text (an
+    EXPLAIN sniffs the file, which costs as much as a small read)."""
+    if sql not in _PLANS_IN_ORDER:
+        rows = con.execute("EXPLAIN " + sql, [str(path)]).fetchall()
+        plan = " ".join(str(r[-1]) for r in rows).upper()
+        if len(_PLANS_IN_ORDER) > 256:
+            _PLANS_IN_ORDER.clear()
+        _PLANS_IN_ORDER[sql] = not any(word in plan for word in _ORDER_BREAKERS)
+    return _PLANS_IN_ORDER[sql]
+
+
+def _read_in_order(con, sql: str, path: Path) -> pd.DataFrame:
+    """Run a read (`sql` over `read_csv(?)`, with the `/*row*/` slots) and number its rows.
+
+    When the plan is not a plain projection (never expected), the rows are numbered by
+    `row_number() OVER ()` over the scan, before anything else, and put back in that order."""
+    fast = sql.replace(_ROW_INNER, "").replace(_ROW_OUTER, "")
+    if _in_file_order(con, fast, path):
+        return _with_rows(con.execute(fast, [str(path)]).df())
+    numbered = sql.replace(_ROW_INNER, "row_number() OVER () + 1 AS row,").replace(
+        _ROW_OUTER, "row::INTEGER AS row,"
+    )
+    frame = con.execute(numbered, [str(path)]).df()
+    return frame.sort_values("row", kind="mergesort").reset_index(drop=True)
+
+
+_ROW_INNER, _ROW_OUTER = "/*row*/", "/*outer row*/"
 
 
 def _read_episodes(
     con, path: Path, cols: dict[str, str], year: int, with_postcode: bool
 ) -> pd.DataFrame:
+    """The episodes of one file, each date and code parsed once, with the flags the checks
+    need (`validate`), sorted by child, DECOM (empty last) and row: the order the checks and
+    the definitions take them in (one small sort per file rather than one of every year's
+    episodes later)."""
     year_codes = codes.codes_for(year)
     c = {k: _quote(v) for k, v in cols.items()}
-    sector = "NULL::VARCHAR"
+    sector = "NULL::VARCHAR"  # no postcode is read unless a unit map by sector needs it
     if with_postcode and "HOME_POST" in c:
         sector = f"postcode_sector_sql({c['HOME_POST']})"
-    dates = []
-    for name in ("DECOM", "DEC"):
-        dates.append(f"{_date_sql(c[name])} AS {name.lower()}")
-        dates.append(
-            f"(nullif(trim({c[name]}), '') IS NOT NULL AND {_date_sql(c[name])} IS NULL) "
-            f"AS {name.lower()}_bad"
-        )
+    fields = ("RNE", "LS", "PLACE", "REC")
+    raw = [_raw_date_sql(c[name], name.lower()) for name in ("DECOM", "DEC")]
+    raw += [_raw_code_sql(c.get(name), name.lower()) for name in fields]
     code_fields = [
-        _code_sql(c.get(name), year_codes.allowed(name), name.lower())
-        for name in ("RNE", "LS", "PLACE", "REC")
+        _code_sql(c.get(name), year_codes.allowed(name), name.lower()) for name in fields
     ]
-    return con.execute(
-        f"""SELECT row_number() OVER () + 1 AS row,
-                   hash(trim({c["CHILD"]})) AS child,
-                   nullif(trim({c["CHILD"]}), '') IS NULL AS child_missing,
-                   {", ".join(dates)}, {", ".join(code_fields)},
-                   {sector} AS home_sector
-            FROM read_csv(?, all_varchar=true, header=true)""",
-        [str(path)],
-    ).df()
+    sql = f"""SELECT {_ROW_OUTER} child, child_missing,
+                   decom, decom_raw IS NOT NULL AND decom IS NULL AS decom_bad,
+                   dec, dec_raw IS NOT NULL AND dec IS NULL AS dec_bad,
+                   {", ".join(code_fields)}, home_sector
+            FROM (SELECT {_ROW_INNER} hash(trim({c["CHILD"]})) AS child,
+                         nullif(trim({c["CHILD"]}), '') IS NULL AS child_missing,
+                         {", ".join(raw)},
+                         {sector} AS home_sector
+                  FROM read_csv(?, all_varchar=true, header=true))"""
+    frame = _read_in_order(con, sql, path)
+    decom = frame["decom"].to_numpy()
+    last = np.iinfo("int64").max  # an empty DECOM sorts after every date
+    days = np.where(np.isnat(decom), last, decom.view("int64"))
+    order = np.lexsort((days, frame["child"].to_numpy()))  # stable: ties stay in row order
+    return frame.take(order).reset_index(drop=True)
 
 
 def _macro(con) -> None:
@@ -190,17 +279,30 @@ def read_903(paths, names: list[str] | None = None, *, with_postcode: bool = Fal
         try:
             con.execute("SET temp_directory = ?", [spill])
             _macro(con)
+            _enum_types(con)
             for path, name in zip(paths, names, strict=True):
                 frame = _read_one(con, path, name, result, with_postcode)
                 if frame is None:
                     continue
-                table, data = frame
-                (headers if table == "header" else episodes).append(data)
+                table, year, data = frame
+                (headers if table == "header" else episodes).append((name, year, data))
         finally:
             con.close()
-    result.header = pd.concat(headers, ignore_index=True) if headers else _empty_header()
-    result.episodes = pd.concat(episodes, ignore_index=True) if episodes else _empty_episodes()
+    result.header = _concat(headers) if headers else _empty_header()
+    result.episodes = _concat(episodes) if episodes else _empty_episodes()
     return result
+
+
+def _concat(parts: list[tuple[str, int, pd.DataFrame]]) -> pd.DataFrame:
+    """The files' frames as one, with `file` a categorical of the file names (in name order,
+    one byte a row rather than a string) and `year` a small integer."""
+    names = sorted({name for name, _, _ in parts})
+    frame = pd.concat([data for _, _, data in parts], ignore_index=True)
+    lengths = [len(data) for _, _, data in parts]
+    file_codes = np.repeat([names.index(name) for name, _, _ in parts], lengths)
+    frame["file"] = pd.Categorical.from_codes(file_codes, categories=names)
+    frame["year"] = np.repeat([year for _, year, _ in parts], lengths).astype("int16")
+    return frame
 
 
 def _read_one(con, path: Path, name: str, result: Read903, with_postcode: bool):
@@ -252,10 +354,8 @@ def _read_one(con, path: Path, name: str, result: Read903, with_postcode: bool):
             _file_issue(name, "unreadable", "could not be read as a CSV table of the SSDA903.")
         )
         return None
-    data["year"] = year
-    data["file"] = name
     source.n_rows = len(data)
-    return table, data
+    return table, year, data
 
 
 def _file_issue(name: str, rule: str, message: str, hint: str = "") -> Issue:
@@ -294,8 +394,6 @@ def _empty_episodes() -> pd.DataFrame:
 def child_keys(identifiers: list[str]):
     """Opaque 64-bit keys for child ids, the same function the CSV reads use (DuckDB's hash of
     the trimmed id): equal ids get equal keys within a process, and no id can be read back."""
-    import numpy as np
-
     if not identifiers:
         return np.zeros(0, dtype="uint64")
     con = duckdb.connect(":memory:")
@@ -311,9 +409,36 @@ def child_keys(identifiers: list[str]):
 
 def latest_episodes(episodes: pd.DataFrame) -> pd.DataFrame:
     """One row per episode across years: an episode open at 31 March appears again in the next
-    year's return (with its DEC once it ends), so the latest collection year's row wins."""
-    ordered = episodes.sort_values(["child", "decom", "year"], kind="mergesort")
-    return ordered.drop_duplicates(["child", "decom"], keep="last")
+    year's return (with its DEC once it ends), so the latest collection year's row wins.
+
+    The rows come back in the order a stable sort by child, DECOM and year gives (ties in
+    their order), found without a sort of several keys: a stable sort by child (fast when
+    each file is already in child order, as `read_903` gives them), each child's rank, then
+    a stable sort of one integer made of rank, DECOM and year."""
+    order = _child_decom_year_order(episodes)
+    child = episodes["child"].to_numpy()[order]
+    decom = episodes["decom"].to_numpy()[order]
+    last = np.r_[(child[1:] != child[:-1]) | (decom[1:] != decom[:-1]), True]
+    return episodes.iloc[order[last]]
+
+
+def _child_decom_year_order(episodes: pd.DataFrame) -> np.ndarray:
+    child = episodes["child"].to_numpy()
+    decom = episodes["decom"].to_numpy()
+    year = episodes["year"].to_numpy().astype("int64")
+    if not len(child) or child.dtype.kind not in "iu" or np.isnat(decom).any():
+        ordered = episodes.reset_index(drop=True)
+        return ordered.sort_values(["child", "decom", "year"], kind="mergesort").index.to_numpy()
+    days = decom.astype("datetime64[D]").view("int64")
+    days, year = days - days.min(), year - year.min()
+    by_child = np.argsort(child, kind="stable")
+    sorted_child = child[by_child]
+    rank = np.cumsum(np.r_[True, sorted_child[1:] != sorted_child[:-1]]) - 1
+    bits = [int(rank[-1]).bit_length(), int(days.max()).bit_length(), int(year.max()).bit_length()]
+    if sum(bits) > 62 or (decom != decom.astype("datetime64[D]")).any():
+        return np.lexsort((year, decom, child))
+    key = (rank << (bits[1] + bits[2])) | (days[by_child] << bits[2]) | year[by_child]
+    return by_child[np.argsort(key, kind="stable")]
 
 
 def latest_dob(header: pd.DataFrame) -> pd.Series:

@@ -21,6 +21,7 @@ Each rule lists at most `MAX_PER_RULE` rows per file, then says how many more th
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from pipelines.load.returns.cin import ABUSE_CATEGORIES, ReadCin
@@ -38,9 +39,18 @@ def _issues_for(
     message: str,
     hint: str,
     value_column: str | None = None,
+    in_row_order: bool = False,
 ) -> list[Issue]:
-    """One issue per flagged row (at most MAX_PER_RULE per file), then a summary."""
-    flagged = frame.loc[mask.fillna(False).astype(bool)]
+    """One issue per flagged row (at most MAX_PER_RULE per file), then a summary.
+
+    `in_row_order` lists each file's rows by row number (the 903 episodes are held sorted by
+    child, so their flagged rows are put back in the order the file has them)."""
+    flags = mask.fillna(False).to_numpy(dtype=bool)
+    if not flags.any():  # the usual case, at national scale: no row is copied
+        return []
+    flagged = frame.loc[flags]
+    if in_row_order:
+        flagged = flagged.sort_values("row", kind="mergesort")
     issues: list[Issue] = []
     for file_name, rows in flagged.groupby("file", sort=True):
         for _, row in rows.head(MAX_PER_RULE).iterrows():
@@ -73,9 +83,14 @@ def _issues_for(
     return issues
 
 
+def _row_issues(*args, **kwargs) -> list[Issue]:
+    """`_issues_for` listing each file's rows in row order (the 903 frames are held sorted)."""
+    return _issues_for(*args, in_row_order=True, **kwargs)
+
+
 def _code_issues(frame: pd.DataFrame, field: str, required: bool):
     name = field.lower()
-    issues = _issues_for(
+    issues = _row_issues(
         frame,
         frame[f"{name}_unknown"],
         "unknown_code",
@@ -85,7 +100,7 @@ def _code_issues(frame: pd.DataFrame, field: str, required: bool):
     )
     if required:
         missing = frame[name].isna() & ~frame[f"{name}_unknown"]
-        issues += _issues_for(
+        issues += _row_issues(
             frame,
             missing,
             "missing_code",
@@ -116,7 +131,7 @@ def check_903(read: Read903) -> list[Issue]:
             )
         return issues
     if len(header):
-        issues += _issues_for(
+        issues += _row_issues(
             header,
             header["child_missing"],
             "child_missing",
@@ -124,7 +139,7 @@ def check_903(read: Read903) -> list[Issue]:
             "CHILD is empty.",
             "Every row needs the child's identifier.",
         )
-        issues += _issues_for(
+        issues += _row_issues(
             header,
             header["dob_bad"],
             "date_invalid",
@@ -132,7 +147,7 @@ def check_903(read: Read903) -> list[Issue]:
             "DOB is not a date.",
             "Write dates as DD/MM/YYYY.",
         )
-        issues += _issues_for(
+        issues += _row_issues(
             header,
             header["dob"].isna() & ~header["dob_bad"],
             "dob_missing",
@@ -141,7 +156,7 @@ def check_903(read: Read903) -> list[Issue]:
             "Every child needs a date of birth.",
         )
         issues += _code_issues(header, "SEX", required=False)
-    issues += _issues_for(
+    issues += _row_issues(
         episodes,
         episodes["child_missing"],
         "child_missing",
@@ -150,7 +165,7 @@ def check_903(read: Read903) -> list[Issue]:
         "Every episode needs the child's identifier.",
     )
     for field in ("DECOM", "DEC"):
-        issues += _issues_for(
+        issues += _row_issues(
             episodes,
             episodes[f"{field.lower()}_bad"],
             "date_invalid",
@@ -158,7 +173,7 @@ def check_903(read: Read903) -> list[Issue]:
             f"{field} is not a date.",
             "Write dates as DD/MM/YYYY.",
         )
-    issues += _issues_for(
+    issues += _row_issues(
         episodes,
         episodes["decom"].isna() & ~episodes["decom_bad"],
         "decom_missing",
@@ -170,7 +185,7 @@ def check_903(read: Read903) -> list[Issue]:
         issues += _code_issues(episodes, field, required)
     has_dec = episodes["dec"].notna() | episodes["dec_bad"]
     has_rec = episodes["rec"].notna() | episodes["rec_unknown"]
-    issues += _issues_for(
+    issues += _row_issues(
         episodes,
         has_dec & ~has_rec,
         "rec_missing",
@@ -178,7 +193,7 @@ def check_903(read: Read903) -> list[Issue]:
         "the episode has a DEC but no REC.",
         "Give the reason the episode ceased (X1 if the next one follows).",
     )
-    issues += _issues_for(
+    issues += _row_issues(
         episodes,
         has_rec & ~has_dec,
         "dec_missing",
@@ -186,7 +201,7 @@ def check_903(read: Read903) -> list[Issue]:
         "the episode has a REC but no DEC.",
         "Give the date the episode ceased, or leave REC empty.",
     )
-    issues += _issues_for(
+    issues += _row_issues(
         episodes,
         episodes["dec"] < episodes["decom"],
         "dec_before_decom",
@@ -200,23 +215,60 @@ def check_903(read: Read903) -> list[Issue]:
 
 
 def _overlaps(episodes: pd.DataFrame) -> list[Issue]:
-    """An episode starting before the child's previous episode (same year's return) ended."""
-    ordered = episodes.loc[episodes["decom"].notna()].sort_values(
-        ["file", "child", "decom", "row"], kind="mergesort"
-    )
-    same = ordered["child"].eq(ordered["child"].shift(1)) & ordered["file"].eq(
-        ordered["file"].shift(1)
-    )
-    prev_dec = ordered["dec"].shift(1)
-    overlap = same & (prev_dec.isna() | (ordered["decom"] < prev_dec))
+    """An episode starting before the child's previous episode (same year's return) ended.
+
+    Episodes are taken file by file, each child's in DECOM order (ties in row order), and
+    each compared with the one before. `read_903` gives each file in that order already, so
+    the sort is skipped when a pass over the keys finds them in order."""
+    decom = episodes["decom"].to_numpy()
+    dated = np.flatnonzero(~np.isnat(decom))
+    if not len(dated):
+        return []
+    if isinstance(episodes["file"].dtype, pd.CategoricalDtype):
+        file_codes = episodes["file"].cat.codes.to_numpy()[dated]
+    else:
+        file_codes = pd.factorize(episodes["file"].to_numpy()[dated], sort=True)[0]
+    keys = [
+        episodes["child"].to_numpy()[dated],
+        decom[dated].view("int64"),
+        episodes["row"].to_numpy()[dated],
+    ]
+    if _in_order_within(file_codes, keys):
+        order = np.arange(len(dated))
+    else:
+        order = np.lexsort((*reversed(keys), file_codes))
+    child, codes = keys[0][order], file_codes[order]
+    same = np.r_[False, (child[1:] == child[:-1]) & (codes[1:] == codes[:-1])]
+    prev_dec = episodes["dec"].to_numpy()[dated[order]]
+    prev_dec = np.r_[np.array(["NaT"], dtype=prev_dec.dtype), prev_dec[:-1]]
+    overlap = same & (np.isnat(prev_dec) | (decom[dated[order]] < prev_dec))
+    if not overlap.any():
+        return []
+    ordered = episodes.iloc[dated[order[overlap]]]
     return _issues_for(
         ordered,
-        overlap,
+        pd.Series(True, index=ordered.index),
         "overlapping_episodes",
         "DECOM",
         "the episode starts before the child's previous episode ended (or while it is still open).",
         "Close the earlier episode on the day this one starts, or correct DECOM.",
     )
+
+
+def _in_order_within(groups: np.ndarray, keys: list[np.ndarray]) -> bool:
+    """Whether each group's rows are contiguous and in lexicographic order of `keys`."""
+    if len(groups) < 2:
+        return True
+    changes = np.count_nonzero(groups[1:] != groups[:-1])
+    if changes != len(np.unique(groups)) - 1:
+        return False
+    ties = groups[1:] == groups[:-1]
+    for array in keys:
+        after, before = array[1:], array[:-1]
+        if ((after < before) & ties).any():
+            return False
+        ties &= after == before
+    return True
 
 
 def _header_checks(header: pd.DataFrame, episodes: pd.DataFrame) -> list[Issue]:
@@ -239,28 +291,55 @@ def _header_checks(header: pd.DataFrame, episodes: pd.DataFrame) -> list[Issue]:
             )
     if not len(header):
         return issues
-    known = header[["year", "child", "dob"]].drop_duplicates(["year", "child"], keep="last")
-    joined = episodes.merge(known, on=["year", "child"], how="left", indicator=True)
-    in_header_year = joined["year"].isin(years_with_header).to_numpy()
-    missing = (joined["_merge"] == "left_only").to_numpy() & in_header_year
-    missing &= ~joined["child_missing"].to_numpy()
-    issues += _issues_for(
-        joined,
-        pd.Series(missing, index=joined.index),
+    missing, dob_after = _header_join(header, episodes, years_with_header)
+    issues += _row_issues(
+        episodes,
+        pd.Series(missing, index=episodes.index),
         "child_not_in_header",
         "CHILD",
         "the child is not in the same year's header.",
         "Add the child to the header, or correct CHILD.",
     )
-    issues += _issues_for(
-        joined,
-        joined["dob"] > joined["decom"],
+    issues += _row_issues(
+        episodes,
+        pd.Series(dob_after, index=episodes.index),
         "dob_after_decom",
         "DOB",
         "the child's DOB (in the header) is after this episode's DECOM.",
         "Check the DOB in the header and the episode's DECOM.",
     )
     return issues
+
+
+def _header_join(header: pd.DataFrame, episodes: pd.DataFrame, years_with_header):
+    """Each episode against its year's header: (not in the header, DOB after DECOM) flags in
+    the episodes' order. A child twice in a year's header takes its last row's DOB. Year by
+    year, the header's children are sorted once and each episode's child found by binary
+    search (no merge of the wide frames)."""
+    h_year, h_child, h_dob = (header[c].to_numpy() for c in ("year", "child", "dob"))
+    e_year, e_child, e_decom = (episodes[c].to_numpy() for c in ("year", "child", "decom"))
+    missing = np.zeros(len(episodes), dtype=bool)
+    dob_after = np.zeros(len(episodes), dtype=bool)
+    for year in np.unique(e_year):
+        rows = np.flatnonzero(e_year == year)
+        in_header = np.flatnonzero(h_year == year)
+        if not len(in_header):
+            missing[rows] = True
+            continue
+        order = in_header[np.argsort(h_child[in_header], kind="stable")]
+        children = h_child[order]
+        last = np.r_[children[1:] != children[:-1], True]  # a child's last row in the header
+        keys, dobs = children[last], h_dob[order[last]]
+        at = np.minimum(np.searchsorted(keys, e_child[rows]), len(keys) - 1)
+        found = keys[at] == e_child[rows]
+        missing[rows[~found]] = True
+        dob = dobs[at]
+        after = found & ~np.isnat(dob) & ~np.isnat(e_decom[rows])
+        after[after] = dob[after] > e_decom[rows][after]
+        dob_after[rows[after]] = True
+    missing &= np.isin(e_year, list(years_with_header))
+    missing &= ~episodes["child_missing"].to_numpy(dtype=bool)
+    return missing, dob_after
 
 
 def check_cin(read: ReadCin) -> list[Issue]:
