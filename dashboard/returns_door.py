@@ -116,3 +116,8 @@ __all__ = [
     "commit_returns",
     "shown_aggregates",
 ]
+
+
+def demo_mode() -> bool:
+    """True for a demo session: it serves only the sample, so returns are switched off."""
+    return _uploader()[2]

@@ -7,6 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from dashboard import returns_door
+from dashboard.auth import SESSION_KEY, Identity
 from pipelines.store.warehouse import open_warehouse
 
 DATA = Path(__file__).parent / "data" / "returns"
@@ -76,3 +77,13 @@ def test_the_door_checks_without_writing(tmp_path, monkeypatch):
     )
     assert check.ok and set(check.preview.outcomes["unit"]) == {"All", "North", "South"}
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_demo_mode_switches_returns_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(tmp_path / "w.duckdb"))
+    at = AppTest.from_function(_tab, default_timeout=120)
+    at.session_state[SESSION_KEY] = Identity("demo", "analyst", "demo")  # as the router sets it
+    at.run()
+    assert not at.exception
+    assert any("importing statutory returns is switched off" in i.value for i in at.info)
+    assert all(u.proto.disabled for u in at.get("file_uploader"))

@@ -24,6 +24,14 @@ def render_returns_tab() -> None:
         "record or identifier. Several years may be given at once: name each file with its "
         "year (e.g. `episodes_2023-24.csv`). See *docs/returns.md* for every definition."
     )
+    demo = returns_door.demo_mode()
+    if demo:
+        st.info(
+            "Demo mode: this server holds only the synthetic sample, so importing statutory "
+            "returns is switched off. Use `rp-impact import-903` or `import-cin` on your own "
+            "warehouse.",
+            icon=":material/science:",
+        )
     generation = st.session_state.setdefault("returns_generation", 0)
     collection = st.radio(
         "Which return?", list(KINDS), format_func=lambda k: KINDS[k][0], key="returns-kind"
@@ -38,11 +46,13 @@ def render_returns_tab() -> None:
         type=KINDS[collection][1],
         accept_multiple_files=True,
         key=f"returns-files-{collection}-{generation}",
+        disabled=demo,
     )
     mapping = st.file_uploader(
         "Optional unit map (CSV): postcode_sector,unit or child,unit",
         type=["csv"],
         key=f"returns-map-{generation}",
+        disabled=demo,
     )
     last = st.session_state.get("returns_last_commit")
     if last:
