@@ -46,6 +46,8 @@ class Column:
     aliases: tuple[str, ...] = ()
     default: str | None = None
     example: str = ""
+    #: Where the definition comes from (the docs show it after the description).
+    source: str = ""
 
     @property
     def sql_type(self) -> str:
@@ -140,8 +142,79 @@ _AGE_BAND = Column(
 )
 
 
-def _count(name: str, description: str, aliases: tuple[str, ...] = (), example: str = "12"):
-    return Column(name, "count", description, aliases=aliases, example=example)
+def _count(
+    name: str,
+    description: str,
+    aliases: tuple[str, ...] = (),
+    example: str = "12",
+    source: str = "",
+):
+    return Column(name, "count", description, aliases=aliases, example=example, source=source)
+
+
+_CLA_METHODOLOGY = (
+    "DfE, Children looked after in England including adoptions: methodology "
+    "(explore-education-statistics.service.gov.uk)"
+)
+_CIN_METHODOLOGY = "DfE, Characteristics of children in need: methodology"
+_YEAR_END = (
+    " A year-end measure: counted on 31 March only (other months hold no value), and a count "
+    "of looked-after children, not a rate per 10,000 children. Any other period end holds "
+    "no value: write `z` (not applicable)."
+)
+
+#: Counts that only child-level statutory returns (SSDA903, CIN census) can give; computed by
+#: `rp-impact import-903` / `import-cin` (`pipelines.load.returns`), optional in any extract.
+RETURN_MEASURES = (
+    _count(
+        "cla_reentry_starts",
+        "Periods of care started in the period by children who had ceased to be looked after "
+        "in the 12 months before (returns to care).",
+        ("cla_reentries", "cla_returns_to_care"),
+        "1",
+        _CLA_METHODOLOGY + ", returns to care",
+    ),
+    _count(
+        "cla_3plus_placements",
+        "Children looked after on 31 March who had three or more separate placements during "
+        "the year ending that day (short-term placement stability)." + _YEAR_END,
+        ("cla_3_placements",),
+        "z",
+        _CLA_METHODOLOGY + ", placement stability",
+    ),
+    _count(
+        "cla_long_term_eligible",
+        "Children under 16 on 31 March who had been looked after continuously for at least "
+        "2.5 years: the base of the long-term stability measure." + _YEAR_END,
+        (),
+        "z",
+        _CLA_METHODOLOGY + ", long-term stability",
+    ),
+    _count(
+        "cla_long_term_stable",
+        "Of those under 16 looked after for 2.5 years or more on 31 March, those in the same "
+        "placement for at least 2 years or placed for adoption (divide by "
+        "cla_long_term_eligible for DfE's percentage)." + _YEAR_END,
+        (),
+        "z",
+        _CLA_METHODOLOGY + ", long-term stability",
+    ),
+    _count(
+        "cpp_repeat_2y_starts",
+        "Plans started in the period by children whose previous plan (in the returns read) "
+        "ended within the two years before.",
+        (),
+        "1",
+        _CIN_METHODOLOGY + ", second or subsequent plans by time since the previous plan",
+    ),
+    _count(
+        "cpp_ends_2y_plus",
+        "Plans ended in the period that had lasted two years or more (time on plan).",
+        (),
+        "0",
+        _CIN_METHODOLOGY + ", duration of child protection plans",
+    ),
+)
 
 
 OUTCOME_MEASURES = (
@@ -180,6 +253,7 @@ OUTCOME_MEASURES = (
     _count("referrals", "Referrals to children's social care in the period.", ("referral",), "40"),
     _count("rereferrals", "Re-referrals within 12 months in the period.", ("re_referrals",), "9"),
     _count("fgc_held", "Family group conferences held in the period.", ("fgcs", "fgc"), "2"),
+    *RETURN_MEASURES,
 )
 
 OUTCOMES = Contract(
@@ -445,7 +519,8 @@ def contracts_markdown() -> str:
         for c in contract.columns:
             required = "yes" if c.required else (f"default `{c.default}`" if c.default else "no")
             aliases = ", ".join(f"`{a}`" for a in c.aliases)
-            lines.append(f"| `{c.name}` | {c.kind} | {required} | {aliases} | {c.description} |")
+            text = f"{c.description} Source: {c.source}." if c.source else c.description
+            lines.append(f"| `{c.name}` | {c.kind} | {required} | {aliases} | {text} |")
         lines += ["", "| rule | severity | what it checks |", "|---|---|---|"]
         for r in contract.rules:
             lines.append(f"| `{r.code}` | {r.severity} | {r.description} |")

@@ -275,6 +275,19 @@ def upload_issues(wh: Warehouse, upload_id: int | None = None, limit: int = 500)
     )
 
 
+def upload_sources(wh: Warehouse, upload_id: int | None = None) -> pd.DataFrame:
+    """The source files (SSDA903, CIN census) behind each upload, or behind one: name, hash,
+    collection, collection year and row count, newest upload first."""
+    return wh.query(
+        """SELECT s.upload_id, u.uploaded_at, u.outcome, s.file_name, s.sha256, s.collection,
+                  s.collection_year, s.n_rows
+           FROM upload_sources s JOIN raw_uploads u USING (upload_id)
+           WHERE s.upload_id = coalesce(?, s.upload_id)
+           ORDER BY s.upload_id DESC, s.collection, s.collection_year, s.file_name""",
+        [upload_id],
+    )
+
+
 def last_upload_time(wh: Warehouse) -> dt.datetime | None:
     frame = wh.query("SELECT max(uploaded_at) FROM raw_uploads WHERE outcome = 'loaded'")
     value = frame.iloc[0, 0]

@@ -26,8 +26,19 @@ PERIODS_PER_YEAR = {"month": 12, "quarter": 4, "financial_year": 1}
 #: Age bands in the order tables and charts show them (the outcomes contract's bands).
 AGE_BAND_ORDER = ("All", "Under 1", "1-4", "5-9", "10-15", "16-17")
 
+#: DfE's year-end measures from the statutory returns: children looked after on 31 March,
+#: counted on that day only (every other month, quarter and year end holds no value).
+YEAR_END_MEASURES = ("cla_3plus_placements", "cla_long_term_eligible", "cla_long_term_stable")
+
 #: Measured on the last day of the period; every other outcome measure is a flow within it.
-STOCK_MEASURES = ("cla_at_period_end", "cpp_at_period_end", "cin_at_period_end")
+#: The year-end measures are stocks too: a quarter or financial year ending 31 March takes
+#: the value on that day, as `cla_at_period_end` does.
+STOCK_MEASURES = (
+    "cla_at_period_end",
+    "cpp_at_period_end",
+    "cin_at_period_end",
+    *YEAR_END_MEASURES,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +51,11 @@ class Measure:
     @property
     def is_stock(self) -> bool:
         return self.name in STOCK_MEASURES
+
+    @property
+    def is_year_end(self) -> bool:
+        """Counted on 31 March only (DfE's year-end measures from the returns)."""
+        return self.name in YEAR_END_MEASURES
 
 
 MEASURES: dict[str, Measure] = {
@@ -66,6 +82,45 @@ MEASURES: dict[str, Measure] = {
         Measure("referrals", "Referrals to children's social care", "Referrals", "neutral"),
         Measure("rereferrals", "Re-referrals within 12 months", "Re-referrals", "decrease"),
         Measure("fgc_held", "Family group conferences held", "FGCs", "increase"),
+        # From the statutory returns (SSDA903, CIN census): `pipelines.load.returns`.
+        Measure(
+            "cla_reentry_starts",
+            "Children returning to care within 12 months",
+            "CLA re-entries",
+            "decrease",
+        ),
+        Measure(
+            "cla_3plus_placements",
+            "Children looked after with 3+ placements in the year (on 31 March; a count, "
+            "not a rate)",
+            "3+ placements",
+            "decrease",
+        ),
+        Measure(
+            "cla_long_term_eligible",
+            "Children under 16 looked after 2.5+ years (on 31 March; a count, not a rate)",
+            "Long-term CLA",
+            "neutral",
+        ),
+        Measure(
+            "cla_long_term_stable",
+            "Children looked after 2.5+ years in a stable placement (on 31 March; a count, "
+            "not a rate)",
+            "Long-term stable",
+            "increase",
+        ),
+        Measure(
+            "cpp_repeat_2y_starts",
+            "Child protection plans starting within 2 years of a previous plan",
+            "Repeat CPP <2y",
+            "decrease",
+        ),
+        Measure(
+            "cpp_ends_2y_plus",
+            "Child protection plans ending after 2 years or more",
+            "CPP ends 2y+",
+            "neutral",
+        ),
     )
 }
 

@@ -217,23 +217,25 @@ def test_cli_dry_run_previews_and_writes_nothing(tmp_path, capsys):
     assert " c " in out or "c\n" in out  # the small yearly totals are suppressed
 
 
+def _import_903_by_sector(warehouse: str) -> int:
+    """Run ``import-903`` on the fixtures with the sector unit map; return the exit code."""
+    return run(
+        [
+            "--warehouse",
+            warehouse,
+            "import-903",
+            *map(str, F903),
+            "--area",
+            AREA,
+            "--unit-map",
+            str(DATA / "unit_map_sectors.csv"),
+        ]
+    )
+
+
 def test_cli_imports_both_returns(tmp_path, capsys):
     warehouse = str(tmp_path / "w.duckdb")
-    assert (
-        run(
-            [
-                "--warehouse",
-                warehouse,
-                "import-903",
-                *map(str, F903),
-                "--area",
-                AREA,
-                "--unit-map",
-                str(DATA / "unit_map_sectors.csv"),
-            ]
-        )
-        == 0
-    )
+    assert _import_903_by_sector(warehouse) == 0
     assert run(["--warehouse", warehouse, "import-cin", *map(str, FCIN), "--area", AREA]) == 0
     with open_warehouse(warehouse) as wh:
         row = wh.query(
@@ -290,21 +292,7 @@ def _identifiers() -> set[str]:
 
 def test_no_identifier_reaches_the_warehouse(tmp_path, capsys):
     warehouse = tmp_path / "w.duckdb"
-    assert (
-        run(
-            [
-                "--warehouse",
-                str(warehouse),
-                "import-903",
-                *map(str, F903),
-                "--area",
-                AREA,
-                "--unit-map",
-                str(DATA / "unit_map_sectors.csv"),
-            ]
-        )
-        == 0
-    )
+    assert _import_903_by_sector(str(warehouse)) == 0
     assert (
         run(
             [
@@ -335,3 +323,24 @@ def test_no_identifier_reaches_the_warehouse(tmp_path, capsys):
     raw = warehouse.read_bytes()
     for identifier in identifiers:
         assert identifier.encode() not in raw, identifier
+
+
+def test_the_audit_records_each_return_file_and_the_new_measures_load(empty_wh):
+    from pipelines import marts
+
+    result = commit(empty_wh, preview_903(F903, area_code=AREA), user="tester", backup=False)
+    assert result.outcome == "loaded"
+    sources = marts.upload_sources(empty_wh, result.upload_id)
+    assert sorted(sources["file_name"]) == sorted(p.name for p in F903)
+    assert set(sources["collection"]) == {"ssda903"} and set(sources["collection_year"]) == {
+        2024,
+        2025,
+    }
+    year_end = empty_wh.query(
+        "SELECT period_end, cla_long_term_eligible, cla_long_term_eligible_null_reason AS why "
+        "FROM fct_outcomes WHERE unit = 'All' AND age_band = 'All' ORDER BY period_end"
+    )
+    march = year_end[year_end["period_end"].astype(str).str.endswith("03-31")]
+    others = year_end.drop(march.index)
+    assert set(others["why"]) == {"z"}  # not applicable outside 31 March, never a zero
+    assert march["why"].isna().all()

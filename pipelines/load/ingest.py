@@ -13,7 +13,9 @@ The dashboard's Upload page, the CLI and the tests all call these functions.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import operator
+import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +78,62 @@ class IngestResult:
         if self.warnings:
             text += f"; {len(self.warnings)} warning(s)"
         return text + "."
+
+
+#: The collections a source file may come from (`UploadSource.collection`).
+SOURCE_COLLECTIONS = ("ssda903", "cin")
+
+
+@dataclass(frozen=True)
+class UploadSource:
+    """A file the uploaded extract was computed from (an SSDA903 or CIN census return), as
+    the audit records it in `upload_sources`: its name, hash, collection, collection year (the
+    31 March it ends) and row count. Never a row of its content, never an identifier."""
+
+    file_name: str
+    sha256: str
+    collection: str  # "ssda903" | "cin"
+    collection_year: int | None = None
+    n_rows: int = 0
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[0-9a-f]{64}", str(self.sha256)):
+            raise ValueError("UploadSource.sha256 must be a file's SHA-256 (64 hex digits).")
+        if self.collection not in SOURCE_COLLECTIONS:
+            raise ValueError(
+                f"UploadSource.collection must be one of {', '.join(SOURCE_COLLECTIONS)}."
+            )
+        try:  # numpy integers are accepted and stored as int
+            year = None if self.collection_year is None else operator.index(self.collection_year)
+            n_rows = operator.index(self.n_rows)
+        except TypeError:
+            raise ValueError("UploadSource.collection_year and n_rows are whole numbers.") from None
+        if year is not None and not 1990 <= year <= 2100:
+            raise ValueError("UploadSource.collection_year is the year its 31 March falls in.")
+        if n_rows < 0 or isinstance(self.n_rows, bool):
+            raise ValueError("UploadSource.n_rows is the file's row count, 0 or more.")
+        object.__setattr__(self, "collection_year", year)
+        object.__setattr__(self, "n_rows", n_rows)
+
+
+def _record_sources(cur, upload_id: int, sources: Sequence[UploadSource]) -> None:
+    if not sources:
+        return
+    cur.executemany(
+        "INSERT INTO upload_sources (upload_id, file_name, sha256, collection, "
+        "collection_year, n_rows) VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            [
+                upload_id,
+                safe_display_name(s.file_name, default="return"),
+                s.sha256,
+                s.collection,
+                s.collection_year,
+                s.n_rows,
+            ]
+            for s in sources
+        ],
+    )
 
 
 # Uploads of these datasets change the materialised outcome periods (counts, or populations).
@@ -162,7 +220,14 @@ def _already_loaded(cur, sha: str) -> int | None:
     return None if row[0] is None else int(row[0])
 
 
-def _record_upload(cur, result: IngestResult, user: str, source: str, report_rows: int) -> int:
+def _record_upload(
+    cur,
+    result: IngestResult,
+    user: str,
+    source: str,
+    report_rows: int,
+    sources: Sequence[UploadSource] = (),
+) -> int:
     upload_id = next_upload_id(cur)
     cur.execute(
         """INSERT INTO raw_uploads (upload_id, file_name, sha256, dataset, n_rows, user_name,
@@ -206,6 +271,7 @@ def _record_upload(cur, result: IngestResult, user: str, source: str, report_row
                 _texts(i.hint for i in issues),
             ],
         )
+    _record_sources(cur, upload_id, sources)
     return upload_id
 
 
@@ -285,8 +351,13 @@ def ingest_file(
     demo: bool = False,
     backup: bool | None = None,
     preview_rows: int = 0,
+    sources: Sequence[UploadSource] = (),
 ) -> IngestResult:
     """Validate and (unless `dry_run`) load one file. Never half-applies a file.
+
+    `sources` are the files the extract was computed from (a returns import's SSDA903 or CIN
+    census files): recorded in `upload_sources` in the transaction that records the upload,
+    loaded or refused, so they are rolled back with a failed load.
 
     A dry run with `preview_rows` also lists up to that many rows it would add or revise
     (`IngestResult.preview`), from the same staging as the checks.
@@ -303,6 +374,9 @@ def ingest_file(
     Any failure to read or check the file is reported as a refusal, never raised.
     """
     allow_columns = tuple(a for a in allow_columns if str(a).strip())
+    sources = tuple(sources)
+    if not all(isinstance(s, UploadSource) for s in sources):
+        raise TypeError("ingest_file(sources=...) takes UploadSource records.")
     if role is not None:
         auth.require(role, "validate" if dry_run else "upload")
     if allow_columns:
@@ -354,7 +428,9 @@ def ingest_file(
         if not report.ok:
             if not dry_run and not warehouse.read_only:
                 with warehouse.transaction() as tx:
-                    result.upload_id = _record_upload(tx, result, user, source, report.n_rows)
+                    result.upload_id = _record_upload(
+                        tx, result, user, source, report.n_rows, sources
+                    )
             return result
         contract = CONTRACTS[report.dataset]
         columns = _merged_columns(contract, cur)
@@ -380,7 +456,7 @@ def ingest_file(
             # Counted under the write lock, so the merge acts on exactly the rows it reports.
             counts = _preview_counts(tx, contract, columns)
             result.n_added, result.n_revised, result.n_unchanged = counts
-            result.upload_id = _record_upload(tx, result, user, source, report.n_rows)
+            result.upload_id = _record_upload(tx, result, user, source, report.n_rows, sources)
             areas = [
                 r[0] for r in tx.execute(f"SELECT DISTINCT area_code FROM {STAGE_TABLE}").fetchall()
             ]

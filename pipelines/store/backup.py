@@ -204,22 +204,27 @@ class RestoreResult:
     uploads_removed: int
 
 
+def first_column(cur, sql: str, params: list) -> list:
+    """The first column of every row ``sql`` returns, in order."""
+    return [r[0] for r in cur.execute(sql, params).fetchall()]
+
+
 def _tables(cur, database: str) -> list[str]:
-    rows = cur.execute(
+    return first_column(
+        cur,
         "SELECT table_name FROM duckdb_tables() WHERE database_name = ? AND schema_name = 'main' "
         "AND NOT temporary ORDER BY table_name",
         [database],
-    ).fetchall()
-    return [r[0] for r in rows]
+    )
 
 
 def _columns(cur, database: str, table: str) -> list[str]:
-    rows = cur.execute(
+    return first_column(
+        cur,
         "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
         "AND table_name = ? ORDER BY column_index",
         [database, table],
-    ).fetchall()
-    return [r[0] for r in rows]
+    )
 
 
 def restore(warehouse: Warehouse, backup: Backup) -> RestoreResult:

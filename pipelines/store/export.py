@@ -28,6 +28,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipelines.store.backup import first_column
 from pipelines.store.warehouse import Warehouse
 
 NO_AREA = "none"
@@ -49,12 +50,12 @@ def mart_names(warehouse: Warehouse) -> list[str]:
 
 
 def _columns(cur, mart: str) -> list[str]:
-    rows = cur.execute(
+    return first_column(
+        cur,
         "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
         "ORDER BY ordinal_position",
         [mart],
-    ).fetchall()
-    return [r[0] for r in rows]
+    )
 
 
 def _partition_select(mart: str, columns: list[str]) -> tuple[str, list[str]]:

@@ -40,6 +40,16 @@ def _flow_sum(measure: str, incomplete: str) -> str:
     )
 
 
+def _never_supplied(measure: str) -> str:
+    """No row of the period holds the measure or a suppression marker for it (a column no
+    extract gave): the period is 'not supplied', not 'suppressed in source'."""
+    reason = f"{measure}_null_reason"
+    return (
+        f"(count({measure}) = 0 AND count(*) FILTER (WHERE {reason} IS NOT NULL "
+        f"AND {reason} <> 'not supplied') = 0)"
+    )
+
+
 def _measure_aggregates(measure: str) -> str:
     """A measure at a grain: flows summed, stocks at the period end, NULL with a reason
     when the period is incomplete or holds a suppressed month (never a partial sum)."""
@@ -58,6 +68,7 @@ def _measure_aggregates(measure: str) -> str:
             f"CASE WHEN {incomplete} THEN 'incomplete period' "
             f"WHEN count(*) = 1 AND count({measure}) = 0 "
             f"THEN coalesce(min({reason}), 'not supplied') "
+            f"WHEN {_never_supplied(measure)} THEN 'not supplied' "
             f"WHEN count({measure}) < count(*) THEN 'suppressed in source' END"
         )
     return f"{value} AS {measure},\n       {why} AS {reason}"
@@ -239,6 +250,7 @@ def _rollup_aggregates(covered: str, expected: int) -> str:
             value = _flow_sum(measure, incomplete)
             why = (
                 f"CASE WHEN {incomplete} THEN 'incomplete period' "
+                f"WHEN {_never_supplied(measure)} THEN 'not supplied' "
                 f"WHEN count({measure}) < count(*) THEN 'suppressed in source' END"
             )
         parts.append(f"{value} AS {measure},\n       {why} AS {reason}")

@@ -70,14 +70,52 @@ def schema_v1() -> list[str]:
     ]
     for contract in CONTRACTS.values():
         statements.append(fact_table_ddl(contract, contract.table))
-        statements.append(
-            fact_table_ddl(
-                contract,
-                contract.history_table,
-                "superseded_by BIGINT NOT NULL, superseded_at TIMESTAMP NOT NULL",
-            )
-        )
+        statements.append(fact_table_ddl(contract, contract.history_table, _history_extra()))
     return statements
+
+
+def _history_extra() -> str:
+    return "superseded_by BIGINT NOT NULL, superseded_at TIMESTAMP NOT NULL"
+
+
+def rebuild_in_contract_order(contract: Contract) -> list[str]:
+    """A contract's facts and history rebuilt with its current columns, in its order: the
+    rows are copied by name, so columns the contract gained since are NULL (not supplied) and
+    an older warehouse ends with exactly the tables a new one is created with (backups and
+    the revision history copy rows by position). Views over the tables are bound by name when
+    read, so they survive the swap."""
+    out = []
+    for table, extra in ((contract.table, ""), (contract.history_table, _history_extra())):
+        new = f"{table}__rebuilt"
+        out += [
+            f"DROP TABLE IF EXISTS {new}",
+            fact_table_ddl(contract, new, extra),
+            f"INSERT INTO {new} BY NAME SELECT * FROM {table}",
+            f"DROP TABLE {table}",
+            f"ALTER TABLE {new} RENAME TO {table}",
+        ]
+    return out
+
+
+def outcome_return_measures() -> list[str]:
+    """Migration 4: the outcomes facts and history gain the statutory returns' measures
+    (`pipelines.contracts.RETURN_MEASURES`) and their `_null_reason` columns."""
+    return rebuild_in_contract_order(OUTCOMES)
+
+
+def upload_sources_table() -> list[str]:
+    """Migration 5: the source files behind an upload (the SSDA903 and CIN census files a
+    returns import aggregated): name, hash, collection, year and row count, never content."""
+    return [
+        """CREATE TABLE IF NOT EXISTS upload_sources (
+            upload_id BIGINT NOT NULL,
+            file_name VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            collection VARCHAR NOT NULL,
+            collection_year INTEGER,
+            n_rows BIGINT
+        )"""
+    ]
 
 
 def sql_file(name: str) -> str:

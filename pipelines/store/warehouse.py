@@ -46,6 +46,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "uploads audit, facts and history", models.schema_v1),
     Migration(2, "DfE published statistics", models.dfe_tables),
     Migration(3, "materialised outcome coverage and series", materialise.coverage_tables),
+    Migration(4, "outcome measures from the statutory returns", models.outcome_return_measures),
+    Migration(5, "source files behind each upload", models.upload_sources_table),
 )
 
 

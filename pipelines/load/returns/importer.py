@@ -30,6 +30,7 @@ from pipelines.load.returns.ssda903 import SourceFile, read_903
 from pipelines.load.returns.unit_map import UnitMap
 from pipelines.load.returns.validate import check_903, check_cin
 from pipelines.load.validate import Issue
+from pipelines.measures import YEAR_END_MEASURES
 
 SOURCE = "returns"
 KEY = ("period_end", "area_code", "unit", "age_band")
@@ -205,11 +206,28 @@ def _gap_notes(years) -> list[str]:
     ]
 
 
+def aggregate_rows(preview: ReturnsPreview) -> pd.DataFrame:
+    """The contract's measures and the returns-only measures side by side, one row per key.
+
+    DfE's year-end measures exist on 31 March only; every other month says `z` (not
+    applicable), because an empty cell would read as a suppressed one.
+    """
+    keys = ["period_end", "area_code", "unit", "age_band"]
+    rows = preview.outcomes
+    if not preview.extra.empty:
+        rows = rows.merge(preview.extra, on=keys, how="outer", validate="one_to_one")
+    rows = rows.sort_values(keys, kind="stable").reset_index(drop=True)
+    march_31 = pd.to_datetime(rows["period_end"]).dt.strftime("%m-%d") == "03-31"
+    for m in YEAR_END_MEASURES:
+        if m in rows.columns:
+            rows[m] = rows[m].astype("object").where(march_31, "z")
+    return rows[[c for c in OUTCOMES.column_names if c in rows.columns]]
+
+
 def write_aggregate_csv(preview: ReturnsPreview, folder: Path) -> Path:
     """The aggregate rows as an outcomes extract CSV (deterministic bytes for the same input)."""
-    columns = [c for c in OUTCOMES.column_names if c in preview.outcomes.columns]
     path = Path(folder) / preview.display_name()
-    preview.outcomes[columns].to_csv(path, index=False, lineterminator="\n")
+    aggregate_rows(preview).to_csv(path, index=False, lineterminator="\n")
     return path
 
 
@@ -228,7 +246,7 @@ def commit(
     Returns the `IngestResult`. A preview with errors is refused here, before anything is
     written (its problems are in `preview.issues`).
     """
-    from pipelines.load.ingest import IngestResult, ingest_file
+    from pipelines.load.ingest import IngestResult, UploadSource, ingest_file
 
     if role is not None:
         auth.require(role, "validate" if dry_run else "upload")
@@ -261,6 +279,10 @@ def commit(
                 role=role,
                 demo=demo,
                 backup=backup,
+                sources=[
+                    UploadSource(f.name, f.sha256, f.collection, f.year, f.n_rows)
+                    for f in preview.files
+                ],
             )
         finally:
             path.unlink(missing_ok=True)
