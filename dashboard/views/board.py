@@ -16,6 +16,7 @@ from dashboard.views.common import (
     require_context,
 )
 from pipelines.present import charts
+from pipelines.present.verdicts import VERDICT_INTRO, verdict_views
 from pipelines.present.wording import CONFIDENCE_MEANING
 
 ctx = require_context()
@@ -43,6 +44,25 @@ def change_text(headline) -> str | None:
     unit = "%" if headline.change_unit == "%" else " percentage points"
     return f"{headline.change_pct:+.1f}{unit}"
 
+
+# -- 0. the verdicts: one per primary outcome, read the same everywhere ------------------------
+st.subheader("The verdict")
+st.caption(VERDICT_INTRO)
+if not summary.verdicts:
+    empty_state(
+        "No verdict yet",
+        summary.verdict_note
+        or "The verdicts need each locality's outcomes and the date each locality started.",
+        "Load outcomes by locality and the rollout dates on the **Upload** page.",
+    )
+for view in verdict_views(summary.verdicts):
+    with st.container(border=True):
+        st.markdown(f"**{view.title}.** {view.sentence}")
+        st.markdown(f"*{view.grade_label}: {view.grade_meaning}*")
+        with st.expander("How this was worked out"):
+            st.markdown("\n".join(f"- {line}" for line in view.details + view.caveats))
+if summary.plan_line:
+    st.caption(summary.plan_line)
 
 # -- 1. headline tiles ---------------------------------------------------------------------------
 st.subheader("The three numbers")

@@ -10,11 +10,13 @@ from dataclasses import dataclass, replace
 
 from pipelines import marts
 from pipelines.analysis.cohorts import cohort_analysis
-from pipelines.analysis.common import read_once
+from pipelines.analysis.common import attempt, read_once
 from pipelines.analysis.cost import cost_avoidance_analysis
 from pipelines.analysis.headlines import Headline, headlines
+from pipelines.analysis.plan import load_plan
 from pipelines.analysis.training import dose_response_analysis
 from pipelines.analysis.trend import trend_analysis
+from pipelines.analysis.verdict import Verdict, verdicts
 from pipelines.stats import findings as fnd
 from pipelines.stats.findings import Finding
 from pipelines.store.warehouse import Warehouse
@@ -22,17 +24,34 @@ from pipelines.store.warehouse import Warehouse
 
 @dataclass(frozen=True)
 class BoardSummary:
-    """What the board summary shows: the headline tiles and the findings (see below)."""
+    """What the board summary shows: the verdicts first, then the tiles and the findings.
+
+    ``verdicts``: one per primary outcome of the council's analysis plan
+    (:func:`pipelines.analysis.verdict.verdicts`), the answer every surface repeats;
+    ``plan_line`` says which plan they follow; ``verdict_note`` why there are none.
+    """
 
     headlines: list[Headline]
     findings: list[Finding]
+    verdicts: tuple[Verdict, ...] = ()
+    plan_line: str = ""
+    verdict_note: str = ""
 
 
 def board_summary(wh: Warehouse, area_code: str) -> BoardSummary:
-    """:func:`headlines` and :func:`board_findings` together, the tiles computed once."""
+    """The verdicts, :func:`headlines` and :func:`board_findings` together, each computed once."""
     wh = read_once(wh)
     tiles = headlines(wh, area_code)
-    return BoardSummary(tiles, board_findings(wh, area_code, tiles=tiles))
+    plan = load_plan(area_code)
+    notes: dict[str, str] = {}
+    found = attempt(notes, "verdicts", lambda: verdicts(wh, area_code, plan=plan)) or ()
+    return BoardSummary(
+        tiles,
+        board_findings(wh, area_code, tiles=tiles),
+        verdicts=tuple(found),
+        plan_line=plan.describe(),
+        verdict_note=notes.get("verdicts", ""),
+    )
 
 
 def board_findings(

@@ -16,6 +16,9 @@ import plotly
 
 from pipelines import __version__, analysis, marts
 from pipelines import benchmarks as dfe_reads
+from pipelines.analysis.plan import load_plan
+from pipelines.analysis.verdict import verdicts
+from pipelines.present.verdicts import VERDICT_INTRO, verdict_views
 from pipelines.present.wording import fy_label, long_date
 from pipelines.report.options import check_options, default_partnership_name, year_window
 from pipelines.report.sections import methods, outcomes, summary, training, value
@@ -79,6 +82,13 @@ def _summary(
     findings = summary.with_report_costs(
         findings, ca, costed=unit_cost is not None or investment is not None
     )
+    plan = load_plan(b.area)
+    found = verdicts(b.wh, b.area, plan=plan)  # the Board summary's verdicts, the same call
+    numbers["verdicts"] = {
+        v.outcome: {"rate_ratio": v.rate_ratio, "lower": v.ci_lower, "upper": v.ci_upper}
+        | {"grade": v.grade, "sentence": v.sentence}
+        for v in found
+    }
     numbers["headlines"] = summary.headline_numbers(tiles)
     numbers["findings"] = summary.finding_numbers(findings)
     rag_rows = summary.rag_rows(tiles, findings)
@@ -89,6 +99,9 @@ def _summary(
         year_table = summary.year_table(b, year_rows, area_name)
         numbers["year_tables"] = [t.number for t in summary.year_breakdowns(b)]
     shown = {
+        "verdicts": verdict_views(found),
+        "verdict_intro": VERDICT_INTRO,
+        "plan_line": plan.describe(),
         "findings": [summary.finding_view(f) for f in findings],
         "rag_rows": rag_rows,
         "year_table": year_table,
@@ -188,6 +201,9 @@ def collect(
     context = {
         **_title_page(wh, area_code, area_name, year, partnership_name, produced),
         "sections": SECTIONS,
+        "verdicts": shown["verdicts"],
+        "verdict_intro": shown["verdict_intro"],
+        "plan_line": shown["plan_line"],
         "findings": shown["findings"],
         "confidence_rule": fnd.CONFIDENCE_RULE,
         "rag_rule": summary.RAG_RULE,
