@@ -25,7 +25,7 @@ header(
     None,
     f"**{ctx.area_name}.** Has Restorative Practice changed the rates of children looked after "
     "(CLA) and children on child protection plans (CPP), and how confident can we be? "
-    "Read the three numbers, then the findings, then the charts.",
+    "Read the verdict first, then the three numbers, the findings and the charts.",
 )
 if ctx.rollout_date:
     st.caption(
