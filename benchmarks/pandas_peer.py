@@ -185,6 +185,18 @@ def validate(path: Path, wh: Warehouse) -> tuple[pd.DataFrame | None, _Issues, l
     return typed, issues, measures
 
 
+_TOTAL_RULES = {
+    "unit_sum_above_all": "the localities add up to more than this All row",
+    "age_bands_not_all": "the age bands do not add up to this All row",
+}
+
+
+def _add_total_hits(issues: _Issues, joined: pd.DataFrame, hit, rule: str, m: str) -> None:
+    """Record each row where ``hit`` holds (missing counts as no), with the ``m`` total found."""
+    hit = hit.fillna(False).astype(bool)
+    issues.add(rule, joined["_row"][hit], joined[f"{m}_total"][hit], m, _TOTAL_RULES[rule])
+
+
 def _check_sums(typed: pd.DataFrame, measures: list[str], issues: _Issues) -> None:
     all_unit = typed["unit"] == "All"
     all_band = typed["age_band"] == "All"
@@ -195,14 +207,7 @@ def _check_sums(typed: pd.DataFrame, measures: list[str], issues: _Issues) -> No
     joined = a_rows[["_row", *measures]].join(units, rsuffix="_total", how="inner")
     for m in measures:
         hit = joined[f"{m}_total"] > joined[m]
-        hit = hit.fillna(False).astype(bool)
-        issues.add(
-            "unit_sum_above_all",
-            joined["_row"][hit],
-            joined[f"{m}_total"][hit],
-            m,
-            "the localities add up to more than this All row",
-        )
+        _add_total_hits(issues, joined, hit, "unit_sum_above_all", m)
     bands = typed[~all_band].groupby(by_unit)[measures]
     totals = bands.sum(min_count=1).join(bands.count(), rsuffix="_known")
     totals["_n"] = typed[~all_band].groupby(by_unit).size()
@@ -210,14 +215,7 @@ def _check_sums(typed: pd.DataFrame, measures: list[str], issues: _Issues) -> No
     joined = b_rows[["_row", *measures]].join(totals, rsuffix="_total", how="inner")
     for m in measures:
         hit = (joined[f"{m}_known"] == joined["_n"]) & (joined[f"{m}_total"] != joined[m])
-        hit = hit.fillna(False).astype(bool)
-        issues.add(
-            "age_bands_not_all",
-            joined["_row"][hit],
-            joined[f"{m}_total"][hit],
-            m,
-            "the age bands do not add up to this All row",
-        )
+        _add_total_hits(issues, joined, hit, "age_bands_not_all", m)
 
 
 def _check_jumps(typed: pd.DataFrame, measures: list[str], issues: _Issues, wh) -> None:

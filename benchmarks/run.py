@@ -294,35 +294,17 @@ def main(argv: list[str] | None = None) -> int:
     with step(f"{base_scale} full warehouse (built once, then reused)"):
         full = base_warehouse(scale, "full", env)
     quarter = str(files["outcomes_quarter"])
+
+    def quarter_seconds(label: str, base) -> dict[str, float]:
+        """Timings of ingesting the quarterly extract into a copy of ``base``."""
+        timings = repeat(
+            runs, label, "ingest", env=env, base=str(base), db=str(tmp / "q.duckdb"), csv=quarter
+        )
+        return stats([r["seconds"] for r in timings])
+
     with step(f"quarterly extract ({runs} runs into 11 years, {runs} into empty)"):
-        q_full = stats(
-            [
-                r["seconds"]
-                for r in repeat(
-                    runs,
-                    "quarter into 11 years",
-                    "ingest",
-                    env=env,
-                    base=str(full),
-                    db=str(tmp / "q.duckdb"),
-                    csv=quarter,
-                )
-            ]
-        )
-        q_empty = stats(
-            [
-                r["seconds"]
-                for r in repeat(
-                    runs,
-                    "quarter into empty",
-                    "ingest",
-                    env=env,
-                    base=str(ref),
-                    db=str(tmp / "q.duckdb"),
-                    csv=quarter,
-                )
-            ]
-        )
+        q_full = quarter_seconds("quarter into 11 years", full)
+        q_empty = quarter_seconds("quarter into empty", ref)
     q_ratio = q_full["median"] / q_empty["median"]
     rows.append(("Quarterly extract into a warehouse holding 11 years", fmt(q_full), "-", "-"))
     rows.append(("Quarterly extract into an empty warehouse", fmt(q_empty), "-", "-"))

@@ -28,6 +28,7 @@ if str(ROOT) not in sys.path:
 
 from dashboard import auth, data, state  # noqa: E402
 from dashboard.state import Filters, PageSpec, period_label  # noqa: E402
+from dashboard.views.common import select_area  # noqa: E402
 from pipelines.measures import GRAIN_LABELS, GRAINS, MEASURES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -90,12 +91,8 @@ def _filters(areas, show: bool) -> tuple[Filters, list[str]]:
     bar = st.sidebar
     bar.header("Filters")
     area = stored.area if stored.area in codes else codes[0]
-    area = bar.selectbox(
-        "Area",
-        codes,
-        index=codes.index(area),
-        format_func=lambda c: f"{names.get(c, c)} ({c})",
-        help="The council (local authority) whose data you are looking at.",
+    area = select_area(
+        bar, codes, names, area, help="The council (local authority) whose data you are looking at."
     )
     unit_options = _units(area)
     unit = stored.unit if stored.unit in unit_options else unit_options[0]

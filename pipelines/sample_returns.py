@@ -57,6 +57,11 @@ def _dob_for(rng, month_end: pd.Timestamp, band: str, latest: pd.Timestamp, n: i
     return out
 
 
+def _child(child_id: str, unit, dob, start, band) -> dict:
+    """One child in care, as :func:`_intervals` tracks it (``end`` is set on leaving)."""
+    return {"id": child_id, "unit": unit, "dob": dob, "start": start, "band": band}
+
+
 def _intervals(rng, rows: pd.DataFrame, starts: str, ends: str, stock: str, prefix: str):
     """Children with (unit, start, end, dob, band at start) reproducing a locality's flows and
     stock; those leaving each month are the oldest then in care (so few reach 18 in care)."""
@@ -79,15 +84,7 @@ def _intervals(rng, rows: pd.DataFrame, starts: str, ends: str, stock: str, pref
                 span = max((opened - earliest).days - 1, 0)
                 start = earliest + pd.Timedelta(days=int(rng.integers(0, span + 1)))
                 serial += 1
-                in_care.append(
-                    {
-                        "id": f"{prefix}{serial:06d}",
-                        "unit": unit,
-                        "dob": dob,
-                        "start": start,
-                        "band": None,
-                    }
-                )
+                in_care.append(_child(f"{prefix}{serial:06d}", unit, dob, start, None))
         for month_end in months:
             month_start = month_end - pd.offsets.MonthBegin(1)
             n_exit = int(by_month[ends].loc[month_end].sum())
@@ -103,15 +100,7 @@ def _intervals(rng, rows: pd.DataFrame, starts: str, ends: str, stock: str, pref
                     start = month_start + pd.Timedelta(days=int(rng.integers(0, month_end.day)))
                     dob = _dob_for(rng, month_end, band, start, 1)[0]
                     serial += 1
-                    in_care.append(
-                        {
-                            "id": f"{prefix}{serial:06d}",
-                            "unit": unit,
-                            "dob": dob,
-                            "start": start,
-                            "band": band,
-                        }
-                    )
+                    in_care.append(_child(f"{prefix}{serial:06d}", unit, dob, start, band))
         for child in in_care:
             child["end"] = pd.NaT
             records.append(child)

@@ -88,7 +88,8 @@ def test_backups_restore_and_delete(cli_env, tmp_path, capsys):
     assert main([*wh, "--role", "admin", "backup"]) == 0
 
 
-def test_a_busy_warehouse_gives_a_clear_message_not_a_traceback(cli_env, tmp_path):
+def _ingest_while_held(cli_env, tmp_path, then: str, busy_wait: str):
+    """Ingest Q1 while another process holds the warehouse (and runs ``then`` once it has it)."""
     path = tmp_path / "q1.csv"
     path.write_text(Q1)
     holder = subprocess.Popen(
@@ -96,7 +97,7 @@ def test_a_busy_warehouse_gives_a_clear_message_not_a_traceback(cli_env, tmp_pat
             sys.executable,
             "-c",
             "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
-            " time.sleep(30)",
+            + then,
             str(cli_env),
         ],
         stdout=subprocess.PIPE,
@@ -104,12 +105,20 @@ def test_a_busy_warehouse_gives_a_clear_message_not_a_traceback(cli_env, tmp_pat
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        result = run_cli(
-            "--warehouse", str(cli_env), "ingest", str(path), env={"RP_IMPACT_BUSY_WAIT": "2"}
+        return run_cli(
+            "--warehouse",
+            str(cli_env),
+            "ingest",
+            str(path),
+            env={"RP_IMPACT_BUSY_WAIT": busy_wait},
         )
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_busy_warehouse_gives_a_clear_message_not_a_traceback(cli_env, tmp_path):
+    result = _ingest_while_held(cli_env, tmp_path, " time.sleep(30)", "2")
     assert result.returncode == 1
     assert "another upload is in progress" in result.stderr and "retrying" in result.stderr
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
@@ -117,27 +126,9 @@ def test_a_busy_warehouse_gives_a_clear_message_not_a_traceback(cli_env, tmp_pat
 
 
 def test_a_busy_warehouse_is_retried_until_free(cli_env, tmp_path):
-    path = tmp_path / "q1.csv"
-    path.write_text(Q1)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
-            " time.sleep(2); c.close(); time.sleep(30)",
-            str(cli_env),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
+    result = _ingest_while_held(
+        cli_env, tmp_path, " time.sleep(2); c.close(); time.sleep(30)", "30"
     )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        result = run_cli(
-            "--warehouse", str(cli_env), "ingest", str(path), env={"RP_IMPACT_BUSY_WAIT": "30"}
-        )
-    finally:
-        holder.kill()
-        holder.wait()
     assert result.returncode == 0, result.stderr
     assert "another upload is in progress" in result.stderr
     assert "added" in result.stdout and "Traceback" not in result.stderr

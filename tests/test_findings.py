@@ -102,12 +102,17 @@ def test_before_after_finding_with_no_change_is_low_and_says_no_clear_change():
     assert f.confidence == "low" and "no clear change" in f.text
 
 
-def test_its_finding_reports_post_period_against_counterfactual_and_the_step():
-    data = quarterly("2008-03-31", 40, rate=30, step_at=20, ratio=0.8)
-    result = interrupted_time_series(
-        data, "period_end", "value", "population", intervention_date="2013-01-01",
+def _step_its(n: int, step_at: int, intervention_date: str):
+    """A quasi-Poisson ITS (no slope change) of quarterly data with a 0.8 step at ``step_at``."""
+    data = quarterly("2008-03-31", n, rate=30, step_at=step_at, ratio=0.8)
+    return interrupted_time_series(
+        data, "period_end", "value", "population", intervention_date=intervention_date,
         family="quasipoisson", slope_change=False,
     )  # fmt: skip
+
+
+def test_its_finding_reports_post_period_against_counterfactual_and_the_step():
+    result = _step_its(40, 20, "2013-01-01")
     f = fnd.from_its(result, label="CPP starts", place="Northmoor", measure="cpp_starts")
     assert "lower than the pre-rollout trend projected" in f.text
     assert "over the 20 quarters after rollout" in f.text
@@ -117,11 +122,7 @@ def test_its_finding_reports_post_period_against_counterfactual_and_the_step():
 
 
 def test_its_finding_flags_a_short_window():
-    data = quarterly("2008-03-31", 12, rate=30, step_at=6, ratio=0.8)
-    result = interrupted_time_series(
-        data, "period_end", "value", "population", intervention_date="2009-07-01",
-        family="quasipoisson", slope_change=False,
-    )  # fmt: skip
+    result = _step_its(12, 6, "2009-07-01")
     f = fnd.from_its(result, label="CPP starts", place="X")
     assert any("at least 8" in c for c in f.caveats)
     assert f.confidence in ("moderate", "low")

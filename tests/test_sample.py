@@ -90,24 +90,20 @@ def test_outcome_files_are_quarters_of_monthly_rows(generated: Path, outcomes: p
 
 
 def test_all_rows_are_sums(outcomes: pd.DataFrame) -> None:
-    bands = outcomes[outcomes["age_band"] != "All"]
-    band_sum = bands.groupby(["period_end", "unit"])[MEASURES].sum().sort_index()
-    band_all = (
-        outcomes[outcomes["age_band"] == "All"]
-        .set_index(["period_end", "unit"])[MEASURES]
-        .sort_index()
-    )
-    pd.testing.assert_frame_equal(band_sum, band_all)
-
+    _assert_all_rows_sum(outcomes, "age_band", "unit")
     locs = outcomes[outcomes["unit"] != "All"]
     assert set(locs["unit"]) == set(sample.LOCALITIES)
-    unit_sum = locs.groupby(["period_end", "age_band"])[MEASURES].sum().sort_index()
-    unit_all = (
-        outcomes[outcomes["unit"] == "All"]
-        .set_index(["period_end", "age_band"])[MEASURES]
-        .sort_index()
+    _assert_all_rows_sum(outcomes, "unit", "age_band")
+
+
+def _assert_all_rows_sum(outcomes: pd.DataFrame, summed: str, kept: str) -> None:
+    """The "All" rows of ``summed`` equal the sum of its other rows, per period and ``kept``."""
+    parts = outcomes[outcomes[summed] != "All"]
+    part_sum = parts.groupby(["period_end", kept])[MEASURES].sum().sort_index()
+    all_rows = (
+        outcomes[outcomes[summed] == "All"].set_index(["period_end", kept])[MEASURES].sort_index()
     )
-    pd.testing.assert_frame_equal(unit_sum, unit_all)
+    pd.testing.assert_frame_equal(part_sum, all_rows)
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,16 @@ def only_error(result, rule):
     return matching[0]
 
 
+@pytest.fixture
+def refused(reference_wh, write_file):
+    """Write a file, check it, and return the one error it was refused with for ``rule``."""
+
+    def check_refused(name, content, rule):
+        return only_error(check(reference_wh, write_file(name, content)), rule)
+
+    return check_refused
+
+
 def test_a_good_outcomes_file_loads(reference_wh, write_file):
     path = write_file("ok.csv", HEADER + "2023-04-30,E06999901,All,All,12,7\n")
     result = check(reference_wh, path)
@@ -46,20 +56,19 @@ def test_missing_required_column_is_named(reference_wh, write_file):
     assert "required column 'area_code' is missing" in issue.message
 
 
-def test_unknown_dataset_lists_the_datasets(reference_wh, write_file):
-    path = write_file("mystery.csv", "foo,bar\n1,2\n")
-    issue = only_error(check(reference_wh, path), "unknown_dataset")
+def test_unknown_dataset_lists_the_datasets(refused):
+    issue = refused("mystery.csv", "foo,bar\n1,2\n", "unknown_dataset")
     assert "Could not tell which dataset" in issue.message
     for dataset in ("outcomes", "training", "rollout", "population", "areas"):
         assert dataset in issue.hint
 
 
-def test_duplicate_key_points_at_the_first_row(reference_wh, write_file):
-    path = write_file(
+def test_duplicate_key_points_at_the_first_row(refused):
+    issue = refused(
         "dupe.csv",
         HEADER + "2023-04-30,E06999901,All,All,12,7\n2023-04-30,E06999901,All,All,13,7\n",
+        "duplicate_key",
     )
-    issue = only_error(check(reference_wh, path), "duplicate_key")
     assert issue.row == 3
     assert "repeats the key of row 2" in issue.message
 
@@ -72,9 +81,8 @@ def test_duplicate_key_points_at_the_first_row(reference_wh, write_file):
         ("abc", "count_not_integer", "is not a number"),
     ],
 )
-def test_bad_counts(reference_wh, write_file, value, rule, fragment):
-    path = write_file("bad_count.csv", HEADER + f"2023-04-30,E06999901,All,All,{value},7\n")
-    issue = only_error(check(reference_wh, path), rule)
+def test_bad_counts(refused, value, rule, fragment):
+    issue = refused("bad_count.csv", HEADER + f"2023-04-30,E06999901,All,All,{value},7\n", rule)
     assert (issue.row, issue.column, issue.value) == (2, "cla_starts", value)
     assert fragment in issue.message
 
@@ -86,17 +94,17 @@ def test_whole_numbers_written_by_excel_are_accepted(reference_wh, write_file):
     assert (row.cla_starts, row.cpp_starts) == (1204, 7)
 
 
-def test_date_not_at_period_end(reference_wh, write_file):
-    path = write_file("mid_month.csv", HEADER + "2023-04-15,E06999901,All,All,1,1\n")
-    issue = only_error(check(reference_wh, path), "period_not_end")
+def test_date_not_at_period_end(refused):
+    issue = refused(
+        "mid_month.csv", HEADER + "2023-04-15,E06999901,All,All,1,1\n", "period_not_end"
+    )
     assert issue.column == "period_end" and issue.row == 2
 
 
-def test_date_in_future(reference_wh, write_file):
+def test_date_in_future(refused):
     future = dt.date.today().replace(day=1) + dt.timedelta(days=400)
     end = (future.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    path = write_file("future.csv", HEADER + f"{end.isoformat()},E06999901,All,All,1,1\n")
-    only_error(check(reference_wh, path), "period_in_future")
+    refused("future.csv", HEADER + f"{end.isoformat()},E06999901,All,All,1,1\n", "period_in_future")
 
 
 def test_uk_dates_are_accepted(reference_wh, write_file):
@@ -107,9 +115,8 @@ def test_uk_dates_are_accepted(reference_wh, write_file):
     )
 
 
-def test_us_dates_are_refused_not_guessed(reference_wh, write_file):
-    path = write_file("us.csv", HEADER + "04/30/2023,E06999901,All,All,1,1\n")
-    issue = only_error(check(reference_wh, path), "date_invalid")
+def test_us_dates_are_refused_not_guessed(refused):
+    issue = refused("us.csv", HEADER + "04/30/2023,E06999901,All,All,1,1\n", "date_invalid")
     assert "US month/day order" in issue.message
 
 
@@ -133,9 +140,10 @@ def test_header_with_no_rows(reference_wh, write_file):
     assert "header but no data rows" in issue.message
 
 
-def test_binary_file_renamed_csv(reference_wh, write_file):
-    path = write_file("photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
-    issue = only_error(check(reference_wh, path), "unreadable")
+def test_binary_file_renamed_csv(refused):
+    issue = refused(
+        "photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "unreadable"
+    )
     assert "binary file" in issue.message
 
 
@@ -182,13 +190,13 @@ def test_mixed_suppression_markers_are_null_with_reason(reference_wh, write_file
     assert list(frame.cla_starts_null_reason) == ["c", "[x]", "<5", "empty"]
 
 
-def test_trained_above_in_scope(reference_wh, write_file):
-    path = write_file(
+def test_trained_above_in_scope(refused):
+    issue = refused(
         "training.csv",
         "period_end,area_code,unit,agency,course,staff_in_scope,staff_trained\n"
         "2023-06-30,E06999901,Ashby,Police,Awareness,10,12\n",
+        "trained_above_scope",
     )
-    issue = only_error(check(reference_wh, path), "trained_above_scope")
     assert issue.column == "staff_trained" and issue.row == 2
 
 
@@ -202,29 +210,30 @@ def test_cumulative_training_that_falls_is_a_warning(reference_wh, write_file):
     assert [i.rule for i in result.warnings] == ["trained_fell"]
 
 
-def test_rollout_that_completes_before_it_starts(reference_wh, write_file):
-    path = write_file(
+def test_rollout_that_completes_before_it_starts(refused):
+    issue = refused(
         "rollout.csv",
         "area_code,unit,programme,wave,start_date,complete_date\n"
         "E06999901,Ashby,Restorative Practice,1,2020-04-01,2019-04-01\n",
+        "complete_before_start",
     )
-    issue = only_error(check(reference_wh, path), "complete_before_start")
     assert issue.column == "complete_date"
 
 
-def test_one_start_per_unit_and_programme(reference_wh, write_file):
-    path = write_file(
+def test_one_start_per_unit_and_programme(refused):
+    refused(
         "rollout.csv",
         "area_code,unit,wave,start_date\nE06999901,Ashby,1,2020-04-01\nE06999901,Ashby,2,2021-04-01\n",
+        "duplicate_key",
     )
-    only_error(check(reference_wh, path), "duplicate_key")
 
 
-def test_population_must_be_positive(reference_wh, write_file):
-    path = write_file(
-        "pop.csv", "year,area_code,unit,age_band,population_0_17\n2024,E06999901,All,All,0\n"
+def test_population_must_be_positive(refused):
+    refused(
+        "pop.csv",
+        "year,area_code,unit,age_band,population_0_17\n2024,E06999901,All,All,0\n",
+        "population_not_positive",
     )
-    only_error(check(reference_wh, path), "population_not_positive")
 
 
 def test_old_la_code_is_mapped_to_the_ons_code(reference_wh, write_file):
@@ -233,9 +242,8 @@ def test_old_la_code_is_mapped_to_the_ons_code(reference_wh, write_file):
     assert reference_wh.query("SELECT area_code FROM fct_outcomes").iloc[0, 0] == "E06999901"
 
 
-def test_unknown_area_code(reference_wh, write_file):
-    path = write_file("bad_area.csv", HEADER + "2023-04-30,Northmoor,All,All,3,2\n")
-    issue = only_error(check(reference_wh, path), "area_invalid")
+def test_unknown_area_code(refused):
+    issue = refused("bad_area.csv", HEADER + "2023-04-30,Northmoor,All,All,3,2\n", "area_invalid")
     assert issue.value == "Northmoor"
 
 
@@ -257,17 +265,17 @@ def test_unknown_columns_are_a_warning(reference_wh, write_file):
     assert [i.rule for i in result.warnings] == ["unknown_column"]
 
 
-def test_duplicate_headers_are_refused(reference_wh, write_file):
-    path = write_file(
-        "dupe_header.csv", "period_end,area_code,cla_starts,CLA Starts\n2023-04-30,E06999901,1,2\n"
+def test_duplicate_headers_are_refused(refused):
+    issue = refused(
+        "dupe_header.csv",
+        "period_end,area_code,cla_starts,CLA Starts\n2023-04-30,E06999901,1,2\n",
+        "unreadable",
     )
-    issue = only_error(check(reference_wh, path), "unreadable")
     assert "appears twice" in str(issue.message)
 
 
-def test_a_row_with_too_many_fields(reference_wh, write_file):
-    path = write_file("ragged.csv", HEADER + "2023-04-30,E06999901,All,All,1,1,9,9\n")
-    issue = only_error(check(reference_wh, path), "unreadable")
+def test_a_row_with_too_many_fields(refused):
+    issue = refused("ragged.csv", HEADER + "2023-04-30,E06999901,All,All,1,1,9,9\n", "unreadable")
     assert "different number of columns" in issue.message
 
 

@@ -18,6 +18,9 @@ from dashboard.views.common import (
 from pipelines.measures import GRAIN_LABELS, MEASURES
 from pipelines.present import charts
 
+#: The per-period columns of a rate table, as the downloads show them.
+RATE_TABLE_COLS = ("period_end", "value", "population", "rate_per_10k", "rate_lower", "rate_upper")
+
 ctx = require_context()
 f = ctx.filters
 measure = MEASURES[f.measure]
@@ -77,18 +80,7 @@ with tab_units:
             source=comparison.source,
             x_range=f.x_range,
         )
-        table_cols = [
-            "series",
-            "wave",
-            "start_date",
-            "period_end",
-            "value",
-            "population",
-            "rate_per_10k",
-            "rate_lower",
-            "rate_upper",
-            "index",
-        ]
+        table_cols = ["series", "wave", "start_date", *RATE_TABLE_COLS, "index"]
         chart_block(
             fig,
             frame[[c for c in table_cols if c in frame]],
@@ -130,21 +122,7 @@ with tab_ages:
         )
         chart_block(
             fig,
-            frame[
-                [
-                    c
-                    for c in (
-                        "series",
-                        "period_end",
-                        "value",
-                        "population",
-                        "rate_per_10k",
-                        "rate_lower",
-                        "rate_upper",
-                    )
-                    if c in frame
-                ]
-            ],
+            frame[[c for c in ("series", *RATE_TABLE_COLS) if c in frame]],
             key="ages-small",
             file_name=f"{ctx.area_name} {f.measure} by age band",
             count_cols=COUNT_COLS,

@@ -22,6 +22,17 @@ def empty_state(title: str, why: str, what: str, icon: str = ":material/info:") 
     st.info(f"**{title}**\n\n{why}\n\n**What to do:** {what}", icon=icon)
 
 
+def select_area(container, codes: list[str], names: dict[str, str], current: str, **options):
+    """A select box of councils, each shown as "Name (code)", starting at ``current``."""
+    return container.selectbox(
+        "Area",
+        codes,
+        index=codes.index(current),
+        format_func=lambda c: f"{names.get(c, c)} ({c})",
+        **options,
+    )
+
+
 def require_context() -> Context:
     """The current view, or an empty state (and stop) when the warehouse has no data."""
     ctx = context()

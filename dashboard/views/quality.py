@@ -16,24 +16,34 @@ header(
     "has been revised, the rules every extract must follow and how each method works.",
 )
 
+
+def _shown_or_empty(intro: str, load, *empty: str, **empty_options):
+    """Show ``intro``; return what ``load`` gives, or None after an empty state (``empty``)."""
+    st.markdown(intro)
+    frame = load() if has_data else None
+    if frame is None or frame.empty:
+        empty_state(*empty, **empty_options)
+        return None
+    return frame
+
+
 tabs = st.tabs(
     ["Coverage", "Suppressed cells", "Upload warnings", "Revisions", "Data contracts", "Methods"]
 )
 has_data = data.warehouse_exists()
 
 with tabs[0]:
-    st.markdown(
-        "Which measures are loaded for each area, the periods they cover and how many cells "
-        "were suppressed (small numbers hidden at source)."
+    coverage = _shown_or_empty(
+        (
+            "Which measures are loaded for each area, the periods they cover and how many cells "
+            "were suppressed (small numbers hidden at source)."
+        ),
+        data.coverage_summary,
+        "No outcome data yet",
+        "Nothing has been loaded, so there is no coverage to report.",
+        "Load outcome extracts on the **Upload** page.",
     )
-    coverage = data.coverage_summary() if has_data else None
-    if coverage is None or coverage.empty:
-        empty_state(
-            "No outcome data yet",
-            "Nothing has been loaded, so there is no coverage to report.",
-            "Load outcome extracts on the **Upload** page.",
-        )
-    else:
+    if coverage is not None:
         coverage = coverage.assign(
             measure=coverage["measure"].map(lambda m: MEASURES[m].label if m in MEASURES else m)
         )
@@ -55,37 +65,35 @@ with tabs[0]:
         )
 
 with tabs[1]:
-    st.markdown(
-        "Cells that arrived suppressed (for example `c` or `<5`). They are stored as missing "
-        "with the marker as the reason, never as zero, and left out of rates and statistics."
+    suppressed = _shown_or_empty(
+        (
+            "Cells that arrived suppressed (for example `c` or `<5`). They are stored as missing "
+            "with the marker as the reason, never as zero, and left out of rates and statistics."
+        ),
+        data.suppressed_cells,
+        "No suppressed cells",
+        "No loaded extract had a suppressed or missing count.",
+        "Nothing: this is good news.",
+        icon=":material/check_circle:",
     )
-    suppressed = data.suppressed_cells() if has_data else None
-    if suppressed is None or suppressed.empty:
-        empty_state(
-            "No suppressed cells",
-            "No loaded extract had a suppressed or missing count.",
-            "Nothing: this is good news.",
-            icon=":material/check_circle:",
-        )
-    else:
+    if suppressed is not None:
         st.caption(f"The latest {len(suppressed):,} suppressed cells, newest period first.")
         st.dataframe(suppressed, hide_index=True, width="stretch")
 
 with tabs[2]:
-    st.markdown(
-        "Warnings do not stop a file loading but deserve a look (for example age bands that "
-        "do not add up to the total, or a jump of more than 50% on the previous quarter). "
-        "Errors are from refused files."
+    issues = _shown_or_empty(
+        (
+            "Warnings do not stop a file loading but deserve a look (for example age bands that "
+            "do not add up to the total, or a jump of more than 50% on the previous quarter). "
+            "Errors are from refused files."
+        ),
+        data.upload_issues,
+        "No warnings or errors recorded",
+        "No upload so far raised a warning or was refused.",
+        "Nothing.",
+        icon=":material/check_circle:",
     )
-    issues = data.upload_issues() if has_data else None
-    if issues is None or issues.empty:
-        empty_state(
-            "No warnings or errors recorded",
-            "No upload so far raised a warning or was refused.",
-            "Nothing.",
-            icon=":material/check_circle:",
-        )
-    else:
+    if issues is not None:
         counts = issues["severity"].value_counts()
         st.caption(
             f"{counts.get('error', 0):,} error(s) and {counts.get('warning', 0):,} warning(s) "
@@ -106,38 +114,36 @@ with tabs[2]:
         )
 
 with tabs[3]:
-    st.markdown(
-        "When a period is uploaded again with different figures, the new figures replace the "
-        "old and the old ones are kept. Each row here is one superseded record."
+    revisions = _shown_or_empty(
+        (
+            "When a period is uploaded again with different figures, the new figures replace the "
+            "old and the old ones are kept. Each row here is one superseded record."
+        ),
+        data.revisions,
+        "No revisions",
+        "No uploaded figure has been replaced by a later upload.",
+        "Nothing. Re-upload a corrected extract for a period to revise it.",
+        icon=":material/check_circle:",
     )
-    revisions = data.revisions() if has_data else None
-    if revisions is None or revisions.empty:
-        empty_state(
-            "No revisions",
-            "No uploaded figure has been replaced by a later upload.",
-            "Nothing. Re-upload a corrected extract for a period to revise it.",
-            icon=":material/check_circle:",
-        )
-    else:
+    if revisions is not None:
         st.dataframe(revisions, hide_index=True, width="stretch")
 
     st.subheader("Revisions between DfE releases")
-    st.markdown(
-        "DfE sometimes revises a published figure in a later release (a late return, a "
-        "corrected count, a new population estimate behind a rate). Every imported release is "
-        "kept and the newest is used on the **Benchmarks** page; each row here is a figure that "
-        "differs between two releases."
+    dfe_revisions = _shown_or_empty(
+        (
+            "DfE sometimes revises a published figure in a later release (a late return, a "
+            "corrected count, a new population estimate behind a rate). Every imported release is "
+            "kept and the newest is used on the **Benchmarks** page; each row here is a figure that "
+            "differs between two releases."
+        ),
+        data.benchmark_revisions,
+        "No DfE figures revised between releases",
+        "No imported DfE release changes a figure from an earlier imported release (or only "
+        "one release of each table has been imported).",
+        "Nothing. Import an older release with `rp-impact import-dfe FILE...` to compare.",
+        icon=":material/check_circle:",
     )
-    dfe_revisions = data.benchmark_revisions() if has_data else None
-    if dfe_revisions is None or dfe_revisions.empty:
-        empty_state(
-            "No DfE figures revised between releases",
-            "No imported DfE release changes a figure from an earlier imported release (or only "
-            "one release of each table has been imported).",
-            "Nothing. Import an older release with `rp-impact import-dfe FILE...` to compare.",
-            icon=":material/check_circle:",
-        )
-    else:
+    if dfe_revisions is not None:
         n_areas = dfe_revisions["area_code"].nunique()
         n_rate_only = int(
             (

@@ -12,6 +12,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.state import context
+from dashboard.views.common import select_area
 from pipelines import report
 from pipelines.present.wording import fy_label
 
@@ -38,19 +39,19 @@ if wh is None or areas is None or areas.empty:
     )
     st.stop()
 
+
+def pounds_input(column, label: str, step: int, key: str, help: str):
+    """An amount in pounds, 0 or more, starting at 0 (which means "not given")."""
+    return column.number_input(label, min_value=0, value=0, step=step, key=key, help=help)
+
+
 ctx = context()
 codes = areas["area_code"].tolist()
 names = dict(zip(areas["area_code"], areas["area_name"], strict=False))
 default = ctx.filters.area if ctx is not None and ctx.filters.area in codes else codes[0]
 
 left, right = st.columns(2)
-area = left.selectbox(
-    "Area",
-    codes,
-    index=codes.index(default),
-    format_func=lambda c: f"{names.get(c, c)} ({c})",
-    key="report-area",
-)
+area = select_area(left, codes, names, default, key="report-area")
 years = report.available_years(wh, area)
 if not years:
     st.info("There are no outcome figures for this area yet.", icon=":material/info:")
@@ -72,21 +73,19 @@ partnership = st.text_input(
 )
 with st.expander("Value for money (optional)"):
     a, b = st.columns(2)
-    unit_cost = a.number_input(
+    unit_cost = pounds_input(
+        a,
         "Average cost of a child-year looked after (£)",
-        min_value=0,
-        value=0,
-        step=1000,
-        key="report-unit-cost",
-        help="Your council's own figure. 0 uses the illustrative default, and the report says so.",
+        1000,
+        "report-unit-cost",
+        "Your council's own figure. 0 uses the illustrative default, and the report says so.",
     )
-    investment = b.number_input(
+    investment = pounds_input(
+        b,
         "Investment in the programme so far (£)",
-        min_value=0,
-        value=0,
-        step=10000,
-        key="report-investment",
-        help="0 means not given: the report shows costs avoided without a return on investment.",
+        10000,
+        "report-investment",
+        "0 means not given: the report shows costs avoided without a return on investment.",
     )
 
 pdf_ok, pdf_detail = report.pdf_available()

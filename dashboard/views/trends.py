@@ -129,22 +129,24 @@ chart_block(
 )
 
 
-def cannot_run(method: str, what: str) -> None:
-    reason = analysis.notes.get(method, "The method could not run on this series.")
-    empty_state(
-        f"{what} could not run",
-        reason,
-        "Try the quarterly grain, the whole area, all ages, or a longer period of data.",
-        icon=":material/block:",
-    )
+def section(heading: str, method: str, what: str):
+    """Head a section and return ``analysis.<method>``, or None after saying why it could not run."""
+    st.subheader(heading)
+    result = getattr(analysis, method)
+    if result is None:
+        reason = analysis.notes.get(method, "The method could not run on this series.")
+        empty_state(
+            f"{what} could not run",
+            reason,
+            "Try the quarterly grain, the whole area, all ages, or a longer period of data.",
+            icon=":material/block:",
+        )
+    return result
 
 
 # -- 2. before and after -----------------------------------------------------------------------
-st.subheader("2. Before and after the rollout")
-ba = analysis.before_after
-if ba is None:
-    cannot_run("before_after", "The before/after comparison")
-else:
+ba = section("2. Before and after the rollout", "before_after", "The before/after comparison")
+if ba is not None:
     fig, title = charts.before_after_figure(
         ba, source=analysis.source, rollout_date=analysis.rollout_date, y_title=y_title
     )
@@ -160,11 +162,12 @@ else:
     )
 
 # -- 3. interrupted time series ----------------------------------------------------------------
-st.subheader("3. Compared with what we would expect without Restorative Practice")
-its = analysis.its
-if its is None:
-    cannot_run("its", "The interrupted time series model")
-else:
+its = section(
+    "3. Compared with what we would expect without Restorative Practice",
+    "its",
+    "The interrupted time series model",
+)
+if its is not None:
     effect = its.level_change
     change = (effect.estimate - 1) * 100 if effect.scale == "rate ratio" else effect.estimate
     if effect.scale == "rate ratio":
@@ -196,11 +199,8 @@ else:
     )
 
 # -- 4. SPC ------------------------------------------------------------------------------------
-st.subheader("4. Statistical process control (SPC)")
-spc = analysis.spc
-if spc is None:
-    cannot_run("spc", "The SPC chart")
-else:
+spc = section("4. Statistical process control (SPC)", "spc", "The SPC chart")
+if spc is not None:
     fig = charts.spc_chart(
         spc.points,
         title=f"Is the rate of {label} moving beyond its normal ups and downs?",

@@ -113,6 +113,24 @@ class DesignEstimate:
     #: (:mod:`pipelines.stats.placebo`); ``None`` when not measured.
     placebo_false_positive_rate: float | None = None
 
+    @classmethod
+    def from_result(
+        cls, design: str, label: str, comparison: bool, r, n_units: int, n_periods: int, note: str
+    ) -> DesignEstimate:
+        """The estimate of a stats result carrying ``rate_ratio``, ``ci_*`` and ``p_value``."""
+        return cls(
+            design,
+            label,
+            comparison,
+            r.rate_ratio,
+            r.ci_lower,
+            r.ci_upper,
+            r.p_value,
+            n_units,
+            n_periods,
+            note=note,
+        )
+
     @property
     def ran(self) -> bool:
         return self.rate_ratio is not None
@@ -217,17 +235,14 @@ def _ri_did(panel: pd.DataFrame, plan: AnalysisPlan) -> tuple[DesignEstimate, An
     except StatsInputError as exc:
         return DesignEstimate("ri_did", label, comparison, *([None] * 6), note=str(exc)), None
     return (
-        DesignEstimate(
+        DesignEstimate.from_result(
             "ri_did",
             label,
             comparison,
-            result.rate_ratio,
-            result.ci_lower,
-            result.ci_upper,
-            result.p_value,
+            result,
             result.n_units,
             result.n_periods,
-            note="; ".join(result.warnings),
+            "; ".join(result.warnings),
         ),
         result,
     )
@@ -297,17 +312,8 @@ def _its_pooled(panel: pd.DataFrame, plan: AnalysisPlan) -> DesignEstimate:
         r = pooled_its(panel, covid=(plan.covid_start, plan.covid_end), confidence=plan.confidence)
     except (StatsInputError, ValueError, np.linalg.LinAlgError) as exc:
         return DesignEstimate("its_pooled", label, comparison, *([None] * 6), note=str(exc))
-    return DesignEstimate(
-        "its_pooled",
-        label,
-        comparison,
-        r.rate_ratio,
-        r.ci_lower,
-        r.ci_upper,
-        r.p_value,
-        r.n_units,
-        r.n_periods,
-        note="; ".join(r.warnings),
+    return DesignEstimate.from_result(
+        "its_pooled", label, comparison, r, r.n_units, r.n_periods, "; ".join(r.warnings)
     )
 
 
@@ -637,17 +643,14 @@ def verdict_from_annual(
     if r is None:
         est = DesignEstimate("controlled", label, comparison, *([None] * 6))
     else:
-        est = DesignEstimate(
+        est = DesignEstimate.from_result(
             "controlled",
             label,
             comparison,
-            r.rate_ratio,
-            r.ci_lower,
-            r.ci_upper,
-            r.p_value,
+            r,
             r.n_neighbours + 1,
             r.n_years_pre + r.n_years_post,
-            note=f"placebo-in-space p-value {r.p_permutation:.2f}",
+            f"placebo-in-space p-value {r.p_permutation:.2f}",
         )
         caveats.append(
             f"With {r.n_neighbours} neighbours the placebo ranking alone cannot fall below "

@@ -183,7 +183,7 @@ _D5_BANDS = (
 )
 _D5_SHARES = np.array([0.32, 0.25, 0.26, 0.14, 0.03])
 
-_GEO_COLS_A = (  # cla file: la_name before new_la_code
+_GEO_COLS_COMMON = (  # the leading geography columns every DfE-format file shares
     "time_period",
     "time_identifier",
     "geographic_level",
@@ -192,21 +192,9 @@ _GEO_COLS_A = (  # cla file: la_name before new_la_code
     "region_code",
     "region_name",
     "old_la_code",
-    "la_name",
-    "new_la_code",
 )
-_GEO_COLS_B = (  # d3, d5, ONS: new_la_code before la_name
-    "time_period",
-    "time_identifier",
-    "geographic_level",
-    "country_code",
-    "country_name",
-    "region_code",
-    "region_name",
-    "old_la_code",
-    "new_la_code",
-    "la_name",
-)
+_GEO_COLS_A = (*_GEO_COLS_COMMON, "la_name", "new_la_code")  # cla file: la_name first
+_GEO_COLS_B = (*_GEO_COLS_COMMON, "new_la_code", "la_name")  # d3, d5, ONS: new_la_code first
 
 #: Cells deliberately suppressed in the DfE-format files, to exercise the importer:
 #: (file stem, reporting year, area_code, what) - described in the README.

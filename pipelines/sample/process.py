@@ -218,27 +218,26 @@ def _simulate_outcome_arrays(
     referrals = rng.poisson(ref_mean)
     rereferrals = rng.binomial(referrals, _REREFERRAL_P)
 
+    def care_mean(start_rate: float, shares: np.ndarray, trend: float, measure: str):
+        """The base and expected monthly starts of a care measure (seasonal, trend, effect)."""
+        base = monthly_mean(start_rate, shares)
+        mean = (
+            base
+            * care_season
+            * (1 + trend) ** years_elapsed
+            * planted_multiplier(months_since, measure, effects)
+        )
+        return base, mean
+
     # Children looked after.
-    cla_base = monthly_mean(_CLA_START_RATE, _CLA_SHARES)
-    cla_mean = (
-        cla_base
-        * care_season
-        * (1 + _CLA_TREND) ** years_elapsed
-        * planted_multiplier(months_since, "cla_starts", effects)
-    )
+    cla_base, cla_mean = care_mean(_CLA_START_RATE, _CLA_SHARES, _CLA_TREND, "cla_starts")
     cla_exit = np.full(n_cells, _CLA_CEASE_P)
     cla_stock, cla_starts, cla_ceased = _simulate_stocks(
         rng, cla_mean, cla_exit, cla_base[:, 0] / _CLA_CEASE_P
     )
 
     # Child protection plans.
-    cpp_base = monthly_mean(_CPP_START_RATE, _CPP_SHARES)
-    cpp_mean = (
-        cpp_base
-        * care_season
-        * (1 + _CPP_TREND) ** years_elapsed
-        * planted_multiplier(months_since, "cpp_starts", effects)
-    )
+    cpp_base, cpp_mean = care_mean(_CPP_START_RATE, _CPP_SHARES, _CPP_TREND, "cpp_starts")
     cpp_exit = np.full(n_cells, _CPP_END_P)
     cpp_stock, cpp_starts, cpp_ends = _simulate_stocks(
         rng, cpp_mean, cpp_exit, cpp_base[:, 0] / _CPP_END_P
@@ -306,14 +305,16 @@ def _simulate_outcomes(rng: np.random.Generator, population: pd.DataFrame) -> pd
 
 def _add_all_rows(frame: pd.DataFrame, measures: list[str]) -> pd.DataFrame:
     """Add age_band 'All' (sum of bands) and unit 'All' (sum of localities) rows, sorted."""
-    by_band = frame.groupby(["period_end", "unit"], as_index=False)[measures].sum()
-    by_band["age_band"] = "All"
-    full = pd.concat([frame, by_band], ignore_index=True)
-    by_unit = full.groupby(["period_end", "age_band"], as_index=False)[measures].sum()
-    by_unit["unit"] = "All"
-    full = pd.concat([full, by_unit], ignore_index=True)
+    full = _with_total(frame, ["period_end", "unit"], measures, "age_band")
+    full = _with_total(full, ["period_end", "age_band"], measures, "unit")
     full["area_code"] = AREA_CODE
     return _sort(full, ["period_end", "unit", "age_band"])
+
+
+def _with_total(frame: pd.DataFrame, by: list[str], values, total_col: str) -> pd.DataFrame:
+    """Append rows summing ``values`` within ``by``, labelled 'All' in ``total_col``."""
+    total = frame.groupby(by, as_index=False)[values].sum().assign(**{total_col: "All"})
+    return pd.concat([frame, total], ignore_index=True)
 
 
 def _sort(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:

@@ -55,6 +55,7 @@ from pipelines.sample.process import (
     _simulate_population,
     _simulate_training,
     _sort,
+    _with_total,
 )
 
 
@@ -108,24 +109,8 @@ def generate(out_dir: Path) -> list[Path]:
 
     # population.csv
     pop_loc = _simulate_population(rng_pop)
-    pop = pd.concat(
-        [
-            pop_loc,
-            pop_loc.groupby(["year", "unit"], as_index=False)["population_0_17"]
-            .sum()
-            .assign(age_band="All"),
-        ],
-        ignore_index=True,
-    )
-    pop = pd.concat(
-        [
-            pop,
-            pop.groupby(["year", "age_band"], as_index=False)["population_0_17"]
-            .sum()
-            .assign(unit="All"),
-        ],
-        ignore_index=True,
-    )
+    pop = _with_total(pop_loc, ["year", "unit"], "population_0_17", "age_band")
+    pop = _with_total(pop, ["year", "age_band"], "population_0_17", "unit")
     pop["area_code"] = AREA_CODE
     pop = _sort(pop, ["year", "unit", "age_band"])
     written.append(

@@ -17,7 +17,6 @@ p-value is the matching t-test.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +24,7 @@ import pandas as pd
 from scipy import stats
 
 from pipelines.stats.errors import StatsInputError
+from pipelines.stats.rates import t_ratio_fields
 
 METHOD = (
     "Difference-in-differences of the council's annual rate against its statistical "
@@ -97,7 +97,6 @@ def controlled_did(
     tau = did_gap(c, n, rollout_year)
     placebos = np.array([did_gap(n[col], n.drop(columns=col), rollout_year) for col in n.columns])
     sd = float(np.std(placebos, ddof=1))
-    crit = stats.t.ppf(0.5 + confidence / 2, k - 1)
     p_t = float(2 * stats.t.sf(abs(tau) / sd, k - 1)) if sd > 0 else float("nan")
     p_perm = float((1 + np.sum(np.abs(placebos) >= abs(tau))) / (1 + k))
     eng = None
@@ -108,9 +107,7 @@ def controlled_did(
     return ControlledResult(
         method=METHOD,
         estimate=tau,
-        rate_ratio=math.exp(tau),
-        ci_lower=math.exp(tau - crit * sd),
-        ci_upper=math.exp(tau + crit * sd),
+        **t_ratio_fields(tau, sd, k - 1, confidence),
         p_value=p_t,
         p_permutation=p_perm,
         n_neighbours=k,

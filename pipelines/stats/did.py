@@ -28,7 +28,7 @@ import pandas as pd
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from pipelines.stats.errors import StatsInputError
+from pipelines.stats.errors import StatsInputError, check_confidence, require_columns
 
 Control = Literal["never_treated", "not_yet_treated"]
 MIN_UNITS_PER_COHORT = 5
@@ -191,14 +191,9 @@ def staggered_did(
     """
     if control not in ("never_treated", "not_yet_treated"):
         raise StatsInputError("control must be 'never_treated' or 'not_yet_treated'.")
-    if not 0 < confidence < 1:
-        raise StatsInputError("The confidence level must be between 0 and 1, for example 0.95.")
+    check_confidence(confidence)
     cols = [unit_col, time_col, outcome_col, cohort_col]
-    missing = [c for c in cols if c not in panel.columns]
-    if missing:
-        raise StatsInputError(
-            f"The panel has no column(s) {', '.join(missing)}. Check the column names passed in."
-        )
+    require_columns(panel, cols, "panel")
     data = panel[cols].copy()
     warnings: list[str] = []
 
@@ -433,14 +428,9 @@ def did_2x2(
     is 1 after the treated cohort's rollout. With ``unit_col`` the standard error is
     cluster-robust by unit (CR1, as Stata's ``vce(cluster)``); otherwise HC1.
     """
-    if not 0 < confidence < 1:
-        raise StatsInputError("The confidence level must be between 0 and 1, for example 0.95.")
+    check_confidence(confidence)
     cols = [group_col, post_col, outcome_col] + ([unit_col] if unit_col else [])
-    missing = [c for c in cols if c not in df.columns]
-    if missing:
-        raise StatsInputError(
-            f"The table has no column(s) {', '.join(missing)}. Check the column names passed in."
-        )
+    require_columns(df, cols)
     data = df[cols].copy()
     warnings: list[str] = []
     data[outcome_col] = pd.to_numeric(data[outcome_col], errors="coerce")

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from pipelines.stats.errors import StatsInputError
+from pipelines.stats.errors import StatsInputError, check_confidence, require_columns
 
 FIELLER_VARIANCE_FACTOR = 1.06
 MIN_UNITS = 4
@@ -87,14 +87,9 @@ def dose_response(
     """
     if method not in ("fisher", "bootstrap"):
         raise StatsInputError("method must be 'fisher' or 'bootstrap'.")
-    if not 0 < confidence < 1:
-        raise StatsInputError("The confidence level must be between 0 and 1, for example 0.95.")
+    check_confidence(confidence)
     cols = [coverage_col, change_col] + ([unit_col] if unit_col else [])
-    missing = [c for c in cols if c not in units_df.columns]
-    if missing:
-        raise StatsInputError(
-            f"The table has no column(s) {', '.join(missing)}. Check the column names passed in."
-        )
+    require_columns(units_df, cols)
     data = units_df[cols].copy()
     for c in (coverage_col, change_col):
         data[c] = pd.to_numeric(data[c], errors="coerce")

@@ -35,7 +35,7 @@ from statsmodels.stats.stattools import durbin_watson
 
 # The one COVID-19 window; COVID_START and COVID_END stay importable from here.
 from pipelines.stats.covid import COVID_END, COVID_START, covid_label
-from pipelines.stats.errors import StatsInputError
+from pipelines.stats.errors import StatsInputError, check_confidence, require_columns
 
 Family = Literal["poisson", "quasipoisson", "gaussian"]
 
@@ -196,8 +196,7 @@ def interrupted_time_series(
         raise StatsInputError(
             f"Unknown model family '{family}'. Choose 'poisson', 'quasipoisson' or 'gaussian'."
         )
-    if not 0 < confidence < 1:
-        raise StatsInputError("The confidence level must be between 0 and 1, for example 0.95.")
+    check_confidence(confidence)
     if seasonality_harmonics < 0 or season_length < 2:
         raise StatsInputError(
             "Seasonality needs a whole number of harmonics (0 or more) and a season length "
@@ -211,11 +210,7 @@ def interrupted_time_series(
     if hac_lags is not None and hac_lags < 0:
         raise StatsInputError("The number of Newey-West lags must be 0 or more.")
     needed = [date_col, count_col] + ([population_col] if population_col else [])
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise StatsInputError(
-            f"The table has no column(s) {', '.join(missing)}. Check the column names passed in."
-        )
+    require_columns(df, needed)
     try:
         t_int = pd.Timestamp(intervention_date)
     except (TypeError, ValueError) as exc:

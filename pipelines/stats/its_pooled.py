@@ -26,6 +26,7 @@ from scipy import stats
 
 from pipelines.stats.covid import COVID_END, COVID_START
 from pipelines.stats.errors import StatsInputError
+from pipelines.stats.rates import t_ratio_fields
 
 METHOD = (
     "Interrupted time series at each locality's own start (log rate, trend, quarter of year, "
@@ -122,15 +123,12 @@ def pooled_its(
         np.array([v[0] for v in by_unit.values()]), np.array([v[1] for v in by_unit.values()])
     )
     df = min(dfs)
-    crit = stats.t.ppf(0.5 + confidence / 2, df)
     p = float(2 * stats.t.sf(abs(est / se), df))
     return PooledITSResult(
         method=METHOD,
         estimate=est,
         std_error=se,
-        rate_ratio=math.exp(est),
-        ci_lower=math.exp(est - crit * se),
-        ci_upper=math.exp(est + crit * se),
+        **t_ratio_fields(est, se, df, confidence),
         p_value=p,
         n_units=len(by_unit),
         n_periods=n_periods,

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipelines.stats.errors import StatsInputError
+from pipelines.stats.errors import StatsInputError, check_confidence
 
 METHOD = (
     "Staggered difference-in-differences, imputation estimator (Borusyak, Jaravel & Spiess "
@@ -239,8 +239,7 @@ def randomisation_did(
     imputed (a comparison with not-yet-treated localities only). See the module docstring
     for the estimator, the test and the interval.
     """
-    if not 0 < confidence < 1:
-        raise StatsInputError("The confidence level must be between 0 and 1, for example 0.95.")
+    check_confidence(confidence)
     counts, pops, start_idx, periods, units, warnings = _panel_arrays(
         panel, unit_col, date_col, count_col, population_col, start_col
     )

@@ -166,6 +166,19 @@ def proportion_ci(successes: Any, trials: Any, confidence: float = 0.95) -> pd.D
 # --- helpers ---------------------------------------------------------------------------------
 
 
+def t_ratio_fields(
+    log_estimate: float, std_error: float, df: float, confidence: float
+) -> dict[str, float]:
+    """A log-scale estimate as result fields: ``rate_ratio`` and its Student-t ``ci_lower`` and
+    ``ci_upper`` on ``df`` degrees of freedom."""
+    crit = stats.t.ppf(0.5 + confidence / 2, df)
+    return {
+        "rate_ratio": math.exp(log_estimate),
+        "ci_lower": math.exp(log_estimate - crit * std_error),
+        "ci_upper": math.exp(log_estimate + crit * std_error),
+    }
+
+
 def _check_confidence(confidence: float) -> None:
     if not (0 < confidence < 1):
         raise StatsInputError(
