@@ -129,10 +129,9 @@ chart_block(
 )
 
 
-def section(heading: str, method: str, what: str):
-    """Head a section and return ``analysis.<method>``, or None after saying why it could not run."""
+def section(heading: str, result, method: str, what: str):
+    """Head a section and return ``result``, or None after saying why ``method`` could not run."""
     st.subheader(heading)
-    result = getattr(analysis, method)
     if result is None:
         reason = analysis.notes.get(method, "The method could not run on this series.")
         empty_state(
@@ -145,7 +144,12 @@ def section(heading: str, method: str, what: str):
 
 
 # -- 2. before and after -----------------------------------------------------------------------
-ba = section("2. Before and after the rollout", "before_after", "The before/after comparison")
+ba = section(
+    "2. Before and after the rollout",
+    analysis.before_after,
+    "before_after",
+    "The before/after comparison",
+)
 if ba is not None:
     fig, title = charts.before_after_figure(
         ba, source=analysis.source, rollout_date=analysis.rollout_date, y_title=y_title
@@ -164,6 +168,7 @@ if ba is not None:
 # -- 3. interrupted time series ----------------------------------------------------------------
 its = section(
     "3. Compared with what we would expect without Restorative Practice",
+    analysis.its,
     "its",
     "The interrupted time series model",
 )
@@ -199,7 +204,7 @@ if its is not None:
     )
 
 # -- 4. SPC ------------------------------------------------------------------------------------
-spc = section("4. Statistical process control (SPC)", "spc", "The SPC chart")
+spc = section("4. Statistical process control (SPC)", analysis.spc, "spc", "The SPC chart")
 if spc is not None:
     fig = charts.spc_chart(
         spc.points,
