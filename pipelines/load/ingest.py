@@ -25,7 +25,7 @@ import pandas as pd
 from pipelines import auth, config
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, Contract
 from pipelines.load.readers import safe_display_name, sha256_of
-from pipelines.load.validate import STAGE_TABLE, Issue, validate_file
+from pipelines.load.validate import STAGE_TABLE, HasIssues, Issue, validate_file
 from pipelines.store.materialise import (
     outcome_source_grains,
     refresh_outcome_coverage,
@@ -35,7 +35,7 @@ from pipelines.store.warehouse import Warehouse, next_upload_id
 
 
 @dataclass
-class IngestResult:
+class IngestResult(HasIssues):
     file_name: str
     sha256: str
     dataset: str | None
@@ -49,14 +49,6 @@ class IngestResult:
     notes: list[str] = field(default_factory=list)
     #: A dry run asked for `preview_rows`: the rows it would add or revise (`preview_changes`).
     preview: pd.DataFrame | None = None
-
-    @property
-    def errors(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "error"]
-
-    @property
-    def warnings(self) -> list[Issue]:
-        return [i for i in self.issues if i.severity == "warning"]
 
     @property
     def refused(self) -> bool:

@@ -54,15 +54,10 @@ class Issue:
         return f"{text} {self.hint}".strip()
 
 
-@dataclass
-class ValidationReport:
-    file_name: str
-    dataset: str | None
-    n_rows: int = 0
-    issues: list[Issue] = field(default_factory=list)
-    present_value_columns: tuple[str, ...] = ()
-    notes: list[str] = field(default_factory=list)
-    staged: bool = False
+class HasIssues:
+    """The errors and warnings among a result's ``issues`` (validation and ingest results)."""
+
+    issues: list[Issue]
 
     @property
     def errors(self) -> list[Issue]:
@@ -71,6 +66,17 @@ class ValidationReport:
     @property
     def warnings(self) -> list[Issue]:
         return [i for i in self.issues if i.severity == "warning"]
+
+
+@dataclass
+class ValidationReport(HasIssues):
+    file_name: str
+    dataset: str | None
+    n_rows: int = 0
+    issues: list[Issue] = field(default_factory=list)
+    present_value_columns: tuple[str, ...] = ()
+    notes: list[str] = field(default_factory=list)
+    staged: bool = False
 
     @property
     def ok(self) -> bool:
