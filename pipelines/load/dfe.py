@@ -37,7 +37,7 @@ import pandas as pd
 from pipelines import auth, config
 from pipelines.load.readers import sha256_of
 from pipelines.store import models
-from pipelines.store.warehouse import Warehouse, next_upload_id
+from pipelines.store.warehouse import Warehouse, next_upload_id, record_upload_row
 
 SOURCE = "dfe"
 ENGLAND_CODE = "E92000001"
@@ -510,26 +510,20 @@ def _fetch(url: str, folder: Path) -> Path:
 
 
 def _audit(cur, upload_id: int, result: DfeImportResult, user: str) -> None:
-    cur.execute(
-        "INSERT INTO raw_uploads (upload_id, file_name, sha256, dataset, n_rows, user_name, "
-        "uploaded_at, outcome, n_added, n_revised, n_unchanged, n_warnings, n_errors, message, "
-        "source) VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            upload_id,
-            result.file_name,
-            result.sha256 or "",
-            f"dfe:{result.table_kind or 'unrecognised'}",
-            result.n_rows,
-            user,
-            result.outcome,
-            result.n_added,
-            result.n_revised,
-            result.n_unchanged,
-            len(result.warnings),
-            1 if result.outcome == "refused" else 0,
-            result.message,
-            SOURCE,
-        ],
+    record_upload_row(
+        cur,
+        upload_id,
+        file_name=result.file_name,
+        sha256=result.sha256 or "",
+        dataset=f"dfe:{result.table_kind or 'unrecognised'}",
+        n_rows=result.n_rows,
+        user=user,
+        outcome=result.outcome,
+        counts=(result.n_added, result.n_revised, result.n_unchanged),
+        n_warnings=len(result.warnings),
+        n_errors=1 if result.outcome == "refused" else 0,
+        message=result.message,
+        source=SOURCE,
     )
 
 

@@ -31,7 +31,7 @@ from pipelines.store.materialise import (
     refresh_outcome_coverage,
     refresh_outcome_periods,
 )
-from pipelines.store.warehouse import Warehouse, next_upload_id
+from pipelines.store.warehouse import Warehouse, next_upload_id, record_upload_row
 
 
 @dataclass
@@ -221,27 +221,20 @@ def _record_upload(
     sources: Sequence[UploadSource] = (),
 ) -> int:
     upload_id = next_upload_id(cur)
-    cur.execute(
-        """INSERT INTO raw_uploads (upload_id, file_name, sha256, dataset, n_rows, user_name,
-               uploaded_at, outcome, n_added, n_revised, n_unchanged, n_warnings, n_errors,
-               message, source)
-           VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [
-            upload_id,
-            result.file_name,
-            result.sha256,
-            result.dataset,
-            report_rows,
-            user,
-            result.outcome,
-            result.n_added,
-            result.n_revised,
-            result.n_unchanged,
-            len(result.warnings),
-            len(result.errors),
-            result.summary(),
-            source,
-        ],
+    record_upload_row(
+        cur,
+        upload_id,
+        file_name=result.file_name,
+        sha256=result.sha256,
+        dataset=result.dataset,
+        n_rows=report_rows,
+        user=user,
+        outcome=result.outcome,
+        counts=(result.n_added, result.n_revised, result.n_unchanged),
+        n_warnings=len(result.warnings),
+        n_errors=len(result.errors),
+        message=result.summary(),
+        source=source,
     )
     if result.issues:
         # One statement for all of them: executemany runs one insert per issue (0.2 s for the

@@ -56,6 +56,36 @@ def next_upload_id(cur: duckdb.DuckDBPyConnection) -> int:
     return int(cur.execute("SELECT coalesce(max(upload_id), 0) + 1 FROM raw_uploads").fetchone()[0])
 
 
+def record_upload_row(
+    cur: duckdb.DuckDBPyConnection,
+    upload_id: int,
+    *,
+    file_name: str,
+    sha256: str,
+    dataset: str | None,
+    n_rows: int,
+    user: str,
+    outcome: str,
+    counts: tuple[int, int, int],
+    n_warnings: int,
+    n_errors: int,
+    message: str,
+    source: str,
+) -> None:
+    """Write one upload's audit row in `raw_uploads` (extracts and DfE imports alike).
+
+    `counts` is (added, revised, unchanged). Call inside the write transaction of the load.
+    """
+    cur.execute(
+        """INSERT INTO raw_uploads (upload_id, file_name, sha256, dataset, n_rows, user_name,
+               uploaded_at, outcome, n_added, n_revised, n_unchanged, n_warnings, n_errors,
+               message, source)
+           VALUES (?, ?, ?, ?, ?, ?, now(), ?, ?, ?, ?, ?, ?, ?, ?)""",
+        [upload_id, file_name, sha256, dataset, n_rows, user, outcome, *counts]
+        + [n_warnings, n_errors, message, source],
+    )
+
+
 def schema_version_target() -> int:
     return MIGRATIONS[-1].version
 
