@@ -166,6 +166,24 @@ def cmd_ingest(args) -> int:
     return EXIT_REFUSED if any(r.refused for r in results) else EXIT_OK
 
 
+def cmd_plan(args) -> int:
+    """Show each area's analysis plan and its recorded history; --record stores it now."""
+    from pipelines import marts
+    from pipelines.analysis.plan import plan_history
+    from pipelines.load.plan_record import record_plans
+
+    with _open(args, read_only=not args.record) as wh:
+        codes = [args.area] if args.area else marts.areas(wh).area_code.tolist()
+        if args.record:
+            written = record_plans(wh, codes, user=args.user)
+            print(f"Recorded {len(written)} new or changed plan(s) for {len(codes)} area(s).")
+        for code in codes:
+            print(f"{code} {marts.area_name(wh, code)}")
+            for line in plan_history(wh, code).lines():
+                print(f"  {line}")
+    return EXIT_OK
+
+
 def cmd_uploads(args) -> int:
     with _open(args, read_only=True) as wh:
         frame = wh.query(
@@ -474,6 +492,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="really delete (otherwise a dry run)")
     p.add_argument("--user", default=config.current_user())
     p.set_defaults(func=cmd_delete_upload)
+
+    p = sub.add_parser("plan", help="show the analysis plan and its recorded changes")
+    p.add_argument("--area", help="one ONS area code (default: every area)")
+    p.add_argument("--record", action="store_true", help="record the plan in force now")
+    p.add_argument("--user", default=config.current_user())
+    p.set_defaults(func=cmd_plan)
 
     p = sub.add_parser("report", help="the annual effectiveness report (HTML or PDF)")
     p.add_argument(

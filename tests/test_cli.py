@@ -153,3 +153,20 @@ def test_export_command_writes_partitioned_parquet(sample_copy, tmp_path, capsys
     assert main(["--warehouse", str(sample_copy), "export", "--parquet", str(target)]) == 0
     assert any(target.glob("mart_outcome_rates/area=E06999901/year=*/*.parquet"))
     assert main(["--warehouse", str(sample_copy), "export", "--parquet", str(target)]) == 1
+
+
+def test_plan_shows_the_plan_and_records_it_once(cli_env, tmp_path, capsys):
+    path = tmp_path / "q1.csv"
+    path.write_text(Q1)
+    wh = ["--warehouse", str(cli_env)]
+    assert main([*wh, "ingest", str(path)]) == 0
+    capsys.readouterr()
+    assert main([*wh, "plan", "--area", "E06999901"]) == 0
+    shown = capsys.readouterr().out
+    assert "Analysis plan fixed on" in shown and "primary outcomes cla_starts, cpp_starts" in shown
+    assert main([*wh, "plan", "--record", "--user", "ana"]) == 0
+    recorded = capsys.readouterr().out
+    assert "Recorded 1 new or changed plan(s) for 1 area(s)." in recorded
+    assert "not yet recorded" not in recorded
+    assert main([*wh, "plan", "--record"]) == 0
+    assert "Recorded 0 new or changed plan(s)" in capsys.readouterr().out

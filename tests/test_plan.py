@@ -7,9 +7,12 @@ import json
 import pandas as pd
 import pytest
 
-from pipelines.analysis.plan import DEFAULT_PLAN, PLAN_TABLE_DDL, load_plan, plan_change
+from pipelines.analysis.plan import DEFAULT_PLAN, load_plan, plan_change, plan_history
+from pipelines.load.plan_record import record_plans
 from pipelines.stats import before_after, its, synth
 from pipelines.stats.covid import COVID_END, COVID_START, covid_reporting_years
+from pipelines.store.models import sql_file
+from pipelines.store.warehouse import Warehouse
 
 
 def test_default_plan_names_flows_as_primary_and_one_covid_window() -> None:
@@ -75,4 +78,56 @@ def test_changes_after_fixing_are_recorded_with_what_changed(tmp_path) -> None:
         "recorded_by",
         "change",
     }
-    assert all(column in PLAN_TABLE_DDL for column in row)
+    assert all(column in sql_file("meta_analysis_plan.sql") for column in row)
+
+
+# --- recording in the warehouse (pipelines.load.plan_record, plan_history) ---------------------
+
+
+def _write_plan(tmp_path, name: str, body: str):
+    path = tmp_path / name
+    path.write_text('[default]\nfixed_on = 2026-10-01\n' + body, encoding="utf-8")
+    return path
+
+
+def test_the_warehouse_records_the_first_plan_once_and_each_later_change(tmp_path, monkeypatch):
+    area = "E06999901"
+    with Warehouse(tmp_path / "wh.duckdb") as wh:
+        status = plan_history(wh, area)
+        assert status.history == () and not status.recorded
+        assert "not yet recorded" in status.lines()[-1]
+
+        monkeypatch.setenv("RP_IMPACT_ANALYSIS_PLAN", str(_write_plan(tmp_path, "a.toml", "")))
+        assert [r["change"] for r in record_plans(wh, [area], user="ana")] == ["first plan"]
+        assert record_plans(wh, [area], user="ana") == []  # unchanged: nothing new
+        status = plan_history(wh, area)
+        assert status.recorded and len(status.history) == 1
+        assert status.lines() == [status.plan.describe()]
+
+        changed = _write_plan(tmp_path, "b.toml", 'primary = ["cla_starts"]\n')
+        monkeypatch.setenv("RP_IMPACT_ANALYSIS_PLAN", str(changed))
+        pending = plan_history(wh, area)
+        assert not pending.recorded
+        assert "now differs from the plan last recorded" in pending.lines()[-1]
+        written = record_plans(wh, [area], user="bo")
+        assert len(written) == 1 and written[0]["change"].startswith("changed: primary from")
+        status = plan_history(wh, area)
+        assert [v.recorded_by for v in status.history] == ["ana", "bo"]
+        assert status.recorded
+        assert status.lines()[1].startswith("Plan changed on ") and " by bo " in status.lines()[1]
+
+
+def test_a_plan_that_returns_to_an_earlier_version_is_recorded_again(tmp_path, monkeypatch):
+    area = "E06999901"
+    first = _write_plan(tmp_path, "a.toml", "")
+    second = _write_plan(tmp_path, "b.toml", 'primary = ["cpp_starts"]\n')
+    with Warehouse(tmp_path / "wh.duckdb") as wh:
+        for path in (first, second, first):
+            monkeypatch.setenv("RP_IMPACT_ANALYSIS_PLAN", str(path))
+            record_plans(wh, [area], user="ana")
+        status = plan_history(wh, area)
+        assert status.recorded
+        assert status.history[-1].plan_hash == load_plan(area, path=first).plan_hash
+        # Append-only: three rows, the return to the first plan recorded as a change.
+        assert len(status.history) == 3
+        assert status.history[2].change.startswith("changed: primary from")

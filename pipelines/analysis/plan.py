@@ -25,7 +25,8 @@ A council's plan comes from ``config/analysis_plan.toml`` (or ``$RP_IMPACT_ANALY
 The hash (:attr:`AnalysisPlan.plan_hash`) is the SHA-256 of the plan's canonical JSON
 (sorted keys, no ``fixed_on``), so it changes exactly when a choice changes.
 :func:`plan_change` compares a plan with the last one recorded for the area and returns the
-row to record (the warehouse table ``meta_analysis_plan``; its DDL is :data:`PLAN_TABLE_DDL`).
+row to record (the warehouse table ``meta_analysis_plan``, `pipelines/store/sql/meta_analysis_plan.sql`;
+:func:`pipelines.load.plan_record.record_plan` writes it, :func:`plan_history` reads it).
 """
 
 from __future__ import annotations
@@ -47,18 +48,6 @@ from pipelines.stats.covid import COVID_END, COVID_START
 
 PLAN_FILE = PROJECT_ROOT / "config" / "analysis_plan.toml"
 PLAN_ENV = "RP_IMPACT_ANALYSIS_PLAN"
-
-#: Where changes to a fixed plan are recorded (one row per plan version and area).
-PLAN_TABLE_DDL = """CREATE TABLE IF NOT EXISTS meta_analysis_plan (
-    area_code   VARCHAR NOT NULL,
-    plan_hash   VARCHAR NOT NULL,   -- SHA-256 of the canonical plan (AnalysisPlan.plan_hash)
-    plan_json   VARCHAR NOT NULL,   -- AnalysisPlan.canonical()
-    fixed_on    DATE NOT NULL,      -- the date the plan says it was fixed
-    recorded_at TIMESTAMP NOT NULL,
-    recorded_by VARCHAR NOT NULL,
-    change      VARCHAR NOT NULL,   -- plain-English list of what changed ('first plan' for v1)
-    PRIMARY KEY (area_code, plan_hash)
-)"""
 
 _CHOICES = (
     "primary",
@@ -217,3 +206,77 @@ def plan_change(
         "recorded_by": user,
         "change": change,
     }
+
+
+@dataclass(frozen=True)
+class PlanVersion:
+    """One recorded version of an area's plan (a row of ``meta_analysis_plan``)."""
+
+    plan_hash: str
+    fixed_on: dt.date
+    recorded_at: dt.datetime
+    recorded_by: str
+    change: str
+
+    @property
+    def short_hash(self) -> str:
+        return self.plan_hash[:12]
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    """The plan in force for an area and what the warehouse recorded of it."""
+
+    plan: AnalysisPlan
+    history: tuple[PlanVersion, ...]
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the plan in force is the latest one the warehouse recorded."""
+        return bool(self.history) and self.history[-1].plan_hash == self.plan.plan_hash
+
+    def lines(self) -> list[str]:
+        """The plan line, then one line per later change and any unrecorded difference."""
+        out = [self.plan.describe()]
+        for version in self.history[1:]:
+            out.append(
+                f"Plan changed on {version.recorded_at:%-d %B %Y} by {version.recorded_by} "
+                f"(reference {version.short_hash}): {version.change.removeprefix('changed: ')}."
+            )
+        if self.history and not self.recorded:
+            out.append(
+                "The plan file now differs from the plan last recorded on "
+                f"{self.history[-1].recorded_at:%-d %B %Y} (reference "
+                f"{self.history[-1].short_hash}); the change is recorded at the next upload "
+                "or with `rp-impact plan --record`."
+            )
+        elif not self.history:
+            out.append(
+                "This plan is not yet recorded in the warehouse; it is recorded at the next "
+                "upload or with `rp-impact plan --record`."
+            )
+        return out
+
+
+def plan_history(wh: Any, area_code: str, plan: AnalysisPlan | None = None) -> PlanStatus:
+    """The plan in force for ``area_code`` with its recorded versions, oldest first.
+
+    ``wh`` is a :class:`pipelines.store.warehouse.Warehouse` (or a read-once view of one).
+    """
+    plan = load_plan(area_code) if plan is None else plan
+    rows = wh.query(
+        "SELECT plan_hash, fixed_on, recorded_at, recorded_by, change FROM meta_analysis_plan "
+        "WHERE area_code = ? ORDER BY recorded_at",
+        [area_code],
+    )
+    history = tuple(
+        PlanVersion(
+            plan_hash=r.plan_hash,
+            fixed_on=pd.Timestamp(r.fixed_on).date(),
+            recorded_at=pd.Timestamp(r.recorded_at).to_pydatetime(),
+            recorded_by=r.recorded_by,
+            change=r.change,
+        )
+        for r in rows.itertuples(index=False)
+    )
+    return PlanStatus(plan=plan, history=history)

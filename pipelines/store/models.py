@@ -181,6 +181,11 @@ def dfe_tables() -> list[str]:
     return statements("dfe.sql")
 
 
+def analysis_plan_table() -> list[str]:
+    """Migration 6: the recorded versions of each council's analysis plan."""
+    return statements("meta_analysis_plan.sql")
+
+
 def dfe_marts() -> list[str]:
     """The DfE marts: current figures, rates, neighbours, revisions (`sql/dfe_marts.sql`)."""
     return statements("dfe_marts.sql")
