@@ -364,16 +364,22 @@ def real_files():
 
 
 @pytest.fixture(scope="module")
-def real_wh(real_files, tmp_path_factory):
+def real_import(real_files, tmp_path_factory):
+    """A warehouse with every real file imported once, and the import's results."""
     warehouse = open_warehouse(tmp_path_factory.mktemp("dfe") / "warehouse.duckdb")
     results = dfe.import_dfe_files(warehouse, real_files, user="pytest")
     yield warehouse, results
     warehouse.close()
 
 
+@pytest.fixture(scope="module")
+def real_wh(real_import):
+    return real_import[0]
+
+
 @pytest.mark.dfe
-def test_every_real_file_is_recognised_and_loaded(real_files, real_wh):
-    _, results = real_wh
+def test_every_real_file_is_recognised_and_loaded(real_files, real_import):
+    _, results = real_import
     assert [r.outcome for r in results] == ["loaded"] * len(real_files)
     kinds = {r.table_kind for r in results}
     assert kinds == set(dfe.RECOGNISED_TABLES)
@@ -386,23 +392,20 @@ def test_every_real_file_is_recognised_and_loaded(real_files, real_wh):
     ids=["England", "Leeds", "Stoke-on-Trent"],
 )
 def test_real_cla_on_31_march_2025_matches_the_publication(real_wh, area_code, count, rate):
-    wh, _ = real_wh
-    row = figure(wh, area_code, "cla_at_31_march", 2025, view="mart_dfe_rates")
+    row = figure(real_wh, area_code, "cla_at_31_march", 2025, view="mart_dfe_rates")
     assert (row["value"], row["rate_per_10k"], row["rate_source"]) == (count, rate, "published")
     assert row["release"] == "2025"
 
 
 @pytest.mark.dfe
 def test_real_codes_map_both_ways_for_leeds_and_stoke(real_wh):
-    wh, _ = real_wh
-    assert dfe_reads.resolve_council(wh, "E08000035")["old_la_code"] == "383"
-    assert dfe_reads.resolve_council(wh, "861")["new_la_code"] == "E06000021"
+    assert dfe_reads.resolve_council(real_wh, "E08000035")["old_la_code"] == "383"
+    assert dfe_reads.resolve_council(real_wh, "861")["new_la_code"] == "E06000021"
 
 
 @pytest.mark.dfe
 def test_real_cpp_on_31_march_2025_matches_the_publication(real_wh):
-    wh, _ = real_wh
-    row = figure(wh, "E92000001", "cpp_at_31_march", 2025, view="mart_dfe_rates")
+    row = figure(real_wh, "E92000001", "cpp_at_31_march", 2025, view="mart_dfe_rates")
     assert row["value"] == 49_420
     assert row["rate_source"] == "recomputed"
     assert row["rate_per_10k"] == pytest.approx(49_420 / 12_183_016 * 10_000)
@@ -410,25 +413,23 @@ def test_real_cpp_on_31_march_2025_matches_the_publication(real_wh):
 
 @pytest.mark.dfe
 def test_real_cla_releases_overlap_and_the_newest_is_used(real_wh):
-    wh, _ = real_wh
-    releases = wh.query(
+    releases = real_wh.query(
         "SELECT release, value FROM dfe_figures WHERE area_code = 'E92000001' "
         "AND measure = 'cla_at_31_march' AND time_period = 2022 ORDER BY release"
     )
     assert releases["release"].tolist() == ["2022", "2023", "2025"]
     assert releases["value"].notna().all()
-    current = figure(wh, "E92000001", "cla_at_31_march", 2022)
+    current = figure(real_wh, "E92000001", "cla_at_31_march", 2022)
     assert current["release"] == "2025"
     assert current["value"] == releases["value"].iloc[-1]
-    revisions = dfe_reads.dfe_revisions(wh)
+    revisions = dfe_reads.dfe_revisions(real_wh)
     assert len(revisions) > 0
     assert (revisions["earlier_release"] < revisions["later_release"]).all()
 
 
 @pytest.mark.dfe
 def test_real_reorganisations_start_and_stop(real_wh):
-    wh, _ = real_wh
-    areas = wh.query(
+    areas = real_wh.query(
         "SELECT area_code, new_la_code, first_year, last_year FROM dfe_areas "
         "WHERE area_code IN ('909', '942', '943', '928', '940', '941') ORDER BY area_code"
     ).set_index("area_code")
@@ -438,7 +439,7 @@ def test_real_reorganisations_start_and_stop(real_wh):
     assert areas.loc["928"].tolist() == ["E10000021", 2013, 2021]  # Northamptonshire stops
     assert areas.loc["940"].tolist() == ["E06000061", 2022, 2025]  # North Northamptonshire
     assert areas.loc["941"].tolist() == ["E06000062", 2022, 2025]  # West Northamptonshire
-    cumbria = dfe_reads.benchmark_series(wh, "909", "cla_at_31_march").dropna(
+    cumbria = dfe_reads.benchmark_series(real_wh, "909", "cla_at_31_march").dropna(
         subset=["council_value"]
     )
     assert cumbria["time_period"].max() == 2023
@@ -446,35 +447,34 @@ def test_real_reorganisations_start_and_stop(real_wh):
 
 @pytest.mark.dfe
 def test_real_recoded_council_keeps_one_series_under_both_ons_codes(real_wh):
-    wh, _ = real_wh
-    codes = wh.query(
+    codes = real_wh.query(
         "SELECT new_la_code FROM dfe_area_codes WHERE old_la_code = '815' ORDER BY new_la_code"
     )
     assert codes["new_la_code"].tolist() == ["E06000065", "E10000023"]
-    assert dfe_reads.resolve_council(wh, "E10000023") == dfe_reads.resolve_council(wh, "E06000065")
+    assert dfe_reads.resolve_council(real_wh, "E10000023") == dfe_reads.resolve_council(
+        real_wh, "E06000065"
+    )
 
 
 @pytest.mark.dfe
 def test_real_benchmark_and_rank_for_leeds(real_wh):
-    wh, _ = real_wh
-    series = dfe_reads.benchmark_series(wh, "383", "cla_at_31_march").set_index("time_period")
+    series = dfe_reads.benchmark_series(real_wh, "383", "cla_at_31_march").set_index("time_period")
     y2025 = series.loc[2025]
     assert (y2025["council_rate"], y2025["england_rate"]) == (85, 67)
     assert y2025["region_code"] == "E12000003" and y2025["sn_n"] == 10
     assert y2025["sn_min"] <= y2025["sn_median"] <= y2025["sn_max"]
-    assert len(dfe_reads.neighbours(wh, "E08000035")) == 10
-    ranks = dfe_reads.rank_among(wh, "E08000035", "cla_at_31_march", 2025).set_index("scope")
+    assert len(dfe_reads.neighbours(real_wh, "E08000035")) == 10
+    ranks = dfe_reads.rank_among(real_wh, "E08000035", "cla_at_31_march", 2025).set_index("scope")
     assert ranks.loc["statistical neighbours", "n"] == 11
     assert 1 <= ranks.loc["all councils", "rank"] <= ranks.loc["all councils", "n"]
 
 
 @pytest.mark.dfe
 def test_real_reimport_is_a_no_op(real_files, real_wh):
-    wh, _ = real_wh
-    n_before = wh.query("SELECT count(*) AS n FROM dfe_figures")["n"][0]
-    results = dfe.import_dfe_files(wh, real_files[:2])
+    n_before = real_wh.query("SELECT count(*) AS n FROM dfe_figures")["n"][0]
+    results = dfe.import_dfe_files(real_wh, real_files[:2])
     assert [r.outcome for r in results] == ["no-op", "no-op"]
-    assert wh.query("SELECT count(*) AS n FROM dfe_figures")["n"][0] == n_before
+    assert real_wh.query("SELECT count(*) AS n FROM dfe_figures")["n"][0] == n_before
 
 
 def test_the_synthetic_sample_files_import_when_present(tmp_path):

@@ -94,17 +94,72 @@ def test_whole_numbers_written_by_excel_are_accepted(reference_wh, write_file):
     assert (row.cla_starts, row.cpp_starts) == (1204, 7)
 
 
-def test_date_not_at_period_end(refused):
-    issue = refused(
-        "mid_month.csv", HEADER + "2023-04-15,E06999901,All,All,1,1\n", "period_not_end"
-    )
-    assert issue.column == "period_end" and issue.row == 2
-
-
-def test_date_in_future(refused):
+def _a_month_end_next_year() -> str:
     future = dt.date.today().replace(day=1) + dt.timedelta(days=400)
     end = (future.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    refused("future.csv", HEADER + f"{end.isoformat()},E06999901,All,All,1,1\n", "period_in_future")
+    return end.isoformat()
+
+
+TRAINING_HEADER = "period_end,area_code,unit,agency,course,staff_in_scope,staff_trained\n"
+ROLLOUT_HEADER = "area_code,unit,programme,wave,start_date,complete_date\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "rule", "row", "column"),
+    [
+        (
+            "mid_month.csv",
+            HEADER + "2023-04-15,E06999901,All,All,1,1\n",
+            "period_not_end",
+            2,
+            "period_end",
+        ),
+        (
+            "training.csv",
+            TRAINING_HEADER + "2023-06-30,E06999901,Ashby,Police,Awareness,10,12\n",
+            "trained_above_scope",
+            2,
+            "staff_trained",
+        ),
+        (
+            "rollout.csv",
+            ROLLOUT_HEADER + "E06999901,Ashby,Restorative Practice,1,2020-04-01,2019-04-01\n",
+            "complete_before_start",
+            2,
+            "complete_date",
+        ),
+    ],
+    ids=["date_not_at_period_end", "trained_above_in_scope", "rollout_completes_before_it_starts"],
+)
+def test_a_broken_rule_names_its_row_and_column(refused, name, content, rule, row, column):
+    issue = refused(name, content, rule)
+    assert (issue.row, issue.column) == (row, column)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "rule"),
+    [
+        (
+            "future.csv",
+            HEADER + f"{_a_month_end_next_year()},E06999901,All,All,1,1\n",
+            "period_in_future",
+        ),
+        (
+            "rollout.csv",
+            "area_code,unit,wave,start_date\nE06999901,Ashby,1,2020-04-01\n"
+            "E06999901,Ashby,2,2021-04-01\n",
+            "duplicate_key",
+        ),
+        (
+            "pop.csv",
+            "year,area_code,unit,age_band,population_0_17\n2024,E06999901,All,All,0\n",
+            "population_not_positive",
+        ),
+    ],
+    ids=["date_in_future", "one_start_per_unit_and_programme", "population_must_be_positive"],
+)
+def test_a_broken_rule_refuses_the_file(refused, name, content, rule):
+    refused(name, content, rule)
 
 
 def test_uk_dates_are_accepted(reference_wh, write_file):
@@ -113,11 +168,6 @@ def test_uk_dates_are_accepted(reference_wh, write_file):
     assert str(reference_wh.query("SELECT period_end FROM fct_outcomes").iloc[0, 0])[:10] == (
         "2023-04-30"
     )
-
-
-def test_us_dates_are_refused_not_guessed(refused):
-    issue = refused("us.csv", HEADER + "04/30/2023,E06999901,All,All,1,1\n", "date_invalid")
-    assert "US month/day order" in issue.message
 
 
 def test_ambiguous_rollout_dates_are_flagged(reference_wh, write_file):
@@ -130,21 +180,47 @@ def test_ambiguous_rollout_dates_are_flagged(reference_wh, write_file):
     assert "3 April 2023" in warning.message
 
 
-def test_empty_file(reference_wh, write_file):
-    issue = only_error(check(reference_wh, write_file("empty.csv", "")), "unreadable")
-    assert "the file is empty" in issue.message
-
-
-def test_header_with_no_rows(reference_wh, write_file):
-    issue = only_error(check(reference_wh, write_file("header_only.csv", HEADER)), "no_rows")
-    assert "header but no data rows" in issue.message
-
-
-def test_binary_file_renamed_csv(refused):
-    issue = refused(
-        "photo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "unreadable"
-    )
-    assert "binary file" in issue.message
+@pytest.mark.parametrize(
+    ("name", "content", "rule", "fragment"),
+    [
+        (
+            "us.csv",
+            HEADER + "04/30/2023,E06999901,All,All,1,1\n",
+            "date_invalid",
+            "US month/day order",
+        ),
+        ("empty.csv", "", "unreadable", "the file is empty"),
+        ("header_only.csv", HEADER, "no_rows", "header but no data rows"),
+        (
+            "photo.csv",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
+            "unreadable",
+            "binary file",
+        ),
+        (
+            "dupe_header.csv",
+            "period_end,area_code,cla_starts,CLA Starts\n2023-04-30,E06999901,1,2\n",
+            "unreadable",
+            "appears twice",
+        ),
+        (
+            "ragged.csv",
+            HEADER + "2023-04-30,E06999901,All,All,1,1,9,9\n",
+            "unreadable",
+            "different number of columns",
+        ),
+    ],
+    ids=[
+        "us_dates_are_refused_not_guessed",
+        "empty_file",
+        "header_with_no_rows",
+        "binary_file_renamed_csv",
+        "duplicate_headers",
+        "a_row_with_too_many_fields",
+    ],
+)
+def test_a_refused_file_is_told_why(refused, name, content, rule, fragment):
+    assert fragment in str(refused(name, content, rule).message)
 
 
 def test_xlsx_with_header_on_row_4_is_accepted(reference_wh, tmp_path):
@@ -190,16 +266,6 @@ def test_mixed_suppression_markers_are_null_with_reason(reference_wh, write_file
     assert list(frame.cla_starts_null_reason) == ["c", "[x]", "<5", "empty"]
 
 
-def test_trained_above_in_scope(refused):
-    issue = refused(
-        "training.csv",
-        "period_end,area_code,unit,agency,course,staff_in_scope,staff_trained\n"
-        "2023-06-30,E06999901,Ashby,Police,Awareness,10,12\n",
-        "trained_above_scope",
-    )
-    assert issue.column == "staff_trained" and issue.row == 2
-
-
 def test_cumulative_training_that_falls_is_a_warning(reference_wh, write_file):
     header = "period_end,area_code,unit,agency,course,staff_in_scope,staff_trained\n"
     first = write_file("t1.csv", header + "2023-06-30,E06999901,Ashby,Police,Awareness,10,8\n")
@@ -208,32 +274,6 @@ def test_cumulative_training_that_falls_is_a_warning(reference_wh, write_file):
     result = check(reference_wh, second)
     assert result.outcome == "loaded"
     assert [i.rule for i in result.warnings] == ["trained_fell"]
-
-
-def test_rollout_that_completes_before_it_starts(refused):
-    issue = refused(
-        "rollout.csv",
-        "area_code,unit,programme,wave,start_date,complete_date\n"
-        "E06999901,Ashby,Restorative Practice,1,2020-04-01,2019-04-01\n",
-        "complete_before_start",
-    )
-    assert issue.column == "complete_date"
-
-
-def test_one_start_per_unit_and_programme(refused):
-    refused(
-        "rollout.csv",
-        "area_code,unit,wave,start_date\nE06999901,Ashby,1,2020-04-01\nE06999901,Ashby,2,2021-04-01\n",
-        "duplicate_key",
-    )
-
-
-def test_population_must_be_positive(refused):
-    refused(
-        "pop.csv",
-        "year,area_code,unit,age_band,population_0_17\n2024,E06999901,All,All,0\n",
-        "population_not_positive",
-    )
 
 
 def test_old_la_code_is_mapped_to_the_ons_code(reference_wh, write_file):
@@ -265,20 +305,6 @@ def test_unknown_columns_are_a_warning(reference_wh, write_file):
     assert [i.rule for i in result.warnings] == ["unknown_column"]
 
 
-def test_duplicate_headers_are_refused(refused):
-    issue = refused(
-        "dupe_header.csv",
-        "period_end,area_code,cla_starts,CLA Starts\n2023-04-30,E06999901,1,2\n",
-        "unreadable",
-    )
-    assert "appears twice" in str(issue.message)
-
-
-def test_a_row_with_too_many_fields(refused):
-    issue = refused("ragged.csv", HEADER + "2023-04-30,E06999901,All,All,1,1,9,9\n", "unreadable")
-    assert "different number of columns" in issue.message
-
-
 @pytest.mark.parametrize("delimiter", [";", "\t"])
 def test_semicolon_and_tab_delimiters(reference_wh, write_file, delimiter):
     text = (HEADER + "2023-04-30,E06999901,All,All,12,7\n").replace(",", delimiter)
@@ -299,28 +325,25 @@ def test_utf8_bom_file(reference_wh, write_file):
     assert result.outcome == "loaded", [i.as_text() for i in result.issues]
 
 
-def test_units_adding_up_to_more_than_all_is_a_warning(reference_wh, write_file):
-    rows = (
-        "2023-04-30,E06999901,All,All,10,5\n"
-        "2023-04-30,E06999901,Ashby,All,8,2\n"
-        "2023-04-30,E06999901,Brookfield,All,7,2\n"
-    )
-    result = check(reference_wh, write_file("sums.csv", HEADER + rows))
+@pytest.mark.parametrize(
+    ("name", "parts", "rule"),
+    [
+        ("sums.csv", ["Ashby,All,8,2", "Brookfield,All,7,2"], "unit_sum_above_all"),
+        ("ages.csv", ["All,0-9,4,2", "All,10-17,4,3"], "age_bands_not_all"),
+    ],
+    ids=["units_adding_up_to_more_than_all", "age_bands_not_adding_to_all"],
+)
+def test_parts_that_do_not_add_up_to_all_are_a_warning(reference_wh, write_file, name, parts, rule):
+    # The whole area is 10 CLA starts and 5 CPP starts: the parts' CLA starts do not match it,
+    # their CPP starts do.
+    rows = [f"2023-04-30,E06999901,{part}\n" for part in ["All,All,10,5", *parts]]
+    result = check(reference_wh, write_file(name, HEADER + "".join(rows)))
     assert result.outcome == "loaded"
-    warning = next(i for i in result.warnings if i.rule == "unit_sum_above_all")
+    flagged = {(i.rule, i.column) for i in result.warnings}
+    assert (rule, "cla_starts") in flagged
+    assert (rule, "cpp_starts") not in flagged
+    warning = next(i for i in result.warnings if i.rule == rule)
     assert warning.row == 2 and warning.column == "cla_starts"
-
-
-def test_age_bands_not_adding_to_all_is_a_warning(reference_wh, write_file):
-    rows = (
-        "2023-04-30,E06999901,All,All,10,5\n"
-        "2023-04-30,E06999901,All,0-9,4,2\n"
-        "2023-04-30,E06999901,All,10-17,4,3\n"
-    )
-    result = check(reference_wh, write_file("ages.csv", HEADER + rows))
-    rules = {(i.rule, i.column) for i in result.warnings}
-    assert ("age_bands_not_all", "cla_starts") in rules
-    assert ("age_bands_not_all", "cpp_starts") not in rules
 
 
 def test_quarter_on_quarter_jump_is_a_warning(reference_wh, write_file):

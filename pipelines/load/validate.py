@@ -44,6 +44,13 @@ class Issue:
     message: str
     hint: str = ""
 
+    @classmethod
+    def refusal(
+        cls, file: str, rule: str, message: str, hint: str = "", *, row: int | None = None
+    ) -> Issue:
+        """An error about the file as a whole (no column or value to name): it is refused."""
+        return cls(file, row, None, None, rule, "error", message, hint)
+
     def as_text(self) -> str:
         where = [self.file]
         if self.row is not None:
@@ -393,17 +400,14 @@ def _ensure_reference_tables(con) -> None:
 
 
 def _unknown_dataset_issue(name: str, raw: RawExtract) -> Issue:
-    return Issue(
+    return Issue.refusal(
         name,
-        raw.header_row,
-        None,
-        None,
         "unknown_dataset",
-        "error",
         "Could not tell which dataset this file is from its header ("
         + ", ".join(guard.header_label(i, h) for i, h in enumerate(raw.headers[:12]) if h.strip())
         + ").",
         f"Each extract needs the columns of one dataset: {dataset_help()}.",
+        row=raw.header_row,
     )
 
 
@@ -515,7 +519,7 @@ def validate_file(
     try:
         raw: RawExtract = read_extract(path, con, name)
     except ReadError as exc:
-        report.issues.append(Issue(name, exc.row, None, None, "unreadable", "error", str(exc)))
+        report.issues.append(Issue.refusal(name, "unreadable", str(exc), row=exc.row))
         return report, con
     report.notes.extend(raw.notes)
     report.n_rows = raw.n_rows
@@ -535,13 +539,9 @@ def _check_and_stage(con, report: ValidationReport, raw: RawExtract, dataset, al
     if dataset is not None and dataset not in CONTRACTS:
         report.dataset = None
         report.issues.append(
-            Issue(
+            Issue.refusal(
                 name,
-                None,
-                None,
-                None,
                 "unknown_dataset",
-                "error",
                 f"'{dataset}' is not a dataset rp-impact knows.",
                 f"Use one of: {', '.join(CONTRACTS)}.",
             )
@@ -588,15 +588,12 @@ def _check_and_stage(con, report: ValidationReport, raw: RawExtract, dataset, al
         )
     if raw.n_rows == 0:
         report.issues.append(
-            Issue(
+            Issue.refusal(
                 name,
-                raw.header_row,
-                None,
-                None,
                 "no_rows",
-                "error",
                 "the file has a header but no data rows.",
                 "Export the extract again with its data.",
+                row=raw.header_row,
             )
         )
     if report.errors:

@@ -20,128 +20,31 @@ Modules: :mod:`~pipelines.sample.params` (constants and parameters),
 so setting it here switches the file generator's effect.
 """
 
-# ruff: noqa: F401  (re-exports: benchmarks/generate.py and the tests read private parameters)
+from importlib import import_module
 
-from pipelines.sample.dates import (
-    _add_months,
-    _fmt_num,
-    _fy_end,
-    _month_end,
-    _months,
-    _months_since,
-    _pop_year,
-    _quarter_end_month,
-    _round10,
-    _round_half_up,
-    rollout_start,
-    wave_of,
-)
-from pipelines.sample.dfe_files import (
-    _area_names,
-    _dfe_frames,
-    _geo,
-    _sn_frame,
-)
-from pipelines.sample.params import (
-    _AGENCY_COVERAGE,
-    _CARE_SEASON,
-    _CIN_RATE,
-    _CIN_SHARES,
-    _CLA_CEASE_P,
-    _CLA_SHARES,
-    _CLA_START_RATE,
-    _CLA_TREND,
-    _COURSE_COVERAGE,
-    _COURSE_MIDPOINT,
-    _CPP_END_P,
-    _CPP_REPEAT_P,
-    _CPP_SHARES,
-    _CPP_START_RATE,
-    _CPP_TREND,
-    _D5_BANDS,
-    _D5_SHARES,
-    _FGC_AFTER,
-    _FGC_BEFORE,
-    _GEO_COLS_A,
-    _GEO_COLS_B,
-    _LOCALITY_COVERAGE,
-    _LOCALITY_NEED,
-    _LOCALITY_POP_2014,
-    _NOT_AVAILABLE,
-    _POP_GROWTH,
-    _POP_SHARES,
-    _REF_SHARES,
-    _REFERRAL_RATE,
-    _REFERRAL_SEASON,
-    _REFERRAL_TREND,
-    _REREFERRAL_P,
-    _SCOPE_RANGES,
-    _SUPPRESS_CLA_C,
-    _SUPPRESS_D3_C,
-    AGE_BANDS,
-    AGENCIES,
-    AREA_CODE,
-    AREA_NAME,
-    COMPARATOR_CODES,
-    COMPARATORS,
-    COUNTRY_CODE,
-    COUNTRY_NAME,
-    COURSES,
-    COVID_REFERRAL_FACTORS,
-    DFE_CLA_TYPES,
-    DFE_YEARS,
-    LOCALITIES,
-    OLD_LA_CODE,
-    OUTCOME_COLUMNS,
-    OUTCOME_MEASURES,
-    PARTNERSHIP_NAME,
-    PLANTED_EFFECTS,
-    POPULATION_YEARS,
-    PROGRAMME,
-    RAMP_MONTHS,
-    REGION_CODE,
-    REGION_NAME,
-    SAMPLE_END,
-    SAMPLE_START,
-    SEED,
-    TRAINING_COLUMNS,
-    TRAINING_START,
-    WAVES,
-)
-from pipelines.sample.process import (
-    OutcomeArrays,
-    _add_all_rows,
-    _annual_from_monthly,
-    _season,
-    _simulate_comparators,
-    _simulate_national,
-    _simulate_outcome_arrays,
-    _simulate_outcomes,
-    _simulate_population,
-    _simulate_stocks,
-    _simulate_training,
-    _sort,
-    current_planted_effects,
-    planted_multiplier,
-)
-from pipelines.sample.simulate import (
-    _EXIT_P,
-    SimulatedPanel,
-    _expected_stock,
-    _expected_values,
-    _last_wave_start,
-    _mart_population_year,
-    simulate,
-)
-from pipelines.sample.write import (
-    _GENERATED_DIRS,
-    _clean,
-    _quarter_label,
-    _readme,
-    _write_csv,
-    generate,
-    main,
-)
+# The submodules, in the order a name is looked for (the parameters first: the others import
+# from them, so a shared name is the same object wherever it is found).
+_SUBMODULES = ("params", "dates", "process", "dfe_files", "simulate", "write")
+
+
+def _lookup(name: str):
+    if name.startswith("__"):  # a module's own dunders (``__annotations__``) are not shared
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    for part in _SUBMODULES:
+        namespace = vars(import_module(f"{__name__}.{part}"))
+        if name in namespace:
+            return namespace[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __getattr__(name: str):
+    """Any submodule name, private parameters included, as ``pipelines.sample.<name>``.
+
+    ``benchmarks/generate.py`` and the tests read the private parameters through the package;
+    resolving them here spares restating every submodule's names in this file (PEP 562).
+    """
+    return _lookup(name)
+
 
 __all__ = [
     "AGENCIES",
@@ -183,3 +86,8 @@ __all__ = [
     "simulate",
     "wave_of",
 ]
+
+# The public names are bound eagerly, so they are real package attributes: the ``simulate``
+# function (not its submodule), and ``PLANTED_EFFECTS`` as the one switch the file generator
+# reads at call time (tests turn the effect off by setting it here).
+globals().update({name: _lookup(name) for name in __all__})

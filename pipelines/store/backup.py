@@ -218,12 +218,13 @@ def _tables(cur, database: str) -> list[str]:
     )
 
 
-def _columns(cur, database: str, table: str) -> list[str]:
+def table_columns(cur, table: str, database: str | None = None) -> list[str]:
+    """The column names of a table or view in `database` (default: the current one), in order."""
     return first_column(
         cur,
-        "SELECT column_name FROM duckdb_columns() WHERE database_name = ? AND schema_name = 'main' "
-        "AND table_name = ? ORDER BY column_index",
-        [database, table],
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ? "
+        "AND database_name = coalesce(?, current_database()) ORDER BY column_index",
+        [table, database],
     )
 
 
@@ -249,7 +250,7 @@ def restore(warehouse: Warehouse, backup: Backup) -> RestoreResult:
             if missing:
                 raise BackupError(f"The backup has no table(s) {', '.join(missing)}.")
             for table in tables:
-                if _columns(cur, database, table) != _columns(cur, alias, table):
+                if table_columns(cur, table, database) != table_columns(cur, table, alias):
                     raise BackupError(f"The backup's table {table} has different columns.")
             before = cur.execute("SELECT count(*) FROM raw_uploads").fetchone()[0]
             safety = take_backup(warehouse, "before-restore", keep=0)

@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipelines.store.backup import first_column
+from pipelines.store.backup import table_columns
 from pipelines.store.warehouse import Warehouse
 
 NO_AREA = "none"
@@ -47,15 +47,6 @@ def mart_names(warehouse: Warehouse) -> list[str]:
         "WHERE table_name LIKE 'mart\\_%' ESCAPE '\\' ORDER BY table_name"
     )
     return frame["table_name"].tolist()
-
-
-def _columns(cur, mart: str) -> list[str]:
-    return first_column(
-        cur,
-        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-        "ORDER BY ordinal_position",
-        [mart],
-    )
 
 
 def _partition_select(mart: str, columns: list[str]) -> tuple[str, list[str]]:
@@ -113,7 +104,7 @@ def export_marts(
                 "SELECT count(*), coalesce(max(upload_id), 0) FROM raw_uploads"
             ).fetchone()[1]
             for mart in chosen:
-                select, partition_by = _partition_select(mart, _columns(cur, mart))
+                select, partition_by = _partition_select(mart, table_columns(cur, mart))
                 target = staging / mart
                 if partition_by:
                     options = f"FORMAT parquet, PARTITION_BY ({', '.join(partition_by)})"

@@ -74,6 +74,27 @@ def _measure_aggregates(measure: str) -> str:
     return f"{value} AS {measure},\n       {why} AS {reason}"
 
 
+#: Each series' earliest population estimate (a CTE over `pop`): the one a period before it
+#: falls back to, so the reference view and the incremental lookup share one rule.
+_FIRST_POP = """first_pop AS (
+    SELECT area_code, unit, age_band, min(population_year) AS population_year,
+           arg_min(population_0_17, population_year) AS population_0_17
+    FROM pop GROUP BY area_code, unit, age_band
+)"""
+
+
+def _asof_matched(rows: str, r: str, at_or_after: str) -> str:
+    """The `matched` CTE: each row of `rows` (aliased `r`) with its series' latest estimate in
+    `pop` for which `at_or_after` holds (NULL before the first), by an ASOF join."""
+    return f"""matched AS (
+    SELECT {r}.*, pop.population_year AS asof_year, pop.population_0_17 AS asof_population
+    FROM {rows} {r}
+    ASOF LEFT JOIN pop
+      ON {r}.area_code = pop.area_code AND {r}.unit = pop.unit AND {r}.age_band = pop.age_band
+     AND {at_or_after}
+)"""
+
+
 def _outcome_periods_sql() -> str:
     return "CREATE OR REPLACE VIEW calc_outcome_periods AS\n" + _outcome_periods_select()
 
@@ -122,18 +143,8 @@ pop AS (
            make_date(year, 6, 30) AS mid_year
     FROM fct_population
 ),
-first_pop AS (
-    SELECT area_code, unit, age_band, min(population_year) AS population_year,
-           arg_min(population_0_17, population_year) AS population_0_17
-    FROM pop GROUP BY area_code, unit, age_band
-),
-matched AS (
-    SELECT p.*, pop.population_year AS asof_year, pop.population_0_17 AS asof_population
-    FROM periods p
-    ASOF LEFT JOIN pop
-      ON p.area_code = pop.area_code AND p.unit = pop.unit AND p.age_band = pop.age_band
-     AND p.period_end >= pop.mid_year
-)
+{_FIRST_POP},
+{_asof_matched("periods", "p", "p.period_end >= pop.mid_year")}
 SELECT m.* EXCLUDE (asof_year, asof_population),
        coalesce(m.asof_population, f.population_0_17) AS population,
        coalesce(m.asof_year, f.population_year) AS population_year,
@@ -180,22 +191,12 @@ WITH pop AS (
     SELECT area_code, unit, age_band, year AS population_year, population_0_17
     FROM fct_population WHERE {area_where}
 ),
-first_pop AS (
-    SELECT area_code, unit, age_band, min(population_year) AS population_year,
-           arg_min(population_0_17, population_year) AS population_0_17
-    FROM pop GROUP BY area_code, unit, age_band
-),
+{_FIRST_POP},
 wanted AS (
     SELECT f.area_code, f.unit, f.age_band, CAST(y.range AS INTEGER) AS target_year
     FROM first_pop f, range(?, ?) y
 ),
-matched AS (
-    SELECT w.*, pop.population_year AS asof_year, pop.population_0_17 AS asof_population
-    FROM wanted w
-    ASOF LEFT JOIN pop
-      ON w.area_code = pop.area_code AND w.unit = pop.unit AND w.age_band = pop.age_band
-     AND w.target_year >= pop.population_year
-)
+{_asof_matched("wanted", "w", "w.target_year >= pop.population_year")}
 SELECT m.area_code, m.unit, m.age_band, m.target_year,
        coalesce(m.asof_population, f.population_0_17) AS population,
        coalesce(m.asof_year, f.population_year) AS population_year,

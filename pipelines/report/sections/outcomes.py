@@ -317,7 +317,6 @@ def _did_chart(b: Builder, spec: OutcomeSpec, cohort, label: str):
         cohort.dynamic,
         title=title,
         source=cohort.source,
-        x_title="Quarters since rollout",
         y_title="Difference per 10,000",
     )
     return b.chart(
