@@ -131,3 +131,10 @@ def test_a_plan_that_returns_to_an_earlier_version_is_recorded_again(tmp_path, m
         # Append-only: three rows, the return to the first plan recorded as a change.
         assert len(status.history) == 3
         assert status.history[2].change.startswith("changed: primary from")
+
+
+def test_each_committed_outcomes_upload_records_the_plan(sample_wh):
+    status = plan_history(sample_wh, "E06999901")
+    assert status.recorded, status.lines()
+    assert status.history[0].change == "first plan"
+    assert status.lines() == [status.plan.describe()]  # the sample's plan was never changed

@@ -381,13 +381,9 @@ def ingest_file(
                 dataset,
                 "refused",
                 issues=[
-                    Issue(
+                    Issue.refusal(
                         name,
-                        None,
-                        None,
-                        None,
                         "demo_mode",
-                        "error",
                         "Demo mode accepts only the sample's own extract files (for example "
                         "data/sample/unloaded/); nothing was read or recorded.",
                         "Sign in to a configured rp-impact to load your own data.",
@@ -464,6 +460,13 @@ def ingest_file(
                 refresh_outcome_periods(tx, [a for a in areas if a not in regrained], first, last)
             elif contract.dataset == "population":  # a population changes every period's rate
                 refresh_outcome_periods(tx, areas)
+            if outcomes or contract.dataset == "rollout":
+                # The verdicts rest on these figures: record the plan in force for each area
+                # in the same transaction, so a plan changed after its fixed date is visible.
+                from pipelines.load.plan_record import record_plan_in
+
+                for area in sorted(areas):
+                    record_plan_in(tx, area, user)
             _reached("refresh")
         return result
     finally:
@@ -478,13 +481,9 @@ def _internal_failure(name: str, exc: BaseException):
 
     report = ValidationReport(name, None)
     report.issues.append(
-        Issue(
+        Issue.refusal(
             name,
-            None,
-            None,
-            None,
             "unreadable",
-            "error",
             f"the file could not be checked ({type(exc).__name__}); nothing was loaded.",
             "Check that it is a CSV or XLSX extract made from the template. If it is, please "
             "report this.",

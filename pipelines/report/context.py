@@ -16,7 +16,7 @@ import plotly
 
 from pipelines import __version__, analysis, marts
 from pipelines import benchmarks as dfe_reads
-from pipelines.analysis.plan import load_plan
+from pipelines.analysis.plan import load_plan, plan_history
 from pipelines.analysis.verdict import verdicts
 from pipelines.present.verdicts import VERDICT_INTRO, verdict_views
 from pipelines.present.wording import fy_label, long_date
@@ -101,7 +101,8 @@ def _summary(
     shown = {
         "verdicts": verdict_views(found),
         "verdict_intro": VERDICT_INTRO,
-        "plan_line": plan.describe(),
+        # The plan with its recorded changes, as the Board summary shows it.
+        "plan_line": " ".join(plan_history(b.wh, b.area, plan).lines()),
         "findings": [summary.finding_view(f) for f in findings],
         "rag_rows": rag_rows,
         "year_table": year_table,
