@@ -267,7 +267,7 @@ def _controlled_row(
 def _before_rows(
     sim: SimulatedPanel, condition: str, tallies: dict[str, Tally], plan: AnalysisPlan
 ) -> None:
-    """The Board before issue 13: whole-area ITS and tile on stocks, child-years avoided."""
+    """The Board before issue 13: whole-area ITS and tile on stocks, child-years difference."""
     for stock in ("cla_at_period_end", "cpp_at_period_end"):
         series = _area(_truncate(sim.locality_panel(stock)))
         its = _safe(_board_its, series, 4)
@@ -336,7 +336,7 @@ LABELS = {
     ),
     "before_tile": ("Before: tile rate ratio (latest 4 quarters v 4 before)", "before", "ratio"),
     "before_child_years": (
-        "Before: child-years avoided (monthly ITS + HAC)",
+        "Before: child-years difference (monthly ITS + HAC)",
         "before",
         "child-years",
     ),

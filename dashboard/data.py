@@ -29,6 +29,7 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import analysis, config, marts
+from pipelines.analysis.plan import AnalysisPlan, load_plan
 from pipelines.load.dfe import DfeImportResult, import_dfe_files
 from pipelines.load.ingest import IngestResult, ingest_file, validate_only
 from pipelines.load.readers import read_bytes_as_file
@@ -131,6 +132,14 @@ benchmark_measures = cached(analysis.benchmark_measures)
 benchmark_analysis = cached(analysis.benchmark_analysis)
 benchmark_context = cached(analysis.benchmark_context)
 benchmark_revisions = cached(analysis.benchmark_revisions)
+# One verdict per primary outcome (issue 13): the Explore pages read the same function the
+# Board summary's `board_summary` calls, so the sentence, range, grade and plan line match.
+verdict_summary = cached(analysis.verdict_summary)
+
+
+def analysis_plan(area_code: str) -> AnalysisPlan:
+    """The council's analysis plan (config, not the warehouse): which outcomes are primary."""
+    return load_plan(area_code)
 
 
 def clear_caches() -> None:

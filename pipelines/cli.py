@@ -113,7 +113,7 @@ def cmd_build(args) -> int:
             from pipelines.load.dfe import import_dfe_files
 
             dfe_results = import_dfe_files(
-                wh, sorted(dfe_folder.glob("*.csv")), user="sample-build"
+                wh, sorted(dfe_folder.glob("*.csv")), user="sample-build", backup=False
             )
         loaded = sum(r.outcome == "loaded" for r in results)
         refused = [r for r in results if r.refused]
@@ -385,11 +385,19 @@ def cmd_restore(args) -> int:
 
 
 def cmd_delete_upload(args) -> int:
+    """Take an extract's or a DfE import's figures out (a dry run names the upload first)."""
     from pipelines import auth
-    from pipelines.load.ingest import delete_upload
+    from pipelines.load.ingest import delete_upload, describe_upload
 
     auth.require(args.role, "delete_upload")
     if not args.yes:
+        from pipelines.store.warehouse import WarehouseBusyError, WarehouseError
+
+        try:  # naming the upload is a courtesy: the dry run works without the warehouse
+            with open_with_retry(args.warehouse, read_only=True, wait=0) as wh:
+                print(describe_upload(wh, args.upload_id))
+        except (WarehouseBusyError, WarehouseError):
+            pass
         print(f"Would delete upload {args.upload_id}. Run again with --yes to delete it.")
         return EXIT_USAGE
     with _open(args) as wh:
@@ -487,7 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="really restore (otherwise a dry run)")
     p.set_defaults(func=cmd_restore)
 
-    p = sub.add_parser("delete-upload", help="admin: take an upload's figures out")
+    p = sub.add_parser(
+        "delete-upload", help="admin: take an upload's figures out (an extract or a DfE import)"
+    )
     p.add_argument("upload_id", type=int)
     p.add_argument("--yes", action="store_true", help="really delete (otherwise a dry run)")
     p.add_argument("--user", default=config.current_user())

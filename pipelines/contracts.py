@@ -281,6 +281,31 @@ OUTCOMES = Contract(
         Rule("age_bands_not_all", "warning", "Age bands add up to the All row."),
         Rule("jump_over_50pct", "warning", "No count changes by more than 50% quarter on quarter."),
         Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
+        Rule(
+            "column_misspelt",
+            "error",
+            "A column whose name is close to a contract column is refused with the name it "
+            "probably means (did you mean ...?).",
+        ),
+        Rule(
+            "period_cadence",
+            "error",
+            "Periods are monthly, or quarterly ending in March, June, September or December: "
+            "annual or irregular rows (such as DfE's 31 March figures) are refused and pointed "
+            "to `rp-impact import-dfe`.",
+        ),
+        Rule(
+            "period_gap",
+            "warning",
+            "No months are missing inside the file, or between the warehouse's latest period "
+            "for the area and the file's first.",
+        ),
+        Rule(
+            "unit_unknown",
+            "warning",
+            "A unit the warehouse has never seen for an area that already has named units is "
+            "named (a misspelt locality starts a new series).",
+        ),
     ),
 )
 
@@ -334,6 +359,18 @@ TRAINING = Contract(
         Rule("trained_above_scope", "error", "staff_trained is not more than staff_in_scope."),
         Rule("trained_fell", "warning", "Cumulative staff_trained does not fall."),
         Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
+        Rule(
+            "column_misspelt",
+            "error",
+            "A column whose name is close to a contract column is refused with the name it "
+            "probably means (did you mean ...?).",
+        ),
+        Rule(
+            "unit_unknown",
+            "warning",
+            "A unit the warehouse has never seen for an area that already has named units is "
+            "named (a misspelt locality starts a new series).",
+        ),
     ),
 )
 
@@ -380,6 +417,12 @@ ROLLOUT = Contract(
         Rule("complete_before_start", "error", "start_date is on or before complete_date."),
         Rule("duplicate_key", "error", "One start per unit and programme."),
         Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
+        Rule(
+            "column_misspelt",
+            "error",
+            "A column whose name is close to a contract column is refused with the name it "
+            "probably means (did you mean ...?).",
+        ),
     ),
 )
 
@@ -422,6 +465,12 @@ POPULATION = Contract(
         Rule("area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."),
         Rule("duplicate_key", "error", "Each year, area, unit and age band appears once."),
         Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
+        Rule(
+            "column_misspelt",
+            "error",
+            "A column whose name is close to a contract column is refused with the name it "
+            "probably means (did you mean ...?).",
+        ),
     ),
 )
 
@@ -462,6 +511,12 @@ AREAS = Contract(
         Rule("old_code_invalid", "error", "old_la_code is three digits."),
         Rule("duplicate_key", "error", "Each area appears once."),
         Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
+        Rule(
+            "column_misspelt",
+            "error",
+            "A column whose name is close to a contract column is refused with the name it "
+            "probably means (did you mean ...?).",
+        ),
     ),
 )
 
@@ -510,6 +565,11 @@ def contracts_markdown() -> str:
         + ", ".join(f"`{m}`" for m in SUPPRESSION_MARKERS if m)
         + ", or empty) are stored as NULL with the marker as the reason, never as 0.",
         "- `unit` is a locality or team; empty means the whole area (`All`).",
+        "- Notes below an XLSX table (text in the first column only, after the data rows) are "
+        "skipped, with a note saying which rows.",
+        "- Every message names the file, the row as Excel counts it and the column; a warning "
+        "about a row also names its area, unit, age band and period. Loading a file that is "
+        "already loaded changes nothing and names the upload that loaded it.",
         "",
     ]
     for contract in CONTRACTS.values():

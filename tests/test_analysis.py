@@ -253,7 +253,9 @@ def test_board_findings_are_five_to_eight_most_important_first(wh):
     found = analysis.board_findings(wh, AREA)
     assert 5 <= len(found) <= 8
     assert [f.importance for f in found] == sorted(f.importance for f in found)
-    assert found[0].measure == "cla_at_period_end" and found[1].measure == "cpp_at_period_end"
+    # The primary outcomes (flows) first, as the analysis plan names them; stocks follow.
+    assert found[0].measure == "cla_starts" and found[1].measure == "cpp_starts"
+    assert {"cla_at_period_end", "cpp_at_period_end"} <= {f.measure for f in found[2:]}
     assert all(f.confidence in ("high", "moderate", "low") for f in found)
     assert len(analysis.board_findings(wh, AREA, max_findings=5)) == 5
 

@@ -163,7 +163,11 @@ def test_plan_shows_the_plan_and_records_it_once(cli_env, tmp_path, capsys):
     capsys.readouterr()
     assert main([*wh, "plan", "--area", "E06999901"]) == 0
     shown = capsys.readouterr().out
-    assert "Analysis plan fixed on" in shown and "primary outcomes cla_starts, cpp_starts" in shown
+    assert (
+        "Analysis plan fixed on" in shown
+        and "primary outcomes are children starting to be looked after and child protection plans started"
+        in shown
+    )
     assert main([*wh, "plan", "--record", "--user", "ana"]) == 0
     recorded = capsys.readouterr().out
     assert "Recorded 1 new or changed plan(s) for 1 area(s)." in recorded

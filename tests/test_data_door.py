@@ -21,6 +21,7 @@ UNLOADED = config.SAMPLE_DIR / "unloaded" / "outcomes_2026-09.csv"
 def test_each_read_keeps_its_functions_signature_less_the_warehouse():
     pairs = {
         data.board_summary: analysis.board_summary,
+        data.verdict_summary: analysis.verdict_summary,
         data.trend_analysis: analysis.trend_analysis,
         data.benchmark_analysis: analysis.benchmark_analysis,
         data.outcome_series: marts.outcome_series,

@@ -144,17 +144,54 @@ def test_cost_finding_labels_the_default_unit_cost_as_illustrative():
     result = cost_avoidance(100.0, 80.0, counterfactual_lower=90.0, counterfactual_upper=110.0)
     f = fnd.from_cost_avoidance(result, since="Oct 2019")
     assert "estimated 20 fewer years in care" in f.text
-    assert "£2.0 million" in f.text
+    # Issue 13: no pound figure at all until the council has set its own unit cost.
+    assert "an estimated difference of 20 child-years (range 10 to 30)" in f.text
+    assert "£" not in f.all_text and "No money value" in f.text
     assert fnd.CAVEAT_ILLUSTRATIVE_COST in f.caveats
     assert f.confidence == "moderate"
     assert f.ci == (10.0, 30.0)
 
 
+def test_cost_finding_at_the_councils_unit_cost_is_worth_about_rounded_money():
+    result = cost_avoidance(
+        700.0, 70.0, 60_000, investment=2e6, counterfactual_lower=600.0,
+        counterfactual_upper=800.0, unit_cost_source="the council's figure, as entered",
+    )  # fmt: skip
+    f = fnd.from_cost_avoidance(result, since="Oct 2019")
+    assert "an estimated difference of 630 child-years (range 530 to 730)" in f.text
+    assert "worth about £38 million at your unit cost of £60,000 a child-year" in f.text
+    assert "for each £1" not in f.text and fnd.CAVEAT_ILLUSTRATIVE_COST not in f.caveats
+    # Never high: a money value rests on a projected counterfactual and a unit cost.
+    assert f.confidence == "moderate", f.confidence_reason
+    for word in ("avoided", "saved", "caused"):
+        assert word not in f.all_text.lower()
+
+
 def test_cost_finding_with_no_saving_says_so():
     result = cost_avoidance(80.0, 100.0)
     f = fnd.from_cost_avoidance(result, since="Apr 2021")
-    assert "more years in care" in f.text and "no cost avoidance" in f.text
+    # Issue 13: no "cost avoidance" framing; a difference the other way gets no money value.
+    assert "more years in care" in f.text and "no money value" in f.text
     assert f.confidence == "low"
+
+
+def test_change_phrase_never_writes_a_degenerate_interval():
+    assert fnd.change_phrase(0.94, 0.938, 0.942) == "6% lower (95% CI 5.8% to 6.2% lower)"
+    assert fnd.change_phrase(1.0, 0.9, 1.1) == (
+        "no clear change (about the same; 95% CI 10% lower to 10% higher)"
+    )
+
+
+def test_dose_response_with_an_interval_of_no_width_has_no_interval():
+    # A perfect rank correlation: Fisher's z gives an interval of (almost) no width.
+    table = pd.DataFrame(
+        {"unit": list("ABCDE"), "coverage": [0.6, 0.7, 0.8, 0.9, 0.95],
+         "change": [-0.1, -0.2, -0.3, -0.4, -0.5]}
+    )  # fmt: skip
+    result = dose_response(table, "coverage", "change", unit_col="unit")
+    f = fnd.from_dose_response(result, label="CPP starts")
+    assert "no usable 95% interval" in f.text and f.confidence == "low", f.text
+    assert "-1.00 to -1.00" not in f.text
 
 
 def test_spc_finding_describes_the_latest_signal_in_words():

@@ -8,11 +8,19 @@ import pytest
 
 from pipelines.present.numbers import (
     change_words,
+    ci_words,
     clean_zero,
+    count_range_words,
     count_words,
+    difference_words,
+    interval_has_width,
     money_words,
+    pct,
     percent_change,
     range_words,
+    ratio_change_phrase,
+    relative_words,
+    signed_number,
     signed_percent,
     significant_figures,
 )
@@ -80,3 +88,36 @@ def test_no_output_carries_a_signed_zero_or_plus_zero() -> None:
             for text in (change_words(low), range_words(low, high)):
                 assert "-0" not in text and "+0" not in text and "\u22120" not in text, text
                 assert " 0% " not in f" {text} ", text
+
+
+def test_signed_numbers_and_intervals_never_read_a_signed_zero() -> None:
+    assert signed_number(-0.04, 1) == "0.0" and signed_number(0.04, 1) == "0.0"
+    assert signed_number(1.94, 1) == "+1.9" and signed_number(-1.79, 1) == "-1.8"
+    assert ci_words(-1.79, 1.94) == "95% CI -1.8 to +1.9"
+    assert ci_words(-0.5, -0.04) == "95% CI -0.5 to 0.0"
+    # Ends that round alike get more decimals; an interval of no width is not quoted.
+    assert ci_words(0.871, 0.889, 1, signed=False) == "95% CI 0.87 to 0.89"
+    assert ci_words(1.0, 1.0, 2) == "no usable 95% interval"
+    assert ci_words(-1.0, -0.9999999, 2) == "no usable 95% interval"
+    assert not interval_has_width(1.0, 1.0) and interval_has_width(0.1, 0.2)
+
+
+def test_percentages_and_differences_that_round_to_zero_carry_no_direction() -> None:
+    assert pct(0.0003) == "under 0.1%" and pct(-0.004) == "0.4%" and pct(0.14) == "14%"
+    assert relative_words(-0.14) == "14% lower" and relative_words(0.0) == "no change"
+    unit = "per 10,000 children a quarter"
+    assert difference_words(-0.04, unit) == f"less than 0.05 {unit} either way"
+    assert difference_words(-2.34, unit) == f"2.3 {unit} lower"
+    assert difference_words(0.5, "per 10,000", lower="below", higher="above") == (
+        "0.5 per 10,000 above"
+    )
+
+
+def test_ratio_change_phrase_and_count_ranges_are_never_degenerate() -> None:
+    assert ratio_change_phrase(0.86, 0.79, 0.94) == "14% lower (95% CI 6% to 21% lower)"
+    assert ratio_change_phrase(0.94, 0.938, 0.942) == "6% lower (95% CI 5.8% to 6.2% lower)"
+    assert ratio_change_phrase(1.0, 0.9, 1.1) == (
+        "no clear change (about the same; 95% CI 10% lower to 10% higher)"
+    )
+    assert count_range_words(539, 731) == "540 to 730"
+    assert count_range_words(631, 634) == "631 to 634"  # not "630 to 630"

@@ -47,14 +47,19 @@ def test_default_cost_is_labelled_illustrative_and_no_interval_warns():
     assert any("illustrative" in w for w in r.warnings)
     assert any("no range" in w for w in r.warnings)
     assert r.net_avoidance is None and r.return_ratio is None
+    # No pound figure in words at the illustrative default (issue 13).
+    assert not any("£" in a for a in r.assumptions) and "£" not in r.unit_cost_source
 
 
 def test_no_saving_and_interval_through_zero_warn():
     r = cost_avoidance(100, 110, 50_000, investment=10_000)
     assert r.child_years_avoided == -10 and r.net_avoidance == -510_000
-    assert any("no cost avoided" in w for w in r.warnings)
+    # Issue 13: never "avoided" or "saving" in words; the same warnings, said as differences.
+    assert any("no fall in child-years" in w for w in r.warnings)
     r2 = cost_avoidance(105, 100, 50_000, counterfactual_lower=95, counterfactual_upper=115)
-    assert any("includes no saving" in w for w in r2.warnings)
+    assert any("includes no difference" in w for w in r2.warnings)
+    for w in (*r.warnings, *r2.warnings, *r.assumptions):
+        assert "avoided" not in w and "saved" not in w, w
 
 
 def test_cost_errors():

@@ -44,7 +44,13 @@ from pipelines.analysis.benchmarks import (
     benchmark_revisions,
     first_treatment_year,
 )
-from pipelines.analysis.board import BoardSummary, board_findings, board_summary
+from pipelines.analysis.board import (
+    BoardSummary,
+    VerdictSummary,
+    board_findings,
+    board_summary,
+    verdict_summary,
+)
 from pipelines.analysis.cohorts import DID_FREQ, CohortAnalysis, cohort_analysis, unit_panel
 from pipelines.analysis.common import RATE_COLUMNS, measure_label, source_line
 from pipelines.analysis.comparisons import Comparison, age_band_comparison, unit_comparison
@@ -79,6 +85,8 @@ __all__ = [
     "benchmark_revisions",
     "board_findings",
     "board_summary",
+    "VerdictSummary",
+    "verdict_summary",
     "cohort_analysis",
     "cost_avoidance_analysis",
     "dose_response_analysis",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from pipelines.present.numbers import difference_words
 from pipelines.present.wording import fy_label, ordinal
 
 #: A pre-period RMSPE up to this share of the mean is a close fit; up to the stats layer's
@@ -122,12 +123,15 @@ def synth_sentences(
         f"{'; under 5% is a close fit' if care else ''})."
     )
     gap = result.mean_post_gap
-    direction = "below" if gap < 0 else "above"
     n_units = result.n_donors + 1
+    # A gap that rounds to zero is "less than 0.05 ... either way", never "0.0 ... above".
+    size = difference_words(gap, unit_text.strip(), lower="below", higher="above")
     sentences = [
-        f"From {before} on, {name}'s {short} averaged {abs(gap):.1f}{unit_text} "
-        f"{direction} its synthetic comparison (a weighted mix of statistical neighbours "
-        "that tracked it before)."
+        f"From {before} on, {name}'s {short} averaged {size} its synthetic comparison (a "
+        "weighted mix of statistical neighbours that tracked it before)."
+        if round(abs(gap), 1)
+        else f"From {before} on, {name}'s {short} was level with its synthetic comparison "
+        f"(a weighted mix of statistical neighbours that tracked it before): {size}."
     ]
     if result.placebo_rank is not None:
         bigger = result.placebo_rank - 1

@@ -1,7 +1,9 @@
-"""The board summary: the headline tiles and 5 to 8 plain-English findings, most important first.
+"""The board summary: the verdicts, the headline tiles and 5 to 8 supporting findings.
 
 :func:`board_findings` asks each question once, on one read-once view of the warehouse
-(:class:`~pipelines.analysis.common.ReadOnce`), and keeps the finding each contributes.
+(:class:`~pipelines.analysis.common.ReadOnce`), keeps the finding each contributes, and grades
+each by the measured calibration of its kind of estimate
+(:func:`~pipelines.analysis.calibrated.graded_by_calibration`).
 """
 
 from __future__ import annotations
@@ -9,14 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from pipelines import marts
+from pipelines.analysis.calibrated import calibration_key, graded_by_calibration
 from pipelines.analysis.cohorts import cohort_analysis
 from pipelines.analysis.common import attempt, read_once
 from pipelines.analysis.cost import cost_avoidance_analysis
 from pipelines.analysis.headlines import Headline, headlines
-from pipelines.analysis.plan import load_plan
+from pipelines.analysis.plan import load_plan, plan_history
 from pipelines.analysis.training import dose_response_analysis
 from pipelines.analysis.trend import trend_analysis
-from pipelines.analysis.verdict import Verdict, verdicts
+from pipelines.analysis.verdict import Verdict, load_calibration, verdicts
 from pipelines.stats import findings as fnd
 from pipelines.stats.findings import Finding
 from pipelines.store.warehouse import Warehouse
@@ -38,22 +41,43 @@ class BoardSummary:
     verdict_note: str = ""
 
 
+@dataclass(frozen=True)
+class VerdictSummary:
+    """The verdicts for an area as every page shows them: the verdicts (possibly none), the
+    plan line with its recorded changes, and why there are none when there are none."""
+
+    verdicts: tuple[Verdict, ...]
+    plan_line: str
+    note: str = ""
+
+
+def verdict_summary(wh: Warehouse, area_code: str) -> VerdictSummary:
+    """:func:`pipelines.analysis.verdict.verdicts` under the area's plan, never raising for
+    data that cannot support a verdict (the note says why), with the plan's history."""
+    plan = load_plan(area_code)
+    notes: dict[str, str] = {}
+    found = attempt(notes, "verdicts", lambda: verdicts(wh, area_code, plan=plan)) or ()
+    plan_line = " ".join(plan_history(wh, area_code, plan).lines())
+    return VerdictSummary(tuple(found), plan_line, notes.get("verdicts", ""))
+
+
 def board_summary(wh: Warehouse, area_code: str) -> BoardSummary:
     """The verdicts, :func:`headlines` and :func:`board_findings` together, each computed once."""
     wh = read_once(wh)
     tiles = headlines(wh, area_code)
-    plan = load_plan(area_code)
-    notes: dict[str, str] = {}
-    found = attempt(notes, "verdicts", lambda: verdicts(wh, area_code, plan=plan)) or ()
+    summary = verdict_summary(wh, area_code)
     return BoardSummary(
         tiles,
         board_findings(wh, area_code, tiles=tiles),
-        verdicts=tuple(found),
-        plan_line=plan.describe(),
-        verdict_note=notes.get("verdicts", ""),
+        verdicts=summary.verdicts,
+        plan_line=summary.plan_line,
+        verdict_note=summary.note,
     )
 
 
+#: Each supporting finding's estimate as the calibration harness names it
+#: (``benchmarks/calibrate.py``; ``calibration.json``). A key with no measurement, such as the
+#: financial-year staggered DiD, makes the finding low until the harness measures it.
 def board_findings(
     wh: Warehouse,
     area_code: str,
@@ -63,41 +87,51 @@ def board_findings(
 ) -> list[Finding]:
     """5 to 8 plain-English findings for the board summary and the annual report.
 
-    In order of importance: the whole-area CLA and CPP rates (interrupted time series,
-    quarterly, quasi-Poisson with Newey-West errors), CLA and CPP starts across localities
-    (staggered difference-in-differences by financial year), training coverage, the
-    dose-response link, cost avoidance, and the SPC signal for the CLA rate. Methods that
-    cannot run are left out (a low-confidence finding says why when nothing can run).
+    They come after the verdicts, as supporting views, in this order: CLA and CPP starts
+    across localities (staggered difference-in-differences by financial year, the primary
+    outcomes), the whole-area CLA and CPP rates at period end (interrupted time series,
+    quarterly, quasi-Poisson with Newey-West errors), training coverage, the dose-response
+    link, the difference in child-years in care, and the SPC signal for the CLA rate. Methods
+    that cannot run are left out (a low-confidence finding says why when nothing can run).
+
+    Every finding shown with an interval is graded by :func:`graded_by_calibration`: it keeps
+    its grade only if its kind of interval was measured to cover the truth 90-98% of the time
+    with at most 7% false positives; otherwise it is low with the measured coverage beside it.
+    The training finding is a count of staff, graded by :func:`_coverage_finding`.
     ``tiles``: the area's :func:`headlines` (default options), when the caller has them
     already.
     """
     wh = read_once(wh)
+    calibration = load_calibration()
     out: list[Finding] = []
     order = 0
 
-    def add(f: Finding | None) -> None:
+    def add(f: Finding | None, *, calibrate: bool = True) -> None:
         nonlocal order
         if f is not None:
+            if calibrate:
+                f = graded_by_calibration(f, calibration_key(f), calibration)
             out.append(replace(f, importance=order))
             order += 1
 
     place = marts.area_name(wh, area_code)
-    for measure in ("cla_at_period_end", "cpp_at_period_end"):
-        trend = trend_analysis(wh, area_code, measure, hac=True)
-        its_f = next((f for f in trend.findings if f.key.startswith("its:")), None)
-        add(its_f or next((f for f in trend.findings if f.key.startswith("before_after:")), None))
     for measure in ("cla_starts", "cpp_starts"):
         # Financial years, not quarters: Callaway & Sant'Anna compare each wave with the one
         # period before it starts, and with two localities per wave a single quarter is too
         # noisy to anchor a board-level estimate (see test_planted_effect's known limitation).
         cohort = cohort_analysis(wh, area_code, measure, grain="financial_year", cross_checks=False)
         add(next((f for f in cohort.findings if f.key.startswith("did:")), None))
+    for measure in ("cla_at_period_end", "cpp_at_period_end"):
+        trend = trend_analysis(wh, area_code, measure, hac=True)
+        its_f = next((f for f in trend.findings if f.key.startswith("its:")), None)
+        add(its_f or next((f for f in trend.findings if f.key.startswith("before_after:")), None))
     tiles = {t.key: t for t in (tiles if tiles is not None else headlines(wh, area_code))}
-    add(_coverage_finding(tiles["training_coverage"]))
+    add(_coverage_finding(tiles["training_coverage"]), calibrate=False)
     dose = dose_response_analysis(wh, area_code, "cpp_starts")
     add(dose.findings[0] if dose.findings else None)
     cost = cost_avoidance_analysis(wh, area_code)
-    add(cost.findings[0] if cost.findings else None)
+    # Already graded by the calibration of the child-years estimate (analysis.cost).
+    add(cost.findings[0] if cost.findings else None, calibrate=False)
     cla = tiles["cla_rate"]
     if cla.spc is not None:
         add(fnd.from_spc(cla.spc, label="the CLA rate", place=place, measure="cla_at_period_end"))
@@ -115,23 +149,55 @@ def board_findings(
 
 
 def _coverage_finding(training: Headline) -> Finding | None:
-    """The training tile as a finding: a count, not an estimate of an effect, so "high"."""
+    """The training tile as a finding, graded from what it says.
+
+    The level (the share of staff in scope trained) is a count from the training extracts,
+    not an estimate of an effect, so a finding that states only the level is "high". A
+    finding that also states the change on a year earlier takes the change's grade from its
+    own 95% interval (Newcombe): an interval that includes no change makes the finding "low",
+    and the estimate and interval it carries are the change's, so the grade, the text and the
+    numbers agree.
+    """
     if training.latest_rate is None:
         return None
+    method = "Wilson score interval (PHEindicatormethods)"
+    level = training.level_finding or training.finding
+    common = {
+        "caveats": training.caveats,
+        "measure": None,
+        "n": int(training.latest_value or 0),
+        "key": "training:coverage",
+    }
+    if training.change_pct is None:
+        return Finding(
+            text=level,
+            confidence="high",
+            method=method,
+            estimate=training.latest_rate / 100,
+            ci=(training.latest_lower / 100, training.latest_upper / 100),
+            scale="proportion",
+            confidence_reason=(
+                "High confidence: coverage is a count of staff from the training extracts, "
+                "not an estimate of an effect."
+            ),
+            **common,
+        )
+    lower, upper = training.change_lower, training.change_upper
+    grade, reason = fnd.grade_confidence(fnd.interval_excludes(lower, upper, 0))
+    reason = {
+        "high": "High confidence: the level is a count of staff, and the change on a year "
+        "earlier has a 95% interval that excludes no change.",
+        "moderate": reason,
+        "low": "Low confidence in the change on a year earlier: its 95% interval includes no "
+        "change. The level itself is a count of staff from the training extracts.",
+    }[grade]
     return Finding(
         text=training.finding,
-        confidence="high",
-        caveats=training.caveats,
-        measure=None,
-        method="Wilson score interval (PHEindicatormethods); Newcombe hybrid score interval "
-        "for the change",
-        n=int(training.latest_value or 0),
-        estimate=training.latest_rate / 100,
-        ci=(training.latest_lower / 100, training.latest_upper / 100),
-        key="training:coverage",
-        scale="proportion",
-        confidence_reason=(
-            "High confidence: coverage is a count of staff from the training extracts, "
-            "not an estimate of an effect."
-        ),
+        confidence=grade,
+        method=method + "; Newcombe hybrid score interval for the change",
+        estimate=training.change_pct,
+        ci=(lower, upper),
+        scale="percentage points",
+        confidence_reason=reason,
+        **common,
     )

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines import marts
+from pipelines.analysis.calibrated import graded_all
 from pipelines.analysis.common import (
     RATE_COLUMNS,
     attempt,
@@ -295,7 +296,8 @@ def cohort_analysis(
         two_by_two_relative=two_rel,
         wave_means=wave_means,
         notes=notes,
-        findings=found,
+        # Supporting views: each graded by its kind's measured calibration, as on the Board.
+        findings=graded_all(found),
         source=source,
     )
 

@@ -1,4 +1,12 @@
-"""Cost avoidance: child-years in care avoided against the ITS counterfactual, and their cost."""
+"""The difference in child-years in care against the ITS counterfactual, and what it is worth.
+
+The module keeps its old name (``cost_avoidance_analysis``) for its callers; what a reader sees
+says "an estimated difference of N child-years (range), worth about £X at your unit cost", and
+gives a money value only at the council's own unit cost (:func:`pipelines.stats.findings.
+from_cost_avoidance`). The finding carries the measured calibration of the child-years
+estimate (``before_child_years:cla_at_period_end`` in ``calibration.json``), so it is graded
+low with that coverage beside it until the estimate is calibrated, and never high.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +16,7 @@ from typing import Any
 
 from pipelines import marts
 from pipelines.analysis.common import as_date, attempt, source_line
+from pipelines.analysis.headlines import graded_by_calibration
 from pipelines.analysis.trend import series_its
 from pipelines.measures import PERIOD_WORD, PERIODS_PER_YEAR, SEASON_LENGTH
 from pipelines.present.wording import month_label
@@ -21,20 +30,25 @@ from pipelines.stats.its import (
 )
 from pipelines.store.warehouse import Warehouse
 
+#: The child-years estimate as the calibration harness measures it (monthly ITS with HAC errors).
+CALIBRATION_KEY = "before_child_years:cla_at_period_end"
+
 
 @dataclass(frozen=True)
 class CostAvoidanceAnalysis:
-    """Child-years in care avoided, from the ITS counterfactual of children looked after.
+    """The difference in child-years in care, from the ITS counterfactual of children looked
+    after.
 
     Fields:
         area_code: the area.
-        since: the date from which avoidance is counted (the ITS interruption).
+        since: the date from which the difference is counted (the ITS interruption).
         grain: "month" (preferred) or "quarter" when monthly data are not available.
         its: the ITS of children looked after at period end (quasi-Poisson, seasonality,
             Newey-West errors, level and slope change), or None.
-        result: the cost avoidance (CostAvoidanceResult), or None.
+        result: the child-years and their value (CostAvoidanceResult), or None.
         notes: method -> reason, when something could not run.
-        findings: plain-English findings.
+        findings: plain-English findings, graded by the calibration of the child-years
+            estimate.
         source: the source line.
     """
 
@@ -61,7 +75,7 @@ def cost_avoidance_analysis(
     The counterfactual is the ITS projection of the pre-rollout trend in children looked
     after at period end (monthly if available, else quarterly); each month-end count stands
     for one month (a quarter-end count for three). ``unit_cost`` defaults to the illustrative
-    figure in :mod:`pipelines.stats.cost` (and the finding says so).
+    figure in :mod:`pipelines.stats.cost`, and then the finding shows child-years only.
     """
     notes: dict[str, str] = {}
     start = as_date(since) or marts.area_rollout_date(wh, area_code)
@@ -121,5 +135,8 @@ def cost_avoidance_analysis(
             )
     found = []
     if result is not None:
-        found.append(fnd.from_cost_avoidance(result, since=month_label(start), importance=70))
+        finding = fnd.from_cost_avoidance(result, since=month_label(start), importance=70)
+        # Measured on the monthly series only; a quarterly fallback has not been measured.
+        key = CALIBRATION_KEY if grain == "month" else None
+        found.append(graded_by_calibration(finding, key))
     return CostAvoidanceAnalysis(area_code, start, grain, its_res, result, notes, found, source)

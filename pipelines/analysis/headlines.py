@@ -3,6 +3,12 @@
 Each :class:`Headline` carries the latest value with its 95% interval, the change since
 rollout (or, for training, on a year earlier) with its interval, and the Making Data Count
 icons of its XmR chart.
+
+:func:`graded_by_calibration` is the one rule for a supporting estimate shown with an
+interval (issue 13): it keeps its grade only when its kind of interval was measured to cover
+the truth 90-98% of the time with at most 7% false positives (``calibration.json``, read by
+:func:`pipelines.analysis.verdict.load_calibration`); otherwise it is graded low and says
+what was measured. The tiles, the board's findings and the cost finding all go through it.
 """
 
 from __future__ import annotations
@@ -15,8 +21,10 @@ from typing import Any
 import pandas as pd
 
 from pipelines import marts, measures
+from pipelines.analysis.calibrated import graded_by_calibration
 from pipelines.analysis.common import as_date, attempt, source_line
 from pipelines.analysis.trend import xmr_rebased
+from pipelines.present.numbers import ci_words, difference_words, relative_words
 from pipelines.present.wording import long_date, month_label, plural
 from pipelines.stats import findings as fnd
 from pipelines.stats.before_after import BeforeAfterResult, before_after
@@ -54,8 +62,11 @@ class Headline:
         series: the quarterly series behind the tile (for a sparkline).
         spc: the XmR chart behind the icons, or None.
         before_after: the before/after comparison behind ``change_pct`` (rates only), or None.
-        confidence: the confidence grade of ``change_pct`` by the findings rule.
+        confidence: the confidence grade of ``change_pct``: the findings rule, then
+            :func:`graded_by_calibration` (a rate tile's interval is ``before_tile:<measure>``).
         notes: method -> reason, when something could not be computed.
+        level_finding: the sentence about the latest level alone (for training, the count of
+            staff trained, which is not an estimate); ``finding`` adds the change to it.
     """
 
     key: str
@@ -83,6 +94,7 @@ class Headline:
     before_after: BeforeAfterResult | None = field(default=None, repr=False)
     confidence: str = "low"
     notes: dict[str, str] = field(default_factory=dict)
+    level_finding: str = ""
 
 
 def _no_data_headline(
@@ -213,18 +225,19 @@ def _rate_headline(
         f = fnd.from_before_after(
             ba, label=label, place=marts.area_name(wh, area_code), stock=m.is_stock, measure=measure
         )
+        f = graded_by_calibration(f, f"before_tile:{measure}")
         confidence = f.confidence
         caveats += [c for c in f.caveats if c not in caveats]
-        direction = "lower" if change < 0 else "higher"
         clear = upper < 0 or lower > 0
         finding = (
             f"{label}: {last['rate_per_10k']:.1f} per 10,000 children at "
             f"{long_date(last['period_end'])}; the latest year was "
             + (
-                f"{abs(change):.0f}% {direction} than the year before rollout."
+                f"{relative_words(change / 100)} than the year before rollout."
                 if clear
-                else f"not clearly different from the year before rollout ({abs(change):.0f}% "
-                f"{direction}, 95% CI {lower:+.0f}% to {upper:+.0f}%)."
+                else "not clearly different from the year before rollout "
+                f"({relative_words(change / 100)}; 95% CI {relative_words(lower / 100)} to "
+                f"{relative_words(upper / 100)})."
             )
         )
     else:
@@ -294,12 +307,22 @@ def _training_headline(wh: Warehouse, area_code: str, target: float | None) -> H
         change, lower, upper = 100 * d, 100 * lo, 100 * hi
         basis = f"{month_label(last['period_end'])} against {month_label(prev['period_end'])}"
     spc_res = xmr_rebased(cov, "period_end", "coverage", "increase", None, False, target, notes)
-    finding = (
+    level = (
         f"{100 * last['coverage']:.0f}% of staff in scope had been trained by "
         f"{long_date(last['period_end'])} ({int(last['staff_trained']):,} of "
-        f"{int(last['staff_in_scope']):,})"
-        + (f", {change:+.0f} percentage points on a year earlier." if change is not None else ".")
+        f"{int(last['staff_in_scope']):,})."
     )
+    finding = level
+    if change is not None:
+        points = "percentage points"
+        interval = ci_words(lower, upper, 1, suffix="")
+        finding += (
+            f" Coverage was {difference_words(change, points, higher='higher')} than a year "
+            f"earlier ({interval} {points})."
+            if (lower > 0 or upper < 0)
+            else f" Coverage was not clearly different from a year earlier "
+            f"({difference_words(change, points)}; {interval} {points})."
+        )
     caveats = (
         "Coverage is cumulative and counts the same staff in both years, so the interval of "
         "the change (which assumes independent samples) is conservative.",
@@ -328,4 +351,5 @@ def _training_headline(wh: Warehouse, area_code: str, target: float | None) -> H
         spc=spc_res,
         confidence="high" if (lower is not None and (lower > 0 or upper < 0)) else "low",
         notes=notes,
+        level_finding=level,
     )

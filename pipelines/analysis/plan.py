@@ -41,9 +41,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from pipelines.config import PROJECT_ROOT
+from pipelines.measures import MEASURES
 from pipelines.stats.covid import COVID_END, COVID_START
 
 PLAN_FILE = PROJECT_ROOT / "config" / "analysis_plan.toml"
@@ -118,12 +120,19 @@ class AnalysisPlan:
         """One line for the dashboard and the report."""
         return (
             f"Analysis plan fixed on {self.fixed_on:%-d %B %Y} (reference {self.short_hash}): "
-            f"primary outcomes {', '.join(self.primary)}; COVID-19 period "
+            f"the primary outcomes are {_labels(self.primary)}; COVID-19 period "
             f"{self.covid_start:%B %Y} to {self.covid_end:%B %Y}."
         )
 
 
 DEFAULT_PLAN = AnalysisPlan()
+
+
+def _labels(names: tuple[str, ...]) -> str:
+    """Measure names as a reader knows them ("Children starting to be looked after")."""
+    words = [MEASURES[n].label if n in MEASURES else n for n in names]
+    words = [w[:1].lower() + w[1:] for w in words]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
 
 
 def _coerce(key: str, value: Any) -> Any:
@@ -264,11 +273,14 @@ def plan_history(wh: Any, area_code: str, plan: AnalysisPlan | None = None) -> P
     ``wh`` is a :class:`pipelines.store.warehouse.Warehouse` (or a read-once view of one).
     """
     plan = load_plan(area_code) if plan is None else plan
-    rows = wh.query(
-        "SELECT plan_hash, fixed_on, recorded_at, recorded_by, change FROM meta_analysis_plan "
-        "WHERE area_code = ? ORDER BY recorded_at",
-        [area_code],
-    )
+    try:
+        rows = wh.query(
+            "SELECT plan_hash, fixed_on, recorded_at, recorded_by, change FROM meta_analysis_plan "
+            "WHERE area_code = ? ORDER BY recorded_at",
+            [area_code],
+        )
+    except duckdb.CatalogException:  # a warehouse opened read-only before migration 6 ran
+        return PlanStatus(plan=plan, history=())
     history = tuple(
         PlanVersion(
             plan_hash=r.plan_hash,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from pipelines import marts
+from pipelines.analysis.calibrated import graded_all
 from pipelines.analysis.common import attempt, check_measure, measure_label, place_name, source_line
 from pipelines.measures import PERIOD_WORD, SEASON_LENGTH, UNIT_ALL
 from pipelines.present.wording import month_label
@@ -216,7 +217,8 @@ def trend_analysis(
         spc=spc_res,
         notes=notes,
         source=source_line(wh, series),
-        findings=found,
+        # Supporting views: each graded by its kind's measured calibration, as on the Board.
+        findings=graded_all(found),
         caveats=tuple(caveats),
         measure_label=m.label,
         improvement=m.improvement,

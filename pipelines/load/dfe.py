@@ -16,8 +16,10 @@ population and DfE statistical-neighbour files that DfE's own dashboard uses), a
   codes, so their series stop and start and are never joined by name.
 
 `read_dfe_file` is pure (file in, tidy table out). `import_dfe_files` is the only writer: one
-transaction per file, audited in `raw_uploads` (source 'dfe'), and a no-op for a file already
-loaded (same SHA-256). The reads of the imported figures (`benchmark_series`, `rank_among`,
+transaction per file, audited in `raw_uploads` (source 'dfe'), after a backup of the warehouse
+(`pipelines.store.backup`, as `ingest_file` takes one). A file loaded before (same SHA-256) is
+a no-op when its figures are still the ones in use, and is applied again when a later upload
+(an edited copy) changed them; `pipelines.load.ingest.delete_upload` takes one import out. The reads of the imported figures (`benchmark_series`, `rank_among`,
 `neighbours`, `dfe_revisions`, `council_options`, `synth_panel`, `resolve_council`) are in
 `pipelines.benchmarks`.
 """
@@ -40,6 +42,8 @@ from pipelines.store import models
 from pipelines.store.warehouse import Warehouse, next_upload_id, record_upload_row
 
 SOURCE = "dfe"
+#: The user the sample build imports as (`rp-impact build`): it takes no backup.
+SAMPLE_BUILD_USER = "sample-build"
 ENGLAND_CODE = "E92000001"
 LONDON_CODE = "E12000007"
 LONDON_SUB_REGIONS = {"E13000001", "E13000002"}
@@ -557,7 +561,7 @@ _SQL_INSERT_NEW = (
 )
 
 
-def _rebuild_areas(cur) -> None:
+def rebuild_areas(cur) -> None:
     """Recompute the code map and the area list from every figure (`sql/dfe_areas.sql`)."""
     for statement in models.statements("dfe_areas.sql"):
         cur.execute(statement)
@@ -578,24 +582,49 @@ def _load_figures(cur, table: DfeTable, upload_id: int) -> tuple[int, int, int]:
     return int(added), int(revised), int(unchanged)
 
 
+def _neighbour_counts(cur, table: DfeTable) -> tuple[int, int, int, int]:
+    """(added, revised, unchanged, dropped) links if the file's model replaced the stored one."""
+    staged = table.neighbours
+    before = cur.execute(
+        "SELECT old_la_code, neighbour_rank, neighbour_old_la_code, closeness "
+        "FROM dfe_neighbours WHERE model = ?",
+        [table.release],
+    ).df()
+    merged = staged.merge(
+        before, on=["old_la_code", "neighbour_rank"], how="left", suffixes=("", "_before")
+    )
+    added = int(merged["neighbour_old_la_code_before"].isna().sum())
+    same = (merged["neighbour_old_la_code"] == merged["neighbour_old_la_code_before"]) & (
+        merged["closeness"] == merged["closeness_before"]
+    )
+    unchanged = int(same.sum())
+    revised = len(merged) - added - unchanged
+    return added, revised, unchanged, len(before) - (len(merged) - added)
+
+
+def _figure_counts(cur, table: DfeTable) -> tuple[int, int, int]:
+    cur.register("staged_dfe", table.figures)
+    try:
+        [(added, revised, unchanged)] = cur.execute(_SQL_COUNT_STATUS).fetchall()
+    finally:
+        cur.unregister("staged_dfe")
+    return int(added), int(revised), int(unchanged)
+
+
+def _would_change(cur, table: DfeTable) -> bool:
+    """Whether importing the file now would change any stored figure or link."""
+    if table.kind == "statistical_neighbours":
+        added, revised, _, dropped = _neighbour_counts(cur, table)
+        return bool(added or revised or dropped)
+    added, revised, _ = _figure_counts(cur, table)
+    return bool(added or revised)
+
+
 def _load_neighbours(cur, table: DfeTable, upload_id: int) -> tuple[int, int, int]:
     staged = table.neighbours
     cur.register("staged_sn", staged)
     try:
-        before = cur.execute(
-            "SELECT old_la_code, neighbour_rank, neighbour_old_la_code, closeness "
-            "FROM dfe_neighbours WHERE model = ?",
-            [table.release],
-        ).df()
-        merged = staged.merge(
-            before, on=["old_la_code", "neighbour_rank"], how="left", suffixes=("", "_before")
-        )
-        added = int(merged["neighbour_old_la_code_before"].isna().sum())
-        same = (merged["neighbour_old_la_code"] == merged["neighbour_old_la_code_before"]) & (
-            merged["closeness"] == merged["closeness_before"]
-        )
-        unchanged = int(same.sum())
-        revised = len(merged) - added - unchanged
+        added, revised, unchanged, _ = _neighbour_counts(cur, table)
         cur.execute("DELETE FROM dfe_neighbours WHERE model = ?", [table.release])
         cur.execute(
             "INSERT INTO dfe_neighbours SELECT model, old_la_code, la_name, region_name, "
@@ -614,8 +643,13 @@ def import_dfe_files(
     user: str | None = None,
     release: str | None = None,
     role: str | None = None,
+    backup: bool | None = None,
 ) -> list[DfeImportResult]:
     """Import DfE files (local paths or http(s) URLs), one transaction per file.
+
+    `backup` (default: when backups are kept and the importer is not the sample build) takes
+    a point-in-time copy of the warehouse before each file that will change it, as
+    `ingest_file` does before an upload, so `rp-impact restore UPLOAD_ID` can undo it.
 
     `role` (viewer, analyst, admin), when given, is checked first, as `ingest_file` checks
     it: a role that may not import DfE figures gets `PermissionError` and nothing is read or
@@ -629,6 +663,11 @@ def import_dfe_files(
     if role is not None:
         auth.require(role, "import_dfe")
     user = user or config.current_user()
+    if backup is None:
+        from pipelines.store import backup as backups
+
+        backup = user != SAMPLE_BUILD_USER and backups.keep_count() > 0
+    backup = bool(backup) and str(warehouse.path) != ":memory:"
     results = []
     with tempfile.TemporaryDirectory(prefix="rp-impact-dfe-") as tmp:
         for given in paths:
@@ -640,7 +679,7 @@ def import_dfe_files(
                     _refuse(warehouse, name, None, f"Could not download {name}: {exc}", user)
                 )
                 continue
-            results.append(_import_one(warehouse, local, name, release, user))
+            results.append(_import_one(warehouse, local, name, release, user, backup))
     return results
 
 
@@ -655,7 +694,7 @@ def _refuse(
 
 
 def _import_one(
-    warehouse: Warehouse, path: Path, name: str, release: str | None, user: str
+    warehouse: Warehouse, path: Path, name: str, release: str | None, user: str, backup: bool
 ) -> DfeImportResult:
     display = Path(name).name if not _is_url(name) else name
     if not path.is_file():
@@ -666,51 +705,84 @@ def _import_one(
     except DfeFormatError as exc:
         return _refuse(warehouse, display, sha, f"{display}: {exc}", user)
 
-    with warehouse.transaction() as cur:
-        upload_id = next_upload_id(cur)
-        earlier = cur.execute(
-            "SELECT upload_id, file_name, uploaded_at FROM raw_uploads "
-            "WHERE source = ? AND sha256 = ? AND outcome = 'loaded' ORDER BY upload_id LIMIT 1",
-            [SOURCE, sha],
-        ).fetchone()
-        common = dict(
-            file_name=display,
-            sha256=sha,
-            table_kind=table.kind,
-            release=table.release,
-            n_rows=table.n_rows,
-            upload_id=upload_id,
-            n_suppressed=table.n_suppressed,
-        )
-        if earlier is not None:
-            result = DfeImportResult(
-                outcome="no-op",
-                message=(
-                    f"{display} was already imported (upload {earlier[0]}, {earlier[1]}, "
-                    f"{earlier[2]:%Y-%m-%d %H:%M}): same SHA-256, nothing changed."
-                ),
-                **common,
-            )
-            _audit(cur, upload_id, result, user)
-            return result
-        if table.kind == "statistical_neighbours":
-            added, revised, unchanged = _load_neighbours(cur, table, upload_id)
-            what = f"{len(table.neighbours)} neighbour links (model {table.release})"
-        else:
-            added, revised, unchanged = _load_figures(cur, table, upload_id)
-            what = f"{len(table.figures)} figures ({table.n_suppressed} suppressed)"
-        _rebuild_areas(cur)
+    cur = warehouse.cursor()
+    try:
+        earlier = _earlier_import(cur, sha)
+        backup_note = ""
+        if backup and (earlier is None or _would_change(cur, table)):
+            from pipelines.store import backup as backups
+
+            taken = backups.take_backup(warehouse, "before-dfe-import")
+            backup_note = f" Backup {taken.id} taken before importing."
+        with warehouse.transaction(cur) as tx:
+            return _apply(tx, table, display, sha, user, backup_note)
+    finally:
+        cur.close()
+
+
+def _earlier_import(cur, sha: str):
+    """(upload id, file name, time) of the first loaded import of these bytes, or None."""
+    # fetchall, not fetchone: an unfinished result would block the next statement on `cur`.
+    found = cur.execute(
+        "SELECT upload_id, file_name, uploaded_at FROM raw_uploads "
+        "WHERE source = ? AND sha256 = ? AND outcome = 'loaded' ORDER BY upload_id LIMIT 1",
+        [SOURCE, sha],
+    ).fetchall()
+    return found[0] if found else None
+
+
+def _apply(cur, table: DfeTable, display: str, sha: str, user: str, backup_note: str):
+    """Load one read file in the caller's transaction, or record a no-op: the same bytes were
+    loaded before and every figure is still theirs. Decided under the write lock, so an edited
+    copy imported meanwhile is seen."""
+    upload_id = next_upload_id(cur)
+    earlier = _earlier_import(cur, sha)
+    common = dict(
+        file_name=display,
+        sha256=sha,
+        table_kind=table.kind,
+        release=table.release,
+        n_rows=table.n_rows,
+        upload_id=upload_id,
+        n_suppressed=table.n_suppressed,
+    )
+    if earlier is not None and not _would_change(cur, table):
         result = DfeImportResult(
-            outcome="loaded",
+            outcome="no-op",
             message=(
-                f"{display}: {RECOGNISED_TABLES[table.kind].split(' (')[0]}, release "
-                f"{table.release}: {what}; {added} new, {revised} revised, {unchanged} unchanged."
+                f"{display} was already imported (upload {earlier[0]}, {earlier[1]}, "
+                f"{earlier[2]:%Y-%m-%d %H:%M}): same SHA-256, nothing changed."
             ),
-            n_added=added,
-            n_revised=revised,
-            n_unchanged=unchanged,
-            warnings=table.warnings,
             **common,
         )
         _audit(cur, upload_id, result, user)
+        return result
+    if table.kind == "statistical_neighbours":
+        added, revised, unchanged = _load_neighbours(cur, table, upload_id)
+        what = f"{len(table.neighbours)} neighbour links (model {table.release})"
+    else:
+        added, revised, unchanged = _load_figures(cur, table, upload_id)
+        what = f"{len(table.figures)} figures ({table.n_suppressed} suppressed)"
+    rebuild_areas(cur)
+    again = ""
+    if earlier is not None:
+        again = (
+            f" The same file was imported as upload {earlier[0]}; a later upload had changed "
+            "its figures, so they are applied again."
+        )
+    result = DfeImportResult(
+        outcome="loaded",
+        message=(
+            f"{display}: {RECOGNISED_TABLES[table.kind].split(' (')[0]}, release "
+            f"{table.release}: {what}; {added} new, {revised} revised, {unchanged} unchanged."
+            + again
+            + backup_note
+        ),
+        n_added=added,
+        n_revised=revised,
+        n_unchanged=unchanged,
+        warnings=table.warnings,
+        **common,
+    )
+    _audit(cur, upload_id, result, user)
     return result

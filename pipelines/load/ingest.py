@@ -49,6 +49,8 @@ class IngestResult(HasIssues):
     notes: list[str] = field(default_factory=list)
     #: A dry run asked for `preview_rows`: the rows it would add or revise (`preview_changes`).
     preview: pd.DataFrame | None = None
+    #: For a no-op: when the identical file was loaded (as upload `upload_id`).
+    loaded_at: dt.datetime | None = None
 
     @property
     def refused(self) -> bool:
@@ -60,7 +62,9 @@ class IngestResult(HasIssues):
                 f"{self.file_name}: refused with {len(self.errors)} error(s); nothing was loaded."
             )
         if self.outcome == "no-op":
-            return f"{self.file_name}: already loaded (identical file); nothing changed."
+            when = "" if self.loaded_at is None else f" on {_when(self.loaded_at)}"
+            upload = "" if self.upload_id is None else f" as upload {self.upload_id}{when}"
+            return f"{self.file_name}: already loaded{upload} (identical file); nothing changed."
         verb = "would add" if self.outcome == "valid" else "added"
         revised = "would revise" if self.outcome == "valid" else "revised"
         text = (
@@ -70,6 +74,31 @@ class IngestResult(HasIssues):
         if self.warnings:
             text += f"; {len(self.warnings)} warning(s)"
         return text + "."
+
+
+def _when(moment: dt.datetime) -> str:
+    return f"{moment.day} {moment:%B %Y at %H:%M}"
+
+
+def not_ready_message(results: Sequence[IngestResult]) -> str | None:
+    """What to say when checked files leave nothing to commit, or None when one is ready.
+
+    A file that is already loaded is not an error to fix: it is named as loaded, with its
+    upload, and only refused files are sent back to their errors.
+    """
+    if not results or any(r.outcome == "valid" for r in results):
+        return None
+    loaded = [r for r in results if r.outcome == "no-op"]
+    refused = [r for r in results if r.outcome != "no-op"]
+    said = []
+    if loaded:
+        said.append(" ".join(r.summary() for r in loaded))
+    if refused:
+        names = ", ".join(r.file_name for r in refused)
+        said.append(f"Fix the errors shown above for {names}, or choose other files.")
+    elif len(loaded) == len(results):
+        said.append("There is nothing new to commit.")
+    return " ".join(said)
 
 
 #: The collections a source file may come from (`UploadSource.collection`).
@@ -205,11 +234,15 @@ def preview_changes(cur, contract: Contract, limit: int = 200):
     ).df()
 
 
-def _already_loaded(cur, sha: str) -> int | None:
+def _already_loaded(cur, sha: str) -> tuple[int, dt.datetime] | None:
+    """The latest upload that loaded these exact bytes, and when, or None."""
     row = cur.execute(
-        "SELECT max(upload_id) FROM raw_uploads WHERE sha256 = ? AND outcome = 'loaded'", [sha]
+        "SELECT upload_id, uploaded_at FROM raw_uploads WHERE sha256 = ? AND outcome = 'loaded' "
+        # The same bytes imported as DfE statistics are not an extract loaded before.
+        "AND source <> 'dfe' ORDER BY upload_id DESC LIMIT 1",
+        [sha],
     ).fetchone()
-    return None if row[0] is None else int(row[0])
+    return None if row is None else (int(row[0]), row[1])
 
 
 def _record_upload(
@@ -395,7 +428,9 @@ def ingest_file(
     try:
         previous = _already_loaded(cur, sha) if sha else None
         if previous is not None:
-            return IngestResult(name, sha, dataset, "no-op", upload_id=previous)
+            return IngestResult(
+                name, sha, dataset, "no-op", upload_id=previous[0], loaded_at=previous[1]
+            )
         try:
             report, _ = validate_file(
                 path, cur, dataset=dataset, display_name=name, allow_columns=allow_columns
@@ -498,13 +533,47 @@ class DeleteResult:
     dataset: str
     n_removed: int
     n_restored: int
+    #: For a DfE import: how many removed figures an earlier release gives again.
+    n_earlier_release: int = 0
 
     def summary(self) -> str:
+        if self.dataset.startswith("dfe:"):
+            removed = "1 figure was" if self.n_removed == 1 else f"{self.n_removed} figures were"
+            restored = "1 figure" if self.n_restored == 1 else f"{self.n_restored} figures"
+            earlier = ""
+            if self.n_earlier_release:
+                verb = "is" if self.n_earlier_release == 1 else "are"
+                earlier = (
+                    f" {self.n_earlier_release} of the removed figures {verb} given by an "
+                    "earlier release again."
+                )
+            return (
+                f"Upload {self.upload_id} ({self.dataset}) deleted: its {removed} removed and "
+                f"{restored} it had replaced {'is' if self.n_restored == 1 else 'are'} current "
+                f"again.{earlier} The audit log keeps the upload, marked deleted, and the file "
+                "can be imported again."
+            )
         return (
             f"Upload {self.upload_id} ({self.dataset}) deleted: {self.n_removed} rows it added "
             f"were removed and {self.n_restored} rows it had revised went back to their earlier "
             "values. The audit log keeps the upload, marked deleted."
         )
+
+
+def describe_upload(warehouse: Warehouse, upload_id: int) -> str:
+    """One line naming an upload (what `delete-upload` would take out), or why it cannot be."""
+    found = warehouse.query(
+        "SELECT file_name, dataset, outcome, uploaded_at, user_name FROM raw_uploads "
+        "WHERE upload_id = ?",
+        [int(upload_id)],
+    )
+    if found.empty:
+        return f"There is no upload {upload_id}."
+    row = found.iloc[0]
+    return (
+        f"Upload {upload_id}: {row.file_name} ({row.dataset}), {row.outcome} by {row.user_name} "
+        f"on {_when(row.uploaded_at)}."
+    )
 
 
 def delete_upload(
@@ -515,7 +584,9 @@ def delete_upload(
     Rows it added are removed; rows it revised get back the values it superseded (from the
     history); its own superseded values leave the history, and what they superseded now points
     at the later revision. The audit row stays, with outcome 'deleted' and who deleted it, so
-    the same file can be loaded again later.
+    the same file can be loaded again later. A DfE import is taken out the same way
+    (`pipelines.load.dfe.delete_figures`): where an earlier release publishes the same
+    figure, it is current again.
     """
     auth.require(role, "delete_upload")
     user = user or config.current_user()
@@ -528,10 +599,14 @@ def delete_upload(
         outcome, dataset = row
         if outcome != "loaded":
             raise ValueError(f"Upload {upload_id} is '{outcome}', not loaded: nothing to delete.")
+        if str(dataset).startswith("dfe:"):
+            counts = _delete_dfe(tx, int(upload_id))
+            _mark_deleted(tx, int(upload_id), user)
+            return DeleteResult(int(upload_id), dataset, *counts)
         if dataset not in CONTRACTS:
             raise ValueError(
-                f"Upload {upload_id} is {dataset}; only extracts can be deleted here. Restore a "
-                "backup to undo a DfE import."
+                f"Upload {upload_id} is {dataset}; only extracts and DfE imports can be deleted "
+                "here. Restore a backup to undo it."
             )
         contract = CONTRACTS[dataset]
         fact, hist = contract.table, contract.history_table
@@ -564,18 +639,87 @@ def delete_upload(
             refresh_outcome_coverage(tx, touched)
         if dataset in OUTCOME_PERIOD_INPUTS:
             refresh_outcome_periods(tx, touched)
-        now = dt.datetime.now().replace(microsecond=0)
-        tx.execute(
-            "UPDATE raw_uploads SET outcome = 'deleted', message = coalesce(message, '') || ? "
-            "WHERE upload_id = ?",
-            [f" Deleted by {user} at {now:%Y-%m-%d %H:%M}.", upload_id],
-        )
-        tx.execute(
-            "INSERT INTO upload_issues VALUES (?, 'warning', NULL, NULL, NULL, 'upload_deleted', "
-            "?, '')",
-            [upload_id, f"Upload deleted by {user} (admin) at {now:%Y-%m-%d %H:%M}."],
-        )
+        _mark_deleted(tx, int(upload_id), user)
     return DeleteResult(int(upload_id), dataset, int(removed), int(restored))
+
+
+def _delete_dfe(cur, upload_id: int) -> tuple[int, int, int]:
+    """Take one DfE import out: (figures or links removed, figures restored, removed figures
+    an earlier release gives again).
+
+    As for an extract: figures it replaced (a corrected file of the same release) come back
+    from `dfe_figures_history`; its own figures that a later upload replaced leave the history,
+    and what they had replaced now points at that later upload. The marts use the newest
+    release present, so an earlier release's figure for the same year is current again.
+    Neighbour links keep no history, so an upload that replaced others' links is refused.
+    """
+    from pipelines.load.dfe import FIGURE_COLUMNS, KEY_COLUMNS, SOURCE, rebuild_areas
+
+    links = cur.execute(
+        "SELECT count(*) FROM dfe_neighbours WHERE upload_id = ?", [upload_id]
+    ).fetchone()[0]
+    if links:
+        replaced = cur.execute(
+            "SELECT list(upload_id ORDER BY upload_id) FROM raw_uploads u WHERE source = ? "
+            "AND dataset = 'dfe:statistical_neighbours' AND outcome = 'loaded' AND upload_id < ? "
+            "AND NOT EXISTS (SELECT 1 FROM dfe_neighbours n WHERE n.upload_id = u.upload_id)",
+            [SOURCE, upload_id],
+        ).fetchone()[0]
+        if replaced:
+            raise ValueError(
+                f"Upload {upload_id} replaced the statistical neighbours of upload(s) "
+                f"{', '.join(map(str, replaced))}, and replaced links are not kept: restore the "
+                f"backup taken before it (`rp-impact restore {upload_id}`) instead."
+            )
+        cur.execute("DELETE FROM dfe_neighbours WHERE upload_id = ?", [upload_id])
+        rebuild_areas(cur)
+        return int(links), 0, 0
+    key = " AND ".join(f"h.{k} = x.{k}" for k in KEY_COLUMNS)
+    stored = ", ".join([*FIGURE_COLUMNS, "upload_id", "loaded_at"])
+    cur.execute(
+        f"""UPDATE dfe_figures_history h SET superseded_by = x.superseded_by,
+                superseded_at = x.superseded_at FROM dfe_figures_history x
+            WHERE h.superseded_by = ? AND x.upload_id = ? AND {key}""",
+        [upload_id, upload_id],
+    )
+    cur.execute("DELETE FROM dfe_figures_history WHERE upload_id = ?", [upload_id])
+    cur.execute(
+        "CREATE OR REPLACE TEMP TABLE _dfe_removed AS SELECT release, time_period, "
+        "geographic_level, area_code, measure FROM dfe_figures WHERE upload_id = ?",
+        [upload_id],
+    )
+    removed = cur.execute("DELETE FROM dfe_figures WHERE upload_id = ?", [upload_id]).fetchone()[0]
+    restored = cur.execute(
+        f"INSERT INTO dfe_figures ({stored}) SELECT {stored} FROM dfe_figures_history "
+        "WHERE superseded_by = ?",
+        [upload_id],
+    ).fetchone()[0]
+    cur.execute("DELETE FROM dfe_figures_history WHERE superseded_by = ?", [upload_id])
+    # Releases ordered as `mart_dfe_current` orders them (sql/dfe_marts.sql).
+    earlier = cur.execute(
+        "SELECT count(*) FROM _dfe_removed r JOIN mart_dfe_current c "
+        "USING (time_period, geographic_level, area_code, measure) "
+        "WHERE coalesce(TRY_CAST(c.release AS INTEGER), 0) "
+        "< coalesce(TRY_CAST(r.release AS INTEGER), 0)"
+    ).fetchone()[0]
+    cur.execute("DROP TABLE _dfe_removed")
+    rebuild_areas(cur)
+    return int(removed), int(restored), int(earlier)
+
+
+def _mark_deleted(tx, upload_id: int, user: str) -> None:
+    """The audit keeps a deleted upload: outcome 'deleted', and who deleted it and when."""
+    now = dt.datetime.now().replace(microsecond=0)
+    tx.execute(
+        "UPDATE raw_uploads SET outcome = 'deleted', message = coalesce(message, '') || ? "
+        "WHERE upload_id = ?",
+        [f" Deleted by {user} at {now:%Y-%m-%d %H:%M}.", upload_id],
+    )
+    tx.execute(
+        "INSERT INTO upload_issues VALUES (?, 'warning', NULL, NULL, NULL, 'upload_deleted', "
+        "?, '')",
+        [upload_id, f"Upload deleted by {user} (admin) at {now:%Y-%m-%d %H:%M}."],
+    )
 
 
 def validate_only(path: Path | str, warehouse: Warehouse | None = None, **kwargs) -> IngestResult:

@@ -16,16 +16,6 @@ import duckdb
 from pipelines.analysis.plan import AnalysisPlan, load_plan, plan_change
 from pipelines.store.warehouse import Warehouse
 
-_COLUMNS = (
-    "area_code",
-    "plan_hash",
-    "plan_json",
-    "fixed_on",
-    "recorded_at",
-    "recorded_by",
-    "change",
-)
-
 
 def _latest(cur: duckdb.DuckDBPyConnection, area_code: str) -> dict[str, Any] | None:
     row = cur.execute(
@@ -48,10 +38,10 @@ def record_plan_in(
     row = plan_change(plan, _latest(cur, area_code), area_code, user)
     if row is None:
         return None
+    # The row's keys are the table's columns (tests/test_plan.py checks them against the DDL).
     cur.execute(
-        f"INSERT INTO meta_analysis_plan ({', '.join(_COLUMNS)}) VALUES "
-        f"({', '.join('?' for _ in _COLUMNS)})",
-        [row[c] for c in _COLUMNS],
+        f"INSERT INTO meta_analysis_plan ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+        list(row.values()),
     )
     return row
 

@@ -462,6 +462,7 @@ def _read_xlsx(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtr
         ) from exc
     finally:
         workbook.close()
+    records, footer = _split_footer(records)
     frame = pd.DataFrame(records, columns=["_row", *[f"c{i}" for i in range(width)]])
     frame = frame.astype({"_row": "int64", **{f"c{i}": "object" for i in range(width)}})
     drop_raw(con)
@@ -475,7 +476,49 @@ def _read_xlsx(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtr
     notes = []
     if header_row > 1:
         notes.append(f"Header found on row {header_row}, below a title block.")
+    if footer:
+        notes.append(_footer_note(footer))
     return RawExtract(name, headers, header_row, len(records), "xlsx", notes=notes)
+
+
+# A cell that reads as a number or a date is data, never a note (a row with only its period
+# filled in is a broken data row, to be reported, not skipped).
+_DATA_LIKE = re.compile(r"^[\d\s/.:,+\-T]*$")
+
+
+def _is_note(record: list) -> bool:
+    """A row with text in its first cell only: a footnote such as "Source: ..." below a table."""
+    first, *rest = record[1:]
+    text = "" if first is None else str(first).strip()
+    # Words, not a code: "Source: DfE" is a note, a lone "E06999901" is a broken data row.
+    if not text or _DATA_LIKE.match(text) or not re.search(r"[\s:]", text):
+        return False
+    return all(c is None or not str(c).strip() for c in rest)
+
+
+def _split_footer(records: list[list]) -> tuple[list[list], list[int]]:
+    """The data rows, and the sheet rows of the notes below them (blank rows between the
+    notes are already dropped). Only trailing notes are taken: a note between data rows is
+    left for validation to report."""
+    end = len(records)
+    while end > 1 and _is_note(records[end - 1]):
+        end -= 1
+    if end == len(records) or all(_is_note(r) for r in records[:end]):
+        return records, []
+    return records[:end], [r[0] for r in records[end:]]
+
+
+def _footer_note(rows: list[int]) -> str:
+    if len(rows) == 1:
+        return (
+            f"Row {rows[0]} below the table is a note (text in the first column only), not "
+            "data, and was skipped."
+        )
+    listed = ", ".join(str(r) for r in rows[:-1]) + f" and {rows[-1]}"
+    return (
+        f"Rows {listed} below the table are notes (text in the first column only), not data, "
+        "and were skipped."
+    )
 
 
 def _find_xlsx_header(rows, name: str) -> tuple[int, list[str]]:

@@ -12,13 +12,14 @@ is checked without per-row Python and the staged rows can be merged without anot
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from pipelines.contracts import CONTRACTS, Column, Contract, normalise_header
+from pipelines.contracts import CONTRACTS, Column, Contract, Rule, normalise_header
 from pipelines.load import cells, guard, row_rules
 from pipelines.load.cells import STAGE_TABLE, safe_value, value_table
 from pipelines.load.readers import (
@@ -31,6 +32,18 @@ from pipelines.load.readers import (
 )
 
 MAX_ISSUES_PER_RULE = 50
+
+#: Every rule any contract lists, by code: a rule checked on a file whose own contract does not
+#: list it (a misspelt column in a training file) takes its severity from the contract that
+#: does, so each rule is written once, in `pipelines.contracts` (and `docs/data-contracts.md`).
+RULES_BY_CODE: dict[str, Rule] = {
+    rule.code: rule for contract in CONTRACTS.values() for rule in contract.rules
+}
+
+#: How close (difflib's ratio, 0-1) a header must be to a contract column to be called a
+#: misspelling of it: `cla_at_period_ending` is 0.90 from `cla_at_period_end`, an unrelated
+#: `notes` or `unit name` column is far below.
+MISSPELT_CUTOFF = 0.85
 
 
 @dataclass(frozen=True)
@@ -135,6 +148,52 @@ def detect_dataset(headers: list[str]) -> str | None:
     return best
 
 
+def _candidates(contracts: Iterable[Contract]) -> dict[str, str]:
+    """Normalised column names and aliases -> the canonical column they name."""
+    found: dict[str, str] = {}
+    for contract in contracts:
+        for column in contract.columns:
+            for name in (column.name, *column.aliases):
+                found.setdefault(normalise_header(name), column.name)
+    return found
+
+
+def close_column(header: str, contracts: Iterable[Contract], taken=()) -> str | None:
+    """The contract column `header` is probably a misspelling of, or None.
+
+    A header that is already a column name or alias is not a misspelling, and neither is one
+    whose closest column is already in the file (`taken`): it is then another column.
+    """
+    candidates = _candidates(contracts)
+    key = normalise_header(header)
+    if not key or key in candidates:
+        return None
+    matches = difflib.get_close_matches(key, list(candidates), n=1, cutoff=MISSPELT_CUTOFF)
+    if not matches or candidates[matches[0]] in taken:
+        return None
+    return candidates[matches[0]]
+
+
+def _detect_with_spelling(headers: list[str]) -> str | None:
+    """The dataset a file would be if its misspelt headers were spelt right (a file whose only
+    count column is misspelt is still told what it is, and how to fix it)."""
+    corrected = [close_column(h, CONTRACTS.values()) or h for h in headers]
+    return detect_dataset(corrected) if corrected != headers else None
+
+
+def _dfe_table(headers: list[str]) -> str | None:
+    """The DfE table a header is (`pipelines.load.dfe.recognise`), or None for an extract.
+
+    A published file read as an extract would be taken for the areas contract (it has
+    new_la_code and la_name) and refused with an error on every row; it is one mistake."""
+    from pipelines.load.dfe import DfeFormatError, recognise
+
+    try:
+        return recognise(headers)
+    except DfeFormatError:
+        return None
+
+
 def dataset_help() -> str:
     parts = []
     for contract in CONTRACTS.values():
@@ -163,7 +222,8 @@ class _Checker:
         return name if index is None else self.headers[index]
 
     def add(self, rule: str, message: str, hint: str = "", row=None, column=None, value=None):
-        severity = self.contract.rule(rule).severity
+        listed = next((r for r in self.contract.rules if r.code == rule), None)
+        severity = (listed or RULES_BY_CODE[rule]).severity
         self.report.issues.append(
             Issue(
                 self.report.file_name, row, column, safe_value(value), rule, severity, message, hint
@@ -194,6 +254,19 @@ class _Checker:
                 column=column,
             )
         return total
+
+    def add_many(self, rule: str, found, hint: str, column: str | None) -> None:
+        """Add one issue per (message, row, value) in `found`, capped as `add_rows` caps."""
+        for message, row, value in found[:MAX_ISSUES_PER_RULE]:
+            self.add(rule, message, hint, row=row, column=column, value=value)
+        if len(found) > MAX_ISSUES_PER_RULE:
+            self.add(
+                rule,
+                f"{len(found) - MAX_ISSUES_PER_RULE} more rows break the same rule (first "
+                f"{MAX_ISSUES_PER_RULE} listed).",
+                hint,
+                column=column,
+            )
 
     def add_value_rows(
         self, rule: str, src: str, condition: str, params, column: str | None, message, hint=""
@@ -547,7 +620,20 @@ def _check_and_stage(con, report: ValidationReport, raw: RawExtract, dataset, al
             )
         )
         return
-    detected = dataset or detect_dataset(raw.headers)
+    published = _dfe_table(raw.headers)
+    if published is not None:
+        report.issues.append(
+            Issue.refusal(
+                name,
+                "dfe_published_file",
+                f"this is DfE's published table '{published}', not an extract.",
+                "Import it with `rp-impact import-dfe FILE`, or on the Upload page's DfE "
+                "published statistics tab.",
+                row=raw.header_row,
+            )
+        )
+        return
+    detected = dataset or detect_dataset(raw.headers) or _detect_with_spelling(raw.headers)
     mapping = _match_columns(raw.headers, CONTRACTS[detected]) if detected else {}
     report.dataset = detected
     refused = _guard(con, report, raw, CONTRACTS.get(detected), mapping, allow_columns)
@@ -569,8 +655,20 @@ def _check_and_stage(con, report: ValidationReport, raw: RawExtract, dataset, al
                 column=column.name,
             )
     used = set(mapping.values())
+    misspelt = []
     for index, header in enumerate(raw.headers):
-        if index not in used and header.strip():
+        meant = close_column(header, [contract], mapping) if index not in used else None
+        if meant is not None:
+            misspelt.append(meant)
+            checker.add(
+                "column_misspelt",
+                f"the column '{header}' is not part of the {detected} contract: did you mean "
+                f"{meant}?",
+                f"Rename the column to {meant} and upload the file again.",
+                row=raw.header_row,
+                column=header,
+            )
+        elif index not in used and header.strip():
             checker.add(
                 "unknown_column",
                 f"the column '{header}' is not part of the {detected} contract and was ignored.",
@@ -579,7 +677,9 @@ def _check_and_stage(con, report: ValidationReport, raw: RawExtract, dataset, al
                 column=header,
             )
     report.present_value_columns = tuple(c for c in contract.value_columns if c in mapping)
-    if contract.min_value_columns and not report.present_value_columns:
+    # A file whose only count column is misspelt is told the spelling, not that it has none.
+    spelt_values = [m for m in misspelt if m in contract.value_columns]
+    if contract.min_value_columns and not report.present_value_columns and not spelt_values:
         checker.add(
             "no_value_columns",
             "the file has no count columns.",

@@ -11,10 +11,16 @@ Every effect a board reads is a rate ratio turned into "about 12% fewer" and a p
 - an end the data cannot bound (``inf`` or 0 for a ratio) reads "no clear upper limit";
 - counts such as child-years are rounded to two significant figures and money to a sensible
   unit ("about £1.2 million"), because three-figure precision from a model is false precision
-  (ONS, "Communicating uncertainty and change", Government Analysis Function guidance, 2023).
+  (ONS, "Communicating uncertainty and change", Government Analysis Function guidance, 2023);
+- a signed figure (a difference in rate, a correlation) never reads "+0.0" or "-0.0": a value
+  that rounds to zero is written "0.0" without a sign, and an interval quoted as "95% CI a to
+  b" gets more decimals until its ends differ (:func:`ci_words`);
+- a difference that rounds to zero is "less than 0.05 ... either way", never "0.0 per 10,000
+  lower".
 
-:func:`pct` in :mod:`pipelines.present.wording` formats proportions; this module formats
-changes.
+Every generated sentence goes through these helpers (``pipelines.stats.findings`` too), and
+``tests/test_sentence_scan.py`` scans every sentence the sample can produce for the patterns
+they exist to prevent.
 """
 
 from __future__ import annotations
@@ -24,6 +30,111 @@ from decimal import ROUND_HALF_UP, Decimal
 
 #: Below this (in percentage points of change) a rounded change is "about the same".
 _ZERO = 0.5
+
+
+def pct(fraction: float, digits: int = 0) -> str:
+    """0.143 -> '14%'; under 1% one decimal ('0.4%'); under 0.05% 'under 0.1%' (never '0.0%').
+
+    The sign is the caller's: the words around it ("lower", "higher") carry the direction.
+    """
+    value = abs(fraction) * 100
+    if digits == 0 and 0 < value < 1:
+        return "under 0.1%" if value < 0.05 else f"{value:.1f}%"
+    return f"{value:.{digits}f}%"
+
+
+def signed_number(value: float, decimals: int = 1) -> str:
+    """+1.9 / -1.8 (ASCII hyphen, as the findings have always read); a value that rounds to
+    zero is "0.0" without a sign, never "+0.0" or "-0.0"."""
+    rounded = round(float(value), decimals)
+    if rounded == 0:
+        return f"{0:.{decimals}f}"
+    return f"{rounded:+.{decimals}f}"
+
+
+def _distinct_decimals(lower: float, upper: float, decimals: int, extra: int = 2) -> int:
+    """The fewest decimals from ``decimals`` (up to ``extra`` more) at which the ends differ."""
+    for d in range(decimals, decimals + extra + 1):
+        if round(lower, d) != round(upper, d):
+            return d
+    return decimals + extra
+
+
+def interval_has_width(lower: float, upper: float, decimals: int = 1, extra: int = 2) -> bool:
+    """Whether an interval's ends differ once written with up to ``extra`` more decimals than
+    ``decimals``: (-1.0, -0.9999999) has none, so it is no interval to quote or to grade by."""
+    if not (math.isfinite(lower) and math.isfinite(upper)):
+        return False
+    return round(lower, decimals + extra) != round(upper, decimals + extra)
+
+
+def ci_words(
+    lower: float, upper: float, decimals: int = 1, *, signed: bool = True, suffix: str = ""
+) -> str:
+    """ "95% CI -1.8 to +1.9" with no signed zero; ends that round alike get more decimals
+    ("95% CI 0.87 to 0.89" rather than "0.9 to 0.9"). An interval of no width is not an
+    interval: it reads "no usable 95% interval"."""
+    if not interval_has_width(lower, upper, decimals):
+        return "no usable 95% interval"
+    d = _distinct_decimals(lower, upper, decimals)
+    if signed:
+        low, high = signed_number(lower, d), signed_number(upper, d)
+    else:
+        low, high = f"{clean_zero(round(lower, d)):.{d}f}", f"{clean_zero(round(upper, d)):.{d}f}"
+    return f"95% CI {low}{suffix} to {high}{suffix}"
+
+
+def relative_words(fraction: float, *, lower: str = "lower", higher: str = "higher") -> str:
+    """-0.14 -> "14% lower", 0.05 -> "5% higher", 0 -> "no change"."""
+    if fraction == 0 or not math.isfinite(fraction):
+        return "no change" if fraction == 0 else "a change that could not be measured"
+    return f"{pct(fraction)} {lower if fraction < 0 else higher}"
+
+
+def ratio_change_phrase(ratio: float, lower: float, upper: float, noun: str = "") -> str:
+    """A rate ratio and its interval: "14% lower (95% CI 6% to 21% lower)".
+
+    When the interval includes 1: "no clear change (2% lower; 95% CI 16% lower to 15%
+    higher)". ``noun`` follows lower/higher/change ("than expected"). Ends that round alike get
+    one more decimal, so no interval reads "6% to 6% lower".
+    """
+    tail = f" {noun}" if noun else ""
+    if not all(math.isfinite(v) for v in (ratio, lower, upper)):
+        return "a change that could not be measured"
+    digits = 0
+    if upper < 1 or lower > 1:
+        low, high = sorted((abs(1 - lower), abs(1 - upper)))
+        while digits < 2 and pct(low, digits) == pct(high, digits) and low != high:
+            digits += 1
+        lo_text, hi_text = pct(low, digits), pct(high, digits)
+        if upper < 1:
+            return f"{pct(1 - ratio)} lower{tail} (95% CI {lo_text} to {hi_text} lower)"
+        return f"{pct(ratio - 1)} higher{tail} (95% CI {lo_text} to {hi_text} higher)"
+    centre = "about the same" if abs(ratio - 1) < 0.0005 else relative_words(ratio - 1)
+    return (
+        f"no clear change{tail} ({centre}; 95% CI {relative_words(lower - 1)} to "
+        f"{relative_words(upper - 1)})"
+    )
+
+
+def difference_words(
+    value: float, unit: str, *, decimals: int = 1, lower: str = "lower", higher: str = "higher"
+) -> str:
+    """A difference in a rate: "2.3 per 10,000 children a quarter lower"; one that rounds to
+    zero is "less than 0.05 per 10,000 children a quarter either way", never "0.0 ... lower"."""
+    if round(abs(value), decimals) == 0:
+        return f"less than {0.5 * 10**-decimals:g} {unit} either way"
+    return f"{abs(value):.{decimals}f} {unit} {lower if value < 0 else higher}"
+
+
+def count_range_words(lower: float, upper: float, figures: int = 2) -> str:
+    """A modelled range of counts, rounded: (539, 731) -> "540 to 730". Ends that round alike
+    get another significant figure (up to 4), so no range reads "630 to 630"."""
+    for f in range(figures, figures + 3):
+        low, high = count_words(lower, f), count_words(upper, f)
+        if low != high:
+            return f"{low} to {high}"
+    return f"about {count_words(lower, figures + 2)}"
 
 
 def clean_zero(value: float) -> float:

@@ -11,6 +11,23 @@ from typing import Any
 
 import pandas as pd
 
+# Numbers are formatted in one place; ``pct`` is re-exported for the callers that word dates
+# and percentages together.
+from pipelines.present.numbers import pct
+
+__all__ = [
+    "CONFIDENCE_LABEL",
+    "CONFIDENCE_MEANING",
+    "fy_label",
+    "is_missing",
+    "long_date",
+    "month_label",
+    "ordinal",
+    "pct",
+    "plural",
+    "slug",
+]
+
 #: The grade a finding carries → the label shown beside it, and what it means in plain English.
 CONFIDENCE_LABEL = {
     "high": "High confidence",
@@ -50,14 +67,6 @@ def ordinal(n: int) -> str:
 def plural(n: int, word: str) -> str:
     """3, 'quarter' -> '3 quarters'; 1, 'quarter' -> '1 quarter'."""
     return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def pct(fraction: float, digits: int = 0) -> str:
-    """0.143 -> '14%'; values under 1% get one decimal ('0.4%'). The sign is the caller's."""
-    value = abs(fraction) * 100
-    if 0 < value < 1 and digits == 0:
-        return f"{value:.1f}%"
-    return f"{value:.{digits}f}%"
 
 
 def long_date(value: Any) -> str:

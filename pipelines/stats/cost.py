@@ -1,14 +1,17 @@
-"""Cost avoidance: child-years looked after that the counterfactual says would have happened.
+"""The difference in child-years looked after against a counterfactual, and what it is worth.
 
-    avoided child-years = counterfactual child-years - actual child-years
-    gross avoidance     = avoided child-years x unit cost per child-year
-    net                 = gross - investment;  return ratio = gross / investment
+    difference in child-years = counterfactual child-years - actual child-years
+    gross value               = difference x unit cost per child-year
+    net                       = gross - investment;  ratio = gross / investment
 
 The interval, when given, comes from the ITS counterfactual's interval for the post period
 (:class:`pipelines.stats.its.ITSResult` ``post_totals``), with the unit cost held fixed.
-This is the standard "cost avoided" arithmetic of public-sector business cases (HM Treasury,
-"The Green Book", 2022); it is an estimate resting on the counterfactual and the unit cost,
-and it shows association, not causation.
+The arithmetic is that of public-sector business cases (HM Treasury, "The Green Book", 2022);
+the result is an estimate resting on the counterfactual and the unit cost, and it shows
+association, not causation. The field names (``child_years_avoided``, ``gross_avoidance``) are
+kept for the callers that read them; the words a reader sees say "an estimated difference ...
+worth about", never that anything was avoided or saved (:func:`pipelines.stats.findings.
+from_cost_avoidance`). The ratio is kept for analysts; no sentence presents it as a return.
 """
 
 from __future__ import annotations
@@ -27,8 +30,8 @@ from pipelines.stats.errors import StatsInputError
 # children looked after") divided by children looked after, and should state the year.
 DEFAULT_UNIT_COST_PER_CHILD_YEAR = 100_000.0
 DEFAULT_UNIT_COST_SOURCE = (
-    "Illustrative £100,000 per child-year, not a published figure: set to your council's own "
-    "average annual cost of a looked-after child and state its source and price year."
+    "Illustrative default, not a published figure: set your council's own average annual cost "
+    "of a looked-after child, with its source and price year, to see a money value."
 )
 
 
@@ -138,21 +141,21 @@ def cost_avoidance(
             warnings.append("The investment is zero, so no return ratio can be given.")
     if avoided <= 0:
         warnings.append(
-            "Actual child-years were at or above the counterfactual: the estimate shows no cost "
-            "avoided."
+            "Actual child-years were at or above the counterfactual: the estimate shows no fall "
+            "in child-years to value."
         )
     if av_lo is not None and av_lo <= 0 < avoided:
         warnings.append(
-            "The interval includes no saving at all: the data are also consistent with no cost "
-            "avoided."
+            "The interval includes no difference: the data are also consistent with no change in "
+            "child-years."
         )
     if lo is None:
         warnings.append("No counterfactual interval was given, so the figure has no range.")
     source = unit_cost_source or DEFAULT_UNIT_COST_SOURCE
     if unit_cost_source is None and cost == DEFAULT_UNIT_COST_PER_CHILD_YEAR:
         warnings.append(
-            "The unit cost is the illustrative default, not your council's figure; the money "
-            "values are for illustration only."
+            "The unit cost is the illustrative default, not your council's figure, so no money "
+            "value is shown in words; set your own to see one."
         )
     assumptions = (
         "This is an estimate, not a saving in the budget: it values child-years that the "
@@ -160,14 +163,19 @@ def cost_avoidance(
         "The counterfactual is a projection of the pre-rollout trend; other changes in the "
         "period (policy, demand, COVID-19) are not separated out.",
         "It shows association, not causation.",
-        f"Unit cost: £{cost:,.0f} per child-year ({source})"
-        + (f", {price_year} prices." if price_year else "; price year not stated."),
+        # No pound figure in words until the council has set its own unit cost (issue 13).
+        (
+            f"Unit cost: £{cost:,.0f} per child-year ({source})"
+            + (f", {price_year} prices." if price_year else "; price year not stated.")
+            if unit_cost_source is not None or cost != DEFAULT_UNIT_COST_PER_CHILD_YEAR
+            else f"Unit cost: {source}"
+        ),
         "The unit cost is held fixed: the range reflects only uncertainty in the counterfactual.",
     )
     return CostAvoidanceResult(
         method=(
-            "Cost avoidance: (counterfactual - actual) child-years looked after x unit cost, "
-            "beside the programme investment (HM Treasury Green Book style)."
+            "Difference in child-years looked after: counterfactual minus actual, valued at a "
+            "unit cost and set beside the programme investment (HM Treasury Green Book style)."
         ),
         n=int(n_periods),
         warnings=tuple(warnings),

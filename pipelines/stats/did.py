@@ -10,6 +10,13 @@ Sources:
   (Angrist & Pischke, "Mostly Harmless Econometrics", 2009, ch. 5), with cluster-robust
   standard errors by unit when a unit column is given (heteroskedasticity-robust HC1 otherwise).
 
+- The pre-trend check is one joint test of every pre-rollout event-study estimate
+  (:func:`pretrend_randomisation_test`): a randomisation test over rollout orders (Fisher 1935;
+  Imbens & Rubin 2015, ch. 5; MacKinnon & Webb 2020, J Econometrics 218:435-450), because with
+  a handful of localities the influence-function covariance behind a Wald test (Callaway &
+  Sant'Anna 2021, s. 4.1) is singular. Testing each period's interval separately fired in
+  35-49% of simulated panels whose trends were parallel.
+
 Periods must be consecutive integers (e.g. a quarter index); :func:`period_index` converts
 dates to one.
 """
@@ -29,10 +36,18 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from pipelines.stats.errors import StatsInputError, check_confidence, require_columns
+from pipelines.stats.randomisation import distinct_assignments
 
 Control = Literal["never_treated", "not_yet_treated"]
 MIN_UNITS_PER_COHORT = 5
 MIN_CLUSTERS = 20
+#: Level of the joint pre-trend test.
+PRETREND_ALPHA = 0.05
+#: Up to this many units every rollout order is enumerated (8! = 40,320 permutations);
+#: above it a fixed-seed random sample of orders is drawn.
+PRETREND_EXACT_MAX_UNITS = 8
+PRETREND_DRAWS = 1999
+PRETREND_SEED = 20210401
 CS_SOURCE = (
     "Callaway & Sant'Anna (2021), J Econometrics 225:200-230, group-time ATT "
     "(differences package, ATTgt)"
@@ -124,6 +139,40 @@ class StaggeredDiDResult:
     by_group: pd.DataFrame
     dynamic: pd.DataFrame
     calendar: pd.DataFrame
+    #: Joint test that every pre-rollout event-study estimate is zero
+    #: (:func:`pretrend_randomisation_test`); NaN when it could not be computed.
+    pretrend_p_value: float = float("nan")
+    pretrend_n_assignments: int = 0
+    pretrend_n_periods: int = 0
+    pretrend_method: str = ""
+
+    @property
+    def parallel_trends_doubt(self) -> bool:
+        """True when the joint pre-trend test rejects at 5%.
+
+        One test of all the pre-rollout periods together: checking each period's interval
+        separately fired in 35-49% of simulated panels whose trends were parallel (97-99% at
+        quarterly grain). When the joint test could not run, the pre-rollout p-values are
+        combined by Bonferroni (also one test at 5% overall, conservative).
+        """
+        if np.isfinite(self.pretrend_p_value):
+            return bool(self.pretrend_p_value < PRETREND_ALPHA)
+        pre = self.dynamic[self.dynamic["pre"]] if "pre" in self.dynamic else self.dynamic
+        if "p_value" not in pre.columns:
+            return False
+        pvals = pd.to_numeric(pre["p_value"], errors="coerce").dropna()
+        return bool(len(pvals) and pvals.min() * len(pvals) < PRETREND_ALPHA)
+
+    @property
+    def pretrend_caveat(self) -> str | None:
+        """The caveat for a failed joint pre-trend test, with its p-value (None otherwise)."""
+        if not (np.isfinite(self.pretrend_p_value) and self.parallel_trends_doubt):
+            return None
+        return (
+            "Before rollout the localities were already moving differently (the "
+            f"{self.pretrend_n_periods} pre-rollout periods tested together, p = "
+            f"{self.pretrend_p_value:.3f}), so the comparison may be biased."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -142,6 +191,10 @@ class StaggeredDiDResult:
             "by_group": self.by_group.to_dict(orient="records"),
             "dynamic": self.dynamic.to_dict(orient="records"),
             "calendar": self.calendar.to_dict(orient="records"),
+            "pretrend_p_value": self.pretrend_p_value,
+            "pretrend_n_assignments": self.pretrend_n_assignments,
+            "pretrend_n_periods": self.pretrend_n_periods,
+            "pretrend_method": self.pretrend_method,
         }
 
 
@@ -334,14 +387,18 @@ def staggered_did(
         t.columns = [c[-1] for c in t.columns]
         return _estimate(float(t["ATT"].iloc[0]), float(t["std_error"].iloc[0]), z)
 
-    pre = dynamic[dynamic["pre"]]
-    off = pre[(pre["ci_lower"] > 0) | (pre["ci_upper"] < 0)]
-    if not off.empty:
-        periods = ", ".join(str(int(p)) for p in off["relative_period"])
+    pretrend = _pretrend_check(frame, unit_col, time_col, group_time, dynamic, control)
+    if pretrend is not None and pretrend.n_assignments < 1 / PRETREND_ALPHA:
         warnings.append(
-            f"Before rollout, the event study differs from zero at relative period(s) {periods}: "
-            "the groups were already moving differently, so the parallel-trends assumption is "
-            "in doubt. Read the effects with caution."
+            f"Only {pretrend.n_assignments} distinct rollout orders exist, so the joint "
+            "pre-rollout check cannot reach 5% and says nothing about parallel trends."
+        )
+    if pretrend is not None and pretrend.p_value < PRETREND_ALPHA:
+        warnings.append(
+            f"Before rollout, the {pretrend.n_periods} event-study estimates tested together "
+            f"differ from zero (joint test, p = {pretrend.p_value:.3f}): the groups were "
+            "already moving differently, so the parallel-trends assumption is in doubt. Read "
+            "the effects with caution."
         )
     n_units = int(unit_cohort.shape[0])
     if n_units < MIN_CLUSTERS:
@@ -368,7 +425,149 @@ def staggered_did(
         by_group=by_group,
         dynamic=dynamic,
         calendar=cal,
+        pretrend_p_value=float("nan") if pretrend is None else pretrend.p_value,
+        pretrend_n_assignments=0 if pretrend is None else pretrend.n_assignments,
+        pretrend_n_periods=0 if pretrend is None else pretrend.n_periods,
+        pretrend_method="" if pretrend is None else pretrend.method,
     )
+
+
+@dataclass(frozen=True)
+class PretrendTest:
+    """Result of :func:`pretrend_randomisation_test`.
+
+    ``statistic`` is the observed sum of squared standardised pre-rollout event-study
+    estimates, ``null_distribution`` the statistic under every rollout order considered (the
+    observed first), ``event_estimates`` the observed estimate at each of the
+    ``relative_periods`` (for checking against the estimator's own output).
+    """
+
+    p_value: float
+    statistic: float
+    n_assignments: int
+    exact: bool
+    n_periods: int
+    method: str
+    relative_periods: tuple[int, ...]
+    event_estimates: tuple[float, ...]
+    null_distribution: tuple[float, ...]
+
+
+def pretrend_randomisation_test(
+    wide: pd.DataFrame,
+    cohort: pd.Series,
+    cells: pd.DataFrame,
+    control: Control,
+    *,
+    draws: int = PRETREND_DRAWS,
+    seed: int = PRETREND_SEED,
+) -> PretrendTest:
+    """Joint randomisation test that every pre-rollout event-study estimate is zero.
+
+    ``wide``: the outcome, one row per unit and one column per integer period (no gaps).
+    ``cohort``: each unit's first treated period (NaN = never treated), indexed like ``wide``.
+    ``cells``: the pre-rollout group-time cells the estimator used (``cohort``,
+    ``base_period``, ``time``).
+
+    Before rollout, with no covariates, each Callaway & Sant'Anna ATT(g,t) is a difference of
+    mean changes, ``mean_{G=g}(y_t - y_b) - mean_{C}(y_t - y_b)``, where the comparison ``C``
+    is the never-treated units, or with ``not_yet_treated`` every unit with ``G > t`` other
+    than cohort ``g`` (Callaway & Sant'Anna 2021, eqs. 2.6-2.7); the event-study estimate at
+    ``e < 0`` averages the cells with ``t - g = e`` weighted by cohort size (their s. 3.1.1).
+    The estimates are recomputed for every rollout order, i.e. every distinct arrangement of
+    the observed first periods over the units (exact up to
+    :data:`PRETREND_EXACT_MAX_UNITS` units, else ``draws`` random orders with a fixed
+    seed). Each estimate is standardised by its spread over the orders and the statistic is
+    the sum of squares, so no one period dominates and no covariance matrix is needed (six
+    units cannot estimate a 20 x 20 one). The p-value is the share of orders whose statistic
+    is at least the observed one: exact under the sharp null that outcomes do not depend on
+    the rollout order (Fisher 1935; Imbens & Rubin 2015, ch. 5; MacKinnon & Webb 2020,
+    J Econometrics 218:435-450).
+    """
+    codes = pd.to_numeric(cohort.reindex(wide.index), errors="coerce").to_numpy(float)
+    codes = np.where(np.isnan(codes), np.inf, codes)
+    values = wide.to_numpy(float)
+    position = {int(p): j for j, p in enumerate(wide.columns)}
+    n_units = len(codes)
+    exact = n_units <= PRETREND_EXACT_MAX_UNITS
+    if exact:
+        orders = distinct_assignments(codes)
+    else:
+        rng = np.random.default_rng(seed)
+        orders = np.vstack([codes, *(codes[rng.permutation(n_units)] for _ in range(draws))])
+    size = {g: int((codes == g).sum()) for g in np.unique(codes[np.isfinite(codes)])}
+    sums: dict[int, np.ndarray] = {}
+    weights: dict[int, float] = {}
+    for g, base, t in cells[["cohort", "base_period", "time"]].itertuples(index=False):
+        change = values[:, position[int(t)]] - values[:, position[int(base)]]
+        treat = orders == g
+        comp = np.isinf(orders) if control == "never_treated" else (orders > t) & (orders != g)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            att = treat @ change / treat.sum(axis=1) - comp @ change / comp.sum(axis=1)
+        e = int(t - g)
+        sums[e] = sums.get(e, 0.0) + size[float(g)] * att
+        weights[e] = weights.get(e, 0.0) + size[float(g)]
+    periods = sorted(sums)
+    theta = np.column_stack([sums[e] / weights[e] for e in periods])
+    spread = theta.std(axis=0)
+    keep = spread > 1e-12 * max(1.0, float(np.nanmax(np.abs(theta))))
+    stat = ((theta[:, keep] / spread[keep]) ** 2).sum(axis=1)
+    # A relative tolerance, so the observed order always counts itself.
+    p_value = float(np.mean(stat >= stat[0] * (1 - 1e-12) - 1e-15))
+    how = "all" if exact else "a random sample of"
+    method = (
+        f"joint randomisation test of the {int(keep.sum())} pre-rollout event-study "
+        f"estimates over {how} {len(orders)} rollout orders (sum of squared standardised "
+        "estimates)"
+    )
+    return PretrendTest(
+        p_value=p_value,
+        statistic=float(stat[0]),
+        n_assignments=int(len(orders)),
+        exact=exact,
+        n_periods=int(keep.sum()),
+        method=method,
+        relative_periods=tuple(periods),
+        event_estimates=tuple(float(v) for v in theta[0]),
+        null_distribution=tuple(float(v) for v in stat),
+    )
+
+
+def _pretrend_check(
+    frame: pd.DataFrame,
+    unit_col: str,
+    time_col: str,
+    group_time: pd.DataFrame,
+    dynamic: pd.DataFrame,
+    control: str,
+) -> PretrendTest | None:
+    """The joint pre-trend test on the panel the estimator used, or None when it cannot run.
+
+    The recomputed observed estimates must equal the estimator's own pre-rollout event study;
+    if they do not (an unbalanced panel, a base period that is not the previous period), no
+    test is reported rather than a test of something else.
+    """
+    pre_cells = group_time[group_time["relative_period"] < 0]
+    pre = dynamic[dynamic["pre"]]
+    if pre_cells.empty or pre.empty:
+        return None
+    wide = frame["rp_outcome"].unstack(time_col)
+    wide = wide.dropna(axis=0, how="any")  # the estimator drops units with gaps too
+    cohort = frame["rp_cohort"].groupby(level=unit_col).first()
+    try:
+        test = pretrend_randomisation_test(wide, cohort, pre_cells, control)  # type: ignore[arg-type]
+    except (KeyError, ValueError, ZeroDivisionError):
+        return None
+    ours = dict(zip(test.relative_periods, test.event_estimates, strict=True))
+    theirs = dict(zip(pre["relative_period"].astype(int), pre["att"], strict=True))
+    if set(ours) != set(theirs):
+        return None
+    scale = 1.0 + max(abs(v) for v in theirs.values())
+    if any(not abs(ours[e] - theirs[e]) <= 1e-8 * scale for e in ours):
+        return None
+    if test.n_periods == 0 or not math.isfinite(test.p_value):
+        return None
+    return test
 
 
 @dataclass(frozen=True)

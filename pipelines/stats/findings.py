@@ -37,7 +37,19 @@ from typing import Literal, Protocol
 import numpy as np
 import pandas as pd
 
-from pipelines.present.wording import pct, plural
+from pipelines.present.numbers import (
+    ci_words,
+    count_range_words,
+    count_words,
+    difference_words,
+    interval_has_width,
+    money_words,
+    pct,
+    ratio_change_phrase,
+    relative_words,
+    signed_number,
+)
+from pipelines.present.wording import plural
 from pipelines.stats import its as _its
 from pipelines.stats.before_after import (
     COVID_END as BA_COVID_END,
@@ -49,6 +61,20 @@ from pipelines.stats.before_after import (
     MIN_PERIODS_ADVISED,
     SMALL_COUNT,
     BeforeAfterResult,
+)
+from pipelines.stats.caveats import (
+    _DOWNGRADE_LABELS,
+    _DOWNGRADING_KEYS,
+    CAVEAT_ASSOCIATION_UNITS,
+    CAVEAT_AUTOCORRELATION,
+    CAVEAT_COVID,
+    CAVEAT_ILLUSTRATIVE_COST,
+    CAVEAT_MONEY,
+    CAVEAT_NO_CAUSE,
+    CAVEAT_OVERDISPERSION,
+    CAVEAT_PARALLEL,
+    CAVEAT_STOCK,
+    CAVEAT_STOCK_ITS,
 )
 from pipelines.stats.cost import DEFAULT_UNIT_COST_SOURCE, CostAvoidanceResult
 from pipelines.stats.did import MIN_CLUSTERS, DiD2x2Result, StaggeredDiDResult
@@ -75,56 +101,6 @@ ITS_MIN_POINTS = _its.MIN_POINTS_EACH_SIDE
 BEFORE_AFTER_MIN_POINTS = MIN_PERIODS_ADVISED
 #: Fewer events than this on a side counts as small numbers.
 SMALL_NUMBERS = SMALL_COUNT
-
-# Caveat texts. Those in _DOWNGRADING lower the grade from high to moderate.
-CAVEAT_COVID = (
-    "The comparison includes the COVID-19 period, when services and referrals changed for "
-    "reasons unrelated to Restorative Practice."
-)
-CAVEAT_AUTOCORRELATION = (
-    "Neighbouring periods are correlated (residual autocorrelation), so the interval may be "
-    "too narrow; Newey-West (HAC) errors would allow for it."
-)
-CAVEAT_OVERDISPERSION = (
-    "The counts vary more than a Poisson model expects (overdispersion), so the interval is "
-    "too narrow; a quasi-Poisson model would allow for it."
-)
-CAVEAT_STOCK_ITS = (
-    "Children looked after or on a plan are counted at every period end, so the same children "
-    "appear in many periods; the model treats each count as new, so even with its corrections "
-    "this interval is likely too narrow. Read the size of the change more than its precision."
-)
-CAVEAT_STOCK = (
-    "Children looked after or on a plan are counted at every period end, so the same "
-    "children appear in many periods; the rate-ratio test treats them as independent and its "
-    "interval is too narrow. Prefer the interrupted time series (quasi-Poisson with HAC errors)."
-)
-CAVEAT_PARALLEL = (
-    "Before rollout the localities were already moving differently (the parallel-trends check "
-    "failed for some periods), so the comparison may be biased."
-)
-CAVEAT_ILLUSTRATIVE_COST = (
-    "The unit cost is an illustrative default, not the council's own figure, so the money "
-    "values are for illustration only."
-)
-CAVEAT_ASSOCIATION_UNITS = (
-    "This is an association across units: units with more training may differ in other ways."
-)
-CAVEAT_NO_CAUSE = (
-    "This shows association, not cause: other changes at the same time are not separated out."
-)
-
-_DOWNGRADING_KEYS = (
-    "short",
-    "small",
-    "covid",
-    "autocorrelation",
-    "overdispersion",
-    "stock",
-    "parallel",
-    "few_units",
-    "illustrative_cost",
-)
 
 
 @dataclass(frozen=True)
@@ -204,44 +180,13 @@ def grade_confidence(
     return "high", "High confidence: the interval excludes no change and no caveat applies."
 
 
-_DOWNGRADE_LABELS = {
-    "short": "the window is short",
-    "small": "numbers are small",
-    "covid": "the period includes COVID-19",
-    "autocorrelation": "the residuals are autocorrelated",
-    "overdispersion": "the counts are overdispersed",
-    "stock": "the same children are counted repeatedly",
-    "parallel": "parallel trends are in doubt",
-    "few_units": "there are few units",
-    "illustrative_cost": "the unit cost is illustrative",
-}
-
-
-# --- number formatting (``pct`` is :func:`pipelines.present.wording.pct`) -----------------------
+# --- number formatting: every figure goes through :mod:`pipelines.present.numbers` ----------
 
 
 def change_phrase(ratio: float, lower: float, upper: float, noun: str = "") -> str:
-    """Describe a ratio and its interval: '14% lower (95% CI 6% to 21% lower)'.
-
-    When the interval includes 1 the phrase is 'no clear change (2% lower; 95% CI 16% lower
-    to 15% higher)'. ``noun`` is appended after lower/higher/change (e.g. 'than expected').
-    """
-    tail = f" {noun}" if noun else ""
-    if not all(math.isfinite(v) for v in (ratio, lower, upper)):
-        return "a change that could not be measured"
-    if upper < 1:
-        return f"{pct(1 - ratio)} lower{tail} (95% CI {pct(1 - upper)} to {pct(1 - lower)} lower)"
-    if lower > 1:
-        return f"{pct(ratio - 1)} higher{tail} (95% CI {pct(lower - 1)} to {pct(upper - 1)} higher)"
-    direction = "lower" if ratio < 1 else "higher"
-    return (
-        f"no clear change{tail} ({pct(ratio - 1)} {direction}; 95% CI "
-        f"{_signed(lower)} to {_signed(upper)})"
-    )
-
-
-def _signed(ratio: float) -> str:
-    return _signed_rel(ratio - 1)
+    """Describe a ratio and its interval: '14% lower (95% CI 6% to 21% lower)'
+    (:func:`pipelines.present.numbers.ratio_change_phrase`, kept here under its old name)."""
+    return ratio_change_phrase(ratio, lower, upper, noun)
 
 
 def _overlaps(start: pd.Timestamp, end: pd.Timestamp, lo: pd.Timestamp, hi: pd.Timestamp) -> bool:
@@ -431,10 +376,8 @@ def from_its(
             phrase = change_phrase(ratio, lo, hi, "against the pre-rollout trend")
             text = f"{label} in {place} showed {phrase} {over}."
         if level.scale == "rate ratio":
-            text += (
-                f" The step at rollout was a rate ratio of {level.estimate:.2f} "
-                f"(95% CI {level.ci_lower:.2f} to {level.ci_upper:.2f})."
-            )
+            step = ci_words(level.ci_lower, level.ci_upper, 2, signed=False)
+            text += f" The step at rollout was a rate ratio of {level.estimate:.2f} ({step})."
     else:
         ratio, lo, hi = level.estimate, level.ci_lower, level.ci_upper
         scale = level.scale
@@ -442,10 +385,11 @@ def from_its(
             phrase = change_phrase(ratio, lo, hi)
             excludes = hi < 1 or lo > 1
         else:
+            interval = ci_words(lo, hi, 2)
             phrase = (
-                f"a step of {ratio:+.2f} per 10,000 (95% CI {lo:+.2f} to {hi:+.2f})"
+                f"a step of {signed_number(ratio, 2)} per 10,000 ({interval})"
                 if (hi < 0 or lo > 0)
-                else f"no clear step ({ratio:+.2f} per 10,000; 95% CI {lo:+.2f} to {hi:+.2f})"
+                else f"no clear step ({signed_number(ratio, 2)} per 10,000; {interval})"
             )
             excludes = hi < 0 or lo > 0
         text = f"At rollout, {label} in {place} showed {phrase}."
@@ -464,9 +408,9 @@ def from_its(
 
 
 def did_parallel_trends_doubt(result: StaggeredDiDResult) -> bool:
-    """True when any pre-rollout event-study estimate's 95% interval excludes zero."""
-    pre = result.dynamic[result.dynamic["pre"]]
-    return bool(((pre["ci_lower"] > 0) | (pre["ci_upper"] < 0)).any())
+    """True when one joint test of every pre-rollout event-study estimate rejects at 5%
+    (see ``StaggeredDiDResult.parallel_trends_doubt``), not any one period's interval."""
+    return result.parallel_trends_doubt
 
 
 def from_staggered_did(
@@ -486,7 +430,7 @@ def from_staggered_did(
     """
     caveats = _Caveats()
     if did_parallel_trends_doubt(result):
-        caveats.add("parallel", CAVEAT_PARALLEL)
+        caveats.add("parallel", result.pretrend_caveat or CAVEAT_PARALLEL)
     if result.n < MIN_CLUSTERS:
         caveats.add(
             "few_units",
@@ -501,13 +445,12 @@ def from_staggered_did(
         else "localities that never started"
     )
     excludes = interval_excludes(est.ci_lower, est.ci_upper, 0)
-    direction = "lower" if est.estimate < 0 else "higher"
-    size = f"{abs(est.estimate):.1f} per 10,000 children a {period} {direction}"
-    interval = f"95% CI {est.ci_lower:+.1f} to {est.ci_upper:+.1f}"
+    size = difference_words(est.estimate, f"per 10,000 children a {period}")
+    interval = ci_words(est.ci_lower, est.ci_upper, 1)
     if baseline_rate and baseline_rate > 0:
         rel = est.estimate / baseline_rate
         interval += (
-            f"; {pct(rel)} {direction} than the pre-rollout rate of {baseline_rate:.1f}, "
+            f"; {relative_words(rel)} than the pre-rollout rate of {baseline_rate:.1f}, "
             f"95% CI {_signed_rel(est.ci_lower / baseline_rate)} to "
             f"{_signed_rel(est.ci_upper / baseline_rate)}"
         )
@@ -533,11 +476,8 @@ def from_staggered_did(
 
 
 def _signed_rel(fraction: float) -> str:
-    if fraction < 0:
-        return f"{pct(fraction)} lower"
-    if fraction > 0:
-        return f"{pct(fraction)} higher"
-    return "no change"
+    """-0.14 -> '14% lower' (:func:`pipelines.present.numbers.relative_words`)."""
+    return relative_words(fraction)
 
 
 def from_did_2x2(
@@ -563,17 +503,17 @@ def from_did_2x2(
     base = float(result.means.loc[1, 0])
     moved = "fell" if est.estimate < 0 else "rose"
     rel = f"{pct(est.estimate / base)} of their earlier rate; " if base > 0 else ""
-    size = f"{abs(est.estimate):.1f} per 10,000 children a {period}"
-    interval = f"({rel}95% CI {est.ci_lower:+.1f} to {est.ci_upper:+.1f})"
+    unit = f"per 10,000 children a {period}"
+    interval = f"({rel}{ci_words(est.ci_lower, est.ci_upper, 1)})"
     if excludes:
         text = (
-            f"After rollout, {label} in {treated} {moved} by {size} more than in {comparison} "
-            f"{interval}."
+            f"After rollout, {label} in {treated} {moved} by {abs(est.estimate):.1f} {unit} more "
+            f"than in {comparison} {interval}."
         )
     else:
         text = (
             f"After rollout, {label} in {treated} showed no clear difference from {comparison}: "
-            f"{size} {'lower' if est.estimate < 0 else 'higher'} {interval}."
+            f"{difference_words(est.estimate, unit)} {interval}."
         )
     return result_finding(
         result,
@@ -609,9 +549,11 @@ def from_dose_response(
         )
     caveats.add("association", CAVEAT_ASSOCIATION_UNITS)
     lo, hi = result.ci_lower, result.ci_upper
-    excludes = interval_excludes(lo, hi, 0)
+    # An interval of no width (a perfect rank correlation in a handful of units) is not an
+    # interval: it cannot exclude anything, so the finding is graded as having none.
+    excludes = interval_excludes(lo, hi, 0) if interval_has_width(lo, hi, 2) else None
     stats_text = (
-        f"Spearman's rho {result.rho:+.2f}, 95% CI {lo:+.2f} to {hi:+.2f}, {result.n} units"
+        f"Spearman's rho {signed_number(result.rho, 2)}, {ci_words(lo, hi, 2)}, {result.n} units"
     )
     if excludes:
         better = (result.rho < 0) == (improvement == "decrease")
@@ -639,50 +581,90 @@ def from_dose_response(
     )
 
 
+def _child_years_range(lower: float, upper: float) -> str:
+    """A range of child-years fewer than projected: "540 to 730"; one that crosses no
+    difference says which way each end goes ("30 more to 120 fewer")."""
+    if lower > 0:
+        return count_range_words(lower, upper)
+    if upper < 0:
+        return count_range_words(-upper, -lower)
+    low = "no difference" if lower == 0 else f"{count_words(-lower)} more"
+    high = "no difference" if upper == 0 else f"{count_words(upper)} fewer"
+    return f"{low} to {high}"
+
+
 def from_cost_avoidance(
     result: CostAvoidanceResult,
     *,
     since: str,
     importance: int = 80,
 ) -> Finding:
-    """Cost avoidance (child-years and money) as a finding, clearly labelled as an estimate."""
+    """The difference in child-years in care against the pre-rollout projection, as a finding.
+
+    "Since Oct 2019, children spent an estimated 630 fewer years in care than the pre-rollout
+    trend projected: an estimated difference of 630 child-years (range 540 to 730), worth about
+    £38 million at your unit cost of £60,000 a child-year."
+
+    - The money value appears only at the council's own unit cost: with the illustrative
+      default the finding gives child-years only, and says how to see a money value.
+    - Counts and money are rounded to two significant figures (:mod:`pipelines.present.numbers`).
+    - It is never a return claim ("for each £1"), never "avoided" or "saved", and never graded
+      above moderate: a money value rests on a modelled counterfactual and a unit cost. The
+      analysis layer then applies the measured calibration of the child-years estimate.
+    """
     caveats = _Caveats()
-    if result.unit_cost_source == DEFAULT_UNIT_COST_SOURCE:
+    council_cost = result.unit_cost_source != DEFAULT_UNIT_COST_SOURCE
+    if not council_cost:
         caveats.add("illustrative_cost", CAVEAT_ILLUSTRATIVE_COST)
     for assumption in result.assumptions:
+        if not council_cost and assumption.startswith(("Unit cost:", "The unit cost is held")):
+            continue  # no pound figure at all until the council has set its own unit cost
         caveats.add(f"assumption:{assumption[:30]}", assumption)
+    if council_cost:
+        caveats.add("money", CAVEAT_MONEY)
     lo, hi = result.child_years_avoided_lower, result.child_years_avoided_upper
     years = result.child_years_avoided
     excludes = None if lo is None or hi is None else (lo > 0 or hi < 0)
-    money = f"£{abs(result.gross_avoidance) / 1e6:,.1f} million"
-    rng = f" (95% CI {lo:,.0f} to {hi:,.0f})" if lo is not None and hi is not None else ""
+    rng = f" (range {_child_years_range(lo, hi)})" if lo is not None and hi is not None else ""
+    size = count_words(abs(years))
     if years > 0:
         text = (
-            f"Since {since}, children spent an estimated {years:,.0f} fewer years in care than "
-            f"the pre-rollout trend projected{rng}; at £{result.unit_cost_per_child_year:,.0f} "
-            f"per child-year that is an estimated {money} of costs avoided."
+            f"Since {since}, children spent an estimated {size} fewer years in care than the "
+            f"pre-rollout trend projected: an estimated difference of {size} child-years{rng}"
         )
+        if council_cost:
+            text += (
+                f", worth about {money_words(result.gross_avoidance)} at your unit cost of "
+                f"{money_words(result.unit_cost_per_child_year)} a child-year"
+            )
+        text += "."
+        if council_cost and result.investment is not None:
+            text += f" The investment entered is {money_words(result.investment)}."
     else:
         text = (
-            f"Since {since}, children spent about {abs(years):,.0f} more years in care than the "
-            f"pre-rollout trend projected{rng}, so no cost avoidance is estimated."
+            f"Since {since}, children spent an estimated {size} more years in care than the "
+            f"pre-rollout trend projected{rng}, so no money value is given."
         )
-    if result.investment is not None and result.return_ratio is not None and years > 0:
-        text += (
-            f" Set against the £{result.investment / 1e6:,.1f} million invested, that is "
-            f"£{result.return_ratio:,.2f} for each £1."
+    if not council_cost and years > 0:
+        text += " No money value is shown until the council enters its own unit cost."
+    grade = grade_confidence(excludes, caveats.downgrading)
+    if grade[0] == "high":
+        grade = (
+            "moderate",
+            "Moderate confidence at most: the figure rests on a projected counterfactual and a "
+            "unit cost, which the interval does not allow for.",
         )
     return result_finding(
         result,
         text,
         caveats,
-        excludes_no_effect=excludes,
         key="cost_avoidance",
         scale="child-years",
         estimate=float(years),
         ci=None if lo is None or hi is None else (float(lo), float(hi)),
         measure="cla_at_period_end",
         importance=importance,
+        grade=grade,
     )
 
 

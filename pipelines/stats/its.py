@@ -15,8 +15,19 @@ code), so the level change ``exp(b2)`` is the step at the intervention and the s
 the month (or quarter) as in ``tsModel::harmonic``. The Gaussian option models the rate per
 10,000 (or the raw value when no population is given) by ordinary least squares.
 
-The counterfactual sets ``post`` and the slope term to 0; its interval comes from the delta
-method on the linear predictor (``x' V x``), transformed back with ``exp`` for count models.
+The counterfactual sets ``post`` and the slope term to 0. Two bands go with it:
+
+- the interval for the expected counterfactual (the *mean*): the delta method on the linear
+  predictor, ``eta +/- z sqrt(x' V x)``, transformed back with ``exp`` for count models;
+- the prediction interval: the range one period's count would fall in without the change.
+  It adds the period's own variation to the mean's uncertainty. For a (quasi-)Poisson model,
+  ``Var(y0 - mu0_hat) ~= phi mu0 + mu0^2 x0' V x0`` (Farrington, Andrews, Beale & Catchpole
+  1996, "A statistical algorithm for the early detection of outbreaks of infectious disease",
+  JRSS A 159:547-563, s. 3.3); divided by ``mu0^2`` it is the variance on the log (link)
+  scale, so the interval is ``mu0 exp(+/- z sqrt(x0' V x0 + phi / mu0))``, which always
+  contains the mean's interval and stays positive. ``phi`` is the Pearson dispersion for
+  quasi-Poisson and 1 for Poisson. For the Gaussian model it is
+  ``eta +/- t sqrt(x' V x + sigma^2)`` (the ordinary least-squares prediction interval).
 """
 
 from __future__ import annotations
@@ -46,6 +57,29 @@ METHOD_SOURCE = (
 RATE_MULTIPLIER = 10_000
 MIN_POINTS_EACH_SIDE = 8
 OVERDISPERSION_THRESHOLD = 1.5
+#: exp() of anything above this overflows a float; sparse series can push the linear
+#: predictor or its interval there, so every exponential in this module is clipped.
+_EXP_LIMIT = 700.0
+
+
+def _exp(x: Any) -> Any:
+    """``exp`` clipped so that it cannot overflow (``math.exp`` raised on sparse series)."""
+    clipped = np.clip(np.asarray(x, dtype=float), -_EXP_LIMIT, _EXP_LIMIT)
+    out = np.exp(clipped)
+    return float(out) if out.ndim == 0 else out
+
+
+def mean_interval_label(confidence: float = 0.95) -> str:
+    """Honest label of the band around the counterfactual line: it is about the mean."""
+    return f"interval for the expected counterfactual ({confidence:.0%})"
+
+
+def prediction_interval_label(confidence: float = 0.95) -> str:
+    """Honest label of the wider band: where one period would fall without the change."""
+    return (
+        "range a single period would fall in without the change "
+        f"({confidence:.0%} prediction interval)"
+    )
 
 
 def newey_west_lags(n: int) -> int:
@@ -88,7 +122,10 @@ class ITSResult:
     """Result of :func:`interrupted_time_series`.
 
     ``fitted`` has one row per analysed period: ``date, t, post, observed, fitted,
-    counterfactual, counterfactual_lower, counterfactual_upper`` in count units (or the modelled
+    counterfactual, counterfactual_lower, counterfactual_upper`` (the interval for the
+    expected counterfactual), ``prediction_lower, prediction_upper`` (the prediction interval:
+    where a single period would fall without the change; see the module docstring) in count
+    units (or the modelled
     outcome for a Gaussian model without population), and the same on the rate-per-10,000
     scale (``*_rate`` columns) when a population is given.
     ``post_totals`` sums the post-intervention periods: observed, fitted and counterfactual
@@ -359,9 +396,9 @@ def interrupted_time_series(
         if is_count:
             return ITSEffect(
                 label,
-                float(np.exp(params[name])),
-                float(np.exp(lower[name])),
-                float(np.exp(upper[name])),
+                _exp(params[name]),
+                _exp(lower[name]),
+                _exp(upper[name]),
                 float(pvals[name]),
                 "rate ratio",
             )
@@ -414,7 +451,8 @@ def interrupted_time_series(
     beta = params.to_numpy()
     eta_fit = Xv @ beta
     eta_cf = Xcfv @ beta
-    se_cf = np.sqrt(np.einsum("ij,jk,ik->i", Xcfv, cov, Xcfv))
+    # x'Vx can come out a hair below zero when the fit is degenerate (a sparse series).
+    se_cf = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", Xcfv, cov, Xcfv), 0.0))
     out = pd.DataFrame(
         {
             "date": data[date_col].to_numpy(),
@@ -425,10 +463,19 @@ def interrupted_time_series(
     if is_count:
         off = offset if offset is not None else np.zeros(n)
         out["observed"] = y
-        out["fitted"] = np.exp(eta_fit + off)
-        out["counterfactual"] = np.exp(eta_cf + off)
-        out["counterfactual_lower"] = np.exp(eta_cf - z * se_cf + off)
-        out["counterfactual_upper"] = np.exp(eta_cf + z * se_cf + off)
+        out["fitted"] = _exp(eta_fit + off)
+        out["counterfactual"] = _exp(eta_cf + off)
+        out["counterfactual_lower"] = _exp(eta_cf - z * se_cf + off)
+        out["counterfactual_upper"] = _exp(eta_cf + z * se_cf + off)
+        # Prediction interval (Farrington et al. 1996, s. 3.3, on the log scale): the mean's
+        # variance x'Vx plus the period's own quasi-Poisson variance phi*mu over mu^2.
+        phi = float(res.scale) if family == "quasipoisson" else 1.0
+        mu_cf = out["counterfactual"].to_numpy()
+        with np.errstate(divide="ignore"):
+            own = np.where(mu_cf > 0, phi / mu_cf, np.inf)
+        se_pred = np.sqrt(se_cf**2 + own)
+        out["prediction_lower"] = _exp(eta_cf - z * se_pred + off)
+        out["prediction_upper"] = _exp(eta_cf + z * se_pred + off)
         if pop is not None:
             for c in (
                 "observed",
@@ -436,6 +483,8 @@ def interrupted_time_series(
                 "counterfactual",
                 "counterfactual_lower",
                 "counterfactual_upper",
+                "prediction_lower",
+                "prediction_upper",
             ):
                 out[f"{c}_rate"] = out[c] / pop * RATE_MULTIPLIER
         # Total over the post period: sum_i exp(x_i b + off_i); gradient sum_i mu_i x_i.
@@ -446,8 +495,8 @@ def interrupted_time_series(
         se_total = float(math.sqrt(max(grad @ cov @ grad, 0.0)))
         # Interval on the log of the total keeps it positive.
         log_se = se_total / total_cf if total_cf > 0 else float("nan")
-        total_lower = total_cf * math.exp(-z * log_se)
-        total_upper = total_cf * math.exp(z * log_se)
+        total_lower = total_cf * _exp(-z * log_se)
+        total_upper = total_cf * _exp(z * log_se)
     else:
         scale_back = pop / RATE_MULTIPLIER if pop is not None else np.ones(n)
         out["observed"] = y
@@ -455,12 +504,18 @@ def interrupted_time_series(
         out["counterfactual"] = eta_cf * scale_back
         out["counterfactual_lower"] = (eta_cf - crit * se_cf) * scale_back
         out["counterfactual_upper"] = (eta_cf + crit * se_cf) * scale_back
+        # OLS prediction interval: the mean's variance plus the residual variance.
+        se_pred = np.sqrt(se_cf**2 + float(res.scale))
+        out["prediction_lower"] = (eta_cf - crit * se_pred) * scale_back
+        out["prediction_upper"] = (eta_cf + crit * se_pred) * scale_back
         if pop is not None:
             out["observed_rate"] = response
             out["fitted_rate"] = eta_fit
             out["counterfactual_rate"] = eta_cf
             out["counterfactual_lower_rate"] = eta_cf - crit * se_cf
             out["counterfactual_upper_rate"] = eta_cf + crit * se_cf
+            out["prediction_lower_rate"] = eta_cf - crit * se_pred
+            out["prediction_upper_rate"] = eta_cf + crit * se_pred
         post_mask = out["post"].to_numpy() == 1
         w = scale_back[post_mask]
         total_cf = float((eta_cf[post_mask] * w).sum())

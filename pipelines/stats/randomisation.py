@@ -58,7 +58,10 @@ class RandomisationDiDResult:
     ``ci_lower``/``ci_upper`` the 95% interval of the rate ratio (``inf`` when the test
     cannot exclude large effects). ``null_distribution`` holds the statistic for every
     assignment (the observed one included) and ``shift_weights`` how much of a shift of the
-    observed treated cells each assignment's statistic picks up (1 for the observed one).
+    observed treated cells each assignment's statistic picks up (1 for the observed one);
+    ``shift_matrix[j][k]`` the same for a shift of assignment ``j``'s treated cells (its row 0
+    is ``shift_weights``), which :func:`detection_power` needs to take each assignment in turn
+    as the true one.
     ``n_units`` x ``n_periods`` is the panel used;
     ``n_treated_cells`` the cells the estimate averages over; ``window_end`` the last period.
     """
@@ -79,12 +82,14 @@ class RandomisationDiDResult:
     confidence: float
     null_distribution: tuple[float, ...]
     shift_weights: tuple[float, ...]
+    shift_matrix: tuple[tuple[float, ...], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out = {k: getattr(self, k) for k in self.__dataclass_fields__}
         out["warnings"] = list(self.warnings)
         out["null_distribution"] = list(self.null_distribution)
         out["shift_weights"] = list(self.shift_weights)
+        out["shift_matrix"] = [list(row) for row in self.shift_matrix]
         out["window_end"] = self.window_end.date().isoformat()
         return out
 
@@ -270,7 +275,13 @@ def randomisation_did(
         [imputation_weights(time >= starts[:, None], pops) for starts in assignments], axis=0
     )
     a = np.einsum("kut,ut->k", cs, y)
-    b = np.einsum("kut,ut->k", cs, observed.astype(float))
+    # shifts[j, k]: how much of a unit shift of assignment j's treated cells assignment k's
+    # statistic picks up. The estimator is linear in y, so this is c_k . D_j exactly.
+    treated_by_assignment = np.stack(
+        [(time >= starts[:, None]).astype(float) for starts in assignments], axis=0
+    )
+    shifts = np.einsum("kut,jut->jk", cs, treated_by_assignment)
+    b = shifts[0]  # assignment 0 is the observed one
     alpha = 1 - confidence
     p_value = float(_p_values(a, b, np.array([0.0]))[0])
     low, high = invert_test(a, b, alpha)
@@ -291,32 +302,38 @@ def randomisation_did(
         confidence=confidence,
         null_distribution=tuple(float(v) for v in a),
         shift_weights=tuple(float(v) for v in b),
+        shift_matrix=tuple(tuple(float(v) for v in row) for row in shifts),
     )
 
 
 def detection_power(
     result: RandomisationDiDResult, effect: float, alpha: float | None = None
 ) -> float:
-    """The share of resampled noise draws in which a true log effect ``effect`` is detected.
+    """The power of the permutation test against a true log effect ``effect``.
 
-    With the effect removed, assignment ``j``'s statistic ``e_j = a_j - tau b_j`` is one draw
-    of the estimator's noise. Taking each in turn as the observed noise, an effect ``delta``
-    gives the observed statistic ``e_j + delta`` and assignment ``k`` the statistic
-    ``e_k + delta b_k``: an assignment near the observed one (``b_k`` near 1) picks up most of
-    the effect, which is why a permutation test needs a larger effect than a normal-theory
-    one. The effect is detected when at most ``alpha x`` (number of assignments) are as
-    extreme as the observed. A resampling approximation (the check is ``make calibrate``).
+    With the effect removed, ``e = a - tau b`` is the statistic of every assignment on data
+    with no effect. Had assignment ``j`` been the one drawn, an effect ``delta`` on its
+    treated cells would give assignment ``k`` the statistic ``e_k + delta S[j, k]``
+    (``S`` = ``shift_matrix``; ``S[j, j]`` is 1), and the test would compare
+    ``|e_j + delta|`` with all of them. The power is the share of assignments ``j`` for which
+    at most ``alpha x`` (number of assignments) are as extreme: exact for the randomisation
+    distribution, given the outcomes without the effect and a constant effect on the log scale
+    (the check is ``make calibrate``). An assignment near the drawn one (``S[j, k]`` near 1)
+    picks up most of the effect, which is why a permutation test needs a larger effect than a
+    normal-theory one.
     """
     a = np.asarray(result.null_distribution)
     b = np.asarray(result.shift_weights)
+    shifts = np.asarray(result.shift_matrix) if result.shift_matrix else None
     level = 1 - result.confidence if alpha is None else alpha
     noise = a - result.estimate * b
     allowed = int(np.floor(level * len(a) + 1e-9))
-    observed = np.abs(noise[1:] + effect)  # each other assignment's noise as the observed's
-    others = np.abs(noise[None, :] + effect * b[None, :])  # (draws x assignments)
-    as_extreme = (others >= observed[:, None]).sum(axis=1) + 1  # +1: the observed itself
-    # The draw used as the observed also appears among the others: do not count it twice.
-    as_extreme -= 1
+    if shifts is None:  # a result without the matrix: only the observed row is known
+        shifts = np.vstack([b] * len(a))
+        np.fill_diagonal(shifts, 1.0)
+    observed = np.abs(noise + effect * np.diag(shifts))
+    stats = np.abs(noise[None, :] + effect * shifts)  # (drawn j x assignment k)
+    as_extreme = (stats >= observed[:, None] - 1e-12).sum(axis=1)  # includes k = j itself
     return float(np.mean(as_extreme <= allowed))
 
 

@@ -12,7 +12,9 @@ copying the file on disk because that needs the write lock of every process and 
 and a copy taken at the wrong moment is silently inconsistent.
 
 **When.** Before every committed upload from a person (any source but `sample`: the sample
-build, refused files and dry runs take none), and whenever `rp-impact backup` runs (e.g. nightly from cron). The newest
+build, refused files and dry runs take none), before every DfE import that changes the warehouse
+(reason `before-dfe-import`; not the sample build's, nor a no-op's), and whenever `rp-impact
+backup` runs (e.g. nightly from cron). The newest
 `RP_IMPACT_BACKUP_KEEP` (default 10; 0 turns the automatic ones off) are kept in
 `RP_IMPACT_BACKUP_DIR` (default `backups/` beside the warehouse), readable by the owner only:
 a backup holds the same data as the warehouse and deserves the same protection.

@@ -63,10 +63,11 @@ METHODS = (
         "in its rate after rollout, with a Fisher-z 95% interval.",
     ),
     (
-        "Cost avoidance",
-        "Child-years in care avoided are the difference between the interrupted time series "
-        "projection and the observed number of children looked after, multiplied by a unit "
-        "cost. It is an estimate of costs avoided, not a saving in a budget.",
+        "Child-years in care",
+        "The estimated difference in child-years in care is the interrupted time series' "
+        "projection minus the observed number of children looked after. It is an association, "
+        "not a saving in a budget; it is valued in pounds only at the council's own unit cost, "
+        "and it carries every caveat and the measured coverage of the estimate behind it.",
     ),
     (
         "Confidence in each finding",
