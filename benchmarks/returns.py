@@ -4,7 +4,8 @@ collection years), aggregated by `pipelines.load.returns.preview_903`.
 Prints the episodes, children and years, the bare read and aggregation times (read + checks
 + counts, everything the import does before the ingest of its aggregate rows), their ratio
 and the peak memory of the measuring process, each with PASS or FAIL against issue 15's
-targets (≤ 3× and ≤ 2 GB), and appends them as a dated section ("Statutory returns at
+targets (≤ 3× and ≤ 2 GB), and the machine's load average (a shared machine slows both sides,
+not always alike), and appends them as a dated section ("Statutory returns at
 national scale") to docs/performance.md (not with --no-docs). Not a timed test:
 
     .venv/bin/python -m benchmarks.returns [--children 100000] [--years 10] [--rounds 2]
@@ -179,6 +180,9 @@ def report(figures: dict) -> list[str]:
         f"peak memory: {figures['peak_mb']:,.0f} MB (target <= {PEAK_TARGET_MB:,} MB): "
         f"{'PASS' if peak_ok else 'FAIL'}",
         f"best of {figures['rounds']} interleaved rounds each; {os.cpu_count()} cores",
+        "load average (1, 5, 15 min) before and after: "
+        + " / ".join(", ".join(f"{x:.2f}" for x in load) for load in figures["load"])
+        + " (the measurement itself adds up to one a core; more is other work)",
     ]
 
 
@@ -205,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the files in var/")
     parser.add_argument("--no-docs", action="store_true", help="do not append to the docs")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
     folder = Path("var/bench-returns") if args.keep else Path(tempfile.mkdtemp())
     folder.mkdir(parents=True, exist_ok=True)
     spawn = multiprocessing.get_context("spawn")
@@ -229,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
             children=count_children(files),
             years=len({p.name.split("_", 1)[1] for p in files if "_" in p.name}),
             files=len(files),
+            load=(load_before, os.getloadavg()),
         )
         lines = report(figures)
         print("\n".join(lines))

@@ -2,9 +2,11 @@
 
 The returns are read and aggregated in memory (`pipelines.load.returns`); only the aggregates
 are loaded, through the same atomic ingest as any extract. `--dry-run` prints the preview (with
-small numbers suppressed, as every view is) and writes nothing. Exit codes as `rp-impact`'s:
-0 loaded (or a clean dry run), 1 refused (or the warehouse busy, or permission denied), 2 a
-usage error (a file that does not exist, an unreadable unit map).
+small numbers suppressed, as every view is) and writes nothing. Returns that are refused are
+recorded in the audit, as a refused extract is (`record_refusal`: a name, a hash, the outcome
+and the reason; never a row of the returns), except on a dry run. Exit codes as
+`rp-impact`'s: 0 loaded (or a clean dry run), 1 refused (or the warehouse busy, or permission
+denied), 2 a usage error (a file that does not exist, an unreadable unit map).
 
 `pipelines.cli` wires `add_parsers` into its sub-commands.
 """
@@ -123,7 +125,7 @@ def yearly_totals(outcomes):
 
 
 def _run(args, preview_function, area_code) -> int:
-    from pipelines.load.returns import commit
+    from pipelines.load.returns import commit, record_refusal
 
     if _missing_files(args.files):
         return EXIT_USAGE
@@ -133,6 +135,10 @@ def _run(args, preview_function, area_code) -> int:
     )
     print_preview(preview)
     if not preview.ok:
+        if not args.dry_run:  # audited as a refused extract is; a dry run writes nothing
+            with _open(args) as wh:
+                refused = record_refusal(wh, preview, user=args.user, role=args.role)
+                _print_result(refused, verbose=False, stream=sys.stdout)
         return EXIT_REFUSED
     if args.dry_run:
         return EXIT_OK

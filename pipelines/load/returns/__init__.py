@@ -10,6 +10,7 @@ from pipelines.load.returns.importer import (
     commit,
     preview_903,
     preview_cin,
+    record_refusal,
     write_aggregate_csv,
 )
 from pipelines.load.returns.new_measures import NEW_MEASURES, NewMeasure
@@ -25,5 +26,6 @@ __all__ = [
     "preview_903",
     "preview_cin",
     "read_unit_map",
+    "record_refusal",
     "write_aggregate_csv",
 ]

@@ -6,15 +6,17 @@ not), as the sample and DfE's tables have. Every month of the collection years r
 written, 0 where nothing happened: a return is complete for its year, so 0 is a count.
 
 The counting is vectorised: a flow is one `bincount` over (month, unit, age band); a stock at
-each month end explodes each period (or plan) into the month ends it spans, with the age band
-taken at each of them (`definitions.age_at_month_end`), so a child moves up a band as they
-grow older. No loop runs over children; the year-end measures loop over the 31 Marches only.
+each month end cuts each period (or plan) where the child moves up an age band (the ages of
+`definitions.age_at_month_end`) and sums each piece's start and end down the months, so a
+child moves up a band as they grow older (`stock_counts`). No loop runs over children; the
+year-end measures loop over the 31 Marches only, on arrays (`_year_end_stability`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -85,14 +87,25 @@ def _slot_units(unit_values: pd.Series, grid: Grid) -> np.ndarray:
     return unit_values.map(lookup).fillna(len(grid.units)).to_numpy(dtype="int64")
 
 
-def _dob_parts(dob) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Each DOB as (month index, day of month, known), for `_bands`."""
+class DobParts(NamedTuple):
+    """Dates of birth as the counts take them: month index, day of month, and known."""
+
+    month: np.ndarray
+    day: np.ndarray
+    known: np.ndarray
+
+
+def _dob_parts(dob) -> DobParts:
+    """Each DOB as (month index, day of month, known), for `_bands`. The counts take `dob` as
+    dates or as these parts, so several counts of the same rows split the dates once."""
+    if isinstance(dob, DobParts):
+        return dob
     values = pd.to_datetime(pd.Series(dob)).to_numpy(dtype="datetime64[D]")
     known = ~np.isnat(values)
     values = np.where(known, values, np.datetime64("2000-01-01", "D"))
     month = values.astype("datetime64[M]")
     day = (values - month.astype("datetime64[D]")).astype("int64") + 1
-    return month.astype("int64") + 1970 * 12, day, known
+    return DobParts(month.astype("int64") + 1970 * 12, day, known)
 
 
 def _bands(parts, month: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
@@ -123,15 +136,30 @@ def flow_counts(dates, dob, unit: np.ndarray, grid: Grid) -> np.ndarray:
     return _bincount(grid.position(month), unit, _band_slots(dob, month), grid)
 
 
-#: Exploded (interval, month end) rows counted at a time by `stock_counts`, to bound memory.
-STOCK_CHUNK = 2_000_000
+#: The ages at which a child moves up a band (`definitions.AGE_BANDS`: 1-4 from 1, and so on).
+BAND_AGES = (1, 5, 10, 16)
+
+
+def _band_months(parts: DobParts) -> np.ndarray:
+    """For each DOB, the month index of the first month end at which the child is 1, 5, 10
+    and 16 (one column each): the birthday's month, or the month after when that month ends
+    before the birthday's day (29 February in a year that is not a leap year), as
+    `definitions.age_from_parts` counts ages."""
+    birthday = parts.month[:, None] + 12 * np.array(BAND_AGES, dtype="int64")
+    late = np.flatnonzero(parts.day > 28)  # only a 29th, 30th or 31st can outlast a month
+    birthday[late] += parts.day[late, None] > d.days_in_month(birthday[late])
+    return birthday
 
 
 def stock_counts(start, end, dob, unit: np.ndarray, grid: Grid) -> np.ndarray:
     """Open intervals at each month end: start ≤ month end < end (end NaT: still open).
 
-    Each interval is exploded into the month ends it spans (a chunk of intervals at a time),
-    with the age band taken at each of them."""
+    Each interval is cut where the child moves up an age band (at most four cuts), and each
+    piece adds 1 to its band from its first month end and takes 1 away after its last, in a
+    table of differences over the months from the grid's first to its last; a running sum
+    down the months then gives the counts. The same counts as taking each interval at every
+    month end it spans, with the age band at each, without making a row of each."""
+    n_bands = len(d.AGE_BANDS) + 1
     empty = np.zeros(0, "int64")
     counts = _bincount(empty, empty, empty, grid)
     if not len(grid.months):
@@ -141,21 +169,26 @@ def stock_counts(start, end, dob, unit: np.ndarray, grid: Grid) -> np.ndarray:
     last = np.where(end_month < 0, grid.months[-1], end_month - 1)
     first = np.maximum(first, grid.months[0])
     last = np.minimum(last, grid.months[-1])
-    lengths = np.where(first >= 0, np.maximum(last - first + 1, 0), 0)
     parts = _dob_parts(dob)
-    unit = np.asarray(unit)
-    ends = np.cumsum(lengths)
-    begin = 0
-    while begin < len(lengths):
-        stop = int(np.searchsorted(ends, ends[begin] - lengths[begin] + STOCK_CHUNK, "right"))
-        stop = max(stop, begin + 1)
-        chunk = lengths[begin:stop]
-        rows = np.repeat(np.arange(begin, stop), chunk)
-        offsets = np.arange(len(rows)) - np.repeat(np.cumsum(chunk) - chunk, chunk)
-        month = first[rows] + offsets
-        counts += _bincount(grid.position(month), unit[rows], _bands(parts, month, rows), grid)
-        begin = stop
-    return counts
+    unit = np.asarray(unit, dtype="int64")
+    cuts = _band_months(parts)
+    # Piece k (band k) runs from the k-th cut to the month before the next one. A DOB not
+    # known has no cut: its one piece is the whole interval, in band slot 5 (All only).
+    pieces = [(first, last, len(d.AGE_BANDS), ~parts.known)]
+    for band in range(len(BAND_AGES) + 1):
+        begin = first if band == 0 else np.maximum(first, cuts[:, band - 1])
+        stop = last if band == len(BAND_AGES) else np.minimum(last, cuts[:, band] - 1)
+        pieces.append((begin, stop, band, parts.known))
+    origin, span = int(grid.months[0]), int(grid.months[-1] - grid.months[0]) + 2
+    stride = grid.n_units * n_bands
+    change = np.zeros(span * stride, dtype="int64")
+    for begin, stop, band, rows in pieces:
+        keep = rows & (begin <= stop)
+        cell = unit[keep] * n_bands + band
+        change += np.bincount((begin[keep] - origin) * stride + cell, minlength=len(change))
+        change -= np.bincount((stop[keep] + 1 - origin) * stride + cell, minlength=len(change))
+    dense = np.cumsum(change.reshape(span, grid.n_units, n_bands), axis=0)
+    return dense[grid.months - origin]
 
 
 def to_frame(counts: dict[str, np.ndarray], grid: Grid, area_code: str) -> pd.DataFrame:
@@ -218,7 +251,7 @@ def aggregate_903(
     else:
         units = _unit_by_child(periods["child"], unit_map)
     unit = _slot_units(units.reset_index(drop=True), grid)
-    period_dob = periods["child"].map(dob)
+    period_dob = _dob_parts(periods["child"].map(dob))  # split once, for every count below
     reentry = d.reentered_within_12_months(periods).to_numpy()
     counts = {
         "cla_at_period_end": stock_counts(periods["start"], periods["end"], period_dob, unit, grid),
@@ -227,46 +260,67 @@ def aggregate_903(
     }
     extra = {
         "cla_reentry_starts": flow_counts(periods["start"].where(reentry), period_dob, unit, grid),
-        **_year_end_stability(periods, counted, dob, unit, grid),
+        **_year_end_stability(periods, counted, period_dob, unit, grid),
     }
     return to_frame(counts, grid, area_code), to_frame(extra, grid, area_code)
 
 
-def _year_end_stability(periods, episodes, dob, unit, grid: Grid) -> dict[str, np.ndarray]:
-    """The 31 March measures, computed on each 31 March in the grid (NaN in other months)."""
+def _year_end_stability(periods, episodes, period_dob, unit, grid: Grid) -> dict[str, np.ndarray]:
+    """The 31 March measures, computed on each 31 March in the grid (NaN in other months).
+
+    The rules are `definitions.three_or_more_placements` and `.long_term_stability`, taken
+    here on arrays for every period at once: the placements are held in child order, so each
+    period's child owns one run of them (found once by binary search), and on each 31 March
+    a running count of the placements open in the year gives each child's number as one
+    subtraction, and the last placement open on the day is found by one binary search."""
     n_bands = len(d.AGE_BANDS) + 1
-    shape = (len(grid.months), grid.n_units, n_bands)
-    arrays = {name: np.zeros(shape) for name in CLA_EXTRA[1:]}
     march = (grid.months % 12) == 2
-    placement_rows = d.placements(episodes)
-    unit_by_period = pd.Series(unit, index=periods.index)
+    arrays = {name: np.zeros((len(grid.months), grid.n_units, n_bands)) for name in CLA_EXTRA[1:]}
+    rows = d.placements(episodes)
+    pl_child = rows["child"].to_numpy()
+    if len(pl_child) > 1 and (pl_child[1:] < pl_child[:-1]).any():
+        rows = rows.iloc[np.argsort(pl_child, kind="stable")]  # each child's in their order
+        pl_child = rows["child"].to_numpy()
+    pl_start, pl_end = rows["start"].to_numpy(), rows["end"].to_numpy()
+    pl_open = np.isnat(pl_end)
+    adoption = rows["place"].isin(d.PLACED_FOR_ADOPTION).to_numpy()
+    child = periods["child"].to_numpy()
+    own_first = np.searchsorted(pl_child, child, "left")
+    own_end = np.searchsorted(pl_child, child, "right")
+    start, end = periods["start"].to_numpy(), periods["end"].to_numpy()
+    parts = _dob_parts(period_dob)
+    unit = np.asarray(unit, dtype="int64")
     for position in np.flatnonzero(march):
+        month = grid.months[position]
         at = pd.Timestamp(d.month_end_of(grid.months[position : position + 1])[0])
-        current = periods.loc[d.looked_after_at(periods, at)]
-        slots = unit_by_period.loc[current.index].to_numpy()
-        bands = _band_slots(current["child"].map(dob), np.full(len(current), grid.months[position]))
-        # Both measures look only at the periods open on the date and at the placements open
-        # in the year to it: handing them just those rows gives the same answer, faster.
         year_start = at - pd.DateOffset(years=1) + pd.Timedelta(days=1)
-        near = placement_rows.loc[
-            (placement_rows["start"] <= at)
-            & (placement_rows["end"].isna() | (placement_rows["end"] >= year_start))
-        ]
-        three = d.three_or_more_placements(current, near, at)
-        stability = d.long_term_stability(current, near, dob, at)
-        flags = {
-            "cla_3plus_placements": current["child"].map(three).fillna(False).to_numpy(bool),
-            "cla_long_term_eligible": current["child"]
-            .map(stability["eligible"])
-            .fillna(False)
-            .to_numpy(bool),
-            "cla_long_term_stable": current["child"]
-            .map(stability["stable"])
-            .fillna(False)
-            .to_numpy(bool),
-        }
-        for name, flag in flags.items():
-            np.add.at(arrays[name][position], (slots[flag], bands[flag]), 1)
+        now = np.datetime64(at)
+        current = np.flatnonzero((start <= now) & (np.isnat(end) | (end > now)))
+        first, stop = own_first[current], own_end[current]
+        months = np.full(len(current), month)
+        # 3+ placements: those open on some day of the year to 31 March.
+        in_year = (pl_start <= now) & (pl_open | (pl_end >= np.datetime64(year_start)))
+        running = np.r_[0, np.cumsum(in_year)]
+        three = running[stop] - running[first] >= 3
+        # Long-term stability: under 16, looked after 2.5 years; same placement 2 years, or
+        # placed for adoption. The placement now is the child's last one open on the day.
+        ages = d.age_from_parts(parts.month[current], parts.day[current], months)
+        eligible = parts.known[current] & (ages < 16)
+        eligible &= start[current] <= np.datetime64(at - pd.DateOffset(months=30))
+        open_now = np.flatnonzero((pl_start <= now) & (pl_open | (pl_end > now)))
+        latest = np.searchsorted(open_now, stop, "left") - 1  # the last one before the run ends
+        placed = np.append(open_now, 0)[latest]  # latest −1: none open; a placeholder, masked
+        has_one = (latest >= 0) & (placed >= first)
+        two_years = has_one & (pl_start[placed] <= np.datetime64(at - pd.DateOffset(years=2)))
+        stable = eligible & (two_years | (has_one & adoption[placed]))
+        cell = unit[current] * n_bands + _bands(parts, months, current)
+        for name, flag in (
+            ("cla_3plus_placements", three),
+            ("cla_long_term_eligible", eligible),
+            ("cla_long_term_stable", stable),
+        ):
+            counted = np.bincount(cell[flag], minlength=grid.n_units * n_bands)
+            arrays[name][position] = counted.reshape(grid.n_units, n_bands)
     return {name: _mask_counts(array, march) for name, array in arrays.items()}
 
 

@@ -27,7 +27,12 @@ from xml.parsers import expat
 import pandas as pd
 
 from pipelines.load.readers import safe_display_name, sha256_of
-from pipelines.load.returns.ssda903 import SourceFile, child_keys, collection_year_from_name
+from pipelines.load.returns.ssda903 import (
+    ReturnsRead,
+    SourceFile,
+    child_keys,
+    collection_year_from_name,
+)
 from pipelines.load.validate import Issue
 
 MAX_XML_BYTES = 512 * 1024 * 1024
@@ -40,12 +45,9 @@ class UnsafeXml(ValueError):
 
 
 @dataclass
-class ReadCin:
+class ReadCin(ReturnsRead):
     plans: pd.DataFrame
     episodes: pd.DataFrame
-    files: list[SourceFile] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
     reference_dates: list[pd.Timestamp] = field(default_factory=list)
     lea_codes: set[str] = field(default_factory=set)
 

@@ -31,6 +31,7 @@ from pipelines.load.returns.codes import (
     PLACED_FOR_ADOPTION,
     SHORT_BREAK_LS,
 )
+from pipelines.load.returns.order import in_order
 
 #: The age bands of the outcomes contract; 16-17 is DfE's "16 and over" (a child who ceases
 #: on their 18th birthday is 18 at the month's end and still counted in it).
@@ -158,13 +159,7 @@ def _is_sorted(frame: pd.DataFrame, by: list[str]) -> bool:
                 return False
             array = array.view("int64")
         keys.append(array)
-    ties = np.ones(len(frame) - 1, dtype=bool)
-    for array in keys:
-        after, before = array[1:], array[:-1]
-        if ((after < before) & ties).any():
-            return False
-        ties &= after == before
-    return True
+    return in_order(keys)
 
 
 def is_short_break(ls: pd.Series) -> pd.Series:
@@ -281,7 +276,7 @@ def placements(episodes: pd.DataFrame) -> pd.DataFrame:
             "child": ordered["child"].to_numpy()[first],
             "start": ordered["decom"].to_numpy()[first],
             "end": ordered["dec"].to_numpy()[last],
-            "place": ordered["place"].to_numpy()[last],
+            "place": ordered["place"].array.take(last),
         }
     )
 

@@ -60,10 +60,14 @@ class ReturnsPreview:
     def years(self) -> list[int]:
         return sorted({f.year for f in self.files if f.year is not None})
 
-    def fingerprint(self) -> str:
-        """12 hex digits of the SHA-256 of the input files' hashes, in name order."""
+    def digest(self) -> str:
+        """The SHA-256 of the input files' names and hashes, in name order (64 hex digits)."""
         joined = "\n".join(sorted(f"{f.name}:{f.sha256}" for f in self.files))
-        return hashlib.sha256(joined.encode("utf-8")).hexdigest()[:12]
+        return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+    def fingerprint(self) -> str:
+        """12 hex digits of `digest`: the input files' hashes, in name order."""
+        return self.digest()[:12]
 
     def display_name(self) -> str:
         years = self.years
@@ -132,6 +136,22 @@ def _unplaced_note(frame: pd.DataFrame, measure: str, unit_map: UnitMap | None) 
     ]
 
 
+def _read_checked(role: str | None, area_code, read_returns, check) -> tuple:
+    """What both previews open with: the role must be one that may validate; then the
+    returns are read (`read_returns()`), and their area and structure checked (`check`).
+    Returns the read and every issue found."""
+    if role is not None:
+        auth.require(role, "validate")
+    read = read_returns()
+    issues = list(read.issues)
+    _check_area(area_code, issues)
+    return read, issues + check(read)
+
+
+def _has_errors(issues: list[Issue]) -> bool:
+    return any(i.severity == "error" for i in issues)
+
+
 def preview_903(
     paths,
     *,
@@ -142,13 +162,11 @@ def preview_903(
     role: str | None = None,
 ) -> ReturnsPreview:
     """Read, check and aggregate SSDA903 tables (several years at once); write nothing."""
-    if role is not None:
-        auth.require(role, "validate")
-    read = read_903(paths, names, with_postcode=unit_map is not None and unit_map.kind == "sector")
-    issues = list(read.issues)
-    _check_area(area_code, issues)
-    issues += check_903(read)
-    if any(i.severity == "error" for i in issues):
+    sector = unit_map is not None and unit_map.kind == "sector"
+    read, issues = _read_checked(
+        role, area_code, lambda: read_903(paths, names, with_postcode=sector), check_903
+    )
+    if _has_errors(issues):
         return _empty("ssda903", area_code, issues, read.notes, read.files)
     years = sorted(set(read.episodes["year"].unique()))
     notes = list(read.notes) + _gap_notes(years)
@@ -168,9 +186,7 @@ def preview_cin(
     role: str | None = None,
 ) -> ReturnsPreview:
     """Read, check and aggregate CIN census files (several years at once); write nothing."""
-    if role is not None:
-        auth.require(role, "validate")
-    read = read_cin(paths, names)
+    read, issues = _read_checked(role, area_code, lambda: read_cin(paths, names), check_cin)
     notes = list(read.notes)
     if unit_map is not None and unit_map.kind == "sector":
         notes.append(
@@ -178,10 +194,7 @@ def preview_cin(
             "its children: the CIN counts are for the whole area (All)."
         )
         unit_map = None
-    issues = list(read.issues)
-    _check_area(area_code, issues)
-    issues += check_cin(read)
-    if any(i.severity == "error" for i in issues):
+    if _has_errors(issues):
         return _empty("cin", area_code, issues, notes, read.files)
     years = sorted({f.year for f in read.files if f.year is not None})
     cap = period_to
@@ -246,25 +259,12 @@ def commit(
     Returns the `IngestResult`. A preview with errors is refused here, before anything is
     written (its problems are in `preview.issues`).
     """
-    from pipelines.load.ingest import IngestResult, UploadSource, ingest_file
+    from pipelines.load.ingest import UploadSource, ingest_file
 
     if role is not None:
         auth.require(role, "validate" if dry_run else "upload")
     if not preview.ok:
-        result = IngestResult(preview.display_name(), "", "outcomes", "refused")
-        result.issues = list(preview.errors) or [
-            Issue(
-                None,
-                None,
-                None,
-                None,
-                "no_rows",
-                "error",
-                "The returns gave no months to load.",
-                "",
-            )
-        ]
-        return result
+        return _refused(preview, sha256="")
     with tempfile.TemporaryDirectory(prefix="rp-impact-returns-") as folder:
         path = write_aggregate_csv(preview, Path(folder))
         try:
@@ -287,4 +287,69 @@ def commit(
         finally:
             path.unlink(missing_ok=True)
     result.notes = list(preview.notes) + list(result.notes)
+    return result
+
+
+def _refused(preview: ReturnsPreview, sha256: str):
+    """The refused `IngestResult` of a preview that may not be loaded, with its errors."""
+    from pipelines.load.ingest import IngestResult
+
+    result = IngestResult(preview.display_name(), sha256, "outcomes", "refused")
+    result.issues = list(preview.errors) or [
+        Issue.refusal(None, "no_rows", "The returns gave no months to load.")
+    ]
+    return result
+
+
+def refusal_reason(preview: ReturnsPreview) -> str:
+    """One sentence on why the returns were refused, for the audit: how many problems, and
+    the first one's file and message (the checks' messages never quote a value, so no
+    identifier, date or count of children is in it)."""
+    first = _refused(preview, "").issues[0]
+    where = f" in {first.file}" if first.file else ""
+    return (
+        f"{preview.collection} returns refused with {len(preview.errors) or 1} problem(s), "
+        f"the first{where}: {first.message.rstrip('.')}; nothing was loaded."
+    )
+
+
+def record_refusal(
+    warehouse, preview: ReturnsPreview, *, user: str | None = None, role: str | None = None
+):
+    """Record a refused returns import in the audit (`raw_uploads`), as a refused extract is.
+
+    The row holds the preview's display name (collection, years, fingerprint of the input
+    files), the SHA-256 of the input files' names and hashes (`ReturnsPreview.digest`), the
+    outcome `refused`, the number of problems and `refusal_reason`: never a row, value or
+    identifier from the returns, and no `upload_issues` or `upload_sources` rows. Nothing is
+    written to a read-only warehouse; a preview that may be loaded is not a refusal
+    (`ValueError`: commit it). Returns the refused `IngestResult`, with its `upload_id` when a
+    row was written.
+    """
+    from pipelines.store.warehouse import next_upload_id, record_upload_row
+
+    if role is not None:
+        auth.require(role, "upload")
+    if preview.ok:
+        raise ValueError("record_refusal is for a preview with problems; commit this one.")
+    result = _refused(preview, preview.digest())
+    if warehouse.read_only:
+        return result
+    with warehouse.transaction() as tx:
+        result.upload_id = next_upload_id(tx)
+        record_upload_row(
+            tx,
+            result.upload_id,
+            file_name=result.file_name,
+            sha256=result.sha256,
+            dataset=result.dataset,
+            n_rows=0,
+            user=user or config.current_user(),
+            outcome="refused",
+            counts=(0, 0, 0),
+            n_warnings=0,
+            n_errors=len(result.errors),
+            message=refusal_reason(preview),
+            source=SOURCE,
+        )
     return result

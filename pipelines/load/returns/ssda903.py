@@ -7,8 +7,9 @@ PLACE_PROVIDER, DEC, REC, REASON_PLACE_CHANGE, HOME_POST, PL_POST, URN). Dates a
 (ISO is accepted too).
 
 Each file is read by an in-memory DuckDB connection (no database file; its spill folder is a
-private temporary folder removed when the read ends) into pandas frames that hold only what
-the definitions need: an opaque integer key for each child (a hash of CHILD, never the id
+private temporary folder removed when the read ends), two files at a time, each sniffed once
+(`sniff_csv`) and then read with the dialect found, into pandas frames (kept in the order the
+files were given, whichever read ends first) that hold only what the definitions need: an opaque integer key for each child (a hash of CHILD, never the id
 itself), dates and codes. UPN, names of mothers, ethnicity and postcodes are never read,
 except the HOME_POST sector when a unit map by postcode sector is used.
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,9 +32,13 @@ import pandas as pd
 
 from pipelines.load.readers import safe_display_name, sha256_of
 from pipelines.load.returns import codes
+from pipelines.load.returns.order import by_child_then, in_order
 from pipelines.load.validate import Issue
 
 HEADER_COLUMNS = ("CHILD", "SEX", "DOB")
+#: Files read at once: while one file's read waits on DuckDB (which parses a small file, a
+#: header, on one thread) or its rows are sorted, the next is hashed, sniffed and parsed.
+READ_THREADS = 2
 EPISODE_COLUMNS = ("CHILD", "DECOM", "RNE", "LS", "PLACE", "DEC", "REC")
 #: Columns that identify each optional table (any one of them is enough).
 OPTIONAL_TABLE_MARKERS = {
@@ -59,13 +65,19 @@ class SourceFile:
     n_rows: int = 0
 
 
-@dataclass
-class Read903:
-    header: pd.DataFrame
-    episodes: pd.DataFrame
+@dataclass(kw_only=True)
+class ReturnsRead:
+    """What a read of returns found besides their rows: the files, problems and notes."""
+
     files: list[SourceFile] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Read903(ReturnsRead):
+    header: pd.DataFrame
+    episodes: pd.DataFrame
 
 
 def collection_year_from_name(name: str) -> int | None:
@@ -134,11 +146,59 @@ def _raw_date_sql(column: str, name: str) -> str:
     return f"nullif(trim({column}), '') AS {name}_raw, {_date_sql(column)} AS {name}"
 
 
-def _columns(con, path: Path) -> dict[str, str]:
-    described = con.execute(
-        "DESCRIBE SELECT * FROM read_csv(?, all_varchar=true, header=true)", [str(path)]
-    ).fetchall()
-    return {re.sub(r"[\s\-]+", "_", r[0].strip().lstrip("\ufeff").upper()): r[0] for r in described}
+#: A read that sniffs the file itself (the fallback when `sniff_csv` cannot).
+_AUTO_SOURCE = "read_csv(?, all_varchar=true, header=true)"
+
+
+@dataclass(frozen=True)
+class _Csv:
+    """A file's columns (normalised name → name as written) and the `read_csv(?, ...)` that
+    reads it as DuckDB sniffed it."""
+
+    columns: dict[str, str]
+    source: str
+
+
+def _literal(text) -> str:
+    return "'" + str(text).replace("'", "''") + "'"
+
+
+def _sniff(con, path: Path) -> _Csv:
+    """Sniff the file once (`sniff_csv`) and give the read the dialect found, with
+    `auto_detect=false`, so the read does not sniff it again (a sniff costs about a sixth of
+    the read of an episodes file). A file `sniff_csv` refuses (an empty one, say) falls back
+    to `DESCRIBE` and a read that sniffs for itself, as every read did before."""
+    try:
+        row = con.execute(
+            "SELECT Delimiter, Quote, Escape, NewLineDelimiter, Comment, SkipRows, Columns "
+            "FROM sniff_csv(?, all_varchar=true, header=true)",
+            [str(path)],
+        ).fetchone()
+    except duckdb.Error:
+        row = None
+    if row is None or not row[6]:
+        names = [
+            r[0]
+            for r in con.execute(f"DESCRIBE SELECT * FROM {_AUTO_SOURCE}", [str(path)]).fetchall()
+        ]
+        return _Csv(_normalised(names), _AUTO_SOURCE)
+    delim, quote, escape, new_line, comment, skip, columns = row
+    names = [c["name"] for c in columns]
+
+    def option(value) -> str:
+        return _literal("" if value == "(empty)" else value)
+
+    spec = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
+    source = (
+        f"read_csv(?, auto_detect=false, delim={option(delim)}, quote={option(quote)}, "
+        f"escape={option(escape)}, new_line={option(new_line)}, skip={int(skip)}, "
+        f"comment={option(comment)}, header=true, columns={{{spec}}}, all_varchar=true)"
+    )
+    return _Csv(_normalised(names), source)
+
+
+def _normalised(names: list[str]) -> dict[str, str]:
+    return {re.sub(r"[\s\-]+", "_", n.strip().lstrip("\ufeff").upper()): n for n in names}
 
 
 def _quote(name: str) -> str:
@@ -157,9 +217,9 @@ def detect_table(columns) -> str:
     return "unknown"
 
 
-def _read_header(con, path: Path, cols: dict[str, str], year: int) -> pd.DataFrame:
+def _read_header(con, path: Path, csv: _Csv, year: int) -> pd.DataFrame:
     allowed = codes.codes_for(year).sex
-    c = {k: _quote(v) for k, v in cols.items()}
+    c = {k: _quote(v) for k, v in csv.columns.items()}
     sql = f"""SELECT {_ROW_OUTER} child, child_missing, dob,
                    dob_raw IS NOT NULL AND dob IS NULL AS dob_bad,
                    {_code_sql(c["SEX"], allowed, "sex")}
@@ -167,8 +227,11 @@ def _read_header(con, path: Path, cols: dict[str, str], year: int) -> pd.DataFra
                          nullif(trim({c["CHILD"]}), '') IS NULL AS child_missing,
                          {_raw_date_sql(c["DOB"], "dob")},
                          {_raw_code_sql(c["SEX"], "sex")}
-                  FROM read_csv(?, all_varchar=true, header=true))"""
-    return _read_in_order(con, sql, path)
+                  FROM {csv.source})"""
+    frame = _read_in_order(con, sql, path)
+    # In child order (a child's rows in file order), so the checks find each episode's
+    # header row by a binary search over a sorted run rather than sort every year's header.
+    return frame.take(np.argsort(frame["child"].to_numpy(), kind="stable")).reset_index(drop=True)
 
 
 def _with_rows(frame: pd.DataFrame) -> pd.DataFrame:
@@ -190,13 +253,14 @@ def _in_file_order(con, sql: str, path: Path) -> bool:
     """Whether DuckDB's plan for a read is a scan and projections only (so its rows come in
     the file's order): no join, window, sort or aggregate. Asked once per query text (an
     EXPLAIN sniffs the file, which costs as much as a small read)."""
-    if sql not in _PLANS_IN_ORDER:
+    known = _PLANS_IN_ORDER.get(sql)
+    if known is None:  # files are read on two threads: either may ask first
         rows = con.execute("EXPLAIN " + sql, [str(path)]).fetchall()
         plan = " ".join(str(r[-1]) for r in rows).upper()
         if len(_PLANS_IN_ORDER) > 256:
             _PLANS_IN_ORDER.clear()
-        _PLANS_IN_ORDER[sql] = not any(word in plan for word in _ORDER_BREAKERS)
-    return _PLANS_IN_ORDER[sql]
+        known = _PLANS_IN_ORDER[sql] = not any(word in plan for word in _ORDER_BREAKERS)
+    return known
 
 
 def _read_in_order(con, sql: str, path: Path) -> pd.DataFrame:
@@ -217,15 +281,13 @@ def _read_in_order(con, sql: str, path: Path) -> pd.DataFrame:
 _ROW_INNER, _ROW_OUTER = "/*row*/", "/*outer row*/"
 
 
-def _read_episodes(
-    con, path: Path, cols: dict[str, str], year: int, with_postcode: bool
-) -> pd.DataFrame:
+def _read_episodes(con, path: Path, csv: _Csv, year: int, with_postcode: bool) -> pd.DataFrame:
     """The episodes of one file, each date and code parsed once, with the flags the checks
     need (`validate`), sorted by child, DECOM (empty last) and row: the order the checks and
     the definitions take them in (one small sort per file rather than one of every year's
     episodes later)."""
     year_codes = codes.codes_for(year)
-    c = {k: _quote(v) for k, v in cols.items()}
+    c = {k: _quote(v) for k, v in csv.columns.items()}
     sector = "NULL::VARCHAR"  # no postcode is read unless a unit map by sector needs it
     if with_postcode and "HOME_POST" in c:
         sector = f"postcode_sector_sql({c['HOME_POST']})"
@@ -243,13 +305,12 @@ def _read_episodes(
                          nullif(trim({c["CHILD"]}), '') IS NULL AS child_missing,
                          {", ".join(raw)},
                          {sector} AS home_sector
-                  FROM read_csv(?, all_varchar=true, header=true))"""
+                  FROM {csv.source})"""
     frame = _read_in_order(con, sql, path)
     decom = frame["decom"].to_numpy()
     last = np.iinfo("int64").max  # an empty DECOM sorts after every date
     days = np.where(np.isnat(decom), last, decom.view("int64"))
-    order = np.lexsort((days, frame["child"].to_numpy()))  # stable: ties stay in row order
-    return frame.take(order).reset_index(drop=True)
+    return frame.take(by_child_then(frame["child"].to_numpy(), days)).reset_index(drop=True)
 
 
 def _macro(con) -> None:
@@ -280,14 +341,28 @@ def read_903(paths, names: list[str] | None = None, *, with_postcode: bool = Fal
             con.execute("SET temp_directory = ?", [spill])
             _macro(con)
             _enum_types(con)
-            for path, name in zip(paths, names, strict=True):
-                frame = _read_one(con, path, name, result, with_postcode)
-                if frame is None:
-                    continue
-                table, year, data = frame
-                (headers if table == "header" else episodes).append((name, year, data))
+
+            # A cursor per file (made here, used by one thread only) on the one database.
+            cursors = [con.cursor() for _ in paths]
+
+            def read(cursor, path: Path, name: str):
+                part = Read903(pd.DataFrame(), pd.DataFrame())
+                try:
+                    return part, _read_one(cursor, path, name, part, with_postcode)
+                finally:
+                    cursor.close()
+
+            with ThreadPoolExecutor(READ_THREADS, thread_name_prefix="rp-impact-903") as pool:
+                reads = list(pool.map(read, cursors, paths, names))
         finally:
             con.close()
+    for name, (part, frame) in zip(names, reads, strict=True):  # in the order given
+        result.files += part.files
+        result.issues += part.issues
+        result.notes += part.notes
+        if frame is not None:
+            table, year, data = frame
+            (headers if table == "header" else episodes).append((name, year, data))
     result.header = _concat(headers) if headers else _empty_header()
     result.episodes = _concat(episodes) if episodes else _empty_episodes()
     return result
@@ -308,13 +383,13 @@ def _concat(parts: list[tuple[str, int, pd.DataFrame]]) -> pd.DataFrame:
 def _read_one(con, path: Path, name: str, result: Read903, with_postcode: bool):
     try:
         sha = sha256_of(path)
-        cols = _columns(con, path)
+        csv = _sniff(con, path)
     except (OSError, duckdb.Error):
         result.issues.append(
             _file_issue(name, "unreadable", "could not be read as a CSV table of the SSDA903.")
         )
         return None
-    table = detect_table(cols)
+    table = detect_table(csv.columns)
     year = collection_year_from_name(name)
     source = SourceFile(name, sha, "ssda903", table, year)
     result.files.append(source)
@@ -334,7 +409,7 @@ def _read_one(con, path: Path, name: str, result: Read903, with_postcode: bool):
         )
         return None
     needed = HEADER_COLUMNS if table == "header" else EPISODE_COLUMNS
-    missing = [c for c in needed if c not in cols]
+    missing = [c for c in needed if c not in csv.columns]
     if missing:
         result.issues.append(
             _file_issue(
@@ -346,9 +421,9 @@ def _read_one(con, path: Path, name: str, result: Read903, with_postcode: bool):
         return None
     try:
         if table == "header":
-            data = _read_header(con, path, cols, year)
+            data = _read_header(con, path, csv, year)
         else:
-            data = _read_episodes(con, path, cols, year, with_postcode)
+            data = _read_episodes(con, path, csv, year, with_postcode)
     except duckdb.Error:
         result.issues.append(
             _file_issue(name, "unreadable", "could not be read as a CSV table of the SSDA903.")
@@ -359,36 +434,25 @@ def _read_one(con, path: Path, name: str, result: Read903, with_postcode: bool):
 
 
 def _file_issue(name: str, rule: str, message: str, hint: str = "") -> Issue:
-    return Issue(name, None, None, None, rule, "error", message, hint)
+    return Issue.refusal(name, rule, message, hint)
+
+
+def _empty_frame(dtypes: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in dtypes.items()})
+
+
+_KEY_DTYPES = {"row": "int64", "child": "uint64"}
+_FILE_DTYPES = {"year": "int64", "file": "object"}
 
 
 def _empty_header() -> pd.DataFrame:
-    return pd.DataFrame(
-        {
-            "row": pd.Series(dtype="int64"),
-            "child": pd.Series(dtype="uint64"),
-            "dob": pd.Series(dtype="datetime64[ns]"),
-            "sex": pd.Series(dtype="object"),
-            "year": pd.Series(dtype="int64"),
-            "file": pd.Series(dtype="object"),
-        }
-    )
+    return _empty_frame({**_KEY_DTYPES, "dob": "datetime64[ns]", "sex": "object", **_FILE_DTYPES})
 
 
 def _empty_episodes() -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "row": pd.Series(dtype="int64"),
-            "child": pd.Series(dtype="uint64"),
-            "decom": pd.Series(dtype="datetime64[ns]"),
-            "dec": pd.Series(dtype="datetime64[ns]"),
-            "year": pd.Series(dtype="int64"),
-            "file": pd.Series(dtype="object"),
-        }
-    )
-    for name in ("rne", "ls", "place", "rec", "home_sector"):
-        frame[name] = pd.Series(dtype="object")
-    return frame
+    dates = {"decom": "datetime64[ns]", "dec": "datetime64[ns]"}
+    texts = dict.fromkeys(("rne", "ls", "place", "rec", "home_sector"), "object")
+    return _empty_frame({**_KEY_DTYPES, **dates, **_FILE_DTYPES, **texts})
 
 
 def child_keys(identifiers: list[str]):
@@ -429,10 +493,12 @@ def _child_decom_year_order(episodes: pd.DataFrame) -> np.ndarray:
     if not len(child) or child.dtype.kind not in "iu" or np.isnat(decom).any():
         ordered = episodes.reset_index(drop=True)
         return ordered.sort_values(["child", "decom", "year"], kind="mergesort").index.to_numpy()
-    days = decom.astype("datetime64[D]").view("int64")
-    days, year = days - days.min(), year - year.min()
     by_child = np.argsort(child, kind="stable")
     sorted_child = child[by_child]
+    if in_order([sorted_child, decom[by_child], year[by_child]]):
+        return by_child  # the usual case: each file in child order, and the years in order
+    days = decom.astype("datetime64[D]").view("int64")
+    days, year = days - days.min(), year - year.min()
     rank = np.cumsum(np.r_[True, sorted_child[1:] != sorted_child[:-1]]) - 1
     bits = [int(rank[-1]).bit_length(), int(days.max()).bit_length(), int(year.max()).bit_length()]
     if sum(bits) > 62 or (decom != decom.astype("datetime64[D]")).any():
@@ -443,5 +509,10 @@ def _child_decom_year_order(episodes: pd.DataFrame) -> np.ndarray:
 
 def latest_dob(header: pd.DataFrame) -> pd.Series:
     """Each child's DOB from the latest header that gives one, indexed by child."""
-    known = header.loc[header["dob"].notna()].sort_values("year", kind="mergesort")
-    return known.drop_duplicates("child", keep="last").set_index("child")["dob"]
+    known = header["dob"].notna().to_numpy()
+    child, dob, year = (header[c].to_numpy()[known] for c in ("child", "dob", "year"))
+    if len(year) > 1 and (year[1:] < year[:-1]).any():
+        by_year = np.argsort(year, kind="stable")
+        child, dob = child[by_year], dob[by_year]
+    last = ~pd.Series(child).duplicated(keep="last").to_numpy()  # one hash of the keys
+    return pd.Series(dob[last], index=pd.Index(child[last], name="child"), name="dob")

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from pipelines.load.returns.cin import ABUSE_CATEGORIES, ReadCin
+from pipelines.load.returns.order import in_order
 from pipelines.load.returns.ssda903 import Read903
 from pipelines.load.validate import Issue
 
@@ -111,6 +112,34 @@ def _code_issues(frame: pd.DataFrame, field: str, required: bool):
     return issues
 
 
+def _child_and_dates(frame: pd.DataFrame, rows: str, dates: tuple[str, ...], hint: str):
+    """An empty CHILD; each of the `dates` fields that is not a date; and the first of them
+    empty (it is required: `hint` says why)."""
+    issues = _row_issues(
+        frame,
+        frame["child_missing"],
+        "child_missing",
+        "CHILD",
+        "CHILD is empty.",
+        f"Every {rows} needs the child's identifier.",
+    )
+    for field in dates:
+        issues += _row_issues(
+            frame,
+            frame[f"{field.lower()}_bad"],
+            "date_invalid",
+            field,
+            f"{field} is not a date.",
+            "Write dates as DD/MM/YYYY.",
+        )
+    required = dates[0].lower()
+    missing = frame[required].isna() & ~frame[f"{required}_bad"]
+    issues += _row_issues(
+        frame, missing, f"{required}_missing", dates[0], f"{dates[0]} is empty.", hint
+    )
+    return issues
+
+
 def check_903(read: Read903) -> list[Issue]:
     """Structural problems of the 903 tables read (see the module docstring)."""
     issues: list[Issue] = []
@@ -118,68 +147,19 @@ def check_903(read: Read903) -> list[Issue]:
     if not len(episodes):
         if not any(i.severity == "error" for i in read.issues):
             issues.append(
-                Issue(
-                    None,
-                    None,
-                    None,
+                Issue.refusal(
                     None,
                     "no_episodes",
-                    "error",
                     "No SSDA903 episodes table was given.",
                     "Give the episodes CSV of each collection year with its header CSV.",
                 )
             )
         return issues
     if len(header):
-        issues += _row_issues(
-            header,
-            header["child_missing"],
-            "child_missing",
-            "CHILD",
-            "CHILD is empty.",
-            "Every row needs the child's identifier.",
-        )
-        issues += _row_issues(
-            header,
-            header["dob_bad"],
-            "date_invalid",
-            "DOB",
-            "DOB is not a date.",
-            "Write dates as DD/MM/YYYY.",
-        )
-        issues += _row_issues(
-            header,
-            header["dob"].isna() & ~header["dob_bad"],
-            "dob_missing",
-            "DOB",
-            "DOB is empty.",
-            "Every child needs a date of birth.",
-        )
+        issues += _child_and_dates(header, "row", ("DOB",), "Every child needs a date of birth.")
         issues += _code_issues(header, "SEX", required=False)
-    issues += _row_issues(
-        episodes,
-        episodes["child_missing"],
-        "child_missing",
-        "CHILD",
-        "CHILD is empty.",
-        "Every episode needs the child's identifier.",
-    )
-    for field in ("DECOM", "DEC"):
-        issues += _row_issues(
-            episodes,
-            episodes[f"{field.lower()}_bad"],
-            "date_invalid",
-            field,
-            f"{field} is not a date.",
-            "Write dates as DD/MM/YYYY.",
-        )
-    issues += _row_issues(
-        episodes,
-        episodes["decom"].isna() & ~episodes["decom_bad"],
-        "decom_missing",
-        "DECOM",
-        "DECOM is empty.",
-        "Every episode needs the date it started.",
+    issues += _child_and_dates(
+        episodes, "episode", ("DECOM", "DEC"), "Every episode needs the date it started."
     )
     for field, required in (("RNE", True), ("LS", True), ("PLACE", True), ("REC", False)):
         issues += _code_issues(episodes, field, required)
@@ -224,27 +204,33 @@ def _overlaps(episodes: pd.DataFrame) -> list[Issue]:
     dated = np.flatnonzero(~np.isnat(decom))
     if not len(dated):
         return []
-    if isinstance(episodes["file"].dtype, pd.CategoricalDtype):
-        file_codes = episodes["file"].cat.codes.to_numpy()[dated]
-    else:
-        file_codes = pd.factorize(episodes["file"].to_numpy()[dated], sort=True)[0]
+    every = len(dated) == len(decom)  # the usual case: no copy of the dated rows is needed
+
+    def dated_rows(array: np.ndarray) -> np.ndarray:
+        return array if every else array[dated]
+
+    file_codes = dated_rows(_file_codes(episodes["file"]))
     keys = [
-        episodes["child"].to_numpy()[dated],
-        decom[dated].view("int64"),
-        episodes["row"].to_numpy()[dated],
+        dated_rows(episodes["child"].to_numpy()),
+        dated_rows(decom).view("int64"),
+        dated_rows(episodes["row"].to_numpy()),
     ]
-    if _in_order_within(file_codes, keys):
-        order = np.arange(len(dated))
-    else:
-        order = np.lexsort((*reversed(keys), file_codes))
-    child, codes = keys[0][order], file_codes[order]
+    order = (
+        None if _in_order_within(file_codes, keys) else np.lexsort((*reversed(keys), file_codes))
+    )
+
+    def ordered_rows(array: np.ndarray) -> np.ndarray:
+        return array if order is None else array[order]
+
+    child, codes = ordered_rows(keys[0]), ordered_rows(file_codes)
     same = np.r_[False, (child[1:] == child[:-1]) & (codes[1:] == codes[:-1])]
-    prev_dec = episodes["dec"].to_numpy()[dated[order]]
+    prev_dec = ordered_rows(dated_rows(episodes["dec"].to_numpy()))
     prev_dec = np.r_[np.array(["NaT"], dtype=prev_dec.dtype), prev_dec[:-1]]
-    overlap = same & (np.isnat(prev_dec) | (decom[dated[order]] < prev_dec))
+    overlap = same & (np.isnat(prev_dec) | (ordered_rows(dated_rows(decom)) < prev_dec))
     if not overlap.any():
         return []
-    ordered = episodes.iloc[dated[order[overlap]]]
+    found = np.flatnonzero(overlap)
+    ordered = episodes.iloc[dated[found if order is None else order[found]]]
     return _issues_for(
         ordered,
         pd.Series(True, index=ordered.index),
@@ -260,21 +246,15 @@ def _in_order_within(groups: np.ndarray, keys: list[np.ndarray]) -> bool:
     if len(groups) < 2:
         return True
     changes = np.count_nonzero(groups[1:] != groups[:-1])
-    if changes != len(np.unique(groups)) - 1:
+    if changes != len(pd.unique(groups)) - 1:
         return False
-    ties = groups[1:] == groups[:-1]
-    for array in keys:
-        after, before = array[1:], array[:-1]
-        if ((after < before) & ties).any():
-            return False
-        ties &= after == before
-    return True
+    return in_order(keys, ties=groups[1:] == groups[:-1])
 
 
 def _header_checks(header: pd.DataFrame, episodes: pd.DataFrame) -> list[Issue]:
     issues: list[Issue] = []
     years_with_header = set(header["year"].unique()) if len(header) else set()
-    for file_name, year in episodes[["file", "year"]].drop_duplicates().itertuples(index=False):
+    for file_name, year in _file_years(episodes):
         if year not in years_with_header:
             issues.append(
                 Issue(
@@ -292,23 +272,43 @@ def _header_checks(header: pd.DataFrame, episodes: pd.DataFrame) -> list[Issue]:
     if not len(header):
         return issues
     missing, dob_after = _header_join(header, episodes, years_with_header)
-    issues += _row_issues(
-        episodes,
-        pd.Series(missing, index=episodes.index),
-        "child_not_in_header",
-        "CHILD",
-        "the child is not in the same year's header.",
-        "Add the child to the header, or correct CHILD.",
-    )
-    issues += _row_issues(
-        episodes,
-        pd.Series(dob_after, index=episodes.index),
-        "dob_after_decom",
-        "DOB",
-        "the child's DOB (in the header) is after this episode's DECOM.",
-        "Check the DOB in the header and the episode's DECOM.",
-    )
+    for flags, rule, field, message, hint in (
+        (
+            missing,
+            "child_not_in_header",
+            "CHILD",
+            "the child is not in the same year's header.",
+            "Add the child to the header, or correct CHILD.",
+        ),
+        (
+            dob_after,
+            "dob_after_decom",
+            "DOB",
+            "the child's DOB (in the header) is after this episode's DECOM.",
+            "Check the DOB in the header and the episode's DECOM.",
+        ),
+    ):
+        flagged = pd.Series(flags, index=episodes.index)
+        issues += _row_issues(episodes, flagged, rule, field, message, hint)
     return issues
+
+
+def _file_years(episodes: pd.DataFrame):
+    """The distinct (file, year) pairs of the episodes, in the order they first appear. Each
+    file's rows are together, so only the rows where the pair changes are looked at."""
+    pairs = episodes[["file", "year"]]
+    if len(pairs) > 1:
+        files, years = _file_codes(pairs["file"]), pairs["year"].to_numpy()
+        changed = (files[1:] != files[:-1]) | (years[1:] != years[:-1])
+        pairs = pairs.loc[np.r_[True, changed]]
+    return pairs.drop_duplicates().itertuples(index=False)
+
+
+def _file_codes(files: pd.Series) -> np.ndarray:
+    """An integer per file name (`read_903` holds them as a categorical: its codes)."""
+    if isinstance(files.dtype, pd.CategoricalDtype):
+        return files.cat.codes.to_numpy()
+    return pd.factorize(files.to_numpy(), sort=True)[0]
 
 
 def _header_join(header: pd.DataFrame, episodes: pd.DataFrame, years_with_header):
