@@ -143,7 +143,7 @@ def test_dose_response_finding_without_a_clear_link():
 def test_cost_finding_labels_the_default_unit_cost_as_illustrative():
     result = cost_avoidance(100.0, 80.0, counterfactual_lower=90.0, counterfactual_upper=110.0)
     f = fnd.from_cost_avoidance(result, since="Oct 2019")
-    assert "estimated 20 fewer years in care" in f.text
+    assert "spent fewer years in care than the pre-rollout trend projected" in f.text
     # Issue 13: no pound figure at all until the council has set its own unit cost.
     assert "an estimated difference of 20 child-years (range 10 to 30)" in f.text
     assert "£" not in f.all_text and "No money value" in f.text

@@ -601,9 +601,9 @@ def from_cost_avoidance(
 ) -> Finding:
     """The difference in child-years in care against the pre-rollout projection, as a finding.
 
-    "Since Oct 2019, children spent an estimated 630 fewer years in care than the pre-rollout
-    trend projected: an estimated difference of 630 child-years (range 540 to 730), worth about
-    £38 million at your unit cost of £60,000 a child-year."
+    "Since Oct 2019, children spent fewer years in care than the pre-rollout trend projected:
+    an estimated difference of 630 child-years (range 540 to 730), worth about £38 million at
+    your unit cost of £60,000 a child-year."
 
     - The money value appears only at the council's own unit cost: with the illustrative
       default the finding gives child-years only, and says how to see a money value.
@@ -629,8 +629,8 @@ def from_cost_avoidance(
     size = count_words(abs(years))
     if years > 0:
         text = (
-            f"Since {since}, children spent an estimated {size} fewer years in care than the "
-            f"pre-rollout trend projected: an estimated difference of {size} child-years{rng}"
+            f"Since {since}, children spent fewer years in care than the pre-rollout trend "
+            f"projected: an estimated difference of {size} child-years{rng}"
         )
         if council_cost:
             text += (

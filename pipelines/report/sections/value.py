@@ -15,7 +15,7 @@ import pandas as pd
 
 from pipelines import analysis
 from pipelines.present import charts
-from pipelines.present.numbers import money_words
+from pipelines.present.numbers import count_words, money_words
 from pipelines.present.wording import is_missing, month_label
 from pipelines.report.tables import Block, Builder, num
 from pipelines.stats.cost import DEFAULT_UNIT_COST_SOURCE
@@ -35,7 +35,8 @@ def _money(value) -> str:
 
 
 def _years(value) -> str:
-    return "–" if is_missing(value) else f"{value:,.0f}"
+    """Two significant figures, as the finding says them ("630"): a modelled count."""
+    return "–" if is_missing(value) else count_words(value)
 
 
 def _interval(lower, upper, fmt: Callable[[Any], str]) -> str:
@@ -101,7 +102,7 @@ def _counterfactual_chart(b: Builder, ca: analysis.CostAvoidanceAnalysis):
     """Children looked after against the projection the cost estimate rests on."""
     res, fitted = ca.result, ca.its.fitted
     title = (
-        f"An estimated difference of {res.child_years_avoided:,.0f} child-years in care from "
+        f"An estimated difference of {_years(res.child_years_avoided)} child-years in care from "
         f"the pre-rollout trend's projection (95% CI {_years(res.child_years_avoided_lower)} to "
         f"{_years(res.child_years_avoided_upper)})"
     )
@@ -157,8 +158,7 @@ def value_section(
             appendix=False,
         )
     )
-    caveats = (c for f in ca.findings for c in f.caveats)
-    block.bullets = list(dict.fromkeys((*caveats, *res.assumptions, *res.warnings)))
+    block.bullets = list(dict.fromkeys((*res.assumptions, *res.warnings)))
     if ca.its is not None:
         block.charts.append(_counterfactual_chart(b, ca))
     return [block], {"cost": cost_numbers(res)}
