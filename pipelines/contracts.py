@@ -256,6 +256,44 @@ OUTCOME_MEASURES = (
     *RETURN_MEASURES,
 )
 
+# Rules several contracts share, written once (each contract lists the ones it checks).
+_MISSING_COLUMN = Rule("missing_column", "error", "Every required column is present.")
+_COUNT_NOT_INTEGER = Rule("count_not_integer", "error", "Counts are whole numbers, 0 or more.")
+_COUNT_NEGATIVE = Rule("count_negative", "error", "Counts are not negative.")
+_DATE_INVALID = Rule("date_invalid", "error", "Dates are YYYY-MM-DD or DD/MM/YYYY.")
+_PERIOD_NOT_END = Rule(
+    "period_not_end", "error", "period_end is the last day of a month or quarter."
+)
+_PERIOD_IN_FUTURE = Rule("period_in_future", "error", "period_end is not in the future.")
+_AREA_INVALID = Rule(
+    "area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."
+)
+_UNKNOWN_COLUMN = Rule(
+    "unknown_column", "warning", "Columns that are not in the contract are ignored."
+)
+_COLUMN_MISSPELT = Rule(
+    "column_misspelt",
+    "error",
+    "A column whose name is close to a contract column is refused with the name it "
+    "probably means (did you mean ...?).",
+)
+_UNIT_UNKNOWN = Rule(
+    "unit_unknown",
+    "warning",
+    "A unit the warehouse has never seen for an area that already has named units is "
+    "named (a misspelt locality starts a new series).",
+)
+#: The checks of a periodic count extract (outcomes, training), in the order they run.
+_PERIODIC_COUNT_RULES = (
+    _COUNT_NOT_INTEGER,
+    _COUNT_NEGATIVE,
+    _DATE_INVALID,
+    _PERIOD_NOT_END,
+    _PERIOD_IN_FUTURE,
+    _AREA_INVALID,
+)
+
+
 OUTCOMES = Contract(
     dataset="outcomes",
     title="Outcomes: CLA, CPP and related counts",
@@ -268,25 +306,15 @@ OUTCOMES = Contract(
     value_columns=tuple(c.name for c in OUTCOME_MEASURES),
     min_value_columns=1,
     rules=(
-        Rule("missing_column", "error", "Every required column is present."),
+        _MISSING_COLUMN,
         Rule("no_value_columns", "error", "At least one count column is present."),
-        Rule("count_not_integer", "error", "Counts are whole numbers, 0 or more."),
-        Rule("count_negative", "error", "Counts are not negative."),
-        Rule("date_invalid", "error", "Dates are YYYY-MM-DD or DD/MM/YYYY."),
-        Rule("period_not_end", "error", "period_end is the last day of a month or quarter."),
-        Rule("period_in_future", "error", "period_end is not in the future."),
-        Rule("area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."),
+        *_PERIODIC_COUNT_RULES,
         Rule("duplicate_key", "error", "Each period, area, unit and age band appears once."),
         Rule("unit_sum_above_all", "warning", "Localities do not add up to more than the All row."),
         Rule("age_bands_not_all", "warning", "Age bands add up to the All row."),
         Rule("jump_over_50pct", "warning", "No count changes by more than 50% quarter on quarter."),
-        Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
-        Rule(
-            "column_misspelt",
-            "error",
-            "A column whose name is close to a contract column is refused with the name it "
-            "probably means (did you mean ...?).",
-        ),
+        _UNKNOWN_COLUMN,
+        _COLUMN_MISSPELT,
         Rule(
             "period_cadence",
             "error",
@@ -300,12 +328,7 @@ OUTCOMES = Contract(
             "No months are missing inside the file, or between the warehouse's latest period "
             "for the area and the file's first.",
         ),
-        Rule(
-            "unit_unknown",
-            "warning",
-            "A unit the warehouse has never seen for an area that already has named units is "
-            "named (a misspelt locality starts a new series).",
-        ),
+        _UNIT_UNKNOWN,
     ),
 )
 
@@ -348,29 +371,14 @@ TRAINING = Contract(
     value_columns=("staff_in_scope", "staff_trained"),
     min_value_columns=2,
     rules=(
-        Rule("missing_column", "error", "Every required column is present."),
-        Rule("count_not_integer", "error", "Counts are whole numbers, 0 or more."),
-        Rule("count_negative", "error", "Counts are not negative."),
-        Rule("date_invalid", "error", "Dates are YYYY-MM-DD or DD/MM/YYYY."),
-        Rule("period_not_end", "error", "period_end is the last day of a month or quarter."),
-        Rule("period_in_future", "error", "period_end is not in the future."),
-        Rule("area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."),
+        _MISSING_COLUMN,
+        *_PERIODIC_COUNT_RULES,
         Rule("duplicate_key", "error", "Each period, area, unit, agency and course appears once."),
         Rule("trained_above_scope", "error", "staff_trained is not more than staff_in_scope."),
         Rule("trained_fell", "warning", "Cumulative staff_trained does not fall."),
-        Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
-        Rule(
-            "column_misspelt",
-            "error",
-            "A column whose name is close to a contract column is refused with the name it "
-            "probably means (did you mean ...?).",
-        ),
-        Rule(
-            "unit_unknown",
-            "warning",
-            "A unit the warehouse has never seen for an area that already has named units is "
-            "named (a misspelt locality starts a new series).",
-        ),
+        _UNKNOWN_COLUMN,
+        _COLUMN_MISSPELT,
+        _UNIT_UNKNOWN,
     ),
 )
 
@@ -409,20 +417,15 @@ ROLLOUT = Contract(
     key=("area_code", "unit", "programme"),
     value_columns=("wave", "start_date", "complete_date"),
     rules=(
-        Rule("missing_column", "error", "Every required column is present."),
-        Rule("date_invalid", "error", "Dates are YYYY-MM-DD or DD/MM/YYYY."),
+        _MISSING_COLUMN,
+        _DATE_INVALID,
         Rule("date_ambiguous", "warning", "Dates like 03/04/2023 are read as day/month (UK)."),
-        Rule("area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."),
+        _AREA_INVALID,
         Rule("wave_invalid", "error", "wave is a whole number, 1 or more."),
         Rule("complete_before_start", "error", "start_date is on or before complete_date."),
         Rule("duplicate_key", "error", "One start per unit and programme."),
-        Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
-        Rule(
-            "column_misspelt",
-            "error",
-            "A column whose name is close to a contract column is refused with the name it "
-            "probably means (did you mean ...?).",
-        ),
+        _UNKNOWN_COLUMN,
+        _COLUMN_MISSPELT,
     ),
 )
 
@@ -457,20 +460,15 @@ POPULATION = Contract(
     key=("year", "area_code", "unit", "age_band"),
     value_columns=("population_0_17",),
     rules=(
-        Rule("missing_column", "error", "Every required column is present."),
+        _MISSING_COLUMN,
         Rule("count_not_integer", "error", "Counts are whole numbers."),
-        Rule("count_negative", "error", "Counts are not negative."),
+        _COUNT_NEGATIVE,
         Rule("population_not_positive", "error", "population_0_17 is more than 0."),
         Rule("year_invalid", "error", "year is a four-digit year, not in the future."),
-        Rule("area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."),
+        _AREA_INVALID,
         Rule("duplicate_key", "error", "Each year, area, unit and age band appears once."),
-        Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
-        Rule(
-            "column_misspelt",
-            "error",
-            "A column whose name is close to a contract column is refused with the name it "
-            "probably means (did you mean ...?).",
-        ),
+        _UNKNOWN_COLUMN,
+        _COLUMN_MISSPELT,
     ),
 )
 
@@ -506,17 +504,12 @@ AREAS = Contract(
     key=("area_code",),
     value_columns=("area_name", "old_la_code", "region_code", "region_name"),
     rules=(
-        Rule("missing_column", "error", "Every required column is present."),
+        _MISSING_COLUMN,
         Rule("area_invalid", "error", "area_code is an ONS code (a letter and eight digits)."),
         Rule("old_code_invalid", "error", "old_la_code is three digits."),
         Rule("duplicate_key", "error", "Each area appears once."),
-        Rule("unknown_column", "warning", "Columns that are not in the contract are ignored."),
-        Rule(
-            "column_misspelt",
-            "error",
-            "A column whose name is close to a contract column is refused with the name it "
-            "probably means (did you mean ...?).",
-        ),
+        _UNKNOWN_COLUMN,
+        _COLUMN_MISSPELT,
     ),
 )
 

@@ -315,22 +315,6 @@ def test_warnings_name_the_area_unit_age_band_and_period(reference_wh, write_fil
     ]
 
 
-def test_a_falling_cumulative_training_figure_names_its_place(reference_wh, write_file):
-    header = "period_end,area_code,unit,agency,course,staff_in_scope,staff_trained\n"
-    first = write_file("t1.csv", header + "2023-06-30,E06999901,Ashby,Police,Awareness,10,8\n")
-    second = write_file("t2.csv", header + "2023-09-30,E06999901,Ashby,Police,Awareness,10,6\n")
-    assert load(reference_wh, first).outcome == "loaded"
-    result = load(reference_wh, second)
-    assert texts(result, "trained_fell") == [
-        "t2.csv, row 2, column 'staff_trained': is lower than the previous period's cumulative "
-        "figure (8) (E06999901, unit Ashby, Police, Awareness, 30 September 2023). "
-        "staff_trained is cumulative; check whether leavers were removed or a row is wrong."
-    ]
-
-
-# -- the same file again -----------------------------------------------------------------------------
-
-
 def test_re_uploading_an_identical_file_says_it_is_already_loaded_with_its_upload(
     reference_wh, write_file
 ):

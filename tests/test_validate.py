@@ -274,6 +274,12 @@ def test_cumulative_training_that_falls_is_a_warning(reference_wh, write_file):
     result = check(reference_wh, second)
     assert result.outcome == "loaded"
     assert [i.rule for i in result.warnings] == ["trained_fell"]
+    # The warning names its place (issue 14), not only the row.
+    assert [i.as_text() for i in result.warnings] == [
+        "t2.csv, row 2, column 'staff_trained': is lower than the previous period's cumulative "
+        "figure (8) (E06999901, unit Ashby, Police, Awareness, 30 September 2023). "
+        "staff_trained is cumulative; check whether leavers were removed or a row is wrong."
+    ]
 
 
 def test_old_la_code_is_mapped_to_the_ons_code(reference_wh, write_file):
