@@ -4,7 +4,13 @@
   `RP_IMPACT_SUPPRESSION_THRESHOLD`) are shown as ``c``; 0 is shown, as DfE does.
 - Rates, intervals and percentages derived from a suppressed count are suppressed too.
 - Secondary suppression: where a total row (``All``) sits beside its parts, one suppressed part
-  could be recovered by subtraction, so the next smallest part is suppressed as well.
+  could be recovered by subtraction (and several, when what is left is one for each), so the
+  next smallest part is suppressed as well.
+- One gate (:func:`gate`) gives the same suppression to a chart (a gap: NaN) and to its table
+  and download (``c``, formula-escaped), so nothing plotted or hovered is a figure the table
+  hides. Rows without a count of their own are gated through `rows` (an SPC chart's rates,
+  matched to its series' suppressed periods) or through the count their exact Poisson interval
+  implies (:func:`implied_counts`).
 - Formula injection: text cells starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return
   are prefixed with an apostrophe in CSV and XLSX downloads (OWASP guidance).
 
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -31,6 +38,47 @@ def _is_small(values: pd.Series, threshold: int) -> pd.Series:
     return (numeric >= 1) & (numeric <= threshold)
 
 
+def suppression_masks(
+    frame: pd.DataFrame,
+    count_columns: Iterable[str],
+    *,
+    derived: Mapping[str, Iterable[str]] | None = None,
+    threshold: int | None = None,
+    totals: Mapping[str, Sequence[str]] | None = None,
+    total_label: str = "All",
+    rows: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
+    """Which cells of `frame` to suppress: column -> boolean mask (one entry per row).
+
+    The rules of :func:`suppress` (primary, derived, secondary), as masks, so that a table
+    (``c``) and a chart (a gap) built from the same frame hide exactly the same cells.
+    `rows` adds masks from outside the frame: column -> rows to suppress (for a table that has
+    no count of its own, such as an SPC chart's points, matched to its series'
+    suppressed periods by :func:`rows_matching`).
+    """
+    threshold = config.suppression_threshold() if threshold is None else threshold
+    derived = dict(derived or {})
+    count_columns = [c for c in count_columns if c in frame.columns]
+    masks = {c: _is_small(frame[c], threshold).fillna(False).to_numpy() for c in count_columns}
+    for part, group_columns in (totals or {}).items():
+        if part not in frame.columns:
+            continue
+        for column in count_columns:
+            masks[column] = _secondary(
+                frame, column, part, list(group_columns), masks[column], total_label
+            )
+    out: dict[str, np.ndarray] = {}
+    for column in count_columns:
+        for target in (column, *derived.get(column, ())):
+            if target in frame.columns:
+                out[target] = out.get(target, np.zeros(len(frame), bool)) | masks[column]
+    for target, mask in (rows or {}).items():
+        if target in frame.columns:
+            mask = np.asarray(mask, dtype=bool)
+            out[target] = out.get(target, np.zeros(len(frame), bool)) | mask
+    return out
+
+
 def suppress(
     frame: pd.DataFrame,
     count_columns: Iterable[str],
@@ -39,6 +87,7 @@ def suppress(
     threshold: int | None = None,
     totals: Mapping[str, Sequence[str]] | None = None,
     total_label: str = "All",
+    rows: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Apply primary and secondary suppression to the count columns of a table.
 
@@ -48,26 +97,219 @@ def suppress(
     identify one total-and-parts group; there, secondary suppression applies. Suppressed cells
     become the text ``c``; the returned frame has object dtype in the affected columns.
     """
-    threshold = config.suppression_threshold() if threshold is None else threshold
-    derived = dict(derived or {})
-    count_columns = [c for c in count_columns if c in frame.columns]
+    masks = suppression_masks(
+        frame,
+        count_columns,
+        derived=derived,
+        threshold=threshold,
+        totals=totals,
+        total_label=total_label,
+        rows=rows,
+    )
     out = frame.copy()
-    masks = {c: _is_small(out[c], threshold).fillna(False).to_numpy() for c in count_columns}
-    for part, group_columns in (totals or {}).items():
-        if part not in out.columns:
-            continue
-        for column in count_columns:
-            masks[column] = _secondary(
-                out, column, part, list(group_columns), masks[column], total_label
-            )
-    for column in count_columns:
-        mask = masks[column]
-        if not mask.any():
-            continue
-        for target in (column, *derived.get(column, ())):
-            if target in out.columns:
-                out[target] = out[target].astype(object)
-                out.loc[mask, target] = SUPPRESSED
+    for column, mask in masks.items():
+        if mask.any():
+            out[column] = out[column].astype(object)
+            out.loc[mask, column] = SUPPRESSED
+    return out
+
+
+def blank(
+    frame: pd.DataFrame,
+    count_columns: Iterable[str],
+    *,
+    derived: Mapping[str, Iterable[str]] | None = None,
+    threshold: int | None = None,
+    totals: Mapping[str, Sequence[str]] | None = None,
+    total_label: str = "All",
+    rows: Mapping[str, np.ndarray] | None = None,
+) -> pd.DataFrame:
+    """The cells :func:`suppress` would show as ``c``, as NaN: for a chart, a gap, not a value.
+
+    Numeric columns keep their dtype (float), so a chart builder plots the frame as before and
+    a hover label has no point to show.
+    """
+    masks = suppression_masks(
+        frame,
+        count_columns,
+        derived=derived,
+        threshold=threshold,
+        totals=totals,
+        total_label=total_label,
+        rows=rows,
+    )
+    out = frame.copy()
+    for column, mask in masks.items():
+        if mask.any():
+            if pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_bool_dtype(
+                out[column]
+            ):
+                out[column] = out[column].astype("float64")
+                out.loc[mask, column] = np.nan
+            else:
+                out[column] = out[column].astype(object)
+                out.loc[mask, column] = None
+    return out
+
+
+@dataclass(frozen=True)
+class Gated:
+    """One frame after the gate, in the two forms a viewer meets it.
+
+    Fields:
+        table: suppressed cells as ``c`` and text escaped against formula injection: what a
+            table on screen (and its toolbar's "Download as CSV") and every download get.
+        plot: the same cells as NaN, numbers still numbers: what a chart builder gets, so a
+            suppressed period is a gap in the line, its band and its hover.
+        masks: column -> the rows suppressed in it.
+    """
+
+    table: pd.DataFrame
+    plot: pd.DataFrame
+    masks: Mapping[str, np.ndarray]
+
+    @property
+    def suppressed_rows(self) -> np.ndarray:
+        """Rows with any suppressed cell."""
+        rows = np.zeros(len(self.plot), bool)
+        for mask in self.masks.values():
+            rows |= mask
+        return rows
+
+    def take(self, index) -> Gated:
+        """The rows of `index` (labels of the input frame), in that order: a filtered view."""
+        positions = self.plot.index.get_indexer(pd.Index(index))
+        return Gated(
+            table=self.table.iloc[positions],
+            plot=self.plot.iloc[positions],
+            masks={c: m[positions] for c, m in self.masks.items()},
+        )
+
+    def csv(self) -> bytes:
+        """The download: the table, dates as ISO text, UTF-8 with BOM, formulas escaped."""
+        return to_safe_csv(iso_dates(self.table))
+
+
+def gate(
+    frame: pd.DataFrame,
+    count_columns: Iterable[str] = (),
+    *,
+    derived: Mapping[str, Iterable[str]] | None = None,
+    threshold: int | None = None,
+    totals: Mapping[str, Sequence[str]] | None = None,
+    total_label: str = "All",
+    rows: Mapping[str, np.ndarray] | None = None,
+) -> Gated:
+    """The one disclosure gate: every figure that leaves the pipeline for a viewer passes it.
+
+    Applies :func:`suppression_masks` once and returns the frame for tables and downloads
+    (``c``, formula-escaped) and for charts (NaN), so the chart, its hover, the table beside it
+    and the CSV hide exactly the same cells. With no count columns and no `rows`, only the
+    formula escaping applies.
+    """
+    count_columns = list(count_columns)
+    options = {
+        "derived": derived,
+        "threshold": threshold,
+        "totals": totals,
+        "total_label": total_label,
+        "rows": rows,
+    }
+    masks = suppression_masks(frame, count_columns, **options)
+    return Gated(
+        table=escape_frame(suppress(frame, count_columns, **options)),
+        plot=blank(frame, count_columns, **options),
+        masks=masks,
+    )
+
+
+def blank_small(
+    frame: pd.DataFrame, count: str, columns: Iterable[str], threshold: int | None = None
+) -> pd.DataFrame:
+    """`frame` with `count` and the `columns` made from it blank wherever `count` is small.
+
+    What every chart builder does to its input, so that a chart never plots or hovers a figure
+    made from a count of 1 to the threshold, whoever calls it (the dashboard gates first with
+    its totals; the builders' own pass is the floor). A frame without `count` is returned as
+    it is.
+    """
+    if count not in frame.columns:
+        return frame
+    columns = [c for c in columns if c and c != count]
+    return blank(frame, [count], derived={count: columns}, threshold=threshold)
+
+
+def blank_implied(
+    frame: pd.DataFrame,
+    lower: str,
+    upper: str,
+    columns: Iterable[str],
+    threshold: int | None = None,
+) -> pd.DataFrame:
+    """`frame` with `columns` blank where the interval (`lower`, `upper`) implies a small count."""
+    if lower not in frame.columns or upper not in frame.columns:
+        return frame
+    small = ~np.isnan(implied_counts(frame[lower], frame[upper], threshold=threshold))
+    return blank(frame, [], rows={c: small for c in (lower, upper, *columns)})
+
+
+def implied_rows(
+    frame: pd.DataFrame,
+    lower: str,
+    upper: str,
+    columns: Iterable[str],
+    threshold: int | None = None,
+) -> dict[str, np.ndarray]:
+    """`rows` for :func:`gate`: `columns` suppressed where the interval implies a small count."""
+    if lower not in frame.columns or upper not in frame.columns:
+        return {}
+    small = ~np.isnan(implied_counts(frame[lower], frame[upper], threshold=threshold))
+    return {c: small for c in (lower, upper, *columns)}
+
+
+def rows_matching(keys: pd.Series, suppressed: Iterable) -> np.ndarray:
+    """Rows whose key (a date, say) is among the `suppressed` keys of another table."""
+    suppressed = pd.Index(list(suppressed))
+    if pd.api.types.is_datetime64_any_dtype(keys):
+        suppressed = pd.to_datetime(suppressed)
+    return keys.isin(suppressed).to_numpy()
+
+
+def suppressed_keys(gated: Gated, frame: pd.DataFrame, key: str, column: str) -> list:
+    """The values of `key` in the rows where `column` was suppressed (e.g. suppressed periods)."""
+    mask = gated.masks.get(column)
+    if mask is None or key not in frame:
+        return []
+    return frame.loc[mask, key].tolist()
+
+
+def implied_counts(
+    lower, upper, *, threshold: int | None = None, confidence: float = 0.95
+) -> np.ndarray:
+    """The count from 1 to the threshold that an exact Poisson interval gives away, else NaN.
+
+    An exact Poisson interval (chi-square limits, used below 10 events) has an upper-to-lower
+    ratio that depends on the count alone, so anyone holding the limits can read the count
+    back. This is that inversion, so that a table of pooled rates and intervals without its
+    counts (the event-time table) can be gated on the counts it implies.
+    """
+    from scipy import stats
+
+    threshold = config.suppression_threshold() if threshold is None else threshold
+    low = pd.to_numeric(pd.Series(np.asarray(lower, dtype=object)), errors="coerce").to_numpy(
+        dtype=float
+    )
+    high = pd.to_numeric(pd.Series(np.asarray(upper, dtype=object)), errors="coerce").to_numpy(
+        dtype=float
+    )
+    alpha = 1 - confidence
+    out = np.full(low.shape, np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = high / low
+    for x in range(1, threshold + 1):
+        expected = stats.chi2.ppf(1 - alpha / 2, 2 * x + 2) / stats.chi2.ppf(alpha / 2, 2 * x)
+        hit = np.isfinite(ratio) & np.isclose(ratio, expected, rtol=1e-6, atol=0)
+        out[hit & np.isnan(out)] = x
     return out
 
 
@@ -79,7 +321,11 @@ def _secondary(
     mask: np.ndarray,
     total_label: str,
 ) -> np.ndarray:
-    """Suppress the next smallest part wherever exactly one part of a total is suppressed."""
+    """Suppress the next smallest part wherever one part of a total could be worked out.
+
+    That is where exactly one part is suppressed (total less the others), or where the total
+    less the parts shown equals the number of parts suppressed (each of them must be 1).
+    """
     mask = mask.copy()
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
     is_part = (frame[part].astype(str) != total_label).to_numpy()
@@ -97,7 +343,9 @@ def _secondary(
             continue
         while True:
             suppressed_parts = parts[mask[parts]]
-            if len(suppressed_parts) != 1:
+            if len(suppressed_parts) == 0:
+                break
+            if len(suppressed_parts) > 1 and not _all_ones(values, mask, parts, totals):
                 break
             candidates = parts[~mask[parts] & ~np.isnan(values[parts]) & (values[parts] > 0)]
             if len(candidates) == 0:
@@ -105,6 +353,20 @@ def _secondary(
             smallest = candidates[np.argmin(values[candidates])]
             mask[smallest] = True
     return mask
+
+
+def _all_ones(values: np.ndarray, mask: np.ndarray, parts: np.ndarray, totals: np.ndarray) -> bool:
+    """True when the total less the parts shown leaves exactly one for each suppressed part.
+
+    Every suppressed count is at least 1 (zeros are shown), so a remainder equal to the number
+    of suppressed parts tells a reader that each of them is 1.
+    """
+    total = values[totals[0]]
+    if mask[totals[0]] or np.isnan(total):
+        return False
+    shown = parts[~mask[parts]]
+    remainder = total - np.nansum(values[shown])
+    return bool(np.isclose(remainder, int(mask[parts].sum())))
 
 
 def escape_formula(value):
@@ -115,17 +377,35 @@ def escape_formula(value):
 
 
 def escape_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every text cell and header that a spreadsheet would run escaped.
+
+    Only text is touched: numbers (a negative count, a change of -3) keep their numeric dtype
+    and value. Categorical columns become text, escaped.
+    """
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(escape_formula)
+        values = out[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            out[column] = values.astype(object).map(escape_formula)
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
+            out[column] = values.map(escape_formula)
     out.columns = [escape_formula(str(c)) for c in out.columns]
+    return out
+
+
+def iso_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every date column as ISO text ('2026-03-31'), not Timestamps with times."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[column]):
+            out[column] = out[column].dt.strftime("%Y-%m-%d")
     return out
 
 
 def to_safe_csv(frame: pd.DataFrame) -> bytes:
     """CSV bytes (UTF-8 with BOM, so Excel reads it) with formula injection escaped."""
-    return escape_frame(frame).to_csv(index=False).encode("utf-8-sig")
+    # CRLF ends rows (RFC 4180), so a carriage return inside a cell is quoted, not a new row.
+    return escape_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def to_safe_xlsx(frame: pd.DataFrame, sheet_name: str = "data") -> bytes:

@@ -152,12 +152,26 @@ def test_its_chart_has_observed_fit_counterfactual_and_band():
         "Observed",
         "Model fit",
         "Expected without Restorative Practice",
-        "Counterfactual 95% interval",
+        # the band of the mean, labelled for what it is (issue 13), and the wider one
+        "Interval for the expected counterfactual (95%)",
+        "Range a single period would fall in without the change (95% prediction interval)",
     ):
         assert expected in names
     counterfactual = next(t for t in fig.data if t.name == "Expected without Restorative Practice")
     assert counterfactual.line.dash == "dash"
     assert min(counterfactual.x) >= ROLLOUT  # drawn only after the rollout
+    mean_band = next(
+        t for t in fig.data if t.name == "Interval for the expected counterfactual (95%)"
+    )
+    pi_band = next(
+        t for t in fig.data if t.name.startswith("Range a single") and t.fill == "tonexty"
+    )
+    pi_upper = next(t for t in fig.data if t.name == pi_band.name + " (upper)")
+    assert pi_band.line.dash == "dot" and pi_upper.line.dash == "dot"  # not shade alone
+    alpha = [float(t.fillcolor.rsplit(",", 1)[1].rstrip(")")) for t in (pi_band, mean_band)]
+    assert alpha[0] < alpha[1]  # the prediction band is the lighter one
+    assert np.all(np.asarray(pi_band.y) <= np.asarray(mean_band.y))
+    assert {"prediction_lower_rate", "prediction_upper_rate"} <= set(result.fitted.columns)
 
 
 def test_spc_chart_marks_special_causes_by_symbol_text_and_colour():

@@ -6,6 +6,7 @@ import html
 import re
 from pathlib import Path
 
+import pytest
 from apptest_text import page_text
 from streamlit.testing.v1 import AppTest
 
@@ -28,23 +29,76 @@ def test_the_board_summary_carries_one_verdict_per_primary_outcome(sample_wh):
     assert summary.plan_line.startswith("Analysis plan fixed on")
 
 
-def test_board_page_and_report_say_the_same_sentence(sample_copy, monkeypatch, tmp_path):
+def _verdict_lines(at: AppTest) -> list[str]:
+    """The verdict lines a page drew: the boxed sentence and the grade under it."""
+    return [str(m.value) for m in at.markdown]
+
+
+def _choose(at: AppTest, page: str, measure: str) -> str:
+    """``page`` with ``measure`` chosen in the sidebar, as its text."""
+    at.switch_page(f"views/{page}.py").run()
+    next(s for s in at.sidebar.selectbox if s.label == "Measure").set_value(measure).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return page_text(at)
+
+
+@pytest.fixture
+def app(sample_copy, monkeypatch):
+    """The dashboard on a copy of the sample, on its first page (the Board), and the verdicts
+    as the stats layer gives them."""
     with open_warehouse(sample_copy) as wh:
         views = verdict_views(verdicts(wh, AREA))
     monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(sample_copy))
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     assert not at.exception
+    return at, views
+
+
+def test_board_trends_cohorts_and_report_say_the_same_sentence(app, sample_copy, tmp_path):
+    at, views = app
     board = page_text(at)
+    board_lines = _verdict_lines(at)
     result = build_report(sample_copy, year=2026, area_code=AREA, out=tmp_path / "r.html")
     report = html.unescape((tmp_path / "r.html").read_text(encoding="utf-8"))
-    assert views
+    assert [v.key for v in views] == list(load_plan(AREA).primary)
     for view in views:
         assert view.sentence in board, view.key
         assert view.sentence in report, view.key
         assert view.grade_label in board and view.grade_label in report
         numbers = result.numbers["verdicts"][view.key]
         assert numbers["sentence"] == view.sentence and numbers["grade"] == view.grade
+        # Trends and Cohorts, with this primary outcome chosen, draw the Board's own lines:
+        # the same sentence and grade, and no other outcome's verdict.
+        boxed = (
+            f"**{view.title}.** {view.sentence}",
+            f"*{view.grade_label}: {view.grade_meaning}*",
+        )
+        assert set(boxed) <= set(board_lines), view.key
+        for page in ("trends", "cohorts"):
+            text = _choose(at, page, view.key)
+            assert set(boxed) <= set(_verdict_lines(at)), (page, view.key)
+            assert (
+                "The verdict for this outcome" in text and "plan, so it has no verdict" not in text
+            )
+            others = [o.sentence for o in views if o.key != view.key]
+            assert not any(sentence in text for sentence in others), (page, view.key)
+
+
+def test_a_secondary_measure_shows_the_plan_line_not_a_verdict(app):
+    at, views = app
+    assert load_plan(AREA).role("cla_at_period_end") == "secondary"
+    for page in ("trends", "cohorts"):
+        text = _choose(at, page, "cla_at_period_end")
+        line = next(i.value for i in at.info if "analysis plan" in i.value)
+        assert line.startswith("**Children looked after (at period end)** is a secondary outcome")
+        assert "children starting to be looked after; child protection plans started" in line
+        assert "The verdict for this outcome" not in text
+        for view in views:
+            assert view.sentence not in text and view.grade_meaning not in text, (page, view.key)
+        # The page's own estimates are labelled for what they are: beside a verdict, not one.
+        assert "are supporting views" in text
+        assert ("SPC is process monitoring, not a verdict" in text) == (page == "trends")
 
 
 def test_verdict_words_never_overclaim(sample_wh):

@@ -1,4 +1,5 @@
-"""Cohorts: localities, rollout waves and age bands compared; event time; staggered DiD."""
+"""Cohorts: the measure's verdict when the plan makes it primary; localities, rollout waves and
+age bands compared; event time and the staggered DiD as supporting views."""
 
 from __future__ import annotations
 
@@ -6,45 +7,58 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.views.common import (
-    RATE_DERIVED,
     chart_block,
     choose_series,
     empty_state,
-    header,
     in_range,
-    require_context,
+    open_page,
     spread,
 )
+from dashboard.views.verdict_block import measure_verdict
+from pipelines import disclosure
 from pipelines.measures import GRAIN_LABELS, MEASURES
 from pipelines.present import charts
+from pipelines.present.charts import tables as gates
 
 #: The per-period columns of a rate table, as the downloads show them.
 RATE_TABLE_COLS = ("period_end", "value", "population", "rate_per_10k", "rate_lower", "rate_upper")
 
-ctx = require_context()
-f = ctx.filters
-measure = MEASURES[f.measure]
-label = measure.label.lower()
-header(
+ctx = open_page(
     "Cohorts",
-    ctx,
     "Localities started Restorative Practice in waves. Comparing localities, waves and age "
     "bands shows whether the change followed each locality's own start, which is stronger "
     "evidence than a change in the whole area alone.",
 )
-COUNT_COLS = ["value"]
+f = ctx.filters
+measure = MEASURES[f.measure]
+label = measure.label.lower()
+
+# -- the verdict first: it rests on the comparison of localities this page charts --------------
+measure_verdict(
+    ctx,
+    supporting="The event-time chart and the difference-in-differences on this page (per "
+    "10,000 children, at the grain chosen in the sidebar) are supporting views. They can differ "
+    "from the verdict, which uses quarters and tests the comparison against every order in "
+    "which the localities could have started.",
+)
 step = {"quarter": "Quarters", "month": "Months", "financial_year": "Years"}[f.grain]
 
 
-def index_block(fig, frame, comparison, key: str, by: str) -> None:
+def gated_view(comparison) -> disclosure.Gated:
+    """The comparison's frame through the disclosure gate (with its totals), then the periods
+    chosen in the sidebar: gated whole, so a filter never leaves a part recoverable."""
+    whole = gates.gate_comparison(comparison.frame)
+    return whole.take(in_range(whole.plot, ctx).index)
+
+
+def index_block(fig, gated, comparison, key: str, by: str) -> None:
     """The indexed chart with its table (count, index) for localities or age bands."""
     chart_block(
         fig,
-        frame[[c for c in ("series", "period_end", "value", "index") if c in frame]],
+        gated,
+        columns=("series", "period_end", "value", "index"),
         key=f"{key}-index",
         file_name=f"{ctx.area_name} {f.measure} indexed by {by}",
-        count_cols=COUNT_COLS,
-        derived={"value": ("index",)},
         caption=comparison.index_base,
     )
 
@@ -64,9 +78,10 @@ with tab_units:
         key="cohorts-localities",
         default=order[:1] + spread(order[1:], waves),  # the whole area, then each wave in turn
     )
-    frame = in_range(comparison.frame, ctx)
+    gated = gated_view(comparison)
     if len(shown) < len(order):
-        frame = frame[frame["series"].isin(shown)]
+        gated = gated.take(gated.plot.index[gated.plot["series"].isin(shown)])
+    frame = gated.plot
     if frame.empty:
         empty_state(
             "No locality figures match these filters",
@@ -80,14 +95,12 @@ with tab_units:
             source=comparison.source,
             x_range=f.x_range,
         )
-        table_cols = ["series", "wave", "start_date", *RATE_TABLE_COLS, "index"]
         chart_block(
             fig,
-            frame[[c for c in table_cols if c in frame]],
+            gated,
+            columns=("series", "wave", "start_date", *RATE_TABLE_COLS, "index"),
             key="units-small",
             file_name=f"{ctx.area_name} {f.measure} by locality",
-            count_cols=COUNT_COLS,
-            derived={"value": (*RATE_DERIVED["value"], "index")},
             caption="Panels share the same scale. The shaded band is the 95% confidence interval.",
         )
         fig = charts.indexed_chart(
@@ -99,12 +112,13 @@ with tab_units:
             x_range=f.x_range,
         )
         fig.update_yaxes(title_text="Index (100 = first year)")
-        index_block(fig, frame, comparison, "units", "locality")
+        index_block(fig, gated, comparison, "units", "locality")
 
 # -- age bands ---------------------------------------------------------------------------------
 with tab_ages:
     comparison = data.age_band_comparison(f.area, f.measure, grain=f.grain, unit=f.unit)
-    frame = in_range(comparison.frame, ctx)
+    gated = gated_view(comparison)
+    frame = gated.plot
     if frame.empty:
         empty_state(
             "No age-band figures match these filters",
@@ -122,11 +136,10 @@ with tab_ages:
         )
         chart_block(
             fig,
-            frame[[c for c in ("series", *RATE_TABLE_COLS) if c in frame]],
+            gated,
+            columns=("series", *RATE_TABLE_COLS),
             key="ages-small",
             file_name=f"{ctx.area_name} {f.measure} by age band",
-            count_cols=COUNT_COLS,
-            derived=RATE_DERIVED,
             caption="Age bands often have small numbers, so their intervals are wide; counts "
             "from 1 to 4 are shown as “c” in the table.",
         )
@@ -138,7 +151,7 @@ with tab_ages:
             base_label="100 = first year",
             x_range=f.x_range,
         )
-        index_block(fig, frame, comparison, "ages", "age band")
+        index_block(fig, gated, comparison, "ages", "age band")
 
 # -- waves -------------------------------------------------------------------------------------
 with tab_waves:
@@ -156,8 +169,11 @@ with tab_waves:
             icon=":material/block:",
         )
     else:
+        # Pooled counts are not in the table, but exact Poisson limits give them away: the
+        # gate suppresses every row whose interval implies a count of 1 to the threshold.
+        waves = gates.gate_event_time(waves)
         fig = charts.event_time_chart(
-            waves,
+            waves.plot,
             title=f"Lining the waves up on their own start: does {label} fall after 0?",
             source=cohort.source,
             x_col="periods_since_rollout",
@@ -175,7 +191,7 @@ with tab_waves:
             "confidence intervals.",
         )
 
-    st.markdown("##### Staggered difference-in-differences (event study)")
+    st.markdown("##### Staggered difference-in-differences (event study, a supporting view)")
     if cohort.did is None or cohort.dynamic.empty:
         empty_state(
             "The difference-in-differences could not run",

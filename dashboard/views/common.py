@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import pandas as pd
 import streamlit as st
 
 from dashboard.state import Context, context, period_label
-from pipelines import config
+from pipelines import config, disclosure
 from pipelines.measures import GRAIN_LABELS
 from pipelines.present import charts
 from pipelines.present.wording import slug
@@ -66,6 +66,18 @@ def header(title: str, ctx: Context | None, intro: str = "") -> None:
         st.caption(view_caption(ctx))
     if intro:
         st.markdown(intro)
+
+
+def open_page(title: str, intro: str = "", *, caption: bool = True) -> Context:
+    """The opening of a page that reads the warehouse: its context, title, view caption, intro.
+
+    Stops with an empty state when the warehouse has no data (:func:`require_context`).
+    ``caption=False`` leaves out the line naming the area, unit, measure and periods, for a page
+    that does not follow those filters.
+    """
+    ctx = require_context()
+    header(title, ctx if caption else None, intro)
+    return ctx
 
 
 def source(ctx: Context, dataset: str = "outcomes extracts", population: str | None = None) -> str:
@@ -128,27 +140,62 @@ def spread(names: list[str], group: dict[str, object]) -> list[str]:
     return out
 
 
+def gate(
+    frame: pd.DataFrame,
+    count_cols: Iterable[str] = (),
+    derived: dict[str, Iterable[str]] | None = None,
+    *,
+    totals: dict[str, Sequence[str]] | None = None,
+    rows: dict[str, object] | None = None,
+) -> disclosure.Gated:
+    """The disclosure gate (`pipelines.disclosure.gate`) at the configured threshold.
+
+    Give its ``plot`` to the chart builder and the gated frame itself to :func:`chart_block`,
+    so the chart, its hover, the table and the CSV hide the same cells.
+    """
+    return disclosure.gate(
+        frame,
+        count_cols,
+        derived=derived,
+        threshold=config.suppression_threshold(),
+        totals=totals,
+        rows=rows,
+    )
+
+
 def chart_block(
     fig,
-    table: pd.DataFrame,
+    table: pd.DataFrame | disclosure.Gated,
     *,
     key: str,
     file_name: str,
     count_cols: Iterable[str] = (),
     derived: dict[str, Iterable[str]] | None = None,
+    totals: dict[str, Sequence[str]] | None = None,
+    columns: Iterable[str] | None = None,
     caption: str = "",
 ) -> None:
-    """A chart with the data behind it (disclosure-controlled) and a CSV download."""
+    """A chart with the data behind it (disclosure-controlled) and a CSV download.
+
+    ``table`` is a frame (gated here with ``count_cols``, ``derived`` and ``totals``) or what
+    :func:`gate` returned for the frame the chart was drawn from; ``columns`` picks the
+    columns shown and downloaded. The table on screen, its toolbar's CSV and the download are
+    all the gate's ``table``: suppressed cells are "c" and text is formula-escaped.
+    """
+    if not isinstance(table, disclosure.Gated):
+        table = gate(table, count_cols, derived, totals=totals)
+    shown = table.table
+    if columns is not None:
+        shown = shown[[c for c in columns if c in shown.columns]]
     st.plotly_chart(fig, width="stretch", key=f"chart-{key}", config={"displaylogo": False})
     if caption:
         st.caption(caption)
     threshold = config.suppression_threshold()
     with st.expander("Data behind this chart (table and CSV download)"):
-        shown = charts.disclosure_control(table, count_cols, derived, threshold)
         st.dataframe(shown, hide_index=True, width="stretch")
         st.download_button(
             "Download CSV",
-            charts.csv_bytes(table, count_cols, derived, threshold),
+            disclosure.to_safe_csv(disclosure.iso_dates(shown)),
             file_name=f"{slug(file_name, 'data')}.csv",
             mime="text/csv",
             key=f"download-{key}",
@@ -156,5 +203,65 @@ def chart_block(
         )
         st.caption(
             f"Counts from 1 to {threshold} are shown as “c” (and rates made from them are "
-            "suppressed) to protect children's privacy."
+            "suppressed, and where a total sits beside its parts, the next smallest part too) "
+            "to protect children's privacy."
         )
+
+
+def safe_table(frame: pd.DataFrame, **options) -> None:
+    """`st.dataframe` of ``frame`` with its text formula-escaped (the toolbar's CSV too).
+
+    Every table a page shows goes through here or :func:`headed_table` / :func:`chart_block`:
+    the toolbar's "Download as CSV" exports what the table holds.
+    """
+    st.dataframe(disclosure.escape_frame(frame), **options)
+
+
+#: Plain-English headings for the columns of the Data pages' tables (coverage, upload issues,
+#: upload history, DfE revisions), one heading per column name so every table reads alike.
+HEADINGS: dict[str, object] = {
+    "area_code": "Area",
+    "measure": "Measure",
+    "first_period": st.column_config.DateColumn("First period", format="D MMM YYYY"),
+    "last_period": st.column_config.DateColumn("Last period", format="D MMM YYYY"),
+    "periods": "Periods",
+    "units": "Units",
+    "age_bands": "Age bands",
+    "values_present": "Values present",
+    "suppressed": "Suppressed cells",
+    "upload_id": "Upload",
+    "uploaded_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"),
+    "file_name": "File",
+    "n_rows": "Rows",
+    "n_added": "Added",
+    "n_revised": "Revised",
+    "n_warnings": "Warnings",
+    "n_errors": "Errors",
+    "user_name": "By",
+    "row_number": "Row",
+    "column_name": "Column",
+    "message": "Problem",
+    "hint": "How to fix",
+    "time_period": st.column_config.NumberColumn("Year ending March", format="%d"),
+    "geographic_level": "Level",
+    "la_name": "Council",
+    "earlier_release": "Earlier release",
+    "later_release": "Later release",
+    "earlier_value": "Earlier figure",
+    "later_value": "Later figure",
+    "value_change": "Change",
+    "earlier_rate_per_10k": "Earlier rate",
+    "later_rate_per_10k": "Later rate",
+    "earlier_null_reason": "Earlier marker",
+    "later_null_reason": "Later marker",
+}
+
+
+def headed_table(frame: pd.DataFrame, *, key: str | None = None, **headings) -> None:
+    """A full-width table without the index, its columns headed from :data:`HEADINGS`.
+
+    ``headings`` override a heading for this table only (a column whose name means something
+    else here).
+    """
+    config = {c: HEADINGS[c] for c in frame.columns if c in HEADINGS} | headings
+    safe_table(frame, hide_index=True, width="stretch", key=key, column_config=config)

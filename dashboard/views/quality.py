@@ -5,9 +5,27 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from dashboard.views.common import empty_state, header
+from dashboard.views.common import empty_state, headed_table, header
 from pipelines.contracts import contracts_markdown
 from pipelines.measures import MEASURES
+
+#: The DfE revisions table: what changed (measure, year, council) and the two releases' figures.
+DFE_REVISION_COLUMNS = [
+    "measure",
+    "time_period",
+    "geographic_level",
+    "la_name",
+    "area_code",
+    "earlier_release",
+    "later_release",
+    "earlier_value",
+    "later_value",
+    "value_change",
+    "earlier_rate_per_10k",
+    "later_rate_per_10k",
+    "earlier_null_reason",
+    "later_null_reason",
+]
 
 header(
     "Data quality & methods",
@@ -47,22 +65,7 @@ with tabs[0]:
         coverage = coverage.assign(
             measure=coverage["measure"].map(lambda m: MEASURES[m].label if m in MEASURES else m)
         )
-        st.dataframe(
-            coverage,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "area_code": "Area",
-                "measure": "Measure",
-                "first_period": st.column_config.DateColumn("First period", format="D MMM YYYY"),
-                "last_period": st.column_config.DateColumn("Last period", format="D MMM YYYY"),
-                "periods": "Periods",
-                "units": "Units",
-                "age_bands": "Age bands",
-                "values_present": "Values present",
-                "suppressed": "Suppressed cells",
-            },
-        )
+        headed_table(coverage)
 
 with tabs[1]:
     suppressed = _shown_or_empty(
@@ -99,19 +102,7 @@ with tabs[2]:
             f"{counts.get('error', 0):,} error(s) and {counts.get('warning', 0):,} warning(s) "
             "from past uploads, newest upload first."
         )
-        st.dataframe(
-            issues,
-            hide_index=True,
-            width="stretch",
-            column_config={
-                "upload_id": "Upload",
-                "file_name": "File",
-                "row_number": "Row",
-                "column_name": "Column",
-                "message": "Problem",
-                "hint": "How to fix",
-            },
-        )
+        headed_table(issues)
 
 with tabs[3]:
     revisions = _shown_or_empty(
@@ -156,45 +147,8 @@ with tabs[3]:
             f"{n_rate_only:,} of them changed only the published rate (the count is the same, "
             "so the population behind it was probably revised)."
         )
-        st.dataframe(
-            dfe_revisions[
-                [
-                    "measure",
-                    "time_period",
-                    "geographic_level",
-                    "la_name",
-                    "area_code",
-                    "earlier_release",
-                    "later_release",
-                    "earlier_value",
-                    "later_value",
-                    "value_change",
-                    "earlier_rate_per_10k",
-                    "later_rate_per_10k",
-                    "earlier_null_reason",
-                    "later_null_reason",
-                ]
-            ],
-            hide_index=True,
-            width="stretch",
-            key="dfe-revisions",
-            column_config={
-                "measure": "Measure",
-                "time_period": st.column_config.NumberColumn("Year ending March", format="%d"),
-                "geographic_level": "Level",
-                "la_name": "Council",
-                "area_code": "Code",
-                "earlier_release": "Earlier release",
-                "later_release": "Later release",
-                "earlier_value": "Earlier figure",
-                "later_value": "Later figure",
-                "value_change": "Change",
-                "earlier_rate_per_10k": "Earlier rate",
-                "later_rate_per_10k": "Later rate",
-                "earlier_null_reason": "Earlier marker",
-                "later_null_reason": "Later marker",
-            },
-        )
+        # Here the council's name is a column of its own, so the code is headed "Code".
+        headed_table(dfe_revisions[DFE_REVISION_COLUMNS], key="dfe-revisions", area_code="Code")
 
 with tabs[4]:
     st.markdown(contracts_markdown())

@@ -78,14 +78,14 @@ with st.expander("Value for money (optional)"):
         "Average cost of a child-year looked after (£)",
         1000,
         "report-unit-cost",
-        "Your council's own figure. 0 uses the illustrative default, and the report says so.",
+        "Your council's own figure. 0 shows the child-years difference only, with no money value.",
     )
     investment = pounds_input(
         b,
         "Investment in the programme so far (£)",
         10000,
         "report-investment",
-        "0 means not given: the report shows costs avoided without a return on investment.",
+        "0 means not given: the report values the child-years difference without setting it against an investment.",
     )
 
 pdf_ok, pdf_detail = report.pdf_available()

@@ -6,26 +6,17 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.state import UNIT_ALL, period_label
-from dashboard.views.common import (
-    chart_block,
-    choose_series,
-    empty_state,
-    header,
-    in_range,
-    require_context,
-)
+from dashboard.views.common import chart_block, choose_series, empty_state, in_range, open_page
 from pipelines.measures import MEASURES
 from pipelines.present import charts
 
-ctx = require_context()
-f = ctx.filters
-header(
+ctx = open_page(
     "Training",
-    ctx,
     "How many of the staff in scope have been trained in Restorative Practice, across "
     "children's social care and the partner agencies, and did units that trained more staff "
     "see a bigger change?",
 )
+f = ctx.filters
 
 options = data.training_options(f.area)
 if not options["unit"]:

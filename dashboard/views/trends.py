@@ -1,4 +1,5 @@
-"""Trends: one measure over time, before/after, interrupted time series and SPC."""
+"""Trends: one measure over time; its verdict when the plan makes it primary, then the
+supporting views (before/after, interrupted time series) and process monitoring (SPC)."""
 
 from __future__ import annotations
 
@@ -7,27 +8,36 @@ import streamlit as st
 from dashboard import data
 from dashboard.state import period_label
 from dashboard.views.common import (
-    RATE_DERIVED,
     chart_block,
     empty_state,
-    header,
     in_range,
-    require_context,
+    open_page,
 )
+from dashboard.views.verdict_block import measure_verdict
 from pipelines.analysis import RATE_COLUMNS
 from pipelines.measures import MEASURES
 from pipelines.present import charts
+from pipelines.present.charts import tables as gates
 
-ctx = require_context()
+ctx = open_page("Trends")
 f = ctx.filters
 measure = MEASURES[f.measure]
-header("Trends", ctx)
 better = {"decrease": "lower is better", "increase": "higher is better"}.get(
     measure.improvement, "neither higher nor lower is better in itself"
 )
 st.markdown(
     f"How has the rate of **{measure.label.lower()}** changed since Restorative Practice "
     f"started? For this measure, {better}."
+)
+
+# -- the verdict first (primary outcomes only), then what supports it --------------------------
+measure_verdict(
+    ctx,
+    heading="Supporting views and process monitoring",
+    supporting="The charts below follow the whole area (or the chosen unit) with no comparison "
+    "group, so anything else that changed at the same time shows up in them too: the "
+    "before/after and the interrupted time series are supporting views, and SPC is process "
+    "monitoring, not a verdict.",
 )
 
 # -- page options ------------------------------------------------------------------------------
@@ -89,18 +99,23 @@ if series.empty or series["value"].notna().sum() == 0 or shown["value"].notna().
 
 # -- findings ----------------------------------------------------------------------------------
 if analysis.findings:
-    st.subheader("In brief")
+    st.subheader("In brief, from the supporting views")
     for finding in analysis.findings:
         st.markdown(f"- {finding.text}")
 
 table_columns = [c for c in ("period_end", *RATE_COLUMNS, "complete") if c in shown]
+# The disclosure gate: every chart, hover, table and download below is drawn from it.
+gated = gates.gate_series(shown)
+plotted = gated.plot
 y_title = "Rate per 10,000 children"
 label = measure.label.lower()
 
 # -- 1. time series ----------------------------------------------------------------------------
 st.subheader("1. Over time")
 latest = (
-    shown.dropna(subset=["rate_per_10k"]).iloc[-1] if shown["rate_per_10k"].notna().any() else None
+    plotted.dropna(subset=["rate_per_10k"]).iloc[-1]
+    if plotted["rate_per_10k"].notna().any()
+    else None
 )
 title = f"Rate of {label}"
 if latest is not None:
@@ -109,7 +124,7 @@ if latest is not None:
         f"{period_label(latest['period_end'], f.grain)}"
     )
 fig = charts.time_series(
-    shown,
+    plotted,
     title=title,
     source=analysis.source,
     rollout_date=analysis.rollout_date,
@@ -119,11 +134,10 @@ fig = charts.time_series(
 )
 chart_block(
     fig,
-    shown[table_columns],
+    gated,
+    columns=table_columns,
     key="series",
     file_name=f"{ctx.area_name} {f.measure} {f.unit} {age_band} {f.grain}",
-    count_cols=["value"],
-    derived=RATE_DERIVED,
     caption="The shaded band is the 95% confidence interval: the range the true rate is likely "
     "to be in, allowing for chance.",
 )
@@ -143,31 +157,59 @@ def section(heading: str, result, method: str, what: str):
     return result
 
 
+def method_block(fig, table, *, key: str, what: str, count: str, rate: str, caption: str):
+    """A method's chart and its table, whose one count column ``count`` gives ``rate``.
+
+    ``table`` may be what :func:`gate` returned for it (the chart drawn from its ``plot``)."""
+    chart_block(
+        fig,
+        table,
+        key=key,
+        file_name=f"{ctx.area_name} {f.measure} {what}",
+        count_cols=[count],
+        derived={count: (rate,)},
+        caption=caption,
+    )
+
+
 # -- 2. before and after -----------------------------------------------------------------------
 ba = section(
-    "2. Before and after the rollout",
+    "2. Before and after the rollout (supporting view)",
     analysis.before_after,
     "before_after",
     "The before/after comparison",
 )
-if ba is not None:
-    fig, title = charts.before_after_figure(
-        ba, source=analysis.source, rollout_date=analysis.rollout_date, y_title=y_title
+if ba is not None and gates.before_after_withheld(ba.periods):
+    empty_state(
+        "The before/after comparison is withheld",
+        "Too few children were counted in the chosen window: its averages would give away "
+        "counts that are suppressed to protect their privacy.",
+        "Choose a longer window, the quarterly grain, the whole area or all ages.",
+        icon=":material/lock:",
     )
-    chart_block(
+elif ba is not None:
+    ba_gated = gates.gate_before_after(ba.periods)
+    fig, title = charts.before_after_figure(
+        ba,
+        source=analysis.source,
+        rollout_date=analysis.rollout_date,
+        y_title=y_title,
+        periods=ba_gated.plot,
+    )
+    method_block(
         fig,
-        ba.periods,
+        ba_gated,
         key="before-after",
-        file_name=f"{ctx.area_name} {f.measure} before after",
-        count_cols=["count"],
-        derived={"count": ("rate",)},
+        what="before after",
+        count="count",
+        rate="rate",
         caption="Each point is one period. The thick lines are the average rate on each side "
         "and the shaded boxes their 95% confidence intervals.",
     )
 
 # -- 3. interrupted time series ----------------------------------------------------------------
 its = section(
-    "3. Compared with what we would expect without Restorative Practice",
+    "3. Compared with what we would expect without Restorative Practice (supporting view)",
     analysis.its,
     "its",
     "The interrupted time series model",
@@ -183,31 +225,40 @@ if its is not None:
         )
     else:
         title = f"Level change at rollout {change:+.1f} (95% CI {effect.ci_lower:+.1f} to {effect.ci_upper:+.1f})"
+    its_gated = gates.gate_its(its.fitted)
     fig = charts.its_chart(
-        its.fitted,
+        its_gated.plot,
         title=title,
         source=analysis.source,
         rollout_date=its.intervention_date,
         y_title=y_title,
         x_range=f.x_range,
     )
-    chart_block(
+    method_block(
         fig,
-        its.fitted,
+        its_gated,
         key="its",
-        file_name=f"{ctx.area_name} {f.measure} interrupted time series",
-        count_cols=["observed"],
-        derived={"observed": ("observed_rate",)},
+        what="interrupted time series",
+        count="observed",
+        rate="observed_rate",
         caption="The dashed orange line projects the trend before the rollout forward: what "
         "the model expects would have happened without Restorative Practice. Its shaded band "
         "is the 95% interval.",
     )
 
 # -- 4. SPC ------------------------------------------------------------------------------------
-spc = section("4. Statistical process control (SPC)", analysis.spc, "spc", "The SPC chart")
+spc = section(
+    "4. Process monitoring: statistical process control (SPC)", analysis.spc, "spc", "The SPC chart"
+)
 if spc is not None:
+    st.caption(
+        "SPC shows whether the rate is moving beyond its normal ups and downs, period by period. "
+        "It is process monitoring: it is not a verdict on Restorative Practice."
+    )
+    # The points are rates: a period whose count is suppressed has its rate suppressed too.
+    spc_gated = gates.gate_spc(spc.points, series)
     fig = charts.spc_chart(
-        spc.points,
+        spc_gated.plot,
         title=f"Is the rate of {label} moving beyond its normal ups and downs?",
         source=analysis.source,
         rollout_date=analysis.rollout_date,
@@ -217,16 +268,10 @@ if spc is not None:
         y_title=y_title,
         x_range=f.x_range,
     )
-    spc_table = spc.points[
-        [
-            c
-            for c in ("date", "value", "mean", "lpl", "upl", "point_type", "signal")
-            if c in spc.points
-        ]
-    ]
     chart_block(
         fig,
-        spc_table,
+        spc_gated,
+        columns=("date", "value", "mean", "lpl", "upl", "point_type", "signal"),
         key="spc",
         file_name=f"{ctx.area_name} {f.measure} spc",
         caption="Points marked I (blue diamond) are special-cause improvement, C (orange "

@@ -5,11 +5,11 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from dashboard.auth import SESSION_KEY
-from dashboard.views.common import empty_state, header
-from dashboard.views.upload_returns import render_returns_tab
+from dashboard.views.common import empty_state, headed_table, header
+from dashboard.views.upload_returns import demo_notice, render_returns_tab
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, template_csv
 from pipelines.load.dfe import recognised_tables_text
+from pipelines.load.ingest import not_ready_message
 
 STATUS = {
     "valid": (":material/check_circle:", "Ready to load"),
@@ -117,7 +117,8 @@ with extracts_tab:
     st.subheader("3. Commit")
     ready = [(c, content) for c, content in checks if c.result.outcome == "valid"]
     if files and not ready:
-        st.warning("No file is ready to load: fix the errors shown above, or choose other files.")
+        # An identical re-upload is "already loaded", not an error to fix.
+        st.warning(not_ready_message([c.result for c, _ in checks]))
     commit = st.button(
         f"Commit {len(ready)} file(s) to the warehouse" if ready else "Commit",
         type="primary",
@@ -160,15 +161,11 @@ with dfe_tab:
     )
     with st.expander("Which DfE files are recognised"):
         st.text(recognised_tables_text())
-    dfe_identity = st.session_state.get(SESSION_KEY)
-    dfe_demo = bool(dfe_identity and dfe_identity.demo)
-    if dfe_demo:
-        st.info(
-            "Demo mode: the sample already includes synthetic DfE-format files, and importing "
-            "other DfE files is switched off so a demo warehouse holds only the sample. Use "
-            "`rp-impact import-dfe FILE...` on your own warehouse.",
-            icon=":material/science:",
-        )
+    dfe_demo = demo_notice(
+        "the sample already includes synthetic DfE-format files, and importing other DfE files "
+        "is switched off so a demo warehouse holds only the sample.",
+        "`rp-impact import-dfe FILE...`",
+    )
     dfe_generation = st.session_state.setdefault("dfe_generation", 0)
     dfe_files = st.file_uploader(
         "DfE CSV files: one or more",
@@ -221,39 +218,10 @@ else:
             "Choose files above and commit them.",
         )
     else:
-        shown = history[
-            [
-                "upload_id",
-                "uploaded_at",
-                "file_name",
-                "dataset",
-                "outcome",
-                "n_rows",
-                "n_added",
-                "n_revised",
-                "n_warnings",
-                "n_errors",
-                "user_name",
-                "source",
-            ]
-        ]
-        st.dataframe(
-            shown,
-            hide_index=True,
-            width="stretch",
-            key="upload-history",
-            column_config={
-                "upload_id": "Upload",
-                "uploaded_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm"),
-                "file_name": "File",
-                "n_rows": "Rows",
-                "n_added": "Added",
-                "n_revised": "Revised",
-                "n_warnings": "Warnings",
-                "n_errors": "Errors",
-                "user_name": "By",
-            },
-        )
+        # Everything the audit log holds, less what is long or internal: the unchanged-row count
+        # (in each upload's summary), the SHA-256 fingerprint and the message (`rp-impact uploads`).
+        shown = history.drop(columns=["n_unchanged", "sha256", "message"])
+        headed_table(shown, key="upload-history")
         st.caption(
             f"{len(history):,} upload(s), newest first. Each is recorded with the file's "
             "SHA-256 fingerprint (see `rp-impact uploads`)."

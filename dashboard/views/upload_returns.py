@@ -16,6 +16,15 @@ KINDS = {
 }
 
 
+def demo_notice(why: str, command: str) -> bool:
+    """Whether this is a demo session; if so, say ``why`` importing is off and which ``command``
+    does it on the user's own warehouse (the Upload page's tabs all say it alike)."""
+    demo = returns_door.demo_mode()
+    if demo:
+        st.info(f"Demo mode: {why} Use {command} on your own warehouse.", icon=":material/science:")
+    return demo
+
+
 def render_returns_tab() -> None:
     """The statutory returns tab of the Upload page."""
     st.markdown(
@@ -24,15 +33,12 @@ def render_returns_tab() -> None:
         "record or identifier. Several years may be given at once: name each file with its "
         "year (e.g. `episodes_2023-24.csv`). See *docs/returns.md* for every definition."
     )
-    demo = returns_door.demo_mode()
-    if demo:
-        st.info(
-            "Demo mode: this server holds only the synthetic sample, so importing statutory "
-            "returns is switched off. Use `rp-impact import-903` or `import-cin` on your own "
-            "warehouse.",
-            icon=":material/science:",
-        )
     generation = st.session_state.setdefault("returns_generation", 0)
+    demo = demo_notice(
+        "this server holds only the synthetic sample, so importing statutory returns is "
+        "switched off.",
+        "`rp-impact import-903` or `import-cin`",
+    )
     collection = st.radio(
         "Which return?", list(KINDS), format_func=lambda k: KINDS[k][0], key="returns-kind"
     )

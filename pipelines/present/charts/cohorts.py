@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from pipelines import disclosure
 from pipelines.present.charts.style import (
     DARK_BLUE,
     DARK_GREY,
@@ -75,7 +76,11 @@ def small_multiples(
     The figure is assembled as one dict and validated once: plotly re-validates the whole
     figure on each `add_trace` / `add_vline` / `update_*axes`, which made every panel cost
     tens of milliseconds.
+
+    Where the count (`value`) is 1 to the suppression threshold, the rate and its band are a
+    gap; the page gates first with its totals (secondary suppression) as well.
     """
+    frame = disclosure.blank_small(frame, "value", (value_col, lower_col, upper_col, "index"))
     names = list(dict.fromkeys(frame[series_col].tolist()))
     columns = max(1, min(columns, len(names) or 1))
     rows = max(1, math.ceil(len(names) / columns))
@@ -231,7 +236,10 @@ def indexed_chart(
     base_label: str = "100 = the year before rollout",
     x_range=None,
 ) -> go.Figure:
-    """Every series indexed to 100 at a base, on one chart (line dash and colour per series)."""
+    """Every series indexed to 100 at a base, on one chart (line dash and colour per series).
+
+    An index made from a small count (`value` 1 to the threshold) is a gap."""
+    frame = disclosure.blank_small(frame, "value", (value_col,))
     traces = []
     for number, (name, part) in enumerate(frame.groupby(series_col, sort=False)):
         part = part.sort_values(date_col)
@@ -266,7 +274,15 @@ def event_time_chart(
     x_title: str = "Quarters since rollout (0 = the quarter the rollout started)",
     y_title: str = "Rate per 10,000 children",
 ) -> go.Figure:
-    """One line per rollout wave against time since rollout; 0 is marked."""
+    """One line per rollout wave against time since rollout; 0 is marked.
+
+    A pooled rate whose exact Poisson interval gives away a count of 1 to the threshold is a
+    gap, with its interval (`pipelines.disclosure.implied_counts`); so is one whose count
+    (`value`, when the frame has it) is small.
+    """
+    frame = disclosure.blank_small(frame, "value", (value_col, lower_col, upper_col))
+    if lower_col and upper_col:
+        frame = disclosure.blank_implied(frame, lower_col, upper_col, (value_col,))
     traces: list[dict] = []
     for number, (name, part) in enumerate(frame.groupby(group_col, sort=True)):
         part = part.sort_values(x_col)

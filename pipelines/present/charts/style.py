@@ -302,9 +302,19 @@ def band_traces(
     opacity: float = 0.18,
     showlegend: bool = True,
     legendgroup: str | None = None,
+    edge_dash: str | None = None,
 ) -> list[dict]:
-    """The two traces of a shaded interval: the upper edge, then the lower edge filled to it."""
-    edge = {"type": "scatter", "x": list(x), "mode": "lines", "line": {"width": 0}}
+    """The two traces of a shaded interval: the upper edge, then the lower edge filled to it.
+
+    ``edge_dash`` (e.g. ``"dot"``) draws both edges as thin lines of that dash, so a second,
+    lighter band stays visible where it overlaps another and does not rely on shade alone.
+    """
+    line = (
+        {"width": 0}
+        if edge_dash is None
+        else {"width": 1, "dash": edge_dash, "color": rgba(color, min(1.0, 3 * opacity))}
+    )
+    edge = {"type": "scatter", "x": list(x), "mode": "lines", "line": line}
     return [
         {
             **edge,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipelines import disclosure
 from pipelines.present.charts.labels import assurance_label, variation_label
 from pipelines.present.charts.style import (
     DARK_BLUE,
@@ -24,6 +25,7 @@ from pipelines.present.charts.style import (
     new_figure,
 )
 from pipelines.present.wording import fy_label
+from pipelines.stats import its as _its
 
 PERIOD_ENDING = {"title_text": "Period ending"}
 
@@ -108,9 +110,16 @@ def time_series(
     financial_years: bool = False,
     x_range=None,
     target: float | None = None,
+    count_col: str | None = "value",
 ) -> go.Figure:
-    """A rate over time with its 95% confidence band and the rollout marked."""
+    """A rate over time with its 95% confidence band and the rollout marked.
+
+    Where `count_col` is 1 to the suppression threshold, the rate and its band are a gap
+    (`pipelines.disclosure.blank_small`), never a point or a hover.
+    """
     data = frame.sort_values(date_col)
+    if count_col:
+        data = disclosure.blank_small(data, count_col, (value_col, lower_col, upper_col))
     fig = new_figure()
     if lower_col and upper_col and lower_col in data and upper_col in data:
         fig.add_traces(
@@ -155,10 +164,12 @@ def before_after_figure(
     rollout_date,
     period_word: str = "periods",
     y_title: str = "Rate per 10,000 children",
+    periods: pd.DataFrame | None = None,
 ) -> tuple[go.Figure, str]:
     """The before/after chart of a `BeforeAfterResult`, and its finding-stating title.
 
-    One place for the dashboard's Trends page and the annual report.
+    One place for the dashboard's Trends page and the annual report. `periods` (default
+    ``ba.periods``) is the per-period table to plot, as the disclosure gate gave it.
     """
     direction = "lower" if ba.rate_after < ba.rate_before else "higher"
     title = (
@@ -178,7 +189,7 @@ def before_after_figure(
         }
     )
     figure = before_after_chart(
-        ba.periods,
+        ba.periods if periods is None else periods,
         summary,
         title=title,
         source=source,
@@ -200,8 +211,9 @@ def before_after_chart(
     """Period rates before and after the rollout, with each side's pooled rate and 95% CI.
 
     `periods`: date, side ("before"/"after"), rate. `summary`: side, start, end, rate, lower,
-    upper (one row per side).
+    upper (one row per side). A period whose `count` is small has no point (its rate is blank).
     """
+    periods = disclosure.blank_small(periods, "count", ("rate",))
     fig = new_figure()
     styles = {
         "before": (DARK_GREY, "circle", "Before rollout"),
@@ -259,24 +271,39 @@ def its_chart(
     y_title: str = "Rate per 10,000 children",
     x_range=None,
 ) -> go.Figure:
-    """Observed points, the model's fitted line and the counterfactual (no rollout) with band.
+    """Observed points, the model's fitted line and the counterfactual (no rollout) with bands.
 
-    `fitted` is `ITSResult.fitted`: date, observed, fitted, counterfactual(_lower/_upper), and
-    the same with a `_rate` suffix when the model had a population.
+    `fitted` is `ITSResult.fitted`: date, observed, fitted, counterfactual(_lower/_upper) (the
+    interval for the expected counterfactual), prediction_lower/_upper (the range a single
+    period would fall in without the change) when present, and the same with a `_rate` suffix
+    when the model had a population. The prediction band is wider, lighter and dot-edged, so
+    a reader can tell the two apart: points outside the narrow band of the mean are expected;
+    points outside the prediction band are not.
     """
     suffix = "_rate" if rate and "observed_rate" in fitted else ""
-    data = fitted.sort_values("date")
+    # An observed count of 1 to the threshold is plotted as neither a count nor a rate.
+    data = disclosure.blank_small(fitted, "observed", ("observed_rate",)).sort_values("date")
     post = data[data["post"].astype(bool)] if "post" in data else data
-    fig = new_figure(
-        band_traces(
+    traces: list[dict] = []
+    if f"prediction_lower{suffix}" in post:
+        traces += band_traces(
             post["date"],
-            post[f"counterfactual_lower{suffix}"],
-            post[f"counterfactual_upper{suffix}"],
-            name="Counterfactual 95% interval",
+            post[f"prediction_lower{suffix}"],
+            post[f"prediction_upper{suffix}"],
+            name=_its.prediction_interval_label().capitalize(),
             color=ORANGE,
-            opacity=0.2,
+            opacity=0.08,
+            edge_dash="dot",
         )
+    traces += band_traces(
+        post["date"],
+        post[f"counterfactual_lower{suffix}"],
+        post[f"counterfactual_upper{suffix}"],
+        name=_its.mean_interval_label().capitalize(),
+        color=ORANGE,
+        opacity=0.22,
     )
+    fig = new_figure(traces)
     fig.add_trace(
         go.Scatter(
             x=data["date"],
@@ -321,14 +348,21 @@ def spc_chart(
     target: float | None = None,
     y_title: str = "Rate per 10,000 children",
     x_range=None,
+    suppressed_dates=(),
 ) -> go.Figure:
     """An XmR chart in the Making Data Count style.
 
     `points` is `XmrResult.points` (date, value, mean, upl, lpl, near_upl, near_lpl,
     point_type). Special-cause points are marked by symbol, colour and a one-letter text label
     (I = improvement, C = concern, S = special cause with no direction of improvement).
+    `suppressed_dates` are periods whose count disclosure control suppressed: their value is
+    a gap (the points hold rates, not counts, so the caller says which they are).
     """
     data = points.sort_values("date")
+    if len(suppressed_dates):
+        data = disclosure.blank(
+            data, [], rows={"value": disclosure.rows_matching(data["date"], suppressed_dates)}
+        )
     fig = new_figure()
     fig.add_trace(
         go.Scatter(
