@@ -121,3 +121,21 @@ def test_ratio_change_phrase_and_count_ranges_are_never_degenerate() -> None:
     )
     assert count_range_words(539, 731) == "540 to 730"
     assert count_range_words(631, 634) == "631 to 634"  # not "630 to 630"
+
+
+# --- its_step_title (pipelines.present.wording) -----------------------------------------------
+
+
+def test_the_its_title_has_no_signed_zero_and_says_no_step_when_there_is_none():
+    from pipelines.present.wording import its_step_title
+
+    assert its_step_title("rate ratio", 0.88, 0.80, 0.97) == (
+        "After the rollout the rate stepped down by 12% against the trend (95% CI \u221220% to "
+        "\u22123%)"
+    )
+    flat = its_step_title("rate ratio", 1.002, 0.97, 1.004)
+    assert flat.startswith("After the rollout the rate showed no step") and "+0%" not in flat
+    assert "to 0%)" in flat
+    assert its_step_title("difference", -0.02, -1.5, 1.2) == (
+        "Level change at rollout 0.0 (95% CI -1.5 to +1.2)"
+    )

@@ -18,6 +18,7 @@ from pipelines.analysis import RATE_COLUMNS
 from pipelines.measures import MEASURES
 from pipelines.present import charts
 from pipelines.present.charts import tables as gates
+from pipelines.present.wording import its_step_title
 
 ctx = open_page("Trends")
 f = ctx.filters
@@ -216,15 +217,7 @@ its = section(
 )
 if its is not None:
     effect = its.level_change
-    change = (effect.estimate - 1) * 100 if effect.scale == "rate ratio" else effect.estimate
-    if effect.scale == "rate ratio":
-        title = (
-            f"After the rollout the rate stepped {'down' if change < 0 else 'up'} by "
-            f"{abs(change):.0f}% against the trend (95% CI {(effect.ci_lower - 1) * 100:+.0f}% to "
-            f"{(effect.ci_upper - 1) * 100:+.0f}%)"
-        )
-    else:
-        title = f"Level change at rollout {change:+.1f} (95% CI {effect.ci_lower:+.1f} to {effect.ci_upper:+.1f})"
+    title = its_step_title(effect.scale, effect.estimate, effect.ci_lower, effect.ci_upper)
     its_gated = gates.gate_its(its.fitted)
     fig = charts.its_chart(
         its_gated.plot,
@@ -242,8 +235,9 @@ if its is not None:
         count="observed",
         rate="observed_rate",
         caption="The dashed orange line projects the trend before the rollout forward: what "
-        "the model expects would have happened without Restorative Practice. Its shaded band "
-        "is the 95% interval.",
+        "the model expects would have happened without Restorative Practice. The darker band is "
+        "the 95% interval for that expected path; the lighter, wider one is the range a single "
+        "period would fall in without the change (95% prediction interval).",
     )
 
 # -- 4. SPC ------------------------------------------------------------------------------------

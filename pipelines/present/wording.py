@@ -13,7 +13,7 @@ import pandas as pd
 
 # Numbers are formatted in one place; ``pct`` is re-exported for the callers that word dates
 # and percentages together.
-from pipelines.present.numbers import pct
+from pipelines.present.numbers import pct, signed_number, signed_percent
 
 __all__ = [
     "CONFIDENCE_LABEL",
@@ -86,3 +86,28 @@ def slug(text: str, fallback: str) -> str:
     """A name for an id or a file: lower case, hyphens, at most 60 characters; `fallback` when
     nothing is left ("data" for a download, "item" for an element of the report)."""
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or fallback
+
+
+def its_step_title(scale: str, estimate: float, lower: float, upper: float) -> str:
+    """The ITS chart's title: the step at rollout and its 95% interval, with no signed zero.
+
+    ``scale`` is the level change's scale: "rate ratio" (a ratio, 0.88 is a 12% step down) or
+    a difference in the series' own units.
+    """
+    if scale == "rate ratio":
+        change = (estimate - 1) * 100
+        if round(change) == 0:
+            step = "After the rollout the rate showed no step against the trend"
+        else:
+            step = (
+                f"After the rollout the rate stepped {'down' if change < 0 else 'up'} by "
+                f"{abs(change):.0f}% against the trend"
+            )
+        return (
+            f"{step} (95% CI {signed_percent((lower - 1) * 100)} to "
+            f"{signed_percent((upper - 1) * 100)})"
+        )
+    return (
+        f"Level change at rollout {signed_number(estimate)} "
+        f"(95% CI {signed_number(lower)} to {signed_number(upper)})"
+    )

@@ -285,24 +285,22 @@ def its_chart(
     data = disclosure.blank_small(fitted, "observed", ("observed_rate",)).sort_values("date")
     post = data[data["post"].astype(bool)] if "post" in data else data
     traces: list[dict] = []
-    if f"prediction_lower{suffix}" in post:
-        traces += band_traces(
-            post["date"],
-            post[f"prediction_lower{suffix}"],
-            post[f"prediction_upper{suffix}"],
-            name=_its.prediction_interval_label().capitalize(),
-            color=ORANGE,
-            opacity=0.08,
-            edge_dash="dot",
-        )
-    traces += band_traces(
-        post["date"],
-        post[f"counterfactual_lower{suffix}"],
-        post[f"counterfactual_upper{suffix}"],
-        name=_its.mean_interval_label().capitalize(),
-        color=ORANGE,
-        opacity=0.22,
+    # The wide, light prediction band first (when the fit has one), then the mean's band.
+    bands = (
+        ("prediction", _its.prediction_interval_label(), 0.08, "dot"),
+        ("counterfactual", _its.mean_interval_label(), 0.22, None),
     )
+    for kind, label, opacity, edge_dash in bands:
+        if f"{kind}_lower{suffix}" in post:
+            traces += band_traces(
+                post["date"],
+                post[f"{kind}_lower{suffix}"],
+                post[f"{kind}_upper{suffix}"],
+                name=label.capitalize(),
+                color=ORANGE,
+                opacity=opacity,
+                edge_dash=edge_dash,
+            )
     fig = new_figure(traces)
     fig.add_trace(
         go.Scatter(
