@@ -126,12 +126,53 @@ def test_a_busy_warehouse_gives_a_clear_message_not_a_traceback(cli_env, tmp_pat
 
 
 def test_a_busy_warehouse_is_retried_until_free(cli_env, tmp_path):
-    result = _ingest_while_held(
-        cli_env, tmp_path, " time.sleep(2); c.close(); time.sleep(30)", "30"
+    # The holder lets go only once the ingest has said it is waiting, so the test does not
+    # depend on how fast a loaded machine starts the ingest's interpreter.
+    path = tmp_path / "q1.csv"
+    path.write_text(Q1)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
+            " sys.stdin.readline(); c.close(); time.sleep(30)",
+            str(cli_env),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
-    assert result.returncode == 0, result.stderr
-    assert "another upload is in progress" in result.stderr
-    assert "added" in result.stdout and "Traceback" not in result.stderr
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        ingest = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "pipelines.cli",
+                "--warehouse",
+                str(cli_env),
+                "ingest",
+                str(path),
+            ],
+            cwd=REPO,
+            env={**os.environ, "RP_IMPACT_BUSY_WAIT": "60"},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        waited = ""
+        while "another upload is in progress" not in waited:
+            line = ingest.stderr.readline()
+            assert line, f"the ingest ended without saying it waited: {waited}"
+            waited += line
+        holder.stdin.write("release\n")
+        holder.stdin.flush()
+        out, err = ingest.communicate(timeout=120)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert ingest.returncode == 0, err
+    assert "added" in out and "Traceback" not in waited + err
 
 
 def test_report_command_writes_html_and_rejects_other_suffixes(sample_copy, tmp_path, capsys):
@@ -155,22 +196,28 @@ def test_export_command_writes_partitioned_parquet(sample_copy, tmp_path, capsys
     assert main(["--warehouse", str(sample_copy), "export", "--parquet", str(target)]) == 1
 
 
-def test_plan_shows_the_plan_and_records_it_once(cli_env, tmp_path, capsys):
+def test_plan_shows_the_plan_and_records_it_once(cli_env, tmp_path, capsys, monkeypatch):
     path = tmp_path / "q1.csv"
     path.write_text(Q1)
     wh = ["--warehouse", str(cli_env)]
-    assert main([*wh, "ingest", str(path)]) == 0
+    assert main([*wh, "ingest", str(path)]) == 0  # a committed outcomes upload records the plan
     capsys.readouterr()
     assert main([*wh, "plan", "--area", "E06999901"]) == 0
     shown = capsys.readouterr().out
+    assert "Analysis plan fixed on" in shown
     assert (
-        "Analysis plan fixed on" in shown
-        and "primary outcomes are children starting to be looked after and child protection plans started"
-        in shown
+        "primary outcomes are children starting to be looked after and child protection plans "
+        "started" in shown
     )
+    assert "not yet recorded" not in shown and "differs" not in shown
+    assert main([*wh, "plan", "--record"]) == 0
+    assert "Recorded 0 new or changed plan(s)" in capsys.readouterr().out
+    changed = tmp_path / "plan.toml"
+    changed.write_text('[default]\nfixed_on = 2026-10-01\nprimary = ["cla_starts"]\n')
+    monkeypatch.setenv("RP_IMPACT_ANALYSIS_PLAN", str(changed))
+    assert main([*wh, "plan", "--area", "E06999901"]) == 0
+    assert "now differs from the plan last recorded" in capsys.readouterr().out
     assert main([*wh, "plan", "--record", "--user", "ana"]) == 0
     recorded = capsys.readouterr().out
     assert "Recorded 1 new or changed plan(s) for 1 area(s)." in recorded
-    assert "not yet recorded" not in recorded
-    assert main([*wh, "plan", "--record"]) == 0
-    assert "Recorded 0 new or changed plan(s)" in capsys.readouterr().out
+    assert "by ana" in recorded and "primary from" in recorded
