@@ -29,6 +29,7 @@ if str(ROOT) not in sys.path:
 from dashboard import auth, data, state  # noqa: E402
 from dashboard.state import Filters, PageSpec, period_label  # noqa: E402
 from dashboard.views.common import select_area  # noqa: E402
+from pipelines.auth import public_data_only  # noqa: E402
 from pipelines.measures import GRAIN_LABELS, GRAINS, MEASURES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
@@ -153,6 +154,14 @@ def main() -> None:
     )
     identity = auth.require_identity(data.warehouse() if data.warehouse_exists() else None)
     auth.sidebar(identity)
+    if identity.demo and data.warehouse_exists() and public_data_only(data.warehouse()):
+        st.info(
+            "**Public data only.** This warehouse holds DfE's published statistics (years "
+            "ending 31 March) and the rollout dates given to `rp-impact build-public`: no "
+            "council's own records. The verdicts compare each council with its statistical "
+            "neighbours year by year.",
+            icon=":material/public:",
+        )
     specs = [spec for spec in state.PAGES if auth.can_open(identity, spec.key)]
     if not data.warehouse_exists():
         state.set_context(None)

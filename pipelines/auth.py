@@ -20,7 +20,8 @@ Identity comes from one of three places (see `dashboard/auth.py`):
    with `rp-impact users add NAME --role ROLE`; passwords are stored as salted scrypt hashes and
    compared in constant time.
 3. Demo mode, only when neither is configured and `RP_IMPACT_DEMO=1`: the synthetic sample,
-   with a banner. Demo mode refuses to serve a warehouse holding anything but the sample.
+   with a banner. Demo mode refuses to serve a warehouse holding anything but the sample, or
+   public data only (DfE's published files and a rollout table, `rp-impact build-public`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ from pipelines import config
 
 ROLES: tuple[str, ...] = ("viewer", "analyst", "admin")
 SAMPLE_USER = "sample-build"
+#: The user `rp-impact build-public` loads as: DfE's published files, a rollout table and
+#: an areas file, nothing about any child (:func:`public_data_only`).
+PUBLIC_BUILD_USER = "public-build"
 
 # action -> the least role that may do it
 ACTIONS: dict[str, str] = {
@@ -389,10 +393,30 @@ def non_sample_uploads(warehouse) -> int:
     return int(row[0])
 
 
+def public_data_only(warehouse) -> bool:
+    """True when everything loaded beyond the sample is public: DfE's published statistics,
+    and the rollout table and areas file that `rp-impact build-public` loaded. Demo mode
+    serves such a warehouse (with a banner saying it is public data only)."""
+    if warehouse is None or not non_sample_uploads(warehouse):
+        return False
+    row = (
+        warehouse.cursor()
+        .execute(
+            "SELECT count(*) FROM raw_uploads WHERE outcome = 'loaded' AND source <> 'sample' "
+            "AND coalesce(user_name, '') <> ? AND NOT (source = 'dfe' OR (user_name = ? "
+            "AND dataset IN ('rollout', 'areas')))",
+            [SAMPLE_USER, PUBLIC_BUILD_USER],
+        )
+        .fetchone()
+    )
+    return int(row[0]) == 0
+
+
 def demo_refusal(warehouse) -> str | None:
-    """Why demo mode must not serve this warehouse, or None when it holds only the sample."""
+    """Why demo mode must not serve this warehouse, or None when it holds only the sample or
+    only public data (:func:`public_data_only`)."""
     count = non_sample_uploads(warehouse)
-    if not count:
+    if not count or public_data_only(warehouse):
         return None
     return (
         f"Demo mode is for the synthetic sample only, but this warehouse holds {count} "

@@ -124,6 +124,93 @@ def cmd_build(args) -> int:
     return EXIT_REFUSED if refused else EXIT_OK
 
 
+def _public_areas_file(wh, folder: Path) -> Path | None:
+    """An areas extract naming each council in the rollout table from DfE's own list, so that
+    pages and the report name a council that has no local extracts; None when there is none."""
+    import csv
+
+    from pipelines import benchmarks as dfe_reads
+
+    rows = []
+    for code in wh.query("SELECT DISTINCT area_code FROM fct_rollout ORDER BY 1")["area_code"]:
+        try:
+            council = dfe_reads.resolve_council(wh, str(code))
+        except KeyError:
+            continue
+        rows.append(
+            [code, council["area_name"], council["area_code"]]
+            + [council.get("region_code") or "", council.get("region_name") or ""]
+        )
+    if not rows:
+        return None
+    path = folder / "public_areas.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["area_code", "area_name", "old_la_code", "region_code", "region_name"])
+        out.writerows(rows)
+    return path
+
+
+def cmd_build_public(args) -> int:
+    """A warehouse of public data only: DfE's published files, a rollout table, and an areas
+    file naming the rollout's councils (from DfE's list). Demo mode serves it without
+    sign-in, with a banner saying it is public data only (`pipelines.auth.public_data_only`)."""
+    import tempfile
+
+    from pipelines.auth import PUBLIC_BUILD_USER
+    from pipelines.load.dfe import import_dfe_files
+    from pipelines.load.ingest import ingest_files
+
+    folder = Path(args.folder)
+    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    if not files:
+        print(f"error: {folder} is not a folder of DfE CSV files.", file=sys.stderr)
+        return EXIT_USAGE
+    if args.rollout and not Path(args.rollout).is_file():
+        print(f"error: no rollout file at {args.rollout}.", file=sys.stderr)
+        return EXIT_USAGE
+    path = Path(args.warehouse or config.warehouse_path())
+    if args.fresh and path.exists():
+        path.unlink()
+        Path(str(path) + ".wal").unlink(missing_ok=True)
+    with _open(args) as wh:
+        results = import_dfe_files(wh, files, user=PUBLIC_BUILD_USER, role=args.role, backup=False)
+        refused = [r for r in results if getattr(r, "outcome", "") == "refused"]
+        for result in refused:
+            print(result.summary(), file=sys.stderr)
+        extracts = []
+        if args.rollout:
+            extracts = ingest_files(
+                wh,
+                [args.rollout],
+                user=PUBLIC_BUILD_USER,
+                dataset="rollout",
+                role=args.role,
+                backup=False,
+            )
+            with tempfile.TemporaryDirectory() as tmp:
+                areas = _public_areas_file(wh, Path(tmp))
+                if areas is not None:
+                    extracts += ingest_files(
+                        wh,
+                        [areas],
+                        user=PUBLIC_BUILD_USER,
+                        dataset="areas",
+                        role=args.role,
+                        backup=False,
+                    )
+            for result in extracts:
+                if result.refused or args.verbose:
+                    _print_result(result)
+        councils = wh.query("SELECT count(DISTINCT area_code) FROM fct_rollout").iloc[0, 0]
+    print(
+        f"Built {path}: {len(results) - len(refused)} DfE files imported, {len(refused)} "
+        f"refused; rollout dates for {int(councils)} council(s). Public data only: start the "
+        "dashboard with RP_IMPACT_DEMO=1 to serve it without sign-in."
+    )
+    return EXIT_REFUSED if refused or any(r.refused for r in extracts) else EXIT_OK
+
+
 def cmd_validate(args) -> int:
     from pipelines.load.ingest import validate_only
     from pipelines.store.warehouse import WarehouseBusyError, WarehouseError, open_warehouse
@@ -433,6 +520,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="delete the warehouse first")
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser(
+        "build-public",
+        help="build a public-data warehouse from a folder of DfE files and a rollout CSV",
+    )
+    p.add_argument("folder", help="folder of DfE published CSV files")
+    p.add_argument("--rollout", help="rollout CSV (area_code, unit, programme, wave, start_date)")
+    p.add_argument("--fresh", action="store_true", help="delete the warehouse first")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_build_public)
 
     p = sub.add_parser("validate", help="dry run: check files against their contract")
     p.add_argument("files", nargs="+")

@@ -86,7 +86,7 @@ def test_changes_after_fixing_are_recorded_with_what_changed(tmp_path) -> None:
 
 def _write_plan(tmp_path, name: str, body: str):
     path = tmp_path / name
-    path.write_text('[default]\nfixed_on = 2026-10-01\n' + body, encoding="utf-8")
+    path.write_text("[default]\nfixed_on = 2026-10-01\n" + body, encoding="utf-8")
     return path
 
 

@@ -7,25 +7,16 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.state import period_label
-from dashboard.views.common import (
-    RATE_DERIVED,
-    chart_block,
-    empty_state,
-    header,
-    in_range,
-    require_context,
-)
+from dashboard.views.common import RATE_DERIVED, chart_block, empty_state, in_range, open_page
+from dashboard.views.verdict_block import verdict_block
 from pipelines.present import charts
-from pipelines.present.verdicts import VERDICT_INTRO, verdict_views
 from pipelines.present.wording import CONFIDENCE_MEANING
 
-ctx = require_context()
-header(
-    "Board summary",
-    None,
+ctx = open_page("Board summary", caption=False)
+st.markdown(
     f"**{ctx.area_name}.** Has Restorative Practice changed the rates of children looked after "
     "(CLA) and children on child protection plans (CPP), and how confident can we be? "
-    "Read the verdict first, then the three numbers, the findings and the charts.",
+    "Read the verdict first, then the three numbers, the findings and the charts."
 )
 if ctx.rollout_date:
     st.caption(
@@ -46,23 +37,9 @@ def change_text(headline) -> str | None:
 
 
 # -- 0. the verdicts: one per primary outcome, read the same everywhere ------------------------
-st.subheader("The verdict")
-st.caption(VERDICT_INTRO)
-if not summary.verdicts:
-    empty_state(
-        "No verdict yet",
-        summary.verdict_note
-        or "The verdicts need each locality's outcomes and the date each locality started.",
-        "Load outcomes by locality and the rollout dates on the **Upload** page.",
-    )
-for view in verdict_views(summary.verdicts):
-    with st.container(border=True):
-        st.markdown(f"**{view.title}.** {view.sentence}")
-        st.markdown(f"*{view.grade_label}: {view.grade_meaning}*")
-        with st.expander("How this was worked out"):
-            st.markdown("\n".join(f"- {line}" for line in view.details + view.caveats))
-if summary.plan_line:
-    st.caption(summary.plan_line)
+verdict_block(summary.verdicts, note=summary.verdict_note, plan_line=summary.plan_line)
+if summary.verdicts and summary.verdict_note:
+    st.caption(summary.verdict_note)  # e.g. the verdicts rest on published annual figures
 
 # -- 1. headline tiles ---------------------------------------------------------------------------
 st.subheader("The three numbers")
@@ -86,7 +63,7 @@ else:
             )
             lines = [f"**{headline.unit_label.capitalize()}**"]
             if headline.latest_period is not None:
-                lines.append(f"Latest: {period_label(headline.latest_period, 'quarter')}")
+                lines.append(f"Latest: {period_label(headline.latest_period, headline.grain)}")
             if headline.latest_lower is not None and not pd.isna(headline.latest_lower):
                 lines.append(
                     f"95% confidence interval {headline.latest_lower:,.1f} to "
@@ -180,7 +157,8 @@ for headline in headlines:
         fig,
         series[[c for c in columns if c in series]],
         key=f"board-{headline.key}",
-        file_name=f"{ctx.area_name} {headline.label} quarterly",
+        file_name=f"{ctx.area_name} {headline.label} "
+        + ("annual" if headline.grain == "financial_year" else "quarterly"),
         count_cols=["value"],
         derived=RATE_DERIVED,
     )

@@ -181,15 +181,20 @@ def benchmark_revisions(wh: Warehouse) -> pd.DataFrame:
     return dfe_reads.dfe_revisions(wh)
 
 
-def _warehouse_rollout(wh: Warehouse, council: Mapping[str, Any]) -> dt.date | None:
-    areas = marts.areas(wh)
-    if areas.empty:
-        return None
-    hit = areas[
-        (areas["area_code"] == council.get("new_la_code"))
-        | (areas["old_la_code"].astype("string") == str(council.get("area_code")))
-    ]
-    return marts.area_rollout_date(wh, str(hit.iloc[0]["area_code"])) if len(hit) else None
+def council_rollout_date(wh: Warehouse, council: Mapping[str, Any]) -> dt.date | None:
+    """The council's first rollout start from the rollout table, whether or not the council has
+    local outcome extracts: looked up by its ONS code (and any earlier ONS code DfE lists for
+    it), by its DfE three-digit code, and by a warehouse area whose areas file names the
+    council's old code. None when no rollout is loaded for it."""
+    old = str(council.get("area_code") or "")
+    codes = {str(c) for c in (council.get("new_la_code"), old) if c}
+    if old:
+        former = wh.query("SELECT new_la_code FROM dfe_area_codes WHERE old_la_code = ?", [old])
+        codes |= {str(c) for c in former["new_la_code"].dropna()}
+    areas = wh.query("SELECT area_code FROM fct_areas WHERE old_la_code = ?", [old])
+    codes |= {str(c) for c in areas["area_code"].dropna()}
+    dates = [d for c in sorted(codes) if (d := marts.area_rollout_date(wh, c)) is not None]
+    return min(dates) if dates else None
 
 
 def _bench_source(
@@ -327,7 +332,7 @@ def benchmark_analysis(
     figure_word = "rate" if rated else "figure"
     rank_text = rank_sentences(ranks, figure_word)
 
-    rollout = _warehouse_rollout(wh, council)
+    rollout = council_rollout_date(wh, council)
     given = treatment_year is not None
     treatment_year = int(treatment_year) if given else first_treatment_year(rollout)
     synth = None
@@ -360,6 +365,14 @@ def benchmark_analysis(
         )
         if synth is None:
             reason = notes["synthetic_control"].replace(f" {code} ", f" {name} ")
+            if "pre-period year" in reason:
+                have_years = table.dropna(subset=["council"])["time_period"]
+                first = f" start in {fy_label(int(have_years.min()))}" if len(have_years) else ""
+                reason += (
+                    f" The loaded DfE files for this measure{first}: importing older DfE "
+                    "releases (rp-impact import-dfe) would add earlier years, or choose a later "
+                    "first year after the programme."
+                )
             notes["synthetic_control"] = reason
             fit_ok = False if "does not track" in reason else None
             verdict = (
@@ -440,3 +453,155 @@ def benchmark_context(wh: Warehouse, area_code: str) -> list[tuple[str, str]]:
         if bench.context_line:
             lines.append((bench.context_line, bench.source))
     return lines
+
+
+# -- a council with only DfE's published figures ------------------------------------------
+
+#: The analysis plan's outcomes (named as in the local extracts) as DfE publishes them:
+#: annual, for the year ending 31 March.
+DFE_MEASURE_FOR: dict[str, str] = {
+    "cla_starts": "cla_starts",
+    "cpp_starts": "cpp_starts",
+    "cla_at_period_end": "cla_at_31_march",
+    "cpp_at_period_end": "cpp_at_31_march",
+    "cin_at_period_end": "cin_at_31_march",
+    "referrals": "referrals",
+    "rereferrals": "rereferrals",
+    "cpp_repeat_starts": "cpp_subsequent",
+}
+
+
+@dataclass(frozen=True)
+class AnnualSeries:
+    """A council's published annual counts beside its statistical neighbours' and England's,
+    for :func:`pipelines.analysis.verdict.verdict_from_annual`: each frame has ``year`` (ending
+    31 March), ``value`` (the published count) and ``population`` (the population behind the
+    published rate, else the ONS mid-year estimate of the year before); ``neighbours`` also has
+    ``area_code``. ``note`` says which figures these are, for the verdict's caveats."""
+
+    council: pd.DataFrame
+    neighbours: pd.DataFrame
+    england: pd.DataFrame | None
+    note: str
+
+
+def annual_series(wh: Warehouse, area_code: str, measure: str) -> AnnualSeries:
+    """The published annual figures of :class:`AnnualSeries` for a DfE ``measure``
+    (:data:`DFE_MEASURE_FOR`). Raises KeyError when DfE does not publish the council."""
+    council = dfe_reads.resolve_council(wh, area_code)
+    code = str(council["area_code"])
+    frame = wh.query(
+        "SELECT CASE WHEN geographic_level = 'National' THEN 'england' WHEN area_code = ? "
+        "THEN 'council' ELSE 'neighbour' END AS role, area_code, CAST(time_period AS INTEGER) "
+        "AS year, value, population_used AS population, rate_source, release "
+        "FROM mart_dfe_rates WHERE measure = ? AND value IS NOT NULL "
+        "AND population_used IS NOT NULL AND (geographic_level = 'National' OR "
+        "(geographic_level = 'Local authority' AND (area_code = ? OR area_code IN ("
+        "SELECT neighbour_old_la_code FROM dfe_neighbours WHERE old_la_code = ? "
+        "AND model = (SELECT max(model) FROM dfe_neighbours))))) ORDER BY role, area_code, year",
+        [code, measure, code, council["old_la_code"]],
+    )
+    cols = ["year", "value", "population"]
+    mine = frame[frame["role"] == "council"]
+    england = frame.loc[frame["role"] == "england", cols].reset_index(drop=True)
+    releases = sorted(set(mine["release"].dropna().astype(str)))
+    years = (
+        f"years ending 31 March {int(mine['year'].min())} to {int(mine['year'].max())}"
+        if len(mine)
+        else "no years"
+    )
+    label, _short = BENCHMARK_MEASURES.get(measure, (measure, measure))
+    note = (
+        f"Figures: {label.lower()}, published annual figures (DfE, year ending 31 March), "
+        f"{years} (DfE release{'s' if len(releases) > 1 else ''} {', '.join(releases) or '–'}). "
+        "The counts are as published; the rates compared are recomputed by rp-impact from those "
+        "counts and the population behind each published rate (the ONS mid-year estimate of "
+        "the year before where DfE published no rate)."
+    )
+    neighbours = frame.loc[frame["role"] == "neighbour", ["area_code", *cols]]
+    # A neighbour without a figure in one of the council's years (a council created by a
+    # reorganisation, a suppressed year) would take that year out for every council, so it is
+    # left out, provided enough neighbours remain to measure chance differences.
+    wanted = set(mine["year"])
+    have = neighbours.groupby("area_code")["year"].agg(lambda y: wanted <= set(y))
+    complete = have[have].index
+    if len(complete) >= 4 and len(complete) < len(have):
+        dropped = sorted(set(have.index) - set(complete))
+        names = dfe_reads.neighbours(wh, code).set_index("old_la_code")["la_name"]
+        note += (
+            " Left out of the comparison for want of a figure in every year: "
+            + ", ".join(str(names.get(c, c)) for c in dropped)
+            + "."
+        )
+        neighbours = neighbours[neighbours["area_code"].isin(complete)]
+    return AnnualSeries(
+        council=mine[cols].reset_index(drop=True),
+        neighbours=neighbours.reset_index(drop=True),
+        england=england if len(england) else None,
+        note=note,
+    )
+
+
+def annual_verdicts(
+    wh: Warehouse,
+    area_code: str,
+    *,
+    plan: Any = None,
+    calibration: Mapping[str, Any] | None = None,
+) -> tuple[Any, ...]:
+    """One verdict per primary outcome for a council with only DfE's published annual figures
+    and a rollout date: :func:`pipelines.analysis.verdict.verdict_from_annual` (the council
+    against its statistical neighbours), Holm-adjusted across the plan's primary outcomes.
+
+    Raises :class:`~pipelines.stats.errors.StatsInputError` saying what is missing when DfE
+    does not publish the council or no rollout date is loaded for it.
+    """
+    from pipelines.analysis.plan import load_plan
+    from pipelines.analysis.verdict import (
+        annual_rollout_year,
+        holm,
+        load_calibration,
+        verdict_from_annual,
+        with_adjusted_p,
+    )
+    from pipelines.stats.errors import StatsInputError
+
+    plan = load_plan(area_code) if plan is None else plan
+    calibration = load_calibration() if calibration is None else calibration
+    try:
+        council = dfe_reads.resolve_council(wh, area_code)
+    except KeyError as exc:
+        raise StatsInputError(
+            f"There are no outcome figures for {area_code}: neither local extracts nor DfE's "
+            "published figures. Import the DfE tables (rp-impact import-dfe) or load the "
+            "council's outcomes extracts."
+        ) from exc
+    rollout = council_rollout_date(wh, council)
+    if rollout is None:
+        raise StatsInputError(
+            f"No rollout date is known for {council['area_name']}, so there is no 'after' to "
+            "compare. Load the rollout table (rp-impact ingest rollout.csv, with the council's "
+            "ONS code and the date Restorative Practice started)."
+        )
+    year = annual_rollout_year(rollout)
+    alone = []
+    for outcome in plan.primary:
+        measure = DFE_MEASURE_FOR.get(outcome)
+        if measure is None:
+            continue
+        series = annual_series(wh, area_code, measure)
+        alone.append(
+            verdict_from_annual(
+                series.council,
+                series.neighbours,
+                year,
+                plan,
+                calibration,
+                outcome=outcome,
+                area_code=area_code,
+                england_series=series.england,
+                data_note=series.note,
+            )
+        )
+    adjusted = holm([v.p_value for v in alone])
+    return tuple(with_adjusted_p(v, p, plan) for v, p in zip(alone, adjusted, strict=True))

@@ -11,15 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from pipelines import marts
+from pipelines.analysis.benchmarks import (
+    BOARD_CONTEXT_MEASURES,
+    annual_verdicts,
+    benchmark_analysis,
+    benchmark_council_code,
+)
 from pipelines.analysis.calibrated import calibration_key, graded_by_calibration
 from pipelines.analysis.cohorts import cohort_analysis
 from pipelines.analysis.common import attempt, read_once
 from pipelines.analysis.cost import cost_avoidance_analysis
-from pipelines.analysis.headlines import Headline, headlines
+from pipelines.analysis.headlines import Headline, annual_headlines, headlines
 from pipelines.analysis.plan import load_plan, plan_history
 from pipelines.analysis.training import dose_response_analysis
 from pipelines.analysis.trend import trend_analysis
-from pipelines.analysis.verdict import Verdict, load_calibration, verdicts
+from pipelines.analysis.verdict import ANNUAL_FIGURES, Verdict, load_calibration, verdicts
 from pipelines.stats import findings as fnd
 from pipelines.stats.findings import Finding
 from pipelines.store.warehouse import Warehouse
@@ -51,24 +57,59 @@ class VerdictSummary:
     note: str = ""
 
 
+def has_local_outcomes(wh: Warehouse, area_code: str) -> bool:
+    """Whether the area has outcomes extracts of its own in the warehouse."""
+    return marts.period_bounds(wh, area_code)[1] is not None
+
+
+def is_public_only(wh: Warehouse, area_code: str) -> bool:
+    """A council with no local outcomes extracts but with DfE's published figures: its
+    verdicts, tiles and findings come from the published annual figures."""
+    return (
+        not has_local_outcomes(wh, area_code) and benchmark_council_code(wh, area_code) is not None
+    )
+
+
+#: Why an area's verdicts rest on published annual figures (shown with them).
+ANNUAL_NOTE = (
+    "No local outcomes extracts are loaded for this council, so each verdict compares its "
+    f"{ANNUAL_FIGURES} with its statistical neighbours'."
+)
+
+
 def verdict_summary(wh: Warehouse, area_code: str) -> VerdictSummary:
     """:func:`pipelines.analysis.verdict.verdicts` under the area's plan, never raising for
-    data that cannot support a verdict (the note says why), with the plan's history."""
+    data that cannot support a verdict (the note says why), with the plan's history.
+
+    An area with no local outcomes extracts but with DfE's published figures and a rollout
+    date gets :func:`pipelines.analysis.benchmarks.annual_verdicts` instead (the council
+    against its statistical neighbours, year by year), with :data:`ANNUAL_NOTE`.
+    """
     plan = load_plan(area_code)
     notes: dict[str, str] = {}
-    found = attempt(notes, "verdicts", lambda: verdicts(wh, area_code, plan=plan)) or ()
     plan_line = " ".join(plan_history(wh, area_code, plan).lines())
+    if is_public_only(wh, area_code):
+        found = attempt(notes, "verdicts", lambda: annual_verdicts(wh, area_code, plan=plan))
+        if found is None:
+            return VerdictSummary((), plan_line, notes["verdicts"])
+        return VerdictSummary(tuple(found), plan_line, ANNUAL_NOTE)
+    found = attempt(notes, "verdicts", lambda: verdicts(wh, area_code, plan=plan)) or ()
     return VerdictSummary(tuple(found), plan_line, notes.get("verdicts", ""))
 
 
 def board_summary(wh: Warehouse, area_code: str) -> BoardSummary:
     """The verdicts, :func:`headlines` and :func:`board_findings` together, each computed once."""
     wh = read_once(wh)
-    tiles = headlines(wh, area_code)
     summary = verdict_summary(wh, area_code)
+    if is_public_only(wh, area_code):
+        tiles = annual_headlines(wh, area_code)
+        found = public_findings(wh, area_code)
+    else:
+        tiles = headlines(wh, area_code)
+        found = board_findings(wh, area_code, tiles=tiles)
     return BoardSummary(
         tiles,
-        board_findings(wh, area_code, tiles=tiles),
+        found,
         verdicts=summary.verdicts,
         plan_line=summary.plan_line,
         verdict_note=summary.note,
@@ -146,6 +187,76 @@ def board_findings(
             )
         ]
     return fnd.sort_findings(out)[:max_findings]
+
+
+def public_findings(wh: Warehouse, area_code: str) -> list[Finding]:
+    """The supporting findings for a council with only DfE's published annual figures.
+
+    First what is shown and why (the locality designs, time series and SPC need local
+    extracts), then, for CLA and CPP on 31 March, the council against England, its region and
+    its statistical neighbours (published figures, so stated as levels), and the synthetic
+    comparison with its neighbours where the published years allow one (graded low: its
+    intervals have not been checked in simulation).
+    """
+    place = benchmark_analysis(wh, area_code, BOARD_CONTEXT_MEASURES[0][0], synthetic=False)
+    out = [
+        Finding(
+            text=f"Only {ANNUAL_FIGURES} are loaded for {place.area_name}, so these "
+            "findings compare the council with England, its region and its statistical "
+            "neighbours year by year. The comparisons between localities, the quarterly time "
+            "series and the SPC charts need the council's own monthly or quarterly outcomes "
+            "extracts, with the date each locality started.",
+            confidence="low",
+            key="public_only",
+            confidence_reason="Low confidence: annual figures for the whole council can only "
+            "be compared with other councils, not between its own localities.",
+            importance=0,
+        )
+    ]
+    order = 1
+    for measure, _short in BOARD_CONTEXT_MEASURES:
+        bench = benchmark_analysis(wh, area_code, measure)
+        level = next((t for t in bench.findings if t not in bench.synth_findings), None)
+        if level:
+            out.append(
+                Finding(
+                    text=level,
+                    confidence="high",
+                    caveats=(bench.source,),
+                    key=f"dfe_level:{measure}",
+                    method="DfE published figures",
+                    confidence_reason="High confidence: the level is a published figure, not "
+                    "an estimate of an effect.",
+                    importance=order,
+                )
+            )
+            order += 1
+        if bench.synth_findings:
+            out.append(
+                Finding(
+                    text=" ".join(bench.synth_findings),
+                    confidence="low",
+                    caveats=(bench.source,),
+                    key=f"synth:{measure}",
+                    method="Synthetic control (Abadie, Diamond & Hainmueller 2010)",
+                    confidence_reason="Low confidence: the synthetic comparison's intervals "
+                    "have not been checked in simulation.",
+                    importance=order,
+                )
+            )
+        elif bench.notes.get("synthetic_control"):
+            out.append(
+                Finding(
+                    text=f"No synthetic comparison for {bench.short} in {bench.area_name}: "
+                    + bench.notes["synthetic_control"],
+                    confidence="low",
+                    key=f"synth:{measure}",
+                    confidence_reason="Low confidence: nothing could be estimated.",
+                    importance=order,
+                )
+            )
+        order += 1
+    return fnd.sort_findings(out)
 
 
 def _coverage_finding(training: Headline) -> Finding | None:

@@ -95,6 +95,9 @@ class Headline:
     confidence: str = "low"
     notes: dict[str, str] = field(default_factory=dict)
     level_finding: str = ""
+    #: The grain of ``latest_period`` and ``series``: "quarter" for the local extracts,
+    #: "financial_year" for published annual figures (:func:`annual_headlines`).
+    grain: str = "quarter"
 
 
 def _no_data_headline(
@@ -353,3 +356,129 @@ def _training_headline(wh: Warehouse, area_code: str, target: float | None) -> H
         notes=notes,
         level_finding=level,
     )
+
+
+#: The board's rate tiles as DfE publishes them: (tile key, DfE measure, label).
+ANNUAL_HEADLINE_MEASURES = (
+    ("cla_rate", "cla_at_31_march", "Children looked after"),
+    ("cpp_rate", "cpp_at_31_march", "Children on a child protection plan"),
+)
+
+
+def annual_headlines(wh: Warehouse, area_code: str) -> list[Headline]:
+    """The board's tiles for a council with only DfE's published figures: the CLA and CPP
+    rates per 10,000 on 31 March as DfE published them (or recomputed from the published
+    count and the ONS mid-year estimate, as the source line says), and the training tile.
+
+    The change compares the latest year with the last year before the rollout year
+    (:func:`pipelines.analysis.verdict.annual_rollout_year`). It has no interval: the same
+    children are counted in both years, and the verdicts are the comparison to read.
+    """
+    from pipelines.analysis.benchmarks import (
+        annual_series,
+        benchmark_analysis,
+        council_rollout_date,
+    )
+    from pipelines.analysis.verdict import ANNUAL_FIGURES, annual_rollout_year
+    from pipelines.benchmarks import resolve_council
+    from pipelines.stats.rates import rate_ci
+
+    council = resolve_council(wh, area_code)
+    rollout = council_rollout_date(wh, council)
+    tiles = []
+    for key, dfe_measure, label in ANNUAL_HEADLINE_MEASURES:
+        bench = benchmark_analysis(wh, area_code, dfe_measure, synthetic=False)
+        counts = annual_series(wh, area_code, dfe_measure).council
+        table = bench.table.merge(
+            counts.rename(columns={"year": "time_period"}), on="time_period", how="inner"
+        ).dropna(subset=["council"])
+        if table.empty:
+            tiles.append(
+                _no_data_headline(
+                    key,
+                    label,
+                    "per 10,000 children",
+                    bench.source,
+                    f"DfE publishes no figures for {label.lower()} in {bench.area_name}.",
+                    rollout_date=rollout,
+                    notes={"series": "No published figures."},
+                    grain="financial_year",
+                )
+            )
+            continue
+        ci = rate_ci(table["value"].astype("float64"), table["population"].astype("float64"))
+        series = pd.DataFrame(
+            {
+                "period_end": pd.to_datetime([f"{y}-03-31" for y in table["time_period"]]),
+                "value": table["value"].astype("float64").to_numpy(),
+                "population": table["population"].astype("float64").to_numpy(),
+                "rate_per_10k": table["council"].to_numpy(),
+                "rate_lower": ci["lower"].to_numpy(),
+                "rate_upper": ci["upper"].to_numpy(),
+                "rate_source": table.get("rate_source"),
+            }
+        )
+        last = series.iloc[-1]
+        year = int(table["time_period"].iloc[-1])
+        word = (
+            "as published by DfE"
+            if last["rate_source"] == "published"
+            else ("recomputed from DfE's count and the ONS mid-year estimate")
+        )
+        decimals = bench.decimals
+        level = (
+            f"{label}: {last['rate_per_10k']:,.{decimals}f} per 10,000 children on "
+            f"31 March {year} ({word})."
+        )
+        change = None
+        basis = ""
+        notes: dict[str, str] = {}
+        if rollout is None:
+            notes["before_after"] = (
+                "No rollout date is loaded, so there is no change since rollout."
+            )
+        else:
+            before = series[series["period_end"].dt.year < annual_rollout_year(rollout)]
+            if before.empty or year < annual_rollout_year(rollout):
+                notes["before_after"] = (
+                    "The published figures do not reach back before the rollout and forward "
+                    "after it, so there is no change since rollout."
+                )
+            else:
+                base = before.iloc[-1]
+                change = 100 * (last["rate_per_10k"] / base["rate_per_10k"] - 1)
+                basis = (
+                    f"31 March {year} against 31 March {base['period_end'].year}, the last year "
+                    "before the rollout; no interval, as the same children are counted in both "
+                    "years: read the verdicts for the comparison"
+                )
+        tiles.append(
+            Headline(
+                key=key,
+                label=label,
+                latest_period=as_date(last["period_end"]),
+                latest_value=float(last["value"]),
+                latest_rate=float(last["rate_per_10k"]),
+                latest_lower=float(last["rate_lower"]),
+                latest_upper=float(last["rate_upper"]),
+                unit_label="per 10,000 children",
+                change_pct=change,
+                change_lower=None,
+                change_upper=None,
+                variation_icon=None,
+                assurance_icon=None,
+                population_year=year - 1,
+                source=f"{bench.source} · {ANNUAL_FIGURES}",
+                finding=level,
+                caveats=(fnd.CAVEAT_STOCK,),
+                change_basis=basis,
+                rollout_date=rollout,
+                series=series,
+                confidence="low",
+                notes=notes,
+                level_finding=level,
+                grain="financial_year",
+            )
+        )
+    tiles.append(_training_headline(wh, area_code, None))
+    return tiles

@@ -608,6 +608,33 @@ CAVEAT_ANNUAL = (
     "(a comparison of localities that started at different times, and each locality's own "
     "time series)."
 )
+CAVEAT_ASSOCIATION_ANNUAL = (
+    "This is an association between the rollout and the change, measured against the "
+    "council's statistical neighbours. It is not proof of effect: anything else that changed "
+    "in the council, and not in its neighbours, at the same time could explain it."
+)
+#: What figures an annual verdict rests on (issue 14: published annual figures are labelled).
+ANNUAL_FIGURES = "published annual figures (DfE, year ending 31 March)"
+
+
+def annual_rollout_year(rollout: Any) -> int:
+    """The first DfE reporting year counted as after the rollout: the year ending 31 March in
+    which the rollout began (1 October 2019 -> 2020, i.e. 2019-20; 1 April 2019 -> 2020), the
+    rule the calibration of ``controlled:<outcome>`` uses (``benchmarks/calibrate.py``)."""
+    stamp = pd.Timestamp(rollout)
+    return int(stamp.year + (1 if stamp.month > 3 else 0))
+
+
+def annual_shortfall_hint(outcome: str, first_year: int | None) -> str:
+    """What would let the annual comparison run when the published series is too short."""
+    start = (
+        f" (the loaded files start in the year ending 31 March {first_year})" if first_year else ""
+    )
+    return (
+        f"Importing older DfE releases for {_words(outcome)[1]}{start} would add earlier years "
+        "(rp-impact import-dfe); the council's own monthly or quarterly extracts by locality, "
+        "with the date each locality started, would let the locality comparisons run."
+    )
 
 
 def verdict_from_annual(
@@ -620,15 +647,24 @@ def verdict_from_annual(
     outcome: str = "cla_starts",
     area_code: str = "",
     england_series: pd.DataFrame | None = None,
+    data_note: str = "",
 ) -> Verdict:
     """The verdict for a council with only DfE annual data: a DiD of its annual rate against
     its statistical neighbours' mean (:func:`pipelines.stats.controlled.controlled_did`),
     graded from the calibration of ``controlled:<outcome>``. ``council_series``: ``year``,
-    ``value``, ``population``; ``neighbour_series`` the same with ``area_code``."""
+    ``value``, ``population``; ``neighbour_series`` the same with ``area_code``.
+    ``england_series`` adds the same comparison against England as a caveat; ``data_note``
+    says which published figures were used (the first caveat after the method's own)."""
     from pipelines.stats.controlled import controlled_did
 
     label, comparison = DESIGNS["controlled"]
-    caveats = [CAVEAT_ASSOCIATION, CAVEAT_ANNUAL]
+    caveats = [CAVEAT_ASSOCIATION_ANNUAL, CAVEAT_ANNUAL]
+    if data_note:
+        caveats.append(data_note)
+    caveats.append(
+        f"Years from {rollout_year - 1}-{rollout_year % 100:02d} (the year ending 31 March in "
+        "which the rollout began) count as after it."
+    )
     try:
         r = controlled_did(
             council_series,
@@ -640,6 +676,10 @@ def verdict_from_annual(
     except StatsInputError as exc:
         r = None
         caveats.append(str(exc))
+        years = council_series["year"] if len(council_series) else None
+        caveats.append(
+            annual_shortfall_hint(outcome, int(years.min()) if years is not None else None)
+        )
     if r is None:
         est = DesignEstimate("controlled", label, comparison, *([None] * 6))
     else:
@@ -657,6 +697,12 @@ def verdict_from_annual(
             f"{1 / (r.n_neighbours + 1):.0%}; the interval treats the neighbours' placebo "
             "estimates as the size of chance differences."
         )
+        if r.england_estimate is not None:
+            caveats.append(
+                "Against England as a whole, the same comparison gives "
+                f"{change_words(math.exp(r.england_estimate))} (no interval: England is one "
+                "comparison, not a set of neighbours to measure chance against)."
+            )
     measured = design_calibration(calibration, "controlled", outcome) if est.ran else None
     excludes_one = bool(est.ran and (est.ci_upper < 1 or est.ci_lower > 1))
     detected = bool(excludes_one and est.p_value < 1 - plan.confidence)
@@ -677,7 +723,7 @@ def verdict_from_annual(
         p_adjusted=est.p_value,
         detected=detected,
         design="controlled" if est.ran else None,
-        design_label=label if est.ran else "",
+        design_label=f"{label}, on {ANNUAL_FIGURES}" if est.ran else "",
         designs_considered=(est,),
         why_preferred=(
             "The only design these data allow: it compares the council with similar councils "

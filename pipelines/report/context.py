@@ -16,8 +16,6 @@ import plotly
 
 from pipelines import __version__, analysis, marts
 from pipelines import benchmarks as dfe_reads
-from pipelines.analysis.plan import load_plan, plan_history
-from pipelines.analysis.verdict import verdicts
 from pipelines.present.verdicts import VERDICT_INTRO, verdict_views
 from pipelines.present.wording import fy_label, long_date
 from pipelines.report.options import check_options, default_partnership_name, year_window
@@ -76,14 +74,16 @@ def _summary(
     numbers: dict[str, Any] = {
         "year_figures": summary.year_figure_numbers(year_rows) if len(year_rows) else {}
     }
-    tiles = {t.key: t for t in analysis.headlines(b.wh, b.area)}
-    findings = list(analysis.board_findings(b.wh, b.area))
+    # The Board summary's own call: the same tiles, findings and verdicts (for a council with
+    # only DfE's published figures, the published annual ones).
+    board = analysis.board_summary(b.wh, b.area)
+    tiles = {t.key: t for t in board.headlines}
+    findings = list(board.findings)
     ca = analysis.cost_avoidance_analysis(b.wh, b.area, unit_cost=unit_cost, investment=investment)
     findings = summary.with_report_costs(
         findings, ca, costed=unit_cost is not None or investment is not None
     )
-    plan = load_plan(b.area)
-    found = verdicts(b.wh, b.area, plan=plan)  # the Board summary's verdicts, the same call
+    found = board.verdicts
     numbers["verdicts"] = {
         v.outcome: {"rate_ratio": v.rate_ratio, "lower": v.ci_lower, "upper": v.ci_upper}
         | {"grade": v.grade, "sentence": v.sentence}
@@ -102,7 +102,8 @@ def _summary(
         "verdicts": verdict_views(found),
         "verdict_intro": VERDICT_INTRO,
         # The plan with its recorded changes, as the Board summary shows it.
-        "plan_line": " ".join(plan_history(b.wh, b.area, plan).lines()),
+        "plan_line": board.plan_line,
+        "verdict_note": board.verdict_note,
         "findings": [summary.finding_view(f) for f in findings],
         "rag_rows": rag_rows,
         "year_table": year_table,
@@ -205,6 +206,7 @@ def collect(
         "verdicts": shown["verdicts"],
         "verdict_intro": shown["verdict_intro"],
         "plan_line": shown["plan_line"],
+        "verdict_note": shown["verdict_note"],
         "findings": shown["findings"],
         "confidence_rule": fnd.CONFIDENCE_RULE,
         "rag_rule": summary.RAG_RULE,

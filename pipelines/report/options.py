@@ -53,7 +53,8 @@ def default_year(wh: Warehouse, area_code: str) -> int | None:
 
 def default_partnership_name(wh: Warehouse, area_code: str) -> str:
     """'Northmoor Safeguarding Children Partnership' for the area's name."""
-    return f"{marts.area_name(wh, area_code)} Safeguarding Children Partnership"
+    name = public_area_name(wh, area_code) or marts.area_name(wh, area_code)
+    return f"{name} Safeguarding Children Partnership"
 
 
 def check_format(given: str) -> str:
@@ -62,6 +63,20 @@ def check_format(given: str) -> str:
     if fmt not in FORMATS:
         raise ReportError(f"Unknown report format '{given}'. Use 'html' or 'pdf'.")
     return fmt
+
+
+def public_area_name(wh: Warehouse, area_code: str) -> str | None:
+    """The council's name when it has DfE's published figures (and no local outcomes
+    extracts are needed for its report: the verdicts rest on the published annual figures),
+    else None."""
+    from pipelines import benchmarks as dfe_reads
+
+    try:
+        council = dfe_reads.resolve_council(wh, area_code)
+    except KeyError:
+        return None
+    name = marts.area_name(wh, area_code)
+    return str(council["area_name"]) if name == area_code else name
 
 
 def check_options(wh: Warehouse, area_code: str, year: int) -> str:
@@ -73,6 +88,9 @@ def check_options(wh: Warehouse, area_code: str, year: int) -> str:
         )
     areas = marts.areas(wh)
     if area_code not in set(areas["area_code"]):
+        public = public_area_name(wh, area_code)
+        if public is not None:
+            return public
         known = ", ".join(
             f"{c} ({n})" for c, n in zip(areas.area_code, areas.area_name, strict=True)
         )

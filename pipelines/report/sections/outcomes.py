@@ -14,6 +14,12 @@ from typing import Any
 import pandas as pd
 
 from pipelines import analysis, measures
+from pipelines import benchmarks as dfe_reads
+from pipelines.analysis.benchmarks import council_rollout_date
+from pipelines.analysis.board import is_public_only
+from pipelines.analysis.headlines import annual_headlines
+from pipelines.analysis.trend import MIN_POINTS_EACH_SIDE
+from pipelines.analysis.verdict import ANNUAL_FIGURES
 from pipelines.present import charts
 from pipelines.present.wording import fy_label, is_missing, month_label
 from pipelines.report.sections.benchmarks import benchmark_block
@@ -71,6 +77,8 @@ def outcome_section(
     b: Builder, spec: OutcomeSpec, year_rows: pd.DataFrame, has_dfe: bool, area_name: str
 ) -> tuple[list[Block], dict[str, Any]]:
     """The section's blocks, in the report's order, and the numbers they show."""
+    if is_public_only(b.wh, b.area):
+        return _public_section(b, spec, has_dfe, area_name)
     trend = analysis.trend_analysis(b.wh, b.area, spec.stock, hac=True)
     cohort = analysis.cohort_analysis(b.wh, b.area, spec.flow)
     for method, reason in trend.notes.items():
@@ -97,6 +105,49 @@ def outcome_section(
     for _, found in parts:
         numbers.update(found)
     return [block for block, _ in parts], numbers
+
+
+def _public_section(
+    b: Builder, spec: OutcomeSpec, has_dfe: bool, area_name: str
+) -> tuple[list[Block], dict[str, Any]]:
+    """For a council with only DfE's published annual figures: the published level, what the
+    quarterly methods need and why they cannot run on annual figures, then the benchmarks."""
+    tile = next(
+        (t for t in annual_headlines(b.wh, b.area) if t.key == f"{spec.section_id}_rate"),
+        None,
+    )
+    intro = Block(f"{spec.section_id}-brief", "In brief")
+    numbers: dict[str, Any] = {}
+    if tile is not None and tile.latest_rate is not None:
+        intro.paragraphs.append(tile.finding)
+        numbers[f"{spec.dfe_measure}_rate_{tile.latest_period.year}"] = num(tile.latest_rate)
+        if tile.latest_period.year < b.year:
+            intro.paragraphs.append(
+                f"DfE has not yet published figures for {fy_label(b.year)}: the latest "
+                f"published year is {fy_label(tile.latest_period.year)}."
+            )
+    intro.paragraphs.append(
+        f"Only {ANNUAL_FIGURES} are loaded for {area_name}, so the quarterly views of this "
+        f"section cannot run: an interrupted time series needs at least {MIN_POINTS_EACH_SIDE} "
+        "points on each side of the rollout (with annual figures, eight years each side), and "
+        "the before/after comparison, the SPC chart and the comparison of localities need the "
+        "council's own monthly or quarterly outcomes extracts. Loading those extracts, with "
+        "the date each locality started, would let them run; importing older DfE releases "
+        "lengthens the annual series that the comparison with statistical neighbours uses."
+    )
+    council = dfe_reads.resolve_council(b.wh, b.area) if has_dfe else None
+    rollout = council_rollout_date(b.wh, council) if council else None
+    bench = benchmark_block(
+        b,
+        spec.section_id,
+        spec.stock,
+        spec.dfe_measure,
+        has_dfe=has_dfe,
+        area_name=area_name,
+        rollout=rollout,
+    )
+    numbers.update(bench[1])
+    return [intro, bench[0]], numbers
 
 
 def _brief(

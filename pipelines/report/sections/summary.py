@@ -118,17 +118,25 @@ def _tile_latest(t: analysis.Headline) -> str:
     if is_missing(t.latest_rate):
         return "–"
     unit = "" if t.unit_label.startswith("%") else f" {t.unit_label}"
-    return f"{charts.headline_value(t.latest_rate, t.unit_label)}{unit} ({month_label(t.latest_period)})"
+    when = (
+        f"31 March {t.latest_period.year}, published annual figure"
+        if t.grain == "financial_year"
+        else month_label(t.latest_period)
+    )
+    return f"{charts.headline_value(t.latest_rate, t.unit_label)}{unit} ({when})"
 
 
 def _tile_rag_row(key: str, t: analysis.Headline) -> dict[str, str]:
     status = rag_status(t.change_pct, t.change_lower, t.change_upper, IMPROVEMENT[key])
     unit = "%" if t.change_unit == "%" else " percentage points"
-    change = (
-        "No change could be calculated"
-        if is_missing(t.change_pct)
-        else f"{t.change_pct:+.1f}{unit} (95% CI {t.change_lower:+.1f} to {t.change_upper:+.1f})"
-    )
+    if is_missing(t.change_pct):
+        change = "No change could be calculated"
+    elif is_missing(t.change_lower) or is_missing(t.change_upper):
+        change = f"{t.change_pct:+.1f}{unit} (no interval)"
+    else:
+        change = (
+            f"{t.change_pct:+.1f}{unit} (95% CI {t.change_lower:+.1f} to {t.change_upper:+.1f})"
+        )
     return {
         "key": key,
         "measure": t.label,
