@@ -79,6 +79,32 @@ def suppression_masks(
     return out
 
 
+def _as_text(frame: pd.DataFrame, masks: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """``frame`` with the masked cells as the text ``c`` (object dtype where any is masked)."""
+    out = frame.copy()
+    for column, mask in masks.items():
+        if mask.any():
+            out[column] = out[column].astype(object)
+            out.loc[mask, column] = SUPPRESSED
+    return out
+
+
+def _as_gaps(frame: pd.DataFrame, masks: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """``frame`` with the masked cells empty: NaN in numeric columns (kept float), else None."""
+    out = frame.copy()
+    for column, mask in masks.items():
+        if mask.any():
+            if pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_bool_dtype(
+                out[column]
+            ):
+                out[column] = out[column].astype("float64")
+                out.loc[mask, column] = np.nan
+            else:
+                out[column] = out[column].astype(object)
+                out.loc[mask, column] = None
+    return out
+
+
 def suppress(
     frame: pd.DataFrame,
     count_columns: Iterable[str],
@@ -106,12 +132,7 @@ def suppress(
         total_label=total_label,
         rows=rows,
     )
-    out = frame.copy()
-    for column, mask in masks.items():
-        if mask.any():
-            out[column] = out[column].astype(object)
-            out.loc[mask, column] = SUPPRESSED
-    return out
+    return _as_text(frame, masks)
 
 
 def blank(
@@ -138,18 +159,7 @@ def blank(
         total_label=total_label,
         rows=rows,
     )
-    out = frame.copy()
-    for column, mask in masks.items():
-        if mask.any():
-            if pd.api.types.is_numeric_dtype(out[column]) and not pd.api.types.is_bool_dtype(
-                out[column]
-            ):
-                out[column] = out[column].astype("float64")
-                out.loc[mask, column] = np.nan
-            else:
-                out[column] = out[column].astype(object)
-                out.loc[mask, column] = None
-    return out
+    return _as_gaps(frame, masks)
 
 
 @dataclass(frozen=True)
@@ -215,10 +225,11 @@ def gate(
         "total_label": total_label,
         "rows": rows,
     }
+    # The masks are worked out once: the table, the chart and the download hide the same cells.
     masks = suppression_masks(frame, count_columns, **options)
     return Gated(
-        table=escape_frame(suppress(frame, count_columns, **options)),
-        plot=blank(frame, count_columns, **options),
+        table=escape_frame(_as_text(frame, masks)),
+        plot=_as_gaps(frame, masks),
         masks=masks,
     )
 
