@@ -9,7 +9,7 @@ import pytest
 from pipelines import analysis
 from pipelines.analysis.board import _coverage_finding
 from pipelines.analysis.calibrated import calibration_key, graded_by_calibration
-from pipelines.analysis.headlines import Headline
+from pipelines.analysis.headlines import Headline, _change, _tile
 from pipelines.analysis.verdict import is_calibrated, load_calibration
 from pipelines.stats.findings import Finding
 
@@ -70,23 +70,18 @@ def test_the_committed_calibration_is_read_through_the_verdict_loader():
 def _training(change=None, lower=None, upper=None) -> Headline:
     level = "74% of staff in scope had been trained by 30 June 2026 (3,148 of 4,236)."
     finding = level + ("" if change is None else " Coverage was ... than a year earlier.")
-    return Headline(
-        key="training_coverage",
-        label="Staff trained",
+    return _tile(
+        "training_coverage",
+        "Staff trained",
+        "% of staff in scope",
+        "Source: training extracts",
+        finding,
         latest_period=dt.date(2026, 6, 30),
         latest_value=3148.0,
         latest_rate=74.3,
         latest_lower=73.0,
         latest_upper=75.6,
-        unit_label="% of staff in scope",
-        change_pct=change,
-        change_lower=lower,
-        change_upper=upper,
-        variation_icon=None,
-        assurance_icon=None,
-        population_year=None,
-        source="Source: training extracts",
-        finding=finding,
+        **_change(change, lower, upper, basis="", confidence="low"),
         level_finding=level,
     )
 

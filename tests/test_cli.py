@@ -88,21 +88,28 @@ def test_backups_restore_and_delete(cli_env, tmp_path, capsys):
     assert main([*wh, "--role", "admin", "backup"]) == 0
 
 
-def _ingest_while_held(cli_env, tmp_path, then: str, busy_wait: str):
-    """Ingest Q1 while another process holds the warehouse (and runs ``then`` once it has it)."""
-    path = tmp_path / "q1.csv"
-    path.write_text(Q1)
-    holder = subprocess.Popen(
+def _hold_warehouse(warehouse, then: str, **pipes) -> subprocess.Popen:
+    """Another process that opens the warehouse, says 'held' once it has it, then runs ``then``
+    (Python source); ``pipes`` are more `subprocess.Popen` pipes, such as ``stdin``."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-c",
             "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
             + then,
-            str(cli_env),
+            str(warehouse),
         ],
         stdout=subprocess.PIPE,
         text=True,
+        **pipes,
     )
+
+
+def _ingest_while_held(cli_env, tmp_path, then: str, busy_wait: str):
+    """Ingest Q1 while another process holds the warehouse (and runs ``then`` once it has it)."""
+    path = tmp_path / "q1.csv"
+    path.write_text(Q1)
+    holder = _hold_warehouse(cli_env, then)
     try:
         assert holder.stdout.readline().strip() == "held"
         return run_cli(
@@ -130,17 +137,8 @@ def test_a_busy_warehouse_is_retried_until_free(cli_env, tmp_path):
     # depend on how fast a loaded machine starts the ingest's interpreter.
     path = tmp_path / "q1.csv"
     path.write_text(Q1)
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True);"
-            " sys.stdin.readline(); c.close(); time.sleep(30)",
-            str(cli_env),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
+    holder = _hold_warehouse(
+        cli_env, " sys.stdin.readline(); c.close(); time.sleep(30)", stdin=subprocess.PIPE
     )
     try:
         assert holder.stdout.readline().strip() == "held"

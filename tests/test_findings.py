@@ -74,7 +74,7 @@ def test_small_percentages_keep_a_decimal():
 def test_before_after_finding_clear_drop_outside_covid_is_high():
     data = quarterly("2010-03-31", 16, rate=30, step_at=8, ratio=0.7)
     result = before_after(data, "period_end", "value", "population", "2012-01-01", window=4)
-    f = fnd.from_before_after(result, label="CLA starts", place="Northmoor", measure="cla_starts")
+    f = fnd.from_before_after(result, fnd.Subject("CLA starts", "Northmoor", measure="cla_starts"))
     assert f.confidence == "high", f.confidence_reason
     assert "CLA starts in Northmoor" in f.text and "lower" in f.text
     assert f.scale == "rate ratio" and f.ci[0] < f.estimate < f.ci[1] < 1
@@ -83,7 +83,7 @@ def test_before_after_finding_clear_drop_outside_covid_is_high():
 def test_before_after_finding_for_a_stock_measure_is_moderate_with_the_repeated_count_caveat():
     data = quarterly("2010-03-31", 16, rate=30, step_at=8, ratio=0.7)
     result = before_after(data, "period_end", "value", "population", "2012-01-01", window=4)
-    f = fnd.from_before_after(result, label="Children looked after", place="X", stock=True)
+    f = fnd.from_before_after(result, fnd.Subject("Children looked after", "X", stock=True))
     assert f.confidence == "moderate"
     assert fnd.CAVEAT_STOCK in f.caveats
 
@@ -91,14 +91,14 @@ def test_before_after_finding_for_a_stock_measure_is_moderate_with_the_repeated_
 def test_before_after_finding_over_covid_says_so():
     data = quarterly("2018-03-31", 16, rate=30, step_at=8, ratio=0.7)
     result = before_after(data, "period_end", "value", "population", "2020-01-01", window=4)
-    f = fnd.from_before_after(result, label="CPP starts", place="X")
+    f = fnd.from_before_after(result, fnd.Subject("CPP starts", "X"))
     assert fnd.CAVEAT_COVID in f.caveats and f.confidence == "moderate"
 
 
 def test_before_after_finding_with_no_change_is_low_and_says_no_clear_change():
     data = quarterly("2010-03-31", 16, rate=30)
     result = before_after(data, "period_end", "value", "population", "2012-01-01", window=4)
-    f = fnd.from_before_after(result, label="Referrals", place="X")
+    f = fnd.from_before_after(result, fnd.Subject("Referrals", "X"))
     assert f.confidence == "low" and "no clear change" in f.text
 
 
@@ -113,7 +113,7 @@ def _step_its(n: int, step_at: int, intervention_date: str):
 
 def test_its_finding_reports_post_period_against_counterfactual_and_the_step():
     result = _step_its(40, 20, "2013-01-01")
-    f = fnd.from_its(result, label="CPP starts", place="Northmoor", measure="cpp_starts")
+    f = fnd.from_its(result, fnd.Subject("CPP starts", "Northmoor", measure="cpp_starts"))
     assert "lower than the pre-rollout trend projected" in f.text
     assert "over the 20 quarters after rollout" in f.text
     assert "step at rollout" in f.text
@@ -123,7 +123,7 @@ def test_its_finding_reports_post_period_against_counterfactual_and_the_step():
 
 def test_its_finding_flags_a_short_window():
     result = _step_its(12, 6, "2009-07-01")
-    f = fnd.from_its(result, label="CPP starts", place="X")
+    f = fnd.from_its(result, fnd.Subject("CPP starts", "X"))
     assert any("at least 8" in c for c in f.caveats)
     assert f.confidence in ("moderate", "low")
 
@@ -200,7 +200,7 @@ def test_spc_finding_describes_the_latest_signal_in_words():
         {"date": pd.date_range("2015-03-31", periods=len(values), freq="QE"), "v": values}
     )
     result = xmr(data, "date", "v", improvement="decrease")
-    f = fnd.from_spc(result, label="the CLA rate", place="Northmoor")
+    f = fnd.from_spc(result, fnd.Subject("the CLA rate", "Northmoor"))
     assert "improving direction" in f.text
     assert f.confidence == "moderate" and f.estimate is None
 
@@ -228,9 +228,9 @@ def test_no_generated_finding_uses_causal_language():
         )  # fmt: skip
         spc = xmr(data.assign(rate=data["value"] / 10), "period_end", "rate")
         texts += [
-            fnd.from_before_after(ba, label="CLA starts", place="X", stock=True).all_text,
-            fnd.from_its(its, label="CLA starts", place="X").all_text,
-            fnd.from_spc(spc, label="CLA", place="X").all_text,
+            fnd.from_before_after(ba, fnd.Subject("CLA starts", "X", stock=True)).all_text,
+            fnd.from_its(its, fnd.Subject("CLA starts", "X")).all_text,
+            fnd.from_spc(spc, fnd.Subject("CLA", "X")).all_text,
         ]
     for cf in (50.0, 150.0):
         texts.append(fnd.from_cost_avoidance(cost_avoidance(cf, 100.0), since="2020").all_text)

@@ -6,33 +6,16 @@ import math
 
 import pytest
 
-from pipelines.present.numbers import (
-    change_words,
-    ci_words,
-    clean_zero,
-    count_range_words,
-    count_words,
-    difference_words,
-    interval_has_width,
-    money_words,
-    pct,
-    percent_change,
-    range_words,
-    ratio_change_phrase,
-    relative_words,
-    signed_number,
-    signed_percent,
-    significant_figures,
-)
+from pipelines.present import numbers
 
 
 def test_signed_zero_is_cleaned() -> None:
-    assert str(clean_zero(-0.0)) == "0.0"
-    assert str(percent_change(1.0)) == "0.0"
-    assert signed_percent(-0.3) == "0%"
-    assert signed_percent(0.2) == "0%"
-    assert signed_percent(12.4) == "+12%"
-    assert signed_percent(-3.6) == "\u22124%"
+    assert str(numbers.clean_zero(-0.0)) == "0.0"
+    assert str(numbers.percent_change(1.0)) == "0.0"
+    assert numbers.signed_percent(-0.3) == "0%"
+    assert numbers.signed_percent(0.2) == "0%"
+    assert numbers.signed_percent(12.4) == "+12%"
+    assert numbers.signed_percent(-3.6) == "\u22124%"
 
 
 @pytest.mark.parametrize(
@@ -46,7 +29,7 @@ def test_signed_zero_is_cleaned() -> None:
     ],
 )
 def test_change_words(ratio: float, words: str) -> None:
-    assert change_words(ratio) == words
+    assert numbers.change_words(ratio) == words
 
 
 @pytest.mark.parametrize(
@@ -61,66 +44,72 @@ def test_change_words(ratio: float, words: str) -> None:
     ],
 )
 def test_range_words(low: float, high: float, words: str) -> None:
-    assert range_words(low, high) == words
+    assert numbers.range_words(low, high) == words
 
 
 def test_a_range_that_rounds_to_one_figure_is_not_written_twice() -> None:
-    text = range_words(0.88, 0.88)
+    text = numbers.range_words(0.88, 0.88)
     assert text == "about 12% fewer"
     with pytest.raises(ValueError):
-        range_words(1.1, 0.9)
+        numbers.range_words(1.1, 0.9)
 
 
 def test_counts_and_money_are_rounded_to_two_significant_figures() -> None:
-    assert significant_figures(634.2) == 630
-    assert count_words(634.2) == "630"
-    assert count_words(1234) == "1,200"
-    assert count_words(8.64) == "8.6"
-    assert money_words(63_412_000) == "£63 million"
-    assert money_words(1_234_567) == "£1.2 million"
-    assert money_words(48_500) == "£49,000"
+    assert numbers.significant_figures(634.2) == 630
+    assert numbers.count_words(634.2) == "630"
+    assert numbers.count_words(1234) == "1,200"
+    assert numbers.count_words(8.64) == "8.6"
+    assert numbers.money_words(63_412_000) == "£63 million"
+    assert numbers.money_words(1_234_567) == "£1.2 million"
+    assert numbers.money_words(48_500) == "£49,000"
 
 
 def test_no_output_carries_a_signed_zero_or_plus_zero() -> None:
     ratios = [x / 1000 for x in range(500, 1600, 7)]
     for low in ratios:
         for high in (low, low * 1.001, low * 1.05, low * 1.5):
-            for text in (change_words(low), range_words(low, high)):
+            for text in (numbers.change_words(low), numbers.range_words(low, high)):
                 assert "-0" not in text and "+0" not in text and "\u22120" not in text, text
                 assert " 0% " not in f" {text} ", text
 
 
 def test_signed_numbers_and_intervals_never_read_a_signed_zero() -> None:
-    assert signed_number(-0.04, 1) == "0.0" and signed_number(0.04, 1) == "0.0"
-    assert signed_number(1.94, 1) == "+1.9" and signed_number(-1.79, 1) == "-1.8"
-    assert ci_words(-1.79, 1.94) == "95% CI -1.8 to +1.9"
-    assert ci_words(-0.5, -0.04) == "95% CI -0.5 to 0.0"
+    assert numbers.signed_number(-0.04, 1) == "0.0" and numbers.signed_number(0.04, 1) == "0.0"
+    assert numbers.signed_number(1.94, 1) == "+1.9" and numbers.signed_number(-1.79, 1) == "-1.8"
+    assert numbers.ci_words(-1.79, 1.94) == "95% CI -1.8 to +1.9"
+    assert numbers.ci_words(-0.5, -0.04) == "95% CI -0.5 to 0.0"
     # Ends that round alike get more decimals; an interval of no width is not quoted.
-    assert ci_words(0.871, 0.889, 1, signed=False) == "95% CI 0.87 to 0.89"
-    assert ci_words(1.0, 1.0, 2) == "no usable 95% interval"
-    assert ci_words(-1.0, -0.9999999, 2) == "no usable 95% interval"
-    assert not interval_has_width(1.0, 1.0) and interval_has_width(0.1, 0.2)
+    assert numbers.ci_words(0.871, 0.889, 1, signed=False) == "95% CI 0.87 to 0.89"
+    assert numbers.ci_words(1.0, 1.0, 2) == "no usable 95% interval"
+    assert numbers.ci_words(-1.0, -0.9999999, 2) == "no usable 95% interval"
+    assert not numbers.interval_has_width(1.0, 1.0) and numbers.interval_has_width(0.1, 0.2)
 
 
 def test_percentages_and_differences_that_round_to_zero_carry_no_direction() -> None:
-    assert pct(0.0003) == "under 0.1%" and pct(-0.004) == "0.4%" and pct(0.14) == "14%"
-    assert relative_words(-0.14) == "14% lower" and relative_words(0.0) == "no change"
+    assert (
+        numbers.pct(0.0003) == "under 0.1%"
+        and numbers.pct(-0.004) == "0.4%"
+        and numbers.pct(0.14) == "14%"
+    )
+    assert (
+        numbers.relative_words(-0.14) == "14% lower" and numbers.relative_words(0.0) == "no change"
+    )
     unit = "per 10,000 children a quarter"
-    assert difference_words(-0.04, unit) == f"less than 0.05 {unit} either way"
-    assert difference_words(-2.34, unit) == f"2.3 {unit} lower"
-    assert difference_words(0.5, "per 10,000", lower="below", higher="above") == (
+    assert numbers.difference_words(-0.04, unit) == f"less than 0.05 {unit} either way"
+    assert numbers.difference_words(-2.34, unit) == f"2.3 {unit} lower"
+    assert numbers.difference_words(0.5, "per 10,000", lower="below", higher="above") == (
         "0.5 per 10,000 above"
     )
 
 
 def test_ratio_change_phrase_and_count_ranges_are_never_degenerate() -> None:
-    assert ratio_change_phrase(0.86, 0.79, 0.94) == "14% lower (95% CI 6% to 21% lower)"
-    assert ratio_change_phrase(0.94, 0.938, 0.942) == "6% lower (95% CI 5.8% to 6.2% lower)"
-    assert ratio_change_phrase(1.0, 0.9, 1.1) == (
+    assert numbers.ratio_change_phrase(0.86, 0.79, 0.94) == "14% lower (95% CI 6% to 21% lower)"
+    assert numbers.ratio_change_phrase(0.94, 0.938, 0.942) == "6% lower (95% CI 5.8% to 6.2% lower)"
+    assert numbers.ratio_change_phrase(1.0, 0.9, 1.1) == (
         "no clear change (about the same; 95% CI 10% lower to 10% higher)"
     )
-    assert count_range_words(539, 731) == "540 to 730"
-    assert count_range_words(631, 634) == "631 to 634"  # not "630 to 630"
+    assert numbers.count_range_words(539, 731) == "540 to 730"
+    assert numbers.count_range_words(631, 634) == "631 to 634"  # not "630 to 630"
 
 
 # --- its_step_title (pipelines.present.wording) -----------------------------------------------

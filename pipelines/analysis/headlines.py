@@ -100,33 +100,63 @@ class Headline:
     grain: str = "quarter"
 
 
-def _no_data_headline(
-    key: str, label: str, unit_label: str, source: str, finding: str, **rest: Any
+#: The figures a tile may not have; :func:`_tile` leaves each one it is not given as None.
+_FIGURES = (
+    "latest_period",
+    "latest_value",
+    "latest_rate",
+    "latest_lower",
+    "latest_upper",
+    "change_pct",
+    "change_lower",
+    "change_upper",
+    "variation_icon",
+    "assurance_icon",
+    "population_year",
+)
+
+
+def _tile(
+    key: str, label: str, unit_label: str, source: str, finding: str, **given: Any
 ) -> Headline:
-    """A tile with no figures yet: its title, unit, source line and why it is empty."""
-    empty = dict.fromkeys(
-        (
-            "latest_period",
-            "latest_value",
-            "latest_rate",
-            "latest_lower",
-            "latest_upper",
-            "change_pct",
-            "change_lower",
-            "change_upper",
-            "variation_icon",
-            "assurance_icon",
-            "population_year",
-        )
-    )
+    """A tile: its title, unit, source line and sentence (for a tile with no figures yet, why
+    it is empty), and the fields it has (``given``); a figure it is not given is None."""
+    fields = {**dict.fromkeys(_FIGURES), **given}
     return Headline(
-        key=key,
-        label=label,
-        unit_label=unit_label,
-        source=source,
-        finding=finding,
-        **empty,
-        **rest,
+        key=key, label=label, unit_label=unit_label, source=source, finding=finding, **fields
+    )
+
+
+def _latest_rate(series: pd.DataFrame) -> dict[str, Any]:
+    """A rate tile's latest level: the last row of its series (``period_end``, ``value``,
+    ``rate_per_10k`` with ``rate_lower`` and ``rate_upper``), and the series itself."""
+    last = series.iloc[-1]
+    return dict(
+        latest_period=as_date(last["period_end"]),
+        latest_value=float(last["value"]),
+        latest_rate=float(last["rate_per_10k"]),
+        latest_lower=float(last["rate_lower"]),
+        latest_upper=float(last["rate_upper"]),
+        series=series,
+    )
+
+
+def _change(
+    change: float | None,
+    lower: float | None,
+    upper: float | None,
+    basis: str,
+    confidence: str,
+    unit: str = "%",
+) -> dict[str, Any]:
+    """A tile's change with its 95% interval (None: none), what it compares, and its grade."""
+    return dict(
+        change_pct=change,
+        change_lower=lower,
+        change_upper=upper,
+        change_basis=basis,
+        change_unit=unit,
+        confidence=confidence,
     )
 
 
@@ -183,7 +213,7 @@ def _rate_headline(
     rollout = marts.area_rollout_date(wh, area_code)
     source = source_line(wh, series)
     if series.empty:
-        return _no_data_headline(
+        return _tile(
             key,
             label,
             "per 10,000 children",
@@ -225,9 +255,8 @@ def _rate_headline(
     if ba is not None:
         change = 100 * (ba.rate_ratio - 1)
         lower, upper = 100 * (ba.rate_ratio_lower - 1), 100 * (ba.rate_ratio_upper - 1)
-        f = fnd.from_before_after(
-            ba, label=label, place=marts.area_name(wh, area_code), stock=m.is_stock, measure=measure
-        )
+        place = marts.area_name(wh, area_code)
+        f = fnd.from_before_after(ba, fnd.Subject(label, place, measure=measure, stock=m.is_stock))
         f = graded_by_calibration(f, f"before_tile:{measure}")
         confidence = f.confidence
         caveats += [c for c in f.caveats if c not in caveats]
@@ -248,30 +277,20 @@ def _rate_headline(
             f"{label}: {last['rate_per_10k']:.1f} per 10,000 children at "
             f"{long_date(last['period_end'])}."
         )
-    return Headline(
-        key=key,
-        label=label,
-        latest_period=as_date(last["period_end"]),
-        latest_value=float(last["value"]),
-        latest_rate=float(last["rate_per_10k"]),
-        latest_lower=float(last["rate_lower"]),
-        latest_upper=float(last["rate_upper"]),
-        unit_label="per 10,000 children",
-        change_pct=change,
-        change_lower=lower,
-        change_upper=upper,
+    return _tile(
+        key,
+        label,
+        "per 10,000 children",
+        source,
+        finding,
+        **_latest_rate(series),
+        **_change(change, lower, upper, basis, confidence),
         **_icons(spc_res),
         population_year=int(last["population_year"]) if pd.notna(last["population_year"]) else None,
-        source=source,
-        finding=finding,
         caveats=tuple(caveats),
-        change_unit="%",
-        change_basis=basis,
         rollout_date=rollout,
-        series=series,
         spc=spc_res,
         before_after=ba,
-        confidence=confidence,
         notes=notes,
     )
 
@@ -283,7 +302,7 @@ def _training_headline(wh: Warehouse, area_code: str, target: float | None) -> H
     source = source_line(wh, dataset="training")
     label = "Staff trained in Restorative Practice"
     if cov.empty:
-        return _no_data_headline(
+        return _tile(
             "training_coverage",
             label,
             "% of staff in scope",
@@ -330,29 +349,24 @@ def _training_headline(wh: Warehouse, area_code: str, target: float | None) -> H
         "Coverage is cumulative and counts the same staff in both years, so the interval of "
         "the change (which assumes independent samples) is conservative.",
     )
-    return Headline(
-        key="training_coverage",
-        label=label,
+    confidence = "high" if (lower is not None and (lower > 0 or upper < 0)) else "low"
+    return _tile(
+        "training_coverage",
+        label,
+        "% of staff in scope",
+        source,
+        finding,
         latest_period=as_date(last["period_end"]),
         latest_value=float(last["staff_trained"]),
         latest_rate=100 * float(last["coverage"]),
         latest_lower=100 * float(last["coverage_lower"]),
         latest_upper=100 * float(last["coverage_upper"]),
-        unit_label="% of staff in scope",
-        change_pct=change,
-        change_lower=lower,
-        change_upper=upper,
+        **_change(change, lower, upper, basis, confidence, "percentage points"),
         **_icons(spc_res),
-        population_year=None,
-        source=source,
-        finding=finding,
         caveats=caveats,
-        change_unit="percentage points",
-        change_basis=basis,
         rollout_date=marts.area_rollout_date(wh, area_code),
         series=cov,
         spc=spc_res,
-        confidence="high" if (lower is not None and (lower > 0 or upper < 0)) else "low",
         notes=notes,
         level_finding=level,
     )
@@ -394,7 +408,7 @@ def annual_headlines(wh: Warehouse, area_code: str) -> list[Headline]:
         ).dropna(subset=["council"])
         if table.empty:
             tiles.append(
-                _no_data_headline(
+                _tile(
                     key,
                     label,
                     "per 10,000 children",
@@ -453,28 +467,17 @@ def annual_headlines(wh: Warehouse, area_code: str) -> list[Headline]:
                     "years: read the verdicts for the comparison"
                 )
         tiles.append(
-            Headline(
-                key=key,
-                label=label,
-                latest_period=as_date(last["period_end"]),
-                latest_value=float(last["value"]),
-                latest_rate=float(last["rate_per_10k"]),
-                latest_lower=float(last["rate_lower"]),
-                latest_upper=float(last["rate_upper"]),
-                unit_label="per 10,000 children",
-                change_pct=change,
-                change_lower=None,
-                change_upper=None,
-                variation_icon=None,
-                assurance_icon=None,
+            _tile(
+                key,
+                label,
+                "per 10,000 children",
+                f"{bench.source} · {ANNUAL_FIGURES}",
+                level,
+                **_latest_rate(series),
+                **_change(change, None, None, basis, "low"),
                 population_year=year - 1,
-                source=f"{bench.source} · {ANNUAL_FIGURES}",
-                finding=level,
                 caveats=(fnd.CAVEAT_STOCK,),
-                change_basis=basis,
                 rollout_date=rollout,
-                series=series,
-                confidence="low",
                 notes=notes,
                 level_finding=level,
                 grain="financial_year",

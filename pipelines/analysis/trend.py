@@ -195,15 +195,13 @@ def trend_analysis(
 
     place = place_name(wh, area_code, unit) + ("" if age_band == UNIT_ALL else f" (age {age_band})")
     found: list[Finding] = []
-    about = {"label": measure_label(measure), "place": place, "measure": measure}
+    about = fnd.Subject(measure_label(measure), place, word, measure, m.is_stock)
     if its_res is not None:
-        found.append(fnd.from_its(its_res, **about, period=word, stock=m.is_stock, importance=10))
+        found.append(fnd.from_its(its_res, about, importance=10))
     if ba is not None:
-        found.append(
-            fnd.from_before_after(ba, **about, period=word, stock=m.is_stock, importance=20)
-        )
+        found.append(fnd.from_before_after(ba, about, importance=20))
     if spc_res is not None:
-        found.append(fnd.from_spc(spc_res, **about, importance=30))
+        found.append(fnd.from_spc(spc_res, about, importance=30))
     return TrendAnalysis(
         area_code=area_code,
         measure=measure,

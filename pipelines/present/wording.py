@@ -28,17 +28,14 @@ __all__ = [
     "slug",
 ]
 
-#: The grade a finding carries → the label shown beside it, and what it means in plain English.
-CONFIDENCE_LABEL = {
-    "high": "High confidence",
-    "moderate": "Moderate confidence",
-    "low": "Low confidence",
+#: The grade a finding carries → (the label shown beside it, what it means in plain English).
+_CONFIDENCE_WORDS = {
+    "high": ("High confidence", "We can be fairly confident in this."),
+    "moderate": ("Moderate confidence", "Treat this with some caution."),
+    "low": ("Low confidence", "This is uncertain."),
 }
-CONFIDENCE_MEANING = {
-    "high": "We can be fairly confident in this.",
-    "moderate": "Treat this with some caution.",
-    "low": "This is uncertain.",
-}
+CONFIDENCE_LABEL = {grade: label for grade, (label, _) in _CONFIDENCE_WORDS.items()}
+CONFIDENCE_MEANING = {grade: meaning for grade, (_, meaning) in _CONFIDENCE_WORDS.items()}
 
 
 def is_missing(value: Any) -> bool:

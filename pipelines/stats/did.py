@@ -27,7 +27,7 @@ import contextlib
 import io
 import math
 import warnings as _warnings
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -65,13 +65,7 @@ class DiDEstimate:
     p_value: float
 
     def to_dict(self) -> dict[str, float]:
-        return {
-            "estimate": self.estimate,
-            "std_error": self.std_error,
-            "ci_lower": self.ci_lower,
-            "ci_upper": self.ci_upper,
-            "p_value": self.p_value,
-        }
+        return asdict(self)
 
 
 def _estimate(att: float, se: float, z: float) -> DiDEstimate:

@@ -77,7 +77,7 @@ from pipelines.stats.caveats import (
     CAVEAT_STOCK_ITS,
 )
 from pipelines.stats.cost import DEFAULT_UNIT_COST_SOURCE, CostAvoidanceResult
-from pipelines.stats.did import MIN_CLUSTERS, DiD2x2Result, StaggeredDiDResult
+from pipelines.stats.did import MIN_CLUSTERS, DiD2x2Result, DiDEstimate, StaggeredDiDResult
 from pipelines.stats.dose_response import DoseResponseResult
 from pipelines.stats.its import ITSResult
 from pipelines.stats.spc import XmrResult
@@ -212,24 +212,56 @@ class _Result(Protocol):
     n: int
 
 
+@dataclass(frozen=True)
+class Subject:
+    """What a finding is about, as its sentence names it.
+
+    ``label`` is the plain name of the measure ("CLA starts"), ``place`` where it was measured
+    ("Northmoor", "the first-wave localities"), ``period`` the length of one period
+    ("quarter"), ``measure`` the measure's name (``cla_starts``) or None, and ``stock`` whether
+    children are counted at every period end (which adds the repeated-counts caveat).
+    """
+
+    label: str
+    place: str
+    period: str = "quarter"
+    measure: str | None = None
+    stock: bool = False
+
+    def key(self, kind: str) -> str:
+        """The finding's stable key, such as ``"its:cla_starts:Northmoor"``."""
+        return f"{kind}:{self.measure or self.label}:{self.place}"
+
+
+@dataclass(frozen=True)
+class _Effect:
+    """A finding's headline estimate: what it is (``scale``), its value, its 95% interval
+    (None: none), and whether that interval excludes no effect (None: no interval)."""
+
+    scale: str
+    estimate: float
+    ci: tuple[float, float] | None
+    excludes_no_effect: bool | None
+
+
 def result_finding(
     result: _Result,
     text: str,
     caveats: _Caveats,
-    *,
+    effect: _Effect | None,
     key: str,
-    importance: int,
     measure: str | None,
-    excludes_no_effect: bool | None = None,
-    scale: str = "",
-    estimate: float | None = None,
-    ci: tuple[float, float] | None = None,
+    importance: int,
     grade: tuple[Confidence, str] | None = None,
 ) -> Finding:
-    """The :class:`Finding` for one stats result: its ``method`` and ``n``, the caveats, and
-    the grade by :data:`CONFIDENCE_RULE` (or ``grade``, (confidence, reason), where the rule
-    does not apply, as for an XmR chart that estimates no effect)."""
-    confidence, reason = grade or grade_confidence(excludes_no_effect, caveats.downgrading)
+    """The :class:`Finding` for one stats result: its ``method`` and ``n``, the caveats, the
+    estimate, and the grade by :data:`CONFIDENCE_RULE` (or ``grade``, (confidence, reason),
+    where the rule does not apply, as for an XmR chart that estimates no effect)."""
+    excludes = None if effect is None else effect.excludes_no_effect
+    confidence, reason = grade or grade_confidence(excludes, caveats.downgrading)
+    ci = None
+    if effect is not None and effect.ci is not None:
+        ci = (float(effect.ci[0]), float(effect.ci[1]))
     return Finding(
         text=text,
         confidence=confidence,
@@ -237,10 +269,10 @@ def result_finding(
         measure=measure,
         method=result.method,
         n=result.n,
-        estimate=estimate,
+        estimate=None if effect is None else float(effect.estimate),
         ci=ci,
         key=key,
-        scale=scale,
+        scale="" if effect is None else effect.scale,
         confidence_reason=reason,
         importance=importance,
     )
@@ -250,21 +282,13 @@ def result_finding(
 
 
 def from_before_after(
-    result: BeforeAfterResult,
-    *,
-    label: str,
-    place: str,
-    period: str = "quarter",
-    measure: str | None = None,
-    stock: bool = False,
-    importance: int = 50,
+    result: BeforeAfterResult, subject: Subject, *, importance: int = 50
 ) -> Finding:
-    """A before/after comparison as a finding (rate ratio after / before).
+    """A before/after comparison of ``subject`` as a finding (rate ratio after / before).
 
-    ``label`` is the plain name of the measure ("CLA starts"), ``place`` where it was measured
-    ("Northmoor", "the first-wave localities"), ``period`` the length of one period ("quarter").
-    ``stock=True`` adds the repeated-counts caveat (children counted at every period end).
+    A stock ``subject`` adds the repeated-counts caveat (children counted at every period end).
     """
+    label, place, period = subject.label, subject.place, subject.period
     caveats = _Caveats()
     if min(result.n_before, result.n_after) < BEFORE_AFTER_MIN_POINTS:
         caveats.add(
@@ -279,7 +303,7 @@ def from_before_after(
     period_start = result.before_start - pd.DateOffset(months=3)
     if _overlaps(period_start, result.after_end, BA_COVID_START, BA_COVID_END):
         caveats.add("covid", CAVEAT_COVID)
-    if stock:
+    if subject.stock:
         caveats.add("stock", CAVEAT_STOCK)
     caveats.add("no_cause", CAVEAT_NO_CAUSE)
     ratio, lo, hi = result.rate_ratio, result.rate_ratio_lower, result.rate_ratio_upper
@@ -289,18 +313,9 @@ def from_before_after(
         f"{_round_rate(result.rate_before)} in the {plural(result.n_before, period)} before: "
         f"{change_phrase(ratio, lo, hi)}."
     )
-    return result_finding(
-        result,
-        text,
-        caveats,
-        excludes_no_effect=interval_excludes(lo, hi, 1),
-        key=f"before_after:{measure or label}:{place}",
-        scale="rate ratio",
-        estimate=float(ratio),
-        ci=(float(lo), float(hi)),
-        measure=measure,
-        importance=importance,
-    )
+    effect = _Effect("rate ratio", ratio, (lo, hi), interval_excludes(lo, hi, 1))
+    key = subject.key("before_after")
+    return result_finding(result, text, caveats, effect, key, subject.measure, importance)
 
 
 def its_relative_effect(result: ITSResult) -> tuple[float, float, float] | None:
@@ -336,19 +351,10 @@ def _its_caveats(result: ITSResult, caveats: _Caveats, period: str) -> None:
         caveats.add("covid", CAVEAT_COVID)
 
 
-def from_its(
-    result: ITSResult,
-    *,
-    label: str,
-    place: str,
-    period: str = "quarter",
-    measure: str | None = None,
-    stock: bool = False,
-    importance: int = 50,
-) -> Finding:
-    """An interrupted time series as a finding.
+def from_its(result: ITSResult, subject: Subject, *, importance: int = 50) -> Finding:
+    """An interrupted time series of ``subject`` as a finding.
 
-    ``stock=True`` (children counted at every period end) adds the repeated-counts caveat:
+    A stock ``subject`` (children counted at every period end) adds the repeated-counts caveat:
     the model treats each period's count as new events, so its interval is likely too narrow.
 
     The headline is the whole post period against the counterfactual (the pre-rollout trend
@@ -357,9 +363,10 @@ def from_its(
     rollout (level change) as a rate ratio. For a Gaussian model without population only the
     level change is reported.
     """
+    label, place, period = subject.label, subject.place, subject.period
     caveats = _Caveats()
     _its_caveats(result, caveats, period)
-    if stock:
+    if subject.stock:
         caveats.add("stock", CAVEAT_STOCK_ITS)
     caveats.add("no_cause", CAVEAT_NO_CAUSE)
     rel = its_relative_effect(result) if result.family != "gaussian" else None
@@ -393,17 +400,9 @@ def from_its(
             )
             excludes = hi < 0 or lo > 0
         text = f"At rollout, {label} in {place} showed {phrase}."
+    effect = _Effect(scale, ratio, (lo, hi), excludes)
     return result_finding(
-        result,
-        text,
-        caveats,
-        excludes_no_effect=excludes,
-        key=f"its:{measure or label}:{place}",
-        scale=scale,
-        estimate=float(ratio),
-        ci=(float(lo), float(hi)),
-        measure=measure,
-        importance=importance,
+        result, text, caveats, effect, subject.key("its"), subject.measure, importance
     )
 
 
@@ -444,7 +443,7 @@ def from_staggered_did(
         if result.control == "not_yet_treated"
         else "localities that never started"
     )
-    excludes = interval_excludes(est.ci_lower, est.ci_upper, 0)
+    effect = _difference_effect(est)
     size = difference_words(est.estimate, f"per 10,000 children a {period}")
     interval = ci_words(est.ci_lower, est.ci_upper, 1)
     if baseline_rate and baseline_rate > 0:
@@ -454,24 +453,26 @@ def from_staggered_did(
             f"95% CI {_signed_rel(est.ci_lower / baseline_rate)} to "
             f"{_signed_rel(est.ci_upper / baseline_rate)}"
         )
-    if excludes:
+    if effect.excludes_no_effect:
         text = f"After rollout, {label} in {place} were {size} than in {comparison} ({interval})."
     else:
-        text = (
-            f"After rollout, {label} in {place} showed no clear difference from {comparison}: "
-            f"{size} ({interval})."
-        )
-    return result_finding(
-        result,
-        text,
-        caveats,
-        excludes_no_effect=excludes,
-        key=f"did:{measure or label}:{place}",
-        scale="rate per 10,000",
-        estimate=float(est.estimate),
-        ci=(float(est.ci_lower), float(est.ci_upper)),
-        measure=measure,
-        importance=importance,
+        text = _no_clear_difference(label, place, comparison, size, f"({interval})")
+    key = f"did:{measure or label}:{place}"
+    return result_finding(result, text, caveats, effect, key, measure, importance)
+
+
+def _difference_effect(est: DiDEstimate) -> _Effect:
+    """A difference-in-differences estimate (rate per 10,000) with its interval, which
+    excludes no effect when it excludes 0."""
+    excludes = interval_excludes(est.ci_lower, est.ci_upper, 0)
+    return _Effect("rate per 10,000", est.estimate, (est.ci_lower, est.ci_upper), excludes)
+
+
+def _no_clear_difference(label: str, place: str, comparison: str, size: str, interval: str) -> str:
+    """The sentence for a difference-in-differences whose interval includes no difference."""
+    return (
+        f"After rollout, {label} in {place} showed no clear difference from {comparison}: "
+        f"{size} {interval}."
     )
 
 
@@ -499,34 +500,22 @@ def from_did_2x2(
         )
     caveats.add("no_cause", CAVEAT_NO_CAUSE)
     est = result.estimate
-    excludes = interval_excludes(est.ci_lower, est.ci_upper, 0)
+    effect = _difference_effect(est)
     base = float(result.means.loc[1, 0])
     moved = "fell" if est.estimate < 0 else "rose"
     rel = f"{pct(est.estimate / base)} of their earlier rate; " if base > 0 else ""
     unit = f"per 10,000 children a {period}"
     interval = f"({rel}{ci_words(est.ci_lower, est.ci_upper, 1)})"
-    if excludes:
+    if effect.excludes_no_effect:
         text = (
             f"After rollout, {label} in {treated} {moved} by {abs(est.estimate):.1f} {unit} more "
             f"than in {comparison} {interval}."
         )
     else:
-        text = (
-            f"After rollout, {label} in {treated} showed no clear difference from {comparison}: "
-            f"{difference_words(est.estimate, unit)} {interval}."
-        )
-    return result_finding(
-        result,
-        text,
-        caveats,
-        excludes_no_effect=excludes,
-        key=f"did2x2:{measure or label}",
-        scale="rate per 10,000",
-        estimate=float(est.estimate),
-        ci=(float(est.ci_lower), float(est.ci_upper)),
-        measure=measure,
-        importance=importance,
-    )
+        size = difference_words(est.estimate, unit)
+        text = _no_clear_difference(label, treated, comparison, size, interval)
+    key = f"did2x2:{measure or label}"
+    return result_finding(result, text, caveats, effect, key, measure, importance)
 
 
 def from_dose_response(
@@ -567,18 +556,9 @@ def from_dose_response(
             f"There was no clear link between training coverage and the change in {label} "
             f"across units ({stats_text})."
         )
-    return result_finding(
-        result,
-        text,
-        caveats,
-        excludes_no_effect=excludes,
-        key=f"dose_response:{measure or label}",
-        scale="Spearman rho",
-        estimate=float(result.rho),
-        ci=(float(lo), float(hi)),
-        measure=measure,
-        importance=importance,
-    )
+    effect = _Effect("Spearman rho", result.rho, (lo, hi), excludes)
+    key = f"dose_response:{measure or label}"
+    return result_finding(result, text, caveats, effect, key, measure, importance)
 
 
 def _child_years_range(lower: float, upper: float) -> str:
@@ -654,17 +634,10 @@ def from_cost_avoidance(
             "Moderate confidence at most: the figure rests on a projected counterfactual and a "
             "unit cost, which the interval does not allow for.",
         )
+    effect = _Effect("child-years", years, None if lo is None or hi is None else (lo, hi), excludes)
+    measure = "cla_at_period_end"
     return result_finding(
-        result,
-        text,
-        caveats,
-        key="cost_avoidance",
-        scale="child-years",
-        estimate=float(years),
-        ci=None if lo is None or hi is None else (float(lo), float(hi)),
-        measure="cla_at_period_end",
-        importance=importance,
-        grade=grade,
+        result, text, caveats, effect, "cost_avoidance", measure, importance, grade
     )
 
 
@@ -689,14 +662,7 @@ def variation_text(icon: str) -> str:
     return _VARIATION_TEXT.get(icon, icon.replace("_", " "))
 
 
-def from_spc(
-    result: XmrResult,
-    *,
-    label: str,
-    place: str,
-    measure: str | None = None,
-    importance: int = 90,
-) -> Finding:
+def from_spc(result: XmrResult, subject: Subject, *, importance: int = 90) -> Finding:
     """An XmR chart as a finding: the variation icon (and assurance, with a target) in words.
 
     SPC has no interval of an effect, so the grade follows the signal: a special cause in the
@@ -710,6 +676,7 @@ def from_spc(
             "Some limits rest on fewer than 13 points (trial limits) and may change as data "
             "are added.",
         )
+    label, place = subject.label, subject.place
     points = result.points
     last_segment = int(points["segment"].max())
     in_last = points[points["segment"] == last_segment]
@@ -740,14 +707,10 @@ def from_spc(
         if special
         else "Low confidence: the chart shows only common-cause variation."
     )
+    # Without a measure name the key keeps the label as the sentence writes it (lower case).
+    key = f"spc:{subject.measure or label}:{place}"
     return result_finding(
-        result,
-        text,
-        caveats,
-        key=f"spc:{measure or label}:{place}",
-        measure=measure,
-        importance=importance,
-        grade=(grade, reason),
+        result, text, caveats, None, key, subject.measure, importance, (grade, reason)
     )
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 import warnings as _warnings
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -107,14 +107,7 @@ class ITSEffect:
     scale: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "estimate": self.estimate,
-            "ci_lower": self.ci_lower,
-            "ci_upper": self.ci_upper,
-            "p_value": self.p_value,
-            "scale": self.scale,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -392,24 +385,12 @@ def interrupted_time_series(
     upper = params + crit * bse
     pvals = res.pvalues
 
+    # A count model's coefficients are on the log scale: exponentiated, they are rate ratios.
+    to_scale, scale_name = (_exp, "rate ratio") if is_count else (float, "absolute")
+
     def effect(name: str, label: str) -> ITSEffect:
-        if is_count:
-            return ITSEffect(
-                label,
-                _exp(params[name]),
-                _exp(lower[name]),
-                _exp(upper[name]),
-                float(pvals[name]),
-                "rate ratio",
-            )
-        return ITSEffect(
-            label,
-            float(params[name]),
-            float(lower[name]),
-            float(upper[name]),
-            float(pvals[name]),
-            "absolute",
-        )
+        estimate, low, high = (to_scale(v[name]) for v in (params, lower, upper))
+        return ITSEffect(label, estimate, low, high, float(pvals[name]), scale_name)
 
     coef = pd.DataFrame(
         {
