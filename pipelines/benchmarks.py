@@ -3,8 +3,8 @@
 Beside `pipelines.marts` (named reads of the local extracts), these read the DfE published
 statistics that `pipelines.load.dfe` imports, through the DfE marts (`store/sql/dfe_marts.sql`):
 the newest release of each figure, rates per 10,000 children as DfE publishes them (or
-recomputed from the ONS mid-year estimate, as DfE does), statistical neighbours, ranks and the
-revisions between releases. Every query is parameterised; each function returns a DataFrame
+recomputed from the ONS mid-year estimate, as DfE does), the annual counts a controlled
+comparison needs, statistical neighbours, ranks and the revisions between releases. Every query is parameterised; each function returns a DataFrame
 for the dashboard, the report and the notebooks.
 """
 
@@ -136,6 +136,39 @@ def benchmark_series(wh: Warehouse, area_code: str, measure: str) -> pd.DataFram
     frame["time_period"] = frame["time_period"].astype("int64")
     frame["sn_n"] = frame["sn_n"].astype("int64")
     return frame
+
+
+def annual_counts(wh: Warehouse, area_code: str, measure: str) -> pd.DataFrame:
+    """A council's published annual counts beside its statistical neighbours' and England's,
+    for the controlled comparison of a council with only DfE's figures.
+
+    One row per area and year with a published count and a population behind it. Columns:
+    role ('council' | 'neighbour' | 'england'), area_code (old_la_code; DfE's national code
+    for England), year (ending 31 March), value (the published count), population (the
+    population behind the published rate, else the ONS mid-year estimate of the year before),
+    rate_source ('published' | 'recomputed') and release. Neighbours are those of the newest
+    statistical-neighbour model. Raises KeyError when DfE does not publish the council.
+    """
+    council = resolve_council(wh, area_code)
+    code = str(council["area_code"])
+    return wh.query(
+        """
+        SELECT CASE WHEN geographic_level = 'National' THEN 'england'
+                    WHEN area_code = ? THEN 'council' ELSE 'neighbour' END AS role,
+               area_code, CAST(time_period AS INTEGER) AS year, value,
+               population_used AS population, rate_source, release
+        FROM mart_dfe_rates
+        WHERE measure = ? AND value IS NOT NULL AND population_used IS NOT NULL
+          AND (geographic_level = 'National'
+               OR (geographic_level = 'Local authority'
+                   AND (area_code = ? OR area_code IN (
+                        SELECT neighbour_old_la_code FROM dfe_neighbours
+                        WHERE old_la_code = ? AND model = (SELECT max(model) FROM dfe_neighbours)
+                   ))))
+        ORDER BY role, area_code, year
+        """,
+        [code, measure, code, council["old_la_code"]],
+    )
 
 
 def rank_among(wh: Warehouse, area_code: str, measure: str, year: int) -> pd.DataFrame:

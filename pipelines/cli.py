@@ -65,10 +65,10 @@ def open_with_retry(path, *, read_only: bool = False, wait: float | None = None,
         attempt += 1
         try:
             return Warehouse(path, read_only=read_only, retries=0)
-        except WarehouseBusyError:
+        except WarehouseBusyError as exc:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise
+                raise WarehouseBusyError(path, attempt) from exc.__cause__
             pause = min(delay, remaining)
             print(
                 f"note: another upload is in progress (the warehouse {path.name} is in use by "
@@ -211,16 +211,52 @@ def cmd_build_public(args) -> int:
     return EXIT_REFUSED if refused or any(r.refused for r in extracts) else EXIT_OK
 
 
+def cmd_analyse(args) -> int:
+    """The verdicts and findings for one council as text or JSON, for scripts
+    (`pipelines.analysis.benchmarks.council_answer`): the Board summary's, or with --rollout,
+    the annual comparison of a council with only DfE's figures using that date."""
+    import datetime as dt
+
+    from pipelines.analysis.benchmarks import council_answer
+    from pipelines.present.verdicts import answer_json, answer_text
+
+    rollout = None
+    if args.rollout:
+        try:
+            rollout = dt.date.fromisoformat(args.rollout)
+        except ValueError:
+            print(
+                f"error: --rollout must be a date such as 2019-10-01, not '{args.rollout}'.",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+    with _open(args, read_only=True) as wh:
+        try:
+            answer = council_answer(wh, args.area.strip(), rollout=rollout)
+        except KeyError as exc:
+            print(f"error: {exc.args[0]}", file=sys.stderr)
+            return EXIT_USAGE
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    print(answer_json(answer) if args.json else answer_text(answer))
+    return EXIT_OK
+
+
 def cmd_validate(args) -> int:
     from pipelines.load.ingest import validate_only
-    from pipelines.store.warehouse import WarehouseBusyError, WarehouseError, open_warehouse
+    from pipelines.store.warehouse import WarehouseCorruptError, WarehouseError, open_warehouse
 
     path = Path(args.warehouse or config.warehouse_path())
     wh = None
     if path.exists():
         try:
             wh = open_warehouse(path, read_only=True)
-        except (WarehouseBusyError, WarehouseError) as exc:
+        except WarehouseCorruptError as exc:
+            # The warehouse's fault, not the file's: say so and check nothing.
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_REFUSED
+        except WarehouseError as exc:
             print(f"note: checks against loaded data skipped ({exc})", file=sys.stderr)
     status = EXIT_OK
     try:
@@ -442,32 +478,23 @@ def cmd_backup(args) -> int:
 
 def cmd_restore(args) -> int:
     from pipelines import auth
-    from pipelines.store.backup import BackupError, find_backup, restore
+    from pipelines.store.backup import BackupError, find_backup, restore_at
 
     auth.require(args.role, "restore")
     path = Path(args.warehouse or config.warehouse_path())
     try:
         backup = find_backup(path, args.target)
+        if not args.yes:
+            print(
+                f"Would restore {backup.describe()}.\nEvery upload after {backup.max_upload_id} "
+                "would be undone (a backup of the current state is taken first, or a damaged "
+                "warehouse is kept aside). Run again with --yes to restore."
+            )
+            return EXIT_USAGE
+        print(restore_at(path, backup, lambda: _open(args)))
     except BackupError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    if not args.yes:
-        print(
-            f"Would restore {backup.describe()}.\nEvery upload after {backup.max_upload_id} "
-            "would be undone (a backup of the current state is taken first). Run again with "
-            "--yes to restore."
-        )
-        return EXIT_USAGE
-    with _open(args) as wh:
-        try:
-            result = restore(wh, backup)
-        except BackupError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_REFUSED
-    print(
-        f"Restored {backup.id}: {result.tables} tables; {result.uploads_removed} audit rows "
-        f"removed. The state before the restore is in {result.safety_backup.id}."
-    )
     return EXIT_OK
 
 
@@ -587,8 +614,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", help="admin: take a backup now (e.g. nightly from cron)")
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("restore", help="admin: restore a backup (by id, or before UPLOAD_ID)")
-    p.add_argument("target", help="a backup id from `rp-impact backups`, or an upload id")
+    p = sub.add_parser("restore", help="admin: restore a backup (id, before UPLOAD_ID, latest)")
+    p.add_argument("target", help="a backup id from `rp-impact backups`, an upload id, or latest")
     p.add_argument("--yes", action="store_true", help="really restore (otherwise a dry run)")
     p.set_defaults(func=cmd_restore)
 
@@ -605,6 +632,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--record", action="store_true", help="record the plan in force now")
     p.add_argument("--user", default=config.current_user())
     p.set_defaults(func=cmd_plan)
+
+    p = sub.add_parser(
+        "analyse", help="print a council's verdicts and findings (text, or JSON for scripts)"
+    )
+    p.add_argument("--area", required=True, help="ONS or DfE code of any council in England")
+    p.add_argument(
+        "--rollout",
+        metavar="DATE",
+        help="the date Restorative Practice started (YYYY-MM-DD), for a council with only "
+        "DfE's published figures (default: the rollout table's)",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    p.set_defaults(func=cmd_analyse)
 
     p = sub.add_parser("report", help="the annual effectiveness report (HTML or PDF)")
     p.add_argument(
@@ -639,7 +679,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    from pipelines.store.warehouse import WarehouseBusyError, WarehouseError
+    import duckdb
+
+    from pipelines.store.warehouse import WarehouseError, warehouse_fault
 
     try:
         return args.func(args)
@@ -649,8 +691,13 @@ def main(argv: list[str] | None = None) -> int:
     except PermissionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
-    except (WarehouseBusyError, WarehouseError) as exc:
+    except WarehouseError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (duckdb.Error, OSError) as exc:  # a full disk or a damaged block, mid-command
+        if (fault := warehouse_fault(exc, args.warehouse or config.warehouse_path())) is None:
+            raise
+        print(f"error: {fault}", file=sys.stderr)
         return EXIT_REFUSED
 
 

@@ -25,12 +25,37 @@ _SERIES_ROWS = "SELECT * FROM int_outcome_periods WHERE grain = 'financial_year'
 
 
 def areas(wh: Warehouse) -> pd.DataFrame:
-    """Areas that have outcome data, with their names where the areas file gave them."""
+    """Areas that have outcome data, and councils in the rollout table that DfE publishes
+    figures for (a council with only DfE's published data and a rollout date, issue 14), with
+    their names from the areas file, else DfE's newest name for the council."""
     return wh.query(
-        f"""SELECT o.area_code, coalesce(a.area_name, o.area_code) AS area_name,
-                  a.old_la_code, a.region_code, a.region_name
-           FROM (SELECT DISTINCT area_code FROM ({_SERIES_ROWS})) o
-           LEFT JOIN fct_areas a USING (area_code) ORDER BY area_name"""
+        f"""WITH outcome_areas AS (SELECT DISTINCT area_code FROM ({_SERIES_ROWS})),
+                published AS (
+                    SELECT DISTINCT r.area_code FROM fct_rollout r
+                    LEFT JOIN fct_areas a USING (area_code)
+                    WHERE r.area_code IN (SELECT new_la_code FROM dfe_area_codes)
+                       OR a.old_la_code IN (SELECT old_la_code FROM dfe_area_codes)
+                ),
+                listed AS (SELECT area_code FROM outcome_areas
+                           UNION SELECT area_code FROM published),
+                dfe_names AS (
+                    SELECT new_la_code AS area_code, arg_max(la_name, last_listed) AS la_name,
+                           arg_max(old_la_code, last_listed) AS old_la_code
+                    FROM dfe_area_codes GROUP BY new_la_code
+                ),
+                dfe_regions AS (
+                    SELECT area_code AS old_la_code, region_code, region_name FROM dfe_areas
+                    WHERE geographic_level = 'Local authority'
+                )
+           SELECT l.area_code, coalesce(a.area_name, d.la_name, l.area_code) AS area_name,
+                  coalesce(a.old_la_code, d.old_la_code) AS old_la_code,
+                  coalesce(a.region_code, g.region_code) AS region_code,
+                  coalesce(a.region_name, g.region_name) AS region_name
+           FROM listed l
+           LEFT JOIN fct_areas a USING (area_code)
+           LEFT JOIN dfe_names d USING (area_code)
+           LEFT JOIN dfe_regions g ON g.old_la_code = coalesce(a.old_la_code, d.old_la_code)
+           ORDER BY area_name, l.area_code"""
     )
 
 
@@ -40,13 +65,20 @@ def area_name(wh: Warehouse, area_code: str) -> str:
 
 
 def units(wh: Warehouse, area_code: str) -> pd.DataFrame:
-    """Units with outcome data for an area, with their rollout wave and start (if any)."""
+    """Units with outcome data for an area, with their rollout wave and start (if any).
+
+    An area with no outcome rows (a council with only DfE's published figures) has one unit,
+    the whole area (`UNIT_ALL`), so that every page can still be opened for it.
+    """
     return wh.query(
-        f"""SELECT u.unit, r.wave, r.start_date, r.programme
-           FROM (SELECT DISTINCT unit FROM ({_SERIES_ROWS}) WHERE area_code = ?) u
+        f"""WITH seen AS (SELECT DISTINCT unit FROM ({_SERIES_ROWS}) WHERE area_code = ?),
+                listed AS (SELECT unit FROM seen
+                           UNION ALL SELECT ? WHERE NOT EXISTS (SELECT 1 FROM seen))
+           SELECT u.unit, r.wave, r.start_date, r.programme
+           FROM listed u
            LEFT JOIN fct_rollout r ON r.area_code = ? AND r.unit = u.unit
-           ORDER BY u.unit <> 'All', r.wave NULLS LAST, u.unit""",
-        [area_code, area_code],
+           ORDER BY u.unit <> ?, r.wave NULLS LAST, u.unit""",
+        [area_code, UNIT_ALL, area_code, UNIT_ALL],
     )
 
 

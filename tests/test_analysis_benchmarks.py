@@ -201,3 +201,30 @@ def test_real_council_with_overlapping_releases(real_wh):
     cpp = benchmark_analysis(real_wh, "E08000035", "cpp_starts")  # the ONS code works too
     assert "recomputed" in cpp.source and "2012–2024" in cpp.source
     assert isinstance(cpp.table, pd.DataFrame) and cpp.latest_year == 2025
+
+
+def test_a_rollout_date_is_refused_for_a_council_with_local_extracts(sample_wh):
+    from pipelines.analysis.benchmarks import council_answer
+
+    with pytest.raises(ValueError) as refused:
+        council_answer(sample_wh, AREA, rollout=dt.date(2020, 1, 1))
+    assert str(refused.value) == (
+        "--rollout applies only to a council with no local outcomes extracts: Northmoor's "
+        "verdicts use each locality's start date from the rollout table."
+    )
+    answer = council_answer(sample_wh, AREA)
+    assert answer.rollout_date == dt.date(2019, 10, 1)
+    assert answer.rollout_source == "the rollout table"
+    assert [v.outcome for v in answer.verdicts] == ["cla_starts", "cpp_starts"]
+
+
+def test_annual_counts_are_the_council_its_neighbours_and_england(sample_wh):
+    counts = dfe_reads.annual_counts(sample_wh, AREA, "cla_at_31_march")
+    assert set(counts["role"]) == {"council", "neighbour", "england"}
+    mine = counts[counts["role"] == "council"]
+    assert set(mine["area_code"]) == {"991"}
+    # Northmoor, 31 March 2026 (the sample's DfE file): 815 children, population 113,637.
+    latest = mine[mine["year"] == 2026].iloc[0]
+    assert (latest["value"], latest["population"]) == (815, 113637)
+    neighbours = set(counts.loc[counts["role"] == "neighbour", "area_code"])
+    assert neighbours == set(dfe_reads.neighbours(sample_wh, AREA)["old_la_code"])

@@ -167,3 +167,22 @@ def test_upload_page_dfe_import_is_off_in_demo_mode(sample_copy, monkeypatch):
     at = _open(sample_copy, monkeypatch, page="upload")
     assert "importing other DfE files is switched off" in _text(at)
     assert at.button(key="dfe-import").disabled
+
+
+def test_the_treatment_year_is_kept_when_the_measure_changes(bench):
+    treatment = "First year after the programme began"
+    assert _box(bench, treatment).value == 2021  # the first year after Northmoor's rollout
+    _box(bench, treatment).set_value(2022).run()
+    _box(bench, "Measure").set_value("cpp_starts").run()
+    assert not bench.exception
+    assert _box(bench, treatment).value == 2022
+    _box(bench, "Measure").set_value("cla_at_31_march").run()
+    assert _box(bench, treatment).value == 2022
+
+
+def test_the_neighbours_table_is_formula_escaped(sample_copy, monkeypatch):
+    with open_warehouse(sample_copy) as wh, wh.transaction() as cur:
+        cur.execute("UPDATE dfe_areas SET la_name = '=HYPERLINK(1)' WHERE area_code = '982'")
+    at = _open(sample_copy, monkeypatch)
+    names = set(next(d.value for d in at.dataframe if "closeness" in d.value)["la_name"])
+    assert "'=HYPERLINK(1)" in names and "=HYPERLINK(1)" not in names

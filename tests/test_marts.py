@@ -198,3 +198,41 @@ def test_audit_reads(sample_wh):
     assert marts.population_label(pd.DataFrame({"population_year": [2019, 2024]})) == (
         "mid-year population 2019–2024 (uploaded population file)"
     )
+
+
+ROLLOUT_CSV = (
+    "area_code,unit,programme,wave,start_date\n"
+    "E06999901,All,Restorative Practice,1,2019-10-01\n"
+    "E06999903,All,Restorative Practice,1,2020-04-01\n"
+    "E06999950,All,Restorative Practice,1,2020-04-01\n"
+)
+
+
+def test_areas_list_rollout_councils_that_dfe_publishes_without_outcomes(reference_wh, write_file):
+    from pipelines import config, marts
+    from pipelines.load.dfe import import_dfe_files
+
+    cla = config.SAMPLE_DIR / "dfe" / "cla_number_and_rate_per_10k_children.csv"
+    assert import_dfe_files(reference_wh, [cla])[0].outcome == "loaded"
+    assert marts.areas(reference_wh).empty  # no outcomes and no rollout: nothing to show
+    result = ingest_file(reference_wh, write_file("rollout.csv", ROLLOUT_CSV), user="test")
+    assert result.outcome == "loaded", result.issues
+    listed = marts.areas(reference_wh)
+    # Northmoor is named by the areas file, Eastbridge (no areas row) by DfE; E06999950 is in
+    # the rollout table but DfE publishes nothing for it, so there is nothing to show.
+    assert listed[["area_code", "area_name", "old_la_code"]].values.tolist() == [
+        ["E06999903", "Eastbridge", "982"],
+        ["E06999901", "Northmoor", "991"],
+    ]
+    assert listed["region_name"].tolist() == ["North Fictional", "North Fictional"]
+    whole = marts.units(reference_wh, "E06999903")
+    assert whole["unit"].tolist() == ["All"] and whole["wave"].tolist() == [1]
+    assert str(whole["start_date"].iloc[0])[:10] == "2020-04-01"
+    assert marts.units(reference_wh, "E06999950")["wave"].tolist() == [1]
+
+
+def test_units_of_an_area_with_outcomes_are_its_own(year_of_months):
+    from pipelines import marts
+
+    assert marts.units(year_of_months, "E06999901")["unit"].tolist() == ["All"]
+    assert marts.units(year_of_months, "E06999901")["wave"].isna().all()

@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.state import context
-from dashboard.views.common import chart_block, empty_state, header
+from dashboard.views.common import chart_block, empty_state, header, safe_table
 from pipelines.analysis import BENCHMARK_MEASURES
 from pipelines.present import charts
 from pipelines.present.wording import fy_label
@@ -144,7 +144,7 @@ else:
         f"DfE's statistical-neighbour model {model}, closest first. The closeness is DfE's "
         "own description of how similar the council is."
     )
-    st.dataframe(
+    safe_table(
         bench.neighbours[
             [
                 "neighbour_rank",
@@ -183,15 +183,22 @@ st.markdown(
 )
 years = bench.table["time_period"].astype(int).tolist()
 choices = [None, *years[1:]]
+# The year chosen for this council is kept when the measure changes (each measure has its own
+# years, so its own select box); it starts at the first year after the council's rollout.
+remembered_key = f"_bench_treatment_year_{code}"
+remembered = st.session_state.get(remembered_key, bench.treatment_year)
+if remembered not in choices:
+    remembered = bench.treatment_year
 chosen = st.selectbox(
     "First year after the programme began",
     choices,
-    index=choices.index(bench.treatment_year) if bench.treatment_year in choices else 0,
+    index=choices.index(remembered) if remembered in choices else 0,
     format_func=lambda y: "Not set" if y is None else f"{fy_label(y)} (year ending March {y})",
     key=f"bench-treatment-{code}-{measure}",
     help="By default the first financial year that starts after the first rollout date. "
     "Earlier years are the 'before' period used to build the comparison.",
 )
+st.session_state[remembered_key] = chosen
 synth_view = (
     bench
     if chosen == bench.treatment_year

@@ -488,19 +488,8 @@ class AnnualSeries:
 def annual_series(wh: Warehouse, area_code: str, measure: str) -> AnnualSeries:
     """The published annual figures of :class:`AnnualSeries` for a DfE ``measure``
     (:data:`DFE_MEASURE_FOR`). Raises KeyError when DfE does not publish the council."""
-    council = dfe_reads.resolve_council(wh, area_code)
-    code = str(council["area_code"])
-    frame = wh.query(
-        "SELECT CASE WHEN geographic_level = 'National' THEN 'england' WHEN area_code = ? "
-        "THEN 'council' ELSE 'neighbour' END AS role, area_code, CAST(time_period AS INTEGER) "
-        "AS year, value, population_used AS population, rate_source, release "
-        "FROM mart_dfe_rates WHERE measure = ? AND value IS NOT NULL "
-        "AND population_used IS NOT NULL AND (geographic_level = 'National' OR "
-        "(geographic_level = 'Local authority' AND (area_code = ? OR area_code IN ("
-        "SELECT neighbour_old_la_code FROM dfe_neighbours WHERE old_la_code = ? "
-        "AND model = (SELECT max(model) FROM dfe_neighbours))))) ORDER BY role, area_code, year",
-        [code, measure, code, council["old_la_code"]],
-    )
+    frame = dfe_reads.annual_counts(wh, area_code, measure)
+    code = str(dfe_reads.resolve_council(wh, area_code)["area_code"])
     cols = ["year", "value", "population"]
     mine = frame[frame["role"] == "council"]
     england = frame.loc[frame["role"] == "england", cols].reset_index(drop=True)
@@ -548,10 +537,13 @@ def annual_verdicts(
     *,
     plan: Any = None,
     calibration: Mapping[str, Any] | None = None,
+    rollout: dt.date | None = None,
 ) -> tuple[Any, ...]:
     """One verdict per primary outcome for a council with only DfE's published annual figures
     and a rollout date: :func:`pipelines.analysis.verdict.verdict_from_annual` (the council
     against its statistical neighbours), Holm-adjusted across the plan's primary outcomes.
+    ``rollout`` is the date to use instead of the rollout table's (``rp-impact analyse
+    --rollout``).
 
     Raises :class:`~pipelines.stats.errors.StatsInputError` saying what is missing when DfE
     does not publish the council or no rollout date is loaded for it.
@@ -576,7 +568,7 @@ def annual_verdicts(
             "published figures. Import the DfE tables (rp-impact import-dfe) or load the "
             "council's outcomes extracts."
         ) from exc
-    rollout = council_rollout_date(wh, council)
+    rollout = council_rollout_date(wh, council) if rollout is None else rollout
     if rollout is None:
         raise StatsInputError(
             f"No rollout date is known for {council['area_name']}, so there is no 'after' to "
@@ -605,3 +597,94 @@ def annual_verdicts(
         )
     adjusted = holm([v.p_value for v in alone])
     return tuple(with_adjusted_p(v, p, plan) for v, p in zip(alone, adjusted, strict=True))
+
+
+@dataclass(frozen=True)
+class CouncilAnswer:
+    """What `rp-impact analyse` prints for one council: its verdicts (one per primary outcome),
+    why there are none when there are none (``note``), the plan line, and the supporting
+    findings as ``(key, text, confidence)`` (``confidence`` None for a published level).
+    ``rollout_source`` says where the rollout date came from."""
+
+    area_code: str
+    area_name: str
+    rollout_date: dt.date | None
+    rollout_source: str
+    verdicts: tuple[Any, ...]
+    note: str
+    plan_line: str
+    findings: tuple[tuple[str, str, str | None], ...]
+
+
+def council_answer(
+    wh: Warehouse, area_code: str, *, rollout: dt.date | None = None
+) -> CouncilAnswer:
+    """The Board summary's verdicts and findings for a council (any council in England that has
+    local extracts or DfE's published figures). ``rollout`` stands in for the rollout table's
+    date for a council with only DfE's figures: the annual verdicts and the synthetic
+    comparisons then use it, and the findings are the benchmark comparisons.
+
+    Raises KeyError when neither local extracts nor DfE's figures hold the council, and
+    ValueError when ``rollout`` is given for a council with local outcomes extracts (each
+    locality's own start date in the rollout table is what its verdicts use).
+    """
+    from pipelines.analysis.board import ANNUAL_NOTE, board_summary, has_local_outcomes
+    from pipelines.analysis.plan import load_plan, plan_history
+
+    local = has_local_outcomes(wh, area_code)
+    council = None
+    if not local:
+        try:
+            council = dfe_reads.resolve_council(wh, area_code)
+        except KeyError as exc:
+            raise KeyError(
+                f"No council with code {area_code}: the warehouse holds neither its outcomes "
+                "extracts nor DfE's published figures for it. Check the code (ONS or DfE "
+                "three-digit) or import the DfE tables (rp-impact import-dfe)."
+            ) from exc
+    name = str(council["area_name"]) if council else marts.area_name(wh, area_code)
+    if rollout is None:
+        board = board_summary(wh, area_code)
+        found = council_rollout_date(wh, council) if council else None
+        found = found or marts.area_rollout_date(wh, area_code)
+        return CouncilAnswer(
+            area_code=area_code,
+            area_name=name,
+            rollout_date=found,
+            rollout_source="the rollout table" if found else "none loaded",
+            verdicts=board.verdicts,
+            note=board.verdict_note,
+            plan_line=board.plan_line,
+            findings=tuple((f.key, f.text, f.confidence) for f in board.findings),
+        )
+    if local:
+        raise ValueError(
+            f"--rollout applies only to a council with no local outcomes extracts: {name}'s "
+            "verdicts use each locality's start date from the rollout table."
+        )
+    plan = load_plan(area_code)
+    notes: dict[str, str] = {}
+    verdicts = attempt(
+        notes, "verdicts", lambda: annual_verdicts(wh, area_code, plan=plan, rollout=rollout)
+    )
+    findings = []
+    for measure, _short in BOARD_CONTEXT_MEASURES:
+        bench = benchmark_analysis(
+            wh, area_code, measure, treatment_year=first_treatment_year(rollout)
+        )
+        levels = [t for t in bench.findings if t not in bench.synth_findings]
+        findings += [(f"dfe_level:{measure}", text, None) for text in levels]
+        # Graded low, as on the Board: the synthetic comparison's intervals are not calibrated.
+        synth = " ".join(bench.synth_findings) or bench.notes.get("synthetic_control")
+        if synth:
+            findings.append((f"synth:{measure}", synth, "low"))
+    return CouncilAnswer(
+        area_code=area_code,
+        area_name=name,
+        rollout_date=rollout,
+        rollout_source="given with --rollout",
+        verdicts=tuple(verdicts or ()),
+        note=notes.get("verdicts", ANNUAL_NOTE),
+        plan_line=" ".join(plan_history(wh, area_code, plan).lines()),
+        findings=tuple(findings),
+    )

@@ -16,9 +16,16 @@ import plotly
 
 from pipelines import __version__, analysis, marts
 from pipelines import benchmarks as dfe_reads
+from pipelines.analysis.board import is_public_only
 from pipelines.present.verdicts import VERDICT_INTRO, verdict_views
 from pipelines.present.wording import fy_label, long_date
-from pipelines.report.options import check_options, default_partnership_name, year_window
+from pipelines.report.options import (
+    ReportError,
+    check_options,
+    default_partnership_name,
+    public_area_name,
+    year_window,
+)
 from pipelines.report.sections import methods, outcomes, summary, training, value
 from pipelines.report.tables import Builder
 from pipelines.stats import findings as fnd
@@ -171,6 +178,19 @@ def _title_page(
     }
 
 
+def _report_area_name(wh: Warehouse, area_code: str, year: int) -> str:
+    """The area's name once `check_options` accepts the year and the area. A council with only
+    DfE's published figures has no local periods for it to find in the year, and needs none:
+    its report rests on the published annual figures, so only the year must be acceptable."""
+    try:
+        return check_options(wh, area_code, year)
+    except ReportError:
+        name = public_area_name(wh, area_code) if is_public_only(wh, area_code) else None
+        if name is None or not isinstance(year, int) or not 2000 <= year <= 2100:
+            raise
+        return name
+
+
 def collect(
     wh: Warehouse,
     *,
@@ -183,7 +203,7 @@ def collect(
     produced: dt.date | dt.datetime | None,
 ) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
     """The template context, the report's numbers (JSON-safe) and its build warnings."""
-    area_name = check_options(wh, area_code, year)
+    area_name = _report_area_name(wh, area_code, year)
     b = Builder(wh, area_code, year, static)
     numbers: dict[str, Any] = {
         "year": year,

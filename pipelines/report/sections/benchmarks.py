@@ -33,8 +33,12 @@ BENCHMARK_COLUMNS = [
 ]
 
 
-def rank_sentence(rank: pd.DataFrame, area_name: str, year: int, label: str) -> str:
-    """'In the year to 31 March 2026, Northmoor's CLA rate was the 40th lowest of 153 ...'."""
+def rank_sentence(
+    rank: pd.DataFrame, area_name: str, year: int, label: str, *, report_year: int | None = None
+) -> str:
+    """'In the year to 31 March 2025 (the latest DfE has published), Northmoor's CLA rate was
+    the 40th lowest of 153 ...'. ``year`` is the year ranked, the latest with a published
+    figure; ``report_year`` the report's, named when DfE has not yet published it."""
     parts = []
     for row in rank.itertuples():
         if is_missing(row.rank):
@@ -47,8 +51,14 @@ def rank_sentence(rank: pd.DataFrame, area_name: str, year: int, label: str) -> 
         parts.append(f"{ordinal(int(row.rank))} lowest of {int(row.n)} {scope}")
     if not parts:
         return f"No published {label} figure for {area_name} in {fy_label(year)} to rank."
+    latest = (
+        f" ({fy_label(year)}, the latest year DfE has published; {fy_label(report_year)} is "
+        "not yet published)"
+        if report_year is not None and report_year > year
+        else f" ({fy_label(year)}, the latest year DfE has published)"
+    )
     return (
-        f"In the year to 31 March {year}, {area_name}'s {label} rate was the "
+        f"In the year to 31 March {year}{latest}, {area_name}'s {label} rate was the "
         + " and the ".join(parts)
         + " (rank 1 = the lowest rate)."
     )
@@ -108,13 +118,35 @@ def benchmark_figure(
     return fig
 
 
-def _benchmark_title(last: pd.Series, short: str, area_name: str) -> str:
+def _benchmark_title(last: pd.Series, short: str, area_name: str, decimals: int) -> str:
     if is_missing(last["england_rate"]) or is_missing(last["sn_median"]):
         return f"{short} rate on 31 March: {area_name} against comparators"
     return (
         f"{short} rate on 31 March {int(last['time_period'])}: {area_name} "
-        f"{last['council_rate']:.0f} per 10,000, England {last['england_rate']:.0f}, "
-        f"neighbours' median {last['sn_median']:.0f}"
+        f"{last['council_rate']:.{decimals}f} per 10,000, England "
+        f"{last['england_rate']:.{decimals}f}, neighbours' median {last['sn_median']:.{decimals}f}"
+    )
+
+
+def rate_caption(sources: set[str]) -> str:
+    """Whether the rates drawn are DfE's own or recomputed (issue 14: a recomputed rate is never
+    called a published one)."""
+    if sources == {"published"}:
+        what = "Rates per 10,000 children on 31 March as published by DfE."
+    elif "published" in sources:
+        what = (
+            "Rates per 10,000 children on 31 March: as published by DfE where DfE publishes "
+            "a rate, otherwise recomputed by rp-impact from DfE's published counts and the ONS "
+            "mid-year estimate for the year before."
+        )
+    else:
+        what = (
+            "Rates per 10,000 children on 31 March, recomputed by rp-impact from DfE's "
+            "published counts and the ONS mid-year estimate for the year before (DfE publishes "
+            "no rate for this table)."
+        )
+    return (
+        f"{what} The shaded band runs from the lowest to the highest of the statistical neighbours."
     )
 
 
@@ -142,10 +174,13 @@ def benchmark_block(
     if bench.empty or bench["council_rate"].isna().all():
         block.paragraphs.append(f"The imported DfE files have no {short} figures for {area_name}.")
         return block, {}
-    rank = dfe_reads.rank_among(b.wh, b.area, dfe_measure, b.year)
-    block.paragraphs.append(rank_sentence(rank, area_name, b.year, short))
     last = bench.dropna(subset=["council_rate"]).iloc[-1]
-    title = _benchmark_title(last, short, area_name)
+    latest_year = int(last["time_period"])
+    rank = dfe_reads.rank_among(b.wh, b.area, dfe_measure, latest_year)
+    block.paragraphs.append(rank_sentence(rank, area_name, latest_year, short, report_year=b.year))
+    sources = {str(s) for s in bench["council_rate_source"].dropna()}
+    decimals = 0 if sources == {"published"} else 1  # DfE publishes rates as whole numbers
+    title = _benchmark_title(last, short, area_name, decimals)
     releases = sorted({str(r) for r in bench["release"].dropna()})
     source = "Source: DfE published statistics" + (
         f" (release {', '.join(releases)})" if releases else ""
@@ -156,8 +191,7 @@ def benchmark_block(
             fig,
             f"{section_id}-benchmarks",
             title,
-            "Published DfE rates per 10,000 children on 31 March. The shaded band runs "
-            "from the lowest to the highest of the statistical neighbours.",
+            rate_caption(sources),
             bench[BENCHMARK_COLUMNS],
             f"{short}: {area_name} against England, region and statistical neighbours",
             count_columns=["council_value"],
