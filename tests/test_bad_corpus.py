@@ -1,7 +1,8 @@
 """Every malformed or hostile file in tests/data/bad/ gives its expected message and outcome.
 
 The corpus and its expectations are in tests/data/bad/manifest.csv (written by
-tests/data/bad/make_corpus.py). Large hostile files are generated into a temporary folder at
+tests/data/bad/make_corpus.py), and in tests/data/bad/hostile_builders.py (files built at test time from
+small builders, never committed). Large hostile files are generated into a temporary folder at
 test time. For every refused file the warehouse's data tables are unchanged
 (`Warehouse.table_checksums()`); no case may leak its `secret` into a message, an issue or the
 audit tables, and the guard's issues never carry a value.
@@ -23,7 +24,10 @@ from tests.conftest import AREAS_CSV, POPULATION_CSV
 
 BAD = Path(__file__).resolve().parent / "data" / "bad"
 sys.path.insert(0, str(BAD))
+import hostile_builders  # noqa: E402
 import make_corpus  # noqa: E402
+
+BUILT = hostile_builders.BUILT
 
 with (BAD / "manifest.csv").open(encoding="utf-8") as _handle:
     CASES = list(csv.DictReader(_handle))
@@ -73,6 +77,24 @@ def test_bad_input(case, template, large_folder, tmp_path, monkeypatch):
         path = make_corpus.generate_large(large_folder, case["file"])
     else:
         path = BAD / case["file"]
+    _try(case, path, template, tmp_path)
+
+
+@pytest.mark.parametrize("case", BUILT, ids=[c["file"] for c in BUILT])
+def test_built_hostile_input(case, template, tmp_path):
+    """The hostile files of issue 16, built here from small builders (`hostile_builders`)."""
+    path = tmp_path / case["file"]
+    path.write_bytes(case["build"]())
+    _try(case, path, template, tmp_path)
+
+
+def test_at_least_120_hostile_files_are_tried():
+    assert len(CASES) + len(BUILT) >= 120
+    assert len({c["file"] for c in [*CASES, *BUILT]}) == len(CASES) + len(BUILT)
+
+
+def _try(case: dict, path: Path, template: Path, tmp_path: Path) -> None:
+    """Ingest one hostile file into a copy of the template and check everything it says."""
     warehouse = tmp_path / "wh.duckdb"
     shutil.copy(template, warehouse)
     with Warehouse(warehouse) as wh:
@@ -94,7 +116,7 @@ def test_bad_input(case, template, large_folder, tmp_path, monkeypatch):
         assert not any(
             i.rule == "unreadable" and "could not be checked" in i.message for i in result.issues
         )
-    if case["generated"] == "yes":
+    if case.get("generated") == "yes":
         path.unlink()
 
 

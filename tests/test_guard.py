@@ -280,3 +280,107 @@ def test_the_guard_runs_on_xlsx_too(reference_wh, tmp_path):
     book.save(path)
     result = ingest_file(reference_wh, path, user="ana")
     assert result.refused and any(i.rule == guard.RULE_COLUMN for i in result.issues)
+
+
+# -- a refused file's cells are never echoed (issue 16) ------------------------------------------
+
+
+def test_a_headerless_child_record_is_refused_without_echoing_a_cell(reference_wh, write_file):
+    text = "Jayden Smith,14/02/2013,E06999901,3\n2023-04-30,E06999901,All,All\n"
+    before = reference_wh.table_checksums()
+    result = ingest_file(reference_wh, write_file("record.csv", text), user="ana")
+    assert result.refused and reference_wh.table_checksums() == before
+    found = [(i.rule, i.row, i.column, i.value, i.message) for i in result.issues]
+    assert found == [
+        (
+            guard.RULE_VALUE,
+            1,
+            "column 1",
+            None,
+            "the first row is a record, not a header, and this cell holds a person's name, "
+            "perhaps. The values are not shown.",
+        ),
+        (
+            guard.RULE_VALUE,
+            1,
+            "column 2",
+            None,
+            "the first row is a record, not a header, and this cell holds a date (a date of "
+            "birth, perhaps). The values are not shown.",
+        ),
+        (
+            guard.RULE_VALUE,
+            2,
+            "column 1",
+            None,
+            "looks like it holds dates (dates of birth, perhaps) in a column that is not one of "
+            "the contract's date columns: 1 row(s) (row 2). The values are not shown.",
+        ),
+        (
+            "unknown_dataset",
+            1,
+            None,
+            None,
+            "Could not tell which dataset this file is from its header: its first row holds "
+            "values, not column names, so the header row is missing.",
+        ),
+    ]
+    said = _all_text(reference_wh, result)
+    for cell in ("Jayden", "Smith", "14/02/2013", "E06999901"):
+        assert cell not in said.replace(result.file_name, "")
+    stored = reference_wh.query(
+        "SELECT column_name, value FROM upload_issues WHERE upload_id = ?", [result.upload_id]
+    )
+    assert stored.value.isna().all()
+    assert set(stored.column_name.dropna()) == {"column 1", "column 2"}
+
+
+DATE_FORMS = [
+    "14-Feb-2013",
+    "14-feb-13",
+    "14 Feb 2013",
+    "14 February 2013",
+    "14th February 2013",
+    "14th of Feb 2013",
+    "February 14, 2013",
+    "Sept. 3, 2012",
+    "born 14 February 2013",
+    "DOB 14.02.2013 (aged 10)",
+    "b. 2013-02-14",
+]
+
+
+@pytest.mark.parametrize("secret", DATE_FORMS)
+def test_dates_in_words_and_in_sentences_are_refused_without_echo(reference_wh, write_file, secret):
+    text = HEADER.strip() + ",notes\n" + ROW.strip() + f',"{secret}"\n'
+    before = reference_wh.table_checksums()
+    result = ingest_file(reference_wh, write_file("dob.csv", text), user="ana")
+    assert result.refused and reference_wh.table_checksums() == before
+    (issue,) = [i for i in result.issues if i.rule == guard.RULE_VALUE]
+    assert (issue.row, issue.column, issue.value) == (2, "notes", None)
+    assert issue.message == (
+        "looks like it holds dates (dates of birth, perhaps) in a column that is not one of the "
+        "contract's date columns: 1 row(s) (row 2). The values are not shown."
+    )
+    assert secret not in _all_text(reference_wh, result)
+
+
+@pytest.mark.parametrize(
+    "text", ["Ashby", "0-4", "Team 3", "Sept 2013 cohort", "March", "Wave 2 from May", "10-15"]
+)
+def test_words_that_are_not_dates_of_birth_are_not_flagged(text):
+    assert not guard.looks_like_date(text)
+
+
+def test_a_surname_in_a_count_column_is_not_kept_in_upload_issues(reference_wh, write_file):
+    text = HEADER + "2023-04-30,E06999901,All,All,Okonkwo,7\n"
+    result = ingest_file(reference_wh, write_file("surname.csv", text), user="ana")
+    assert result.refused
+    (issue,) = result.errors
+    assert (issue.row, issue.column, issue.value, issue.message) == (
+        2,
+        "cla_starts",
+        None,
+        "is not a number.",
+    )
+    assert "Okonkwo" not in _all_text(reference_wh, result)

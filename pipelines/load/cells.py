@@ -20,8 +20,18 @@ from pipelines.load.readers import RAW_TABLE
 STAGE_TABLE = "stg_extract"
 
 COUNT_RE = r"^[0-9]+(\.0+)?$"
-ISO_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T]00:00(:00)?)?$"
-UK_DATE_RE = r"^[0-9]{1,2}/[0-9]{1,2}/[0-9]{4}$"
+#: Thousands separators in their one proper pattern: `1,234`, `12,345,678`, `-1,234`, `1,234.0`.
+#: Any other comma (`1,5`, `4,0`, `1,2,3`, `12,34,567`) is refused, never dropped: `1,5` could
+#: be one and a half, or 15.
+THOUSANDS_RE = r"^-?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?$"
+#: Number-shaped text with a comma that is not a thousands separator.
+MISPLACED_COMMA_RE = r"^-?[0-9,]+(\.[0-9]+)?$"
+#: The largest count the warehouse holds (counts are BIGINT): beyond it a cast would give NULL.
+MAX_COUNT = 2**63 - 1
+#: A midnight time after a date is what Excel writes for a date cell; any other time is not.
+MIDNIGHT = "([ T]00:00(:00(\\.0+)?)?)?"
+ISO_DATE_RE = rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{MIDNIGHT}$"
+UK_DATE_RE = rf"^[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{4}}{MIDNIGHT}$"
 ONS_RE = r"^[EWSN][0-9]{8}$"
 
 
@@ -38,15 +48,28 @@ def is_marker(src: str) -> str:
 
 
 def count_text(src: str) -> str:
-    return f"replace({clean(src)}, ',', '')"
+    """The cell without its thousands separators, when they are in their proper places."""
+    text = clean(src)
+    return f"CASE WHEN regexp_matches({text}, '{THOUSANDS_RE}') THEN replace({text}, ',', '') ELSE {text} END"
+
+
+def count_value(text: str) -> str:
+    """The BIGINT a count's text (`count_text`) holds; NULL when it is beyond `MAX_COUNT`. Cast
+    from the digits, never through DOUBLE, which rounds counts above 2**53."""
+    return f"TRY_CAST(regexp_replace({text}, '\\.0+$', '') AS BIGINT)"
+
+
+def count_overflows(src: str) -> str:
+    """True for a well-formed count too large for the warehouse's BIGINT."""
+    text = count_text(src)
+    return f"(regexp_matches({text}, '{COUNT_RE}') AND {count_value(text)} IS NULL)"
 
 
 def count_expr(src: str) -> str:
     text = count_text(src)
     return (
         f"CASE WHEN {is_marker(src)} THEN NULL "
-        f"WHEN regexp_matches({text}, '{COUNT_RE}') THEN TRY_CAST(TRY_CAST({text} AS DOUBLE) "
-        "AS BIGINT) END"
+        f"WHEN regexp_matches({text}, '{COUNT_RE}') THEN {count_value(text)} END"
     )
 
 
@@ -56,7 +79,7 @@ def date_expr(src: str) -> str:
         f"CASE WHEN regexp_matches({text}, '{ISO_DATE_RE}') "
         f"THEN TRY_CAST(try_strptime(left({text}, 10), '%Y-%m-%d') AS DATE) "
         f"WHEN regexp_matches({text}, '{UK_DATE_RE}') "
-        f"THEN TRY_CAST(try_strptime({text}, '%d/%m/%Y') AS DATE) END"
+        f"THEN TRY_CAST(try_strptime(split_part({text}, ' ', 1), '%d/%m/%Y') AS DATE) END"
     )
 
 
@@ -134,17 +157,34 @@ def fast_expr(column: Column, src: str) -> str:
     return f"TRY_CAST({src} AS {casts[column.kind]})" if column.kind in casts else src
 
 
-def safe_value(value: str | None) -> str | None:
+#: What an issue may keep of a cell in a column of each kind: a count, year or wave keeps only
+#: number-shaped text, a date only date-shaped text. A surname typed into a count column is
+#: therefore never kept.
+_SAFE_BY_KIND = {
+    "count": re.compile(r"^[0-9\s.,+\-]*$"),
+    "year": re.compile(r"^[0-9\s.,+\-]*$"),
+    "wave": re.compile(r"^[0-9\s.,+\-]*$"),
+    "date": re.compile(r"^[0-9\s/.:\-T]*$"),
+}
+
+
+def safe_value(value: str | None, kind: str | None = None) -> str | None:
     """The offending value as an issue may keep it, or None when it could be identifying.
 
-    Numbers, dates, codes and single words are kept (so a message can say which area code is
-    unknown); free text (two or more words), long values and anything with an '@' are not
-    kept, so a name or a note typed into the wrong column never reaches the audit tables.
+    In a column of kind count, year, wave or date only text of that shape is kept
+    (`_SAFE_BY_KIND`). Otherwise numbers, codes and single words are kept (so a message can say
+    which unit is new); free text (two or more words), long values, anything with an '@' and
+    control characters (a NUL byte) are not, so a name or a note typed into the wrong column
+    never reaches the audit tables.
     """
     if value is None:
         return None
     text = str(value)
-    if len(text) > 40 or "@" in text or re.search(r"[^\W\d_]{2,}\W+[^\W\d_]{2,}", text):
+    if len(text) > 40 or "@" in text or re.search(r"[\x00-\x1f\x7f]", text):
+        return None
+    if kind in _SAFE_BY_KIND:
+        return text if _SAFE_BY_KIND[kind].match(text) else None
+    if re.search(r"[^\W\d_]{2,}\W+[^\W\d_]{2,}", text):
         return None
     return text
 

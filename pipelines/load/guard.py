@@ -98,11 +98,31 @@ _POSTCODE = (
 )
 _EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
 _PHONE = r"(\+44 ?|0)(7[0-9]{3} ?[0-9]{3} ?[0-9]{3}|[12][0-9]{2,3} ?[0-9]{3} ?[0-9]{3,4})"
+# Month names and their abbreviations (`Feb`, `Sept.`, `February`), matched case-insensitively.
+_MONTH = r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]{0,6}\.?"
+# 14-Feb-2013, 14 February 2013, 14th Feb 13, 14/Feb/2013; and February 14, 2013.
+_DAY_MONTH_YEAR = (
+    rf"[0-9]{{1,2}}(st|nd|rd|th)?[ /.-]+(of +)?{_MONTH}[ /.,-]+([0-9]{{4}}|[0-9]{{2}})"
+)
+_MONTH_DAY_YEAR = rf"{_MONTH} +[0-9]{{1,2}}(st|nd|rd|th)?,? +[0-9]{{4}}"
 _DATE_WHOLE = (
     r"^([0-9]{1,2}[/.-][0-9]{1,2}[/.-]([0-9]{4}|[0-9]{2})|[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}"
-    r"([ T][0-9:.]+)?|[0-9]{1,2} [A-Za-z]{3,9} [0-9]{4})$"
+    rf"([ T][0-9:.]+)?|{_DAY_MONTH_YEAR}|{_MONTH_DAY_YEAR})$"
 )
-_DATE_EMBEDDED = r"(^|[^0-9])([0-9]{1,2}/[0-9]{1,2}/[0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2})([^0-9]|$)"
+# A date inside a sentence ("born 14 February 2013", "DOB 14.02.2013 (aged 10)").
+_DATE_EMBEDDED = (
+    r"(^|[^0-9a-z])([0-9]{1,2}[/.-][0-9]{1,2}[/.-][0-9]{4}|[0-9]{4}-[0-9]{2}-[0-9]{2}|"
+    rf"{_DAY_MONTH_YEAR}|{_MONTH_DAY_YEAR})([^0-9a-z]|$)"
+)
+
+
+def looks_like_date(text: str) -> bool:
+    """True for a day-precise date, alone or inside a sentence (the Python twin of the SQL)."""
+    text = str(text).strip()
+    return bool(
+        re.search(_DATE_WHOLE, text, re.IGNORECASE)
+        or re.search(_DATE_EMBEDDED, text, re.IGNORECASE)
+    )
 
 
 def looks_like_identifier(text: str) -> str | None:
@@ -291,12 +311,60 @@ def normalise_column(name: str) -> str:
     return "".join(header_tokens(name))
 
 
-def header_label(index: int, header: str) -> str:
-    """The header to show: its text, unless the header itself looks like a value."""
-    if not str(header).strip() or looks_like_identifier(header):
+#: A header cell that is a value, not a column's name: a number, an ONS code, a date.
+_VALUE_SHAPED = re.compile(r"^([0-9][0-9.,/ :-]*|[EWSN][0-9]{8})$", re.IGNORECASE)
+#: Two or three capitalised words, as a person's name is written ("Jayden Smith").
+_NAME_SHAPED = re.compile(r"^[A-Z][a-z'\-]+( [A-Z][a-z'\-]+){1,2}$")
+
+
+def header_is_record(headers: list[str]) -> bool:
+    """True when the first row is data, not column names: one of its cells is a number, a code,
+    a date or an identifier (a child's record exported without its header row)."""
+    return any(
+        _VALUE_SHAPED.match(str(h).strip()) or looks_like_date(h) or looks_like_identifier(h)
+        for h in headers
+        if str(h).strip()
+    )
+
+
+def header_label(index: int, header: str, record: bool = False) -> str:
+    """The header to show: its text, unless it looks like a value or its row is a record
+    (`header_is_record`), when it is only `column N`."""
+    if record or not str(header).strip() or looks_like_identifier(header):
         return f"column {index + 1}"
     header = str(header)
     return header if len(header) <= 60 else header[:57] + "..."
+
+
+def _record_cell_kind(header: str) -> str | None:
+    """What a cell of a first row that is a record holds, when it identifies a child."""
+    if looks_like_date(header):
+        return "a date (a date of birth, perhaps)"
+    seen_as = looks_like_identifier(header)
+    if seen_as:
+        return seen_as
+    if _NAME_SHAPED.match(str(header).strip()) and not header_kind(header):
+        return "a person's name, perhaps"
+    return None
+
+
+def scan_record_header(headers: list[str], header_row: int) -> list[GuardFinding]:
+    """The identifying cells of a first row that is a record, by column, never by value."""
+    findings = []
+    for index, header in enumerate(headers):
+        kind = _record_cell_kind(header)
+        if kind:
+            findings.append(
+                GuardFinding(
+                    RULE_VALUE,
+                    f"column {index + 1}",
+                    header_row,
+                    f"the first row is a record, not a header, and this cell holds {kind}. "
+                    "The values are not shown.",
+                    1,
+                )
+            )
+    return findings
 
 
 def scan_headers(
@@ -304,6 +372,8 @@ def scan_headers(
 ) -> list[GuardFinding]:
     """Identifying headers among those that are not contract columns of the file's dataset."""
     mapped_set, allowed_set = set(mapped), {normalise_column(a) for a in allowed}
+    if header_is_record(headers):
+        return []  # its cells are values: `scan_record_header` reports them
     findings = []
     for index, header in enumerate(headers):
         if index in mapped_set or normalise_column(header) in allowed_set:
@@ -407,8 +477,8 @@ def _value_checks(kind: str, i: int) -> list[tuple[str, str, str]]:
                 RULE_VALUE,
                 "dates (dates of birth, perhaps) in a column that is not one of the contract's "
                 "date columns",
-                f"(length({v}) >= 6 AND (regexp_matches({v}, '{_DATE_WHOLE}') OR "
-                f"regexp_matches({v}, '{_DATE_EMBEDDED}')))",
+                f"(length({v}) >= 6 AND (regexp_matches({v}, '{_DATE_WHOLE}', 'i') OR "
+                f"regexp_matches({v}, '{_DATE_EMBEDDED}', 'i')))",
             )
         )
     if kind == "text":
@@ -423,7 +493,10 @@ def _value_checks(kind: str, i: int) -> list[tuple[str, str, str]]:
 
 
 _CANDIDATE_ANY = r"@|[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{3}|[A-Za-z][0-9]{11}|[A-Za-z][0-9A-Za-z]{1,3} ?[0-9][A-Za-z]{2}"
-_CANDIDATE_DATE = r"[0-9][/.-][0-9]{1,2}[/.-][0-9]|[0-9]{4}[/.-][0-9]|[0-9] [A-Za-z]{3,9} [0-9]{4}"
+_CANDIDATE_DATE = (
+    r"[0-9][/.-][0-9]{1,2}[/.-][0-9]|[0-9]{4}[/.-][0-9]|[0-9][a-z]{0,2}[ /.-]+(of +)?[A-Za-z]{3}"
+    r"|[A-Za-z]{3}[a-z]*\.? +[0-9]{1,2}[a-z]{0,2},? +[0-9]{4}"
+)
 
 
 def _candidate_sql(i: int, kind: str) -> str:
@@ -459,6 +532,7 @@ def scan_values(
     scanned = [i for i, h in enumerate(headers) if normalise_column(h) not in allowed_set]
     if not scanned:
         return []
+    record = header_is_record(headers)
 
     def source(i: int) -> str:
         return value_tables(i) if value_tables else table
@@ -475,13 +549,13 @@ def scan_values(
     findings: list[GuardFinding] = []
     for index in candidates:
         findings += _exact_checks(
-            con, table, source(index), headers, index, _kind(column_kinds, index)
+            con, table, source(index), headers, index, _kind(column_kinds, index), record
         )
     return findings
 
 
 def _exact_checks(
-    con, table: str, values: str, headers: list[str], i: int, kind: str
+    con, table: str, values: str, headers: list[str], i: int, kind: str, record: bool = False
 ) -> list[GuardFinding]:
     checks = _value_checks(kind, i)
     label = "CASE " + " ".join(f"WHEN {cond} THEN {n}" for n, (_, _, cond) in enumerate(checks))
@@ -505,7 +579,7 @@ def _exact_checks(
         findings.append(
             GuardFinding(
                 rule,
-                header_label(i, headers[i]),
+                header_label(i, headers[i], record),
                 int(first_rows[0]),
                 f"looks like it holds {what}: {count} row(s) (row {where}{more}). "
                 "The values are not shown.",

@@ -13,9 +13,7 @@ import os
 import re
 import tempfile
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -89,9 +87,12 @@ def safe_display_name(file_name: str | None, default: str = "upload.csv") -> str
 class ReadError(ValueError):
     """The file cannot be read as an extract. The message names the file and the fix."""
 
-    def __init__(self, file_name: str, message: str, row: int | None = None):
+    def __init__(
+        self, file_name: str, message: str, row: int | None = None, column: str | None = None
+    ):
         self.file_name = file_name
         self.row = row
+        self.column = column
         super().__init__(message)
 
 
@@ -147,7 +148,9 @@ def read_extract(path: Path | str, con: duckdb.DuckDBPyConnection, display_name:
     with path.open("rb") as handle:
         head = handle.read(8)
     if head.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path, con, name)
+        from pipelines.load.xlsx import read_xlsx  # it reads this module's limits and checks
+
+        return read_xlsx(path, con, name)
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         raise ReadError(
             name, f"{name}: this is not a valid XLSX workbook. Save it again from Excel."
@@ -162,17 +165,48 @@ def read_extract(path: Path | str, con: duckdb.DuckDBPyConnection, display_name:
 # -- CSV -------------------------------------------------------------------------------------
 
 
+SAVE_AS_UTF8 = "Open it in Excel and save it again as 'CSV UTF-8 (Comma delimited)'."
+
+
+def _looks_binary(raw: bytes) -> bool:
+    """NUL bytes in the header line, or more than 1 in 100 of the first 64 KB: not text. (A
+    stray NUL further on is reported with its row and column by `_refuse_nul`.)"""
+    head = raw[:65536]
+    nuls = head.count(b"\x00")
+    if not nuls:
+        return False
+    line_end = min((i for i in (head.find(b"\n"), head.find(b"\r")) if i != -1), default=len(head))
+    return b"\x00" in head[:line_end] or nuls > max(2, len(head) // 100)
+
+
 def _detect_encoding(path: Path, name: str) -> tuple[str, bytes]:
     raw = path.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ReadError(
+                name,
+                f"{name}: the file starts as UTF-8 but byte {exc.start:,} is not UTF-8, so parts "
+                f"of it were saved in another encoding (Windows-1252, perhaps). {SAVE_AS_UTF8}",
+                _line_of(raw, exc.start),
+            ) from exc
         return "utf-8-sig", raw
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            raw.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise ReadError(
+                name,
+                f"{name}: the file is UTF-16 text that is cut short or damaged (byte {exc.start:,} "
+                f"does not complete a character). {SAVE_AS_UTF8}",
+            ) from exc
         return "utf-16", raw
-    if b"\x00" in raw[:65536]:
+    if _looks_binary(raw):
         raise ReadError(
             name,
-            f"{name}: this looks like a binary file, not a CSV extract. "
-            "Upload a CSV (UTF-8) or XLSX file.",
+            f"{name}: this looks like a binary file (or UTF-16 text without its byte-order "
+            "mark), not a CSV extract; save it from Excel as 'CSV UTF-8', or upload the XLSX.",
         )
     try:
         raw.decode("utf-8")
@@ -190,10 +224,73 @@ def _detect_encoding(path: Path, name: str) -> tuple[str, bytes]:
         ) from exc
 
 
+def _fields(line: str, delimiter: str) -> list[str] | None:
+    """The fields of one line, or None when a field is longer than the csv module allows (a
+    header of a million columns read with the wrong delimiter is one huge field)."""
+    try:
+        return next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return None
+
+
 def _sniff_delimiter(header_line: str) -> str:
-    counts = {d: len(next(csv.reader([header_line], delimiter=d))) for d in (",", ";", "\t")}
+    counts = {d: len(_fields(header_line, d) or [None]) for d in (",", ";", "\t")}
     best = max(counts, key=lambda d: counts[d])
     return best if counts[best] > 1 else ","
+
+
+def _line_of(raw: bytes, position: int) -> int:
+    """The line (as Excel numbers rows) holding byte `position`."""
+    before = raw[:position]
+    return (before.count(b"\n") if b"\n" in raw else before.count(b"\r")) + 1
+
+
+def _refuse_nul(raw: bytes, position: int, encoding: str, delimiter: str, headers, name: str):
+    """A NUL byte inside the data: named by row and column, never stored inside a value."""
+    row = _line_of(raw, position)
+    start = max(raw.rfind(b"\n", 0, position), raw.rfind(b"\r", 0, position)) + 1
+    prefix = raw[start:position].decode(encoding, errors="replace")
+    index = len(_fields(prefix, delimiter) or [""]) - 1 if prefix else 0
+    column = headers[index] if 0 <= index < len(headers) else None
+    where = f"column '{column}'" if column else "a column"
+    raise ReadError(
+        name,
+        f"{name}: row {row}, {where} holds a NUL (zero) byte, which no text holds: the file is "
+        f"damaged or was not exported as text. {SAVE_AS_UTF8}",
+        row,
+        column,
+    )
+
+
+def _empty_line_pattern(delimiter: str) -> re.Pattern:
+    """A line after the first that is blank or holds only delimiters (Excel's `,,,,`)."""
+    d = re.escape(delimiter.encode())
+    breaks = rb"(?:\r\n|\n|\r(?!\n))"
+    return re.compile(breaks + rb"[ \t" + d + rb"]*" + breaks)
+
+
+def _has_empty_lines(raw: bytes, delimiter: str) -> bool:
+    # Cheap finds first: a normal extract has none of these, and the pattern is then not run.
+    d = delimiter.encode()
+    hints = (b"\n\n", b"\r\r", b"\n\r\n", b"\n" + d, b"\r" + d, b"\n ", b"\n\t")
+    if not any(hint in raw for hint in hints):
+        return False
+    return _empty_line_pattern(delimiter).search(raw) is not None
+
+
+def _fill_empty_lines(text: str, delimiter: str, width: int) -> tuple[str, int]:
+    """Blank lines (outside quotes) become rows of empty cells, so DuckDB keeps their place and
+    every later row keeps its line number; the rows of empty cells are then skipped."""
+    pieces = text.split("\n")
+    quoted, filled = False, 0
+    empty = re.compile(rf"[ \t{re.escape(delimiter)}]*")
+    for number, piece in enumerate(pieces):
+        if number and not quoted and number < len(pieces) - 1 and empty.fullmatch(piece):
+            pieces[number] = delimiter * (width - 1)
+            filled += 1
+        if piece.count('"') % 2:
+            quoted = not quoted
+    return "\n".join(pieces), filled
 
 
 def _first_line(text: str) -> str:
@@ -222,22 +319,48 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
     if not header_line.strip():
         raise ReadError(name, f"{name}: the first line is empty. The header must be on row 1.", 1)
     delimiter = _sniff_delimiter(header_line)
-    headers = next(csv.reader([header_line], delimiter=delimiter), [])
+    headers = _fields(header_line, delimiter)
+    if headers is None:
+        raise ReadError(
+            name,
+            f"{name}: the header row has a name longer than any column name, so it cannot be "
+            f"read as a header (is this the right file?). {SAVE_AS_UTF8}",
+            1,
+        )
     _check_headers(headers, name)
+    nul_text = text_head if encoding == "utf-16" else None
+    nul_at = raw.find(b"\x00") if nul_text is None else nul_text.find("\x00")
+    if nul_at != -1:
+        if nul_text is not None:  # UTF-16: find the row in the decoded text
+            _refuse_nul(
+                nul_text.encode("utf-8"),
+                len(nul_text[:nul_at].encode("utf-8")),
+                "utf-8",
+                delimiter,
+                headers,
+                name,
+            )
+        _refuse_nul(
+            raw, nul_at, "cp1252" if encoding == "cp1252" else "utf-8", delimiter, headers, name
+        )
 
     notes = []
     if encoding == "cp1252":
         notes.append("Read as Windows-1252 (Excel's default CSV encoding).")
     source = path
     temp: Path | None = None
+    n_filled = 0  # empty lines, read as rows of empty cells and skipped
     mixed_endings = _mixed_line_endings(raw) if encoding != "utf-16" else True
+    empty_lines = encoding == "utf-16" or _has_empty_lines(raw, delimiter)
     more_than_header = encoding == "utf-16" or re.search(rb"[\r\n]\s*\S", raw) is not None
-    if encoding != "utf-8" or mixed_endings:
-        # DuckDB reads UTF-8 with one kind of line ending; rewrite once into a private temporary
-        # file (mode 0600) rather than per row.
+    if encoding != "utf-8" or mixed_endings or empty_lines:
+        # DuckDB reads UTF-8 with one kind of line ending and skips blank lines (shifting every
+        # later row's number); rewrite once into a private temporary file (mode 0600).
         text = raw.decode(encoding)
-        if mixed_endings:
+        if mixed_endings or empty_lines:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if empty_lines:
+            text, n_filled = _fill_empty_lines(text, delimiter, len(headers))
         with tempfile.NamedTemporaryFile(
             "w", suffix=".csv", delete=False, encoding="utf-8", newline=""
         ) as handle:
@@ -247,13 +370,13 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
     # Every record but the last ends in a line break, so the breaks bound the rows. Below the
     # limit the read needs no LIMIT, which would make DuckDB keep rows in order on one thread
     # (it doubles the read of a national file).
-    can_exceed = raw.count(b"\n") + raw.count(b"\r") + 1 > max_rows + 1
+    can_exceed = raw.count(b"\n") + raw.count(b"\r") + 1 > max_rows + 1 + n_filled
     del raw
     columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
     try:
         drop_raw(con)
         # One row past the limit is read so that an over-long file is refused, not truncated.
-        limit = f" LIMIT {max_rows + 1}" if can_exceed else ""
+        limit = f" LIMIT {max_rows + 1 + n_filled}" if can_exceed else ""
         con.execute(
             f"CREATE TEMP TABLE {RAW_ROWS} AS SELECT * FROM read_csv(?, delim = ?, quote = '\"', "
             "escape = '\"', header = false, skip = 1, columns = ?, auto_detect = false, "
@@ -269,12 +392,29 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
     # Rows as Excel counts them: the header is row 1, so data starts at row 2. The table keeps
     # the file's order (DuckDB preserves insertion order), so a row's id is its place in the
     # file: numbering costs nothing, where `row_number() OVER ()` copies the table on one core.
-    con.execute(f"CREATE TEMP VIEW {RAW_TABLE} AS SELECT rowid + 2 AS _row, * FROM {RAW_ROWS}")
-    n_rows = con.execute(f"SELECT count(*) FROM {RAW_ROWS}").fetchone()[0]
+    all_empty = " AND ".join(f"coalesce(trim(c{i}), '') = ''" for i in range(len(headers)))
+    n_read, n_empty = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE {all_empty}) FROM {RAW_ROWS}"
+    ).fetchone()
+    # Rows of empty cells (Excel's `,,,,` below a table, or a blank line) are skipped; the
+    # rows after them keep their own numbers.
+    skip_empty = f" WHERE NOT ({all_empty})" if n_empty else ""
+    con.execute(
+        f"CREATE TEMP VIEW {RAW_TABLE} AS SELECT rowid + 2 AS _row, * FROM {RAW_ROWS}{skip_empty}"
+    )
+    n_rows = n_read - n_empty
+    if n_empty:
+        empty_rows = [
+            r[0]
+            for r in con.execute(
+                f"SELECT rowid + 2 FROM {RAW_ROWS} WHERE {all_empty} ORDER BY 1 LIMIT 5"
+            ).fetchall()
+        ]
+        notes.append(_empty_rows_note(empty_rows, n_empty))
     if n_rows > max_rows:
         drop_raw(con)
         raise ReadError(name, _too_many_rows(name, max_rows))
-    if n_rows == 0 and more_than_header:
+    if n_read == 0 and more_than_header:
         # DuckDB drops an unterminated last record silently; a file with data lines but no
         # rows read has an unclosed quote.
         drop_raw(con)
@@ -285,6 +425,14 @@ def _read_csv(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtra
             2,
         )
     return RawExtract(name, headers, 1, n_rows, "csv", encoding, delimiter, notes)
+
+
+def _empty_rows_note(first_rows: list[int], count: int) -> str:
+    listed = ", ".join(str(r) for r in first_rows)
+    more = f" and {count - len(first_rows)} more" if count > len(first_rows) else ""
+    if count == 1:
+        return f"Row {listed} is empty and was skipped."
+    return f"{count} empty rows (row {listed}{more}) were skipped."
 
 
 def _mixed_line_endings(raw: bytes) -> bool:
@@ -367,176 +515,6 @@ def _check_headers(headers: list[str], name: str) -> None:
                 1,
             )
         seen[key] = header
-
-
-# -- XLSX ------------------------------------------------------------------------------------
-
-
-def _cell_text(value) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return (
-            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
-        )
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return str(value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _check_xlsx_size(path: Path, name: str) -> None:
-    """Refuse zip bombs before openpyxl inflates them: bounded members and inflated size."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ReadError(name, f"{name}: this is not a valid XLSX workbook.") from exc
-    if len(members) > MAX_XLSX_MEMBERS:
-        raise ReadError(
-            name,
-            f"{name}: the workbook holds {len(members):,} parts, more than a workbook needs "
-            f"({MAX_XLSX_MEMBERS:,}). Save the extract as CSV instead.",
-        )
-    inflated = sum(info.file_size for info in members)
-    limit = limits().max_xlsx_inflated_bytes
-    if inflated > limit:
-        raise ReadError(
-            name,
-            f"{name}: the workbook expands to {inflated / 1e6:,.0f} MB, over the "
-            f"{limit / 1e6:,.0f} MB limit (RP_IMPACT_MAX_XLSX_INFLATED_MB). Save the extract as "
-            "CSV instead.",
-        )
-
-
-def _read_xlsx(path: Path, con: duckdb.DuckDBPyConnection, name: str) -> RawExtract:
-    import openpyxl
-    import pandas as pd
-
-    _check_xlsx_size(path, name)
-    limit = limits()
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged workbooks
-        raise ReadError(
-            name, f"{name}: this is not a readable XLSX workbook ({type(exc).__name__})."
-        ) from exc
-    try:
-        if not workbook.worksheets:
-            raise ReadError(name, f"{name}: the workbook has no worksheets.")
-        sheet = workbook.worksheets[0]
-        try:
-            max_row, max_column = sheet.max_row or 0, sheet.max_column or 0
-        except Exception:  # a damaged dimension tag
-            max_row = max_column = 0
-        if max_row * max_column > limit.max_xlsx_cells:
-            raise ReadError(
-                name,
-                f"{name}: the first sheet spans {max_row:,} rows by {max_column:,} columns, over "
-                f"the limit of {limit.max_xlsx_cells:,} cells (RP_IMPACT_MAX_XLSX_CELLS). Delete "
-                "unused rows and columns.",
-            )
-        rows = sheet.iter_rows(values_only=True)
-        header_row, headers = _find_xlsx_header(rows, name)
-        _check_headers(headers, name)
-        width = len(headers)
-        records = []
-        for offset, values in enumerate(rows, start=header_row + 1):
-            cells = [_cell_text(v) for v in values[:width]]
-            if all(c is None or str(c).strip() == "" for c in cells):
-                continue
-            cells += [None] * (width - len(cells))
-            records.append([offset, *cells])
-            if len(records) > limit.max_rows:
-                raise ReadError(name, _too_many_rows(name, limit.max_rows))
-    except ReadError:
-        raise
-    except Exception as exc:  # openpyxl raises many types for damaged sheet XML
-        raise ReadError(
-            name,
-            f"{name}: the first sheet could not be read ({type(exc).__name__}). Save the "
-            "workbook again from Excel, or save the extract as CSV.",
-        ) from exc
-    finally:
-        workbook.close()
-    records, footer = _split_footer(records)
-    frame = pd.DataFrame(records, columns=["_row", *[f"c{i}" for i in range(width)]])
-    frame = frame.astype({"_row": "int64", **{f"c{i}": "object" for i in range(width)}})
-    drop_raw(con)
-    con.register("_xlsx_frame", frame)
-    try:
-        casts = ", ".join(f"CAST(c{i} AS VARCHAR) AS c{i}" for i in range(width))
-        con.execute(f"CREATE TEMP TABLE {RAW_ROWS} AS SELECT _row, {casts} FROM _xlsx_frame")
-        con.execute(f"CREATE TEMP VIEW {RAW_TABLE} AS SELECT * FROM {RAW_ROWS}")
-    finally:
-        con.unregister("_xlsx_frame")
-    notes = []
-    if header_row > 1:
-        notes.append(f"Header found on row {header_row}, below a title block.")
-    if footer:
-        notes.append(_footer_note(footer))
-    return RawExtract(name, headers, header_row, len(records), "xlsx", notes=notes)
-
-
-# A cell that reads as a number or a date is data, never a note (a row with only its period
-# filled in is a broken data row, to be reported, not skipped).
-_DATA_LIKE = re.compile(r"^[\d\s/.:,+\-T]*$")
-
-
-def _is_note(record: list) -> bool:
-    """A row with text in its first cell only: a footnote such as "Source: ..." below a table."""
-    first, *rest = record[1:]
-    text = "" if first is None else str(first).strip()
-    # Words, not a code: "Source: DfE" is a note, a lone "E06999901" is a broken data row.
-    if not text or _DATA_LIKE.match(text) or not re.search(r"[\s:]", text):
-        return False
-    return all(c is None or not str(c).strip() for c in rest)
-
-
-def _split_footer(records: list[list]) -> tuple[list[list], list[int]]:
-    """The data rows, and the sheet rows of the notes below them (blank rows between the
-    notes are already dropped). Only trailing notes are taken: a note between data rows is
-    left for validation to report."""
-    end = len(records)
-    while end > 1 and _is_note(records[end - 1]):
-        end -= 1
-    if end == len(records) or all(_is_note(r) for r in records[:end]):
-        return records, []
-    return records[:end], [r[0] for r in records[end:]]
-
-
-def _footer_note(rows: list[int]) -> str:
-    if len(rows) == 1:
-        return (
-            f"Row {rows[0]} below the table is a note (text in the first column only), not "
-            "data, and was skipped."
-        )
-    listed = ", ".join(str(r) for r in rows[:-1]) + f" and {rows[-1]}"
-    return (
-        f"Rows {listed} below the table are notes (text in the first column only), not data, "
-        "and were skipped."
-    )
-
-
-def _find_xlsx_header(rows, name: str) -> tuple[int, list[str]]:
-    """The header is the first row (within the first 30) naming two or more known columns."""
-    for number, values in enumerate(rows, start=1):
-        if number > HEADER_SEARCH_ROWS:
-            break
-        texts = [str(v).strip() if v is not None else "" for v in values]
-        while texts and not texts[-1]:
-            texts.pop()
-        known = sum(1 for t in texts if normalise_header(t) in _KNOWN_HEADERS)
-        if known >= 2:
-            return number, texts
-    raise ReadError(
-        name,
-        f"{name}: no header row found in the first {HEADER_SEARCH_ROWS} rows of the first sheet. "
-        "The header must name the contract's columns (e.g. period_end, area_code).",
-    )
 
 
 def sha256_of(path: Path | str) -> str:

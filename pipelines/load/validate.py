@@ -131,6 +131,25 @@ def _match_columns(headers: list[str], contract: Contract) -> dict[str, int]:
     return mapping
 
 
+def _repeated_columns(headers: list[str], contract: Contract) -> list[tuple[int, int, str]]:
+    """(used header, other header, column) for each header naming a column another header
+    already names (`cla` beside `cla_at_period_end`): one would be ignored, silently."""
+    normalised = [normalise_header(h) for h in headers]
+    mapping = _match_columns(headers, contract)
+    repeated = []
+    for column in contract.columns:
+        used = mapping.get(column.name)
+        if used is None:
+            continue
+        names = {normalise_header(n) for n in (column.name, *column.aliases)}
+        repeated += [
+            (used, index, column.name)
+            for index, key in enumerate(normalised)
+            if index != used and key in names
+        ]
+    return repeated
+
+
 def detect_dataset(headers: list[str]) -> str | None:
     """The contract whose required columns are all present and which matches most columns."""
     best, best_score = None, 0
@@ -221,13 +240,19 @@ class _Checker:
         index = self.mapping.get(name)
         return name if index is None else self.headers[index]
 
+    def kind_of(self, header: str | None) -> str | None:
+        """The contract kind of the column the file calls `header` (None when unmapped)."""
+        for name, index in self.mapping.items():
+            if self.headers[index] == header:
+                return self.contract.column(name).kind
+        return None
+
     def add(self, rule: str, message: str, hint: str = "", row=None, column=None, value=None):
         listed = next((r for r in self.contract.rules if r.code == rule), None)
         severity = (listed or RULES_BY_CODE[rule]).severity
+        kept = safe_value(value, self.kind_of(column))
         self.report.issues.append(
-            Issue(
-                self.report.file_name, row, column, safe_value(value), rule, severity, message, hint
-            )
+            Issue(self.report.file_name, row, column, kept, rule, severity, message, hint)
         )
 
     def add_rows(self, rule: str, sql: str, params, column: str | None, message, hint: str = ""):
@@ -300,7 +325,8 @@ class _Checker:
             return set()
         filters = ", ".join(
             f"(SELECT count(*) FROM {value_table(int(src[1:]))} WHERE NOT {cells.is_marker(src)} AND "
-            f"NOT coalesce(regexp_matches({cells.count_text(src)}, '{cells.COUNT_RE}'), false)"
+            f"(NOT coalesce(regexp_matches({cells.count_text(src)}, '{cells.COUNT_RE}'), false) "
+            f"OR {cells.count_overflows(src)})"
             + (f" OR {cells.is_marker(src)}" if self.contract.column(name).required else "")
             + ")"
             for name, src in counted
@@ -377,14 +403,36 @@ class _Checker:
             "is not a whole number.",
             "Counts of children are whole numbers; check the column holds counts, not rates.",
         )
+        misplaced = (
+            f"regexp_matches({text}, '{cells.MISPLACED_COMMA_RE}') AND contains({text}, ',')"
+        )
         self.add_value_rows(
             "count_not_integer",
             src,
-            f"{base} AND NOT regexp_matches({text}, '^-?[0-9]*\\.?[0-9]+$')",
+            f"{base} AND {misplaced}",
+            [],
+            name,
+            "has a comma that is not a thousands separator, so it cannot be read as a count "
+            "(1,234 and 12,345,678 are read; 1,5 and 12,34,567 are not).",
+            "Write the count without commas (1234), or with a comma before every three digits.",
+        )
+        self.add_value_rows(
+            "count_not_integer",
+            src,
+            f"{base} AND NOT ({misplaced}) AND NOT regexp_matches({text}, '^-?[0-9]*\\.?[0-9]+$')",
             [],
             name,
             "is not a number.",
             "Use a whole number, or a suppression marker such as c or x.",
+        )
+        self.add_value_rows(
+            "count_not_integer",
+            src,
+            f"NOT {cells.is_marker(src)} AND {cells.count_overflows(src)}",
+            [],
+            name,
+            f"is too large to be a count (the most the warehouse holds is {cells.MAX_COUNT:,}).",
+            "Check that the column holds counts of children, not a reference number.",
         )
         if column.required:
             self.add_value_rows(
@@ -473,12 +521,16 @@ def _ensure_reference_tables(con) -> None:
 
 
 def _unknown_dataset_issue(name: str, raw: RawExtract) -> Issue:
+    if guard.header_is_record(raw.headers):
+        # Its cells are a record's values (a name, a date of birth): never listed.
+        said = ": its first row holds values, not column names, so the header row is missing"
+    else:
+        listed = [guard.header_label(i, h) for i, h in enumerate(raw.headers[:12]) if h.strip()]
+        said = " (" + ", ".join(listed) + ")"
     return Issue.refusal(
         name,
         "unknown_dataset",
-        "Could not tell which dataset this file is from its header ("
-        + ", ".join(guard.header_label(i, h) for i, h in enumerate(raw.headers[:12]) if h.strip())
-        + ").",
+        f"Could not tell which dataset this file is from its header{said}.",
         f"Each extract needs the columns of one dataset: {dataset_help()}.",
         row=raw.header_row,
     )
@@ -489,6 +541,8 @@ def _guard(con, report, raw: RawExtract, contract, mapping, allow_columns) -> bo
     allowed = [a for a in allow_columns if str(a).strip()]
     mapped_indexes = set(mapping.values())
     findings = guard.scan_headers(raw.headers, mapped_indexes, allowed)
+    if guard.header_is_record(raw.headers):
+        findings += guard.scan_record_header(raw.headers, raw.header_row)
     kinds = {}
     if contract is not None:
         kinds = {index: contract.column(column).kind for column, index in mapping.items()}
@@ -592,7 +646,9 @@ def validate_file(
     try:
         raw: RawExtract = read_extract(path, con, name)
     except ReadError as exc:
-        report.issues.append(Issue.refusal(name, "unreadable", str(exc), row=exc.row))
+        report.issues.append(
+            Issue(name, exc.row, exc.column, None, "unreadable", "error", str(exc))
+        )
         return report, con
     report.notes.extend(raw.notes)
     report.n_rows = raw.n_rows
@@ -654,7 +710,36 @@ def _check_and_stage(con, report: ValidationReport, raw: RawExtract, dataset, al
                 row=raw.header_row,
                 column=column.name,
             )
-    used = set(mapping.values())
+    repeated = _repeated_columns(raw.headers, contract)
+    for used_index, other_index, column_name in repeated:
+        used_header, other = raw.headers[used_index], raw.headers[other_index]
+        if contract.column(column_name).kind == "count":
+            # Two figures for one count: which is right cannot be guessed, and neither may be
+            # dropped silently.
+            report.issues.append(
+                Issue(
+                    name,
+                    raw.header_row,
+                    other,
+                    None,
+                    "column_repeated",
+                    "error",
+                    f"the columns '{used_header}' and '{other}' both give {column_name} "
+                    f"('{other}' is another name for it), so one of the two counts would be "
+                    "ignored.",
+                    "Keep one of the two columns and upload the file again.",
+                )
+            )
+        else:
+            checker.add(
+                "unknown_column",
+                f"the column '{other}' is another name for {column_name}, which '{used_header}' "
+                f"already gives, so it is not part of the {detected} contract here and was ignored.",
+                "Remove one of the two columns.",
+                row=raw.header_row,
+                column=other,
+            )
+    used = set(mapping.values()) | {other for _, other, _ in repeated}
     misspelt = []
     for index, header in enumerate(raw.headers):
         meant = close_column(header, [contract], mapping) if index not in used else None
