@@ -1,6 +1,11 @@
-"""The dashboard's only door to the warehouse: one shared connection and typed, cached reads.
+"""The dashboard's only door to the warehouse: one shared warehouse and typed, cached reads.
 
-- `warehouse()` opens the process-wide warehouse once (`st.cache_resource`), as DuckDB asks.
+- `warehouse()` is the process-wide warehouse (`st.cache_resource`), opened on demand
+  (`keep_open=False`): the dashboard holds no lock on the file while it is idle, each cached
+  read opens a short read-only session, and only a commit opens the writer, so
+  `rp-impact ingest` and the app can take turns.
+- A fault (the file busy, damaged, or the disk full) is shown as one sentence without paths or
+  process ids (`WarehouseError.viewer_message`) and the page stops there: never a traceback.
 - Every read a page makes is a typed function here, made by `cached(...)` from the
   `pipelines.marts` or `pipelines.analysis` function of the same name:
   `board_summary = cached(analysis.board_summary)` takes the same arguments, less the
@@ -38,6 +43,7 @@ from pipelines.store.warehouse import (
     WarehouseBusyError,
     WarehouseError,
     shared_warehouse,
+    warehouse_fault,
 )
 
 P = ParamSpec("P")
@@ -52,9 +58,20 @@ def warehouse_exists() -> bool:
     return warehouse_path().exists()
 
 
+def show_fault(fault: WarehouseError) -> None:
+    """In a page: show the fault's one sentence for viewers and stop the page there. Outside a
+    Streamlit run (tests, scripts) it does nothing and the caller raises the fault."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    if get_script_run_ctx(suppress_warning=True) is None:
+        return
+    st.error(fault.viewer_message, icon=":material/error:")
+    st.stop()
+
+
 @st.cache_resource(show_spinner=False)
 def _open(path: str) -> Warehouse:
-    return shared_warehouse(path)
+    return shared_warehouse(path, on_fault=show_fault)
 
 
 def warehouse(create: bool = False) -> Warehouse | None:
@@ -76,7 +93,18 @@ _CACHED: dict[tuple[str, str], Callable[..., Any]] = {}
 
 @st.cache_data(show_spinner=False, max_entries=1024)
 def _call(module: str, name: str, path: str, version: str, args: tuple, kwargs: tuple):
-    return _CACHED[(module, name)](_open(path), *args, **dict(kwargs))
+    wh = _open(path)
+    try:
+        with wh.session():  # one read-only connection for the whole read, closed after it
+            return _CACHED[(module, name)](wh, *args, **dict(kwargs))
+    except Exception as exc:  # a bad block found mid-read is the same fault as on open
+        fault = warehouse_fault(exc, wh.path)
+        if fault is None:
+            raise
+        show_fault(fault)
+        if fault is exc:
+            raise
+        raise fault from exc
 
 
 def _key() -> tuple[str, str]:
@@ -194,10 +222,21 @@ def check_upload(wh: Warehouse, name: str, content: bytes, preview_rows: int = 2
     """Validate one uploaded file against the warehouse (a dry run) and preview its changes."""
 
     def run(path: Path) -> UploadCheck:
-        result = validate_only(path, wh, display_name=name, preview_rows=preview_rows)
+        with wh.session():  # a dry run reads: the writer stays free for the command line
+            result = validate_only(path, wh, display_name=name, preview_rows=preview_rows)
         return UploadCheck(name, result, issues_table(result), result.preview)
 
-    return _with_temp_file(name, content, run)
+    return _faults_shown(lambda: _with_temp_file(name, content, run))
+
+
+def _faults_shown(action: Callable[[], R]) -> R:
+    """Run an upload step; a storage fault (busy, damaged, disk full) is shown as its one
+    sentence and stops the page (in a Streamlit run), or is raised (outside one)."""
+    try:
+        return action()
+    except WarehouseError as fault:
+        show_fault(fault)
+        raise
 
 
 def commit_upload(
@@ -205,19 +244,20 @@ def commit_upload(
 ) -> IngestResult:
     """Load one file exactly as `rp-impact ingest` does (pipelines.load.ingest.ingest_file)."""
     signed_in, role, demo = _uploader()
-    return _with_temp_file(
-        name,
-        content,
-        lambda path: ingest_file(
-            wh,
-            path,
-            user=user or signed_in,
-            display_name=name,
-            source="dashboard",
-            role=role,
-            demo=demo,
-        ),
-    )
+
+    def load(path: Path) -> IngestResult:
+        with wh.session(write=True):  # the writer, for this file only
+            return ingest_file(
+                wh,
+                path,
+                user=user or signed_in,
+                display_name=name,
+                source="dashboard",
+                role=role,
+                demo=demo,
+            )
+
+    return _faults_shown(lambda: _with_temp_file(name, content, load))
 
 
 def _uploader() -> tuple[str, str | None, bool]:
@@ -247,7 +287,12 @@ def import_dfe_uploads(wh: Warehouse, files: list[tuple[str, bytes]]) -> list[Df
             target = folder / (safe or "dfe.csv")
             target.write_bytes(content)
             paths.append(target)
-        return import_dfe_files(wh, paths, user=user, role=role)
+
+        def load() -> list[DfeImportResult]:
+            with wh.session(write=True):
+                return import_dfe_files(wh, paths, user=user, role=role)
+
+        return _faults_shown(load)
 
 
 def _identity():
@@ -266,6 +311,7 @@ __all__ = [
     "UploadCheck",
     "WarehouseBusyError",
     "WarehouseError",
+    "show_fault",
     "check_upload",
     "clear_caches",
     "commit_upload",

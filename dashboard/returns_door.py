@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dashboard.data import WarehouseBusyError, _uploader
+from dashboard.data import WarehouseBusyError, WarehouseError, _uploader
 from pipelines import disclosure
 from pipelines.load.returns import (
     ReturnsPreview,
@@ -112,6 +112,7 @@ __all__ = [
     "ReturnsCheck",
     "UnitMapError",
     "WarehouseBusyError",
+    "WarehouseError",
     "check_returns",
     "commit_returns",
     "shown_aggregates",

@@ -1,4 +1,4 @@
-"""Test-only fault injection for the load path, outside the production signatures.
+"""Test-only fault injection: a load failing mid-merge, damaged warehouse files, a full disk.
 
 `pipelines.load.ingest` calls `_reached(step)` at each named point of a load ("history",
 "update", "insert" in the merge; "refresh" after the materialised tables). `fail_after(step)`
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from unittest import mock
 
 from pipelines.load import ingest
@@ -33,3 +34,114 @@ def fail_after(step: str) -> Iterator[None]:
 
     with mock.patch.object(ingest, "_reached", fail):
         yield
+
+
+# -- damaged files ---------------------------------------------------------------------------
+# DuckDB's single-file layout: a 4 KB main header and two 4 KB database headers, then blocks of
+# `block_size` bytes (256 KB), each starting with the 8-byte checksum of the rest of the block.
+HEADER_BYTES = 3 * 4096
+
+
+def block_size(path: Path) -> int:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return int(con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0])
+    finally:
+        con.close()
+
+
+def block_count(path: Path) -> int:
+    return (path.stat().st_size - HEADER_BYTES) // block_size(path)
+
+
+def data_block(path: Path, table: str) -> int:
+    """A block holding column data of `table`."""
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return int(
+            con.execute(
+                "SELECT min(block_id) FROM pragma_storage_info(?) WHERE block_id >= 0", [table]
+            ).fetchone()[0]
+        )
+    finally:
+        con.close()
+
+
+def truncate(path: Path, fraction: float = 0.6) -> None:
+    """Cut the file short, as a copy interrupted part way would."""
+    with path.open("r+b") as handle:
+        handle.truncate(int(path.stat().st_size * fraction))
+
+
+def flip_bytes(path: Path, offset: int, count: int = 16) -> None:
+    """Invert `count` bytes at `offset`, as a failing disk or a stray write would."""
+    with path.open("r+b") as handle:
+        handle.seek(offset)
+        original = handle.read(count)
+        handle.seek(offset)
+        handle.write(bytes(b ^ 0xFF for b in original))
+
+
+def zero_block(path: Path, block: int) -> None:
+    """Overwrite one whole block with zeros, as a lost write would leave it."""
+    size = block_size(path)
+    with path.open("r+b") as handle:
+        handle.seek(HEADER_BYTES + block * size)
+        handle.write(b"\0" * size)
+
+
+def damage(path: Path, kind: str) -> None:
+    """One of DAMAGE's kinds of damage to a warehouse file."""
+    if kind == "truncated":
+        truncate(path)
+    elif kind == "flipped bytes":
+        flip_bytes(path, HEADER_BYTES + data_block(path, "fct_outcomes") * block_size(path) + 999)
+    elif kind == "zeroed block":
+        zero_block(path, data_block(path, "fct_outcomes"))
+    elif kind == "damaged header":
+        flip_bytes(path, 100)
+    else:
+        raise ValueError(f"Unknown damage '{kind}'.")
+
+
+DAMAGE = ("truncated", "flipped bytes", "zeroed block", "damaged header")
+
+
+# -- a disk that fills up --------------------------------------------------------------------
+#: Runs `rp-impact ARGS...` in a child process whose file writes start failing at one point:
+#: "backup" (as the pre-load backup starts copying) or "commit" (inside the upload's transaction,
+#: just before COMMIT writes the log). RLIMIT_FSIZE makes the kernel refuse every write past
+#: offset 0 with EFBIG, which DuckDB reports as a failed write exactly as it does ENOSPC.
+DISK_FILLS_AT = """
+import resource, signal, sys
+from unittest import mock
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+step, *argv = sys.argv[1:]
+
+def no_more_room():
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.RLIM_INFINITY))
+
+from pipelines.cli import main
+from pipelines.load import ingest
+from pipelines.store import backup
+
+if step == "backup":
+    copy = backup._copy_snapshot
+    def filling(*args):
+        no_more_room()
+        return copy(*args)
+    patch = mock.patch.object(backup, "_copy_snapshot", filling)
+else:
+    def filling(reached):
+        if reached == "refresh":
+            no_more_room()
+    patch = mock.patch.object(ingest, "_reached", filling)
+with patch:
+    code = main(argv)
+sys.exit(code)
+"""

@@ -31,7 +31,12 @@ from pipelines.store.materialise import (
     refresh_outcome_coverage,
     refresh_outcome_periods,
 )
-from pipelines.store.warehouse import Warehouse, next_upload_id, record_upload_row
+from pipelines.store.warehouse import (
+    Warehouse,
+    next_upload_id,
+    record_upload_row,
+    warehouse_fault,
+)
 
 
 @dataclass
@@ -436,6 +441,9 @@ def ingest_file(
                 path, cur, dataset=dataset, display_name=name, allow_columns=allow_columns
             )
         except Exception as exc:  # a file must be refused, never crash the caller
+            # ...unless the warehouse failed (a damaged block, a full disk): not the file's fault.
+            if (fault := warehouse_fault(exc, warehouse.path)) is not None:
+                raise fault from exc
             report = _internal_failure(name, exc)
         result = IngestResult(
             name, sha, report.dataset, "refused", n_rows=report.n_rows, issues=report.issues

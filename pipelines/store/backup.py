@@ -23,6 +23,15 @@ a backup holds the same data as the warehouse and deserves the same protection.
 undone), then, in ONE transaction on the open warehouse, replaces the contents of every table
 with the backup's. Either every table is restored or none is. The backup must have the same
 schema version as the warehouse.
+
+**Restoring a damaged warehouse.** A warehouse DuckDB cannot read (`WarehouseCorruptError`) is
+never opened: `restore_file()` checks the backup's own blocks, renames the damaged file (and its
+write-ahead log) aside as `<name>.damaged-<time>` so nothing is deleted, and puts a copy of the
+backup in its place with one `os.replace`. `find_backup(path, "latest")` is the newest backup
+that passes that check.
+
+**A full disk** during a backup removes the half-written copy and raises `WarehouseFullError`
+before the upload is touched.
 """
 
 from __future__ import annotations
@@ -32,10 +41,22 @@ import os
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipelines.store.warehouse import Warehouse, WarehouseError
+import duckdb
+
+from pipelines.store.warehouse import (
+    Warehouse,
+    WarehouseBusyError,
+    WarehouseCorruptError,
+    WarehouseError,
+    check_storage,
+    in_use_by_another_process,
+    schema_version_target,
+    warehouse_fault,
+)
 
 DEFAULT_KEEP = 10
 _NAME_RE = re.compile(
@@ -148,10 +169,13 @@ def _take_backup(warehouse: Warehouse, reason: str, keep: int | None) -> Backup:
     try:
         with warehouse.exclusive():
             max_upload = _copy_snapshot(cur, partial, alias)
-    except BaseException:
+    except BaseException as exc:
         partial.unlink(missing_ok=True)
         Path(str(partial) + ".wal").unlink(missing_ok=True)
-        raise
+        fault = warehouse_fault(exc, partial, "the backup taken before loading")
+        if fault is None or fault is exc:
+            raise
+        raise fault from exc
     finally:
         cur.close()
     final = folder / f"backup-{stamp}-u{int(max_upload)}-{reason}.duckdb"
@@ -180,9 +204,18 @@ def prune(warehouse_path: Path | str, keep: int) -> list[Backup]:
 
 
 def find_backup(warehouse_path: Path | str, target: str | int) -> Backup:
-    """A backup by its id, or for an upload id: the newest backup taken before that upload."""
+    """A backup by its id; for an upload id, the newest backup taken before that upload; for
+    "latest", the newest backup whose blocks all read back intact (`backup_problem`)."""
     backups = list_backups(warehouse_path)
     text = str(target).strip()
+    if text == "latest":
+        for backup in backups:
+            if backup_problem(backup) is None:
+                return backup
+        raise BackupError(
+            f"No usable backup in {backup_dir(warehouse_path)}: "
+            + ("there are none." if not backups else "every backup kept is damaged or too new.")
+        )
     for backup in backups:
         if backup.id == text or backup.path.name == text:
             return backup
@@ -269,3 +302,103 @@ def restore(warehouse: Warehouse, backup: Backup) -> RestoreResult:
         cur.close()
     prune(warehouse.path, keep_count())
     return RestoreResult(backup, safety, len(tables), int(before) - int(after))
+
+
+def backup_problem(backup: Backup) -> str | None:
+    """Why the backup cannot be restored (damaged, or from a newer rp-impact), or None."""
+    try:
+        con = duckdb.connect(str(backup.path), read_only=True)
+    except duckdb.Error:
+        return f"The backup {backup.id} cannot be opened: it is damaged."
+    try:
+        check_storage(con, writable=False)
+        version = con.execute("SELECT max(version) FROM meta_schema_version").fetchone()[0]
+    except duckdb.Error:
+        return f"The backup {backup.id} is damaged: DuckDB's checksums found a bad block."
+    finally:
+        con.close()
+    if int(version or 0) > schema_version_target():
+        return (
+            f"The backup {backup.id} has schema version {version}, newer than this rp-impact "
+            f"understands ({schema_version_target()})."
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class FileRestoreResult:
+    restored: Backup
+    #: Where the damaged warehouse file was moved to (None when there was no file).
+    damaged: Path | None
+
+
+def restore_file(warehouse_path: Path | str, backup: Backup) -> FileRestoreResult:
+    """Put a copy of `backup` in place of a warehouse that cannot be opened, without opening it.
+
+    The damaged file and its write-ahead log are renamed aside, never deleted. Refused (with
+    `BackupError`) when the backup is damaged itself, or while another process holds the file.
+    """
+    target = Path(warehouse_path)
+    if not backup.path.exists():
+        raise BackupError(f"The backup file {backup.path} is missing.")
+    problem = backup_problem(backup)
+    if problem:
+        raise BackupError(f"{problem} Choose another with `rp-impact backups`.")
+    if in_use_by_another_process(target):
+        raise BackupError(
+            f"Another process (the dashboard, or a command) has {target} open; stop it and run "
+            "the restore again."
+        )
+    stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+    incoming = target.with_name(f".{target.name}.restoring-{secrets.token_hex(4)}")
+    try:
+        with backup.path.open("rb") as source, incoming.open("wb") as copy:
+            while chunk := source.read(1 << 20):
+                copy.write(chunk)
+            copy.flush()
+            os.fsync(copy.fileno())
+    except OSError as exc:
+        incoming.unlink(missing_ok=True)
+        fault = warehouse_fault(exc, target, "the restored copy")
+        raise (fault or BackupError(f"Could not copy the backup: {exc.strerror}.")) from exc
+    damaged = None
+    if target.exists():
+        damaged = target.with_name(f"{target.name}.damaged-{stamp}")
+        os.chmod(incoming, os.stat(target).st_mode & 0o777)
+        os.replace(target, damaged)
+    log = Path(f"{target}.wal")
+    if log.exists():
+        aside = Path(f"{damaged}.wal") if damaged else log.with_name(f"{log.name}.damaged-{stamp}")
+        os.replace(log, aside)
+    os.replace(incoming, target)
+    return FileRestoreResult(backup, damaged)
+
+
+def restore_at(
+    warehouse_path: Path | str, backup: Backup, open_writer: Callable[[], Warehouse]
+) -> str:
+    """Restore `backup` into the warehouse at `warehouse_path` and say what was done.
+
+    A warehouse that opens is restored in one transaction (`restore`, on `open_writer()`); one
+    that DuckDB finds damaged, or a missing file, is replaced by the backup's copy without
+    being opened (`restore_file`), and the damaged file is kept.
+    """
+    path = Path(warehouse_path)
+    damaged = not path.exists()
+    if not damaged:
+        try:
+            Warehouse(path, retries=0).close()
+        except WarehouseCorruptError:
+            damaged = True
+        except WarehouseBusyError:
+            pass  # `open_writer` waits for the other process, as every command does
+    if damaged:
+        moved = restore_file(path, backup).damaged
+        kept = f" The damaged file is kept as {moved}." if moved else ""
+        return f"Restored {backup.id} in place of a warehouse that could not be read.{kept}"
+    with open_writer() as wh:
+        result = restore(wh, backup)
+    return (
+        f"Restored {backup.id}: {result.tables} tables; {result.uploads_removed} audit rows "
+        f"removed. The state before the restore is in {result.safety_backup.id}."
+    )
