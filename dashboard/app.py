@@ -9,9 +9,12 @@ pages with `st.navigation`:
 - Data: Upload, Data quality & methods
 
 Sign-in and roles come from `dashboard.auth` (OIDC, local accounts, or an explicit demo mode
-for the synthetic sample). Only the pages the user's role may open are registered with
-`st.navigation`, so a page outside the role cannot be reached even by typing its URL; the
-pipeline functions check the role again (`ingest_file(role=...)`).
+for the synthetic sample). Only the pages the user's role may open run; every other page's
+address is registered, hidden from the menu, as a page that says "You do not have access to
+the Upload page; ask an analyst or administrator.", so a typed or shared link is answered
+rather than silently sent to the Board. The pipeline functions check the role again
+(`ingest_file(role=...)`). Before sign-in every page's address shows the sign-in form, so a
+deep link (`/trends?unit=...`) keeps its page and query parameters through sign-in.
 """
 
 from __future__ import annotations
@@ -29,24 +32,66 @@ if str(ROOT) not in sys.path:
 from dashboard import auth, data, state  # noqa: E402
 from dashboard.state import Filters, PageSpec, period_label  # noqa: E402
 from dashboard.views.common import select_area  # noqa: E402
-from pipelines.auth import public_data_only  # noqa: E402
 from pipelines.measures import GRAIN_LABELS, GRAINS, MEASURES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
 
-def _navigation(specs: list[PageSpec]):
+def _refusal_page(spec: PageSpec):
+    """A page outside the role: registered under its own address, hidden from the menu, and
+    saying so, so that a typed or shared link is answered instead of landing on the Board."""
+
+    def refuse() -> None:
+        st.error(auth.page_refusal(spec.title, spec.key), icon=":material/lock:")
+
+    refuse.__name__ = f"no_access_{spec.key}"
+    return st.Page(refuse, title=spec.title, url_path=spec.key, visibility="hidden")
+
+
+def _navigation(identity) -> tuple[object, PageSpec | None]:
+    """Route to the requested page: the role's own pages in the menu, and every other page as
+    a refusal. Returns the page and its spec (None for a refusal)."""
     sections: dict[str, list] = {}
-    for number, spec in enumerate(specs):
-        page = st.Page(
-            str(HERE / spec.file),
+    routes = []
+    allowed = [spec for spec in state.PAGES if auth.can_open(identity, spec.key)]
+    for spec in state.PAGES:
+        if spec in allowed:
+            page = st.Page(
+                str(HERE / spec.file),
+                title=spec.title,
+                icon=spec.icon,
+                url_path=spec.key,
+                default=spec is allowed[0],
+            )
+            sections.setdefault(spec.section, []).append(page)
+        else:
+            # filed under the first visible section: a section of hidden pages only would
+            # still draw its heading in the menu
+            page = _refusal_page(spec)
+            sections.setdefault(allowed[0].section, []).append(page)
+            spec = None
+        routes.append((page, spec))
+    chosen = st.navigation(sections)
+    return chosen, next(spec for page, spec in routes if page is chosen)
+
+
+def _signed_out_navigation() -> None:
+    """Before sign-in, every page's address answers with the sign-in form drawn above, so the
+    link's page and query parameters are still in place when sign-in reruns the app."""
+
+    def waiting_for_sign_in() -> None:
+        return None
+
+    pages = [
+        st.Page(
+            waiting_for_sign_in,
             title=spec.title,
-            icon=spec.icon,
             url_path=spec.key,
             default=number == 0,
         )
-        sections.setdefault(spec.section, []).append(page)
-    return st.navigation(sections)
+        for number, spec in enumerate(state.PAGES)
+    ]
+    st.navigation(pages, position="hidden").run()
 
 
 def _no_warehouse_page() -> None:
@@ -152,31 +197,31 @@ def main() -> None:
         layout="wide",
         menu_items={"About": "rp-impact: open-source impact analytics for Restorative Practice."},
     )
-    identity = auth.require_identity(data.warehouse() if data.warehouse_exists() else None)
-    auth.sidebar(identity)
-    if identity.demo and data.warehouse_exists() and public_data_only(data.warehouse()):
-        st.info(
-            "**Public data only.** This warehouse holds DfE's published statistics (years "
-            "ending 31 March) and the rollout dates given to `rp-impact build-public`: no "
-            "council's own records. The verdicts compare each council with its statistical "
-            "neighbours year by year.",
-            icon=":material/public:",
-        )
-    specs = [spec for spec in state.PAGES if auth.can_open(identity, spec.key)]
-    if not data.warehouse_exists():
+    warehouse = data.warehouse() if data.warehouse_exists() else None
+    identity = auth.sign_in(warehouse)
+    if identity is None:
+        _signed_out_navigation()
+        return
+    auth.sidebar(identity, warehouse)
+    if warehouse is None:
         state.set_context(None)
         getting_started = st.Page(
             _no_warehouse_page, title="Get started", icon=":material/info:", default=True
         )
-        upload = [s for s in specs if s.key == "upload"]
         pages = {"Start": [getting_started]}
-        if upload:
-            pages["Data"] = [st.Page(str(HERE / upload[0].file), title="Upload", url_path="upload")]
+        upload = next(spec for spec in state.PAGES if spec.key == "upload")
+        if auth.can_open(identity, upload.key):
+            pages["Data"] = [st.Page(str(HERE / upload.file), title="Upload", url_path="upload")]
+        else:
+            pages["Start"].append(_refusal_page(upload))  # hidden: no empty "Data" heading
         st.navigation(pages).run()
         return
 
-    page = _navigation(specs)
-    spec = next((s for s in specs if s.title == page.title), specs[0])
+    page, spec = _navigation(identity)
+    if spec is None:
+        state.set_context(None)
+        page.run()
+        return
     wh = data.warehouse()
     areas = data.areas()
     if areas.empty:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from apptest_text import page_text as _text
 from streamlit.testing.v1 import AppTest
 
@@ -23,10 +24,37 @@ def test_without_sign_in_or_demo_mode_nothing_is_served(sample_copy, monkeypatch
     assert not at.metric, "no figures may be shown before sign-in"
 
 
-def test_demo_mode_shows_a_banner(sample_copy, monkeypatch):
+def test_demo_mode_shows_a_one_line_banner(sample_copy, monkeypatch):
     at = _app(sample_copy, monkeypatch).run()
     assert not at.exception
-    assert "Demo mode: synthetic sample data" in _text(at)
+    assert [w.value for w in at.warning][:1] == [
+        "**Demo mode:** synthetic sample data; nothing here is real."
+    ]
+    assert not any("Public data only" in str(i.value) for i in at.info)
+
+
+def _open_by_address(at: AppTest, url_path: str) -> AppTest:
+    """Request a page by its address, as a browser does (Streamlit hashes the URL path)."""
+    from streamlit.util import calc_hash
+
+    at._page_hash = calc_hash(url_path)
+    return at.run()
+
+
+@pytest.mark.parametrize(
+    ("url_path", "title"), [("upload", "Upload"), ("quality", "Data quality & methods")]
+)
+def test_a_viewer_who_opens_an_analyst_page_by_address_is_told(
+    url_path, title, sample_copy, monkeypatch, sign_in
+):
+    at = sign_in(_app(sample_copy, monkeypatch), "viewer")
+    at.run()
+    _open_by_address(at, url_path)
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        f"You do not have access to the {title} page; ask an analyst or administrator."
+    ]
+    assert not at.file_uploader and not at.metric  # neither the page nor the Board ran
 
 
 def test_a_viewer_cannot_reach_upload_even_by_url(sample_copy, monkeypatch, sign_in):

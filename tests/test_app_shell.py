@@ -110,6 +110,20 @@ def test_no_warehouse_shows_how_to_build_one(tmp_path, monkeypatch):
     assert not missing.exists(), "looking must not create a warehouse"
 
 
+def test_without_a_warehouse_a_viewer_asking_for_upload_is_told(tmp_path, monkeypatch):
+    from streamlit.util import calc_hash
+
+    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(tmp_path / "nowhere" / "warehouse.duckdb"))
+    monkeypatch.setenv("RP_IMPACT_DEMO_ROLE", "viewer")
+    at = _app()
+    at._page_hash = calc_hash("upload")  # the address /upload, as a browser requests it
+    at.run()
+    assert not at.exception and not at.file_uploader
+    assert [e.value for e in at.error] == [
+        "You do not have access to the Upload page; ask an analyst or administrator."
+    ]
+
+
 def test_empty_warehouse_shows_no_data_state_on_every_analysis_page(tmp_path, monkeypatch):
     path = tmp_path / "empty.duckdb"
     open_warehouse(path).close()

@@ -7,6 +7,7 @@ Screenshots of every page at 1366x768 and 390 px wide go to test-artifacts/scree
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = REPO / "test-artifacts" / "screenshots"
 UNLOADED = config.SAMPLE_DIR / "unloaded" / "outcomes_2026-09.csv"
+VERA_PASSWORD = "a long password for vera"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 PAGES = [
     ("", "Board summary"),  # the default page lives at the root URL
@@ -60,18 +62,18 @@ def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 60) -
     raise TimeoutError(f"streamlit did not become healthy at {url}")
 
 
-@pytest.fixture
-def server(sample_copy, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+@contextlib.contextmanager
+def _serve(warehouse: Path, log_path: Path, **env_extra: str):
+    """A `streamlit run` of the dashboard on a free port; yields (url, start time)."""
     port = _free_port()
     env = {
         **os.environ,
-        "RP_IMPACT_WAREHOUSE": str(sample_copy),
+        "RP_IMPACT_WAREHOUSE": str(warehouse),
         "RP_IMPACT_USER": "browser-test",
         "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false",
+        **env_extra,
     }
-    log = (tmp_path / "streamlit.log").open("w")
+    log = log_path.open("w")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -105,6 +107,30 @@ def server(sample_copy, tmp_path):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+def _need_chromium() -> None:
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+
+
+@pytest.fixture
+def server(sample_copy, tmp_path):
+    _need_chromium()
+    with _serve(sample_copy, tmp_path / "streamlit.log") as running:
+        yield running
+
+
+@pytest.fixture
+def accounts_server(sample_copy, tmp_path):
+    """The sample served with local accounts: a viewer `vera`, signed in through the form."""
+    from pipelines import auth
+
+    _need_chromium()
+    users = tmp_path / "users.toml"
+    auth.add_user("vera", "viewer", VERA_PASSWORD, path=users)
+    with _serve(sample_copy, tmp_path / "streamlit.log", RP_IMPACT_USERS=str(users)) as running:
+        yield running[0]
 
 
 @pytest.fixture
@@ -218,3 +244,61 @@ def test_every_page_renders_and_an_upload_moves_the_board_on(server, browser):
     _visit(wide, server, "", "Board summary")
     wide.get_by_text("Jul–Sep 2026").first.wait_for(timeout=90_000)
     _shot(wide, "board-after-upload-1366")
+
+
+def test_the_demo_banner_is_one_short_line_on_a_phone(server, browser):
+    url, _ = server
+    narrow = browser.new_page(viewport={"width": 390, "height": 844}, is_mobile=True)
+    _visit(narrow, url, "", "Board summary")
+    banner = narrow.locator('[data-testid="stAlert"]').filter(has_text="Demo mode").first
+    box = banner.bounding_box()
+    assert box["height"] < 844 / 8, box  # one line of text, far below a quarter of the screen
+    assert "synthetic sample data; nothing here is real" in banner.inner_text()
+
+
+def _sign_in_form(page, name: str, password: str) -> None:
+    page.get_by_role("textbox", name="User name").fill(name)
+    page.get_by_role("textbox", name="Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_a_deep_link_survives_sign_in_and_a_refresh_keeps_the_session(accounts_server, browser):
+    from urllib.parse import parse_qs, urlparse
+
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.goto(f"{accounts_server}/trends?area=E06999901&unit=Ashby&measure=cpp_starts")
+    page.get_by_role("heading", name="Sign in to rp-impact").wait_for(timeout=90_000)
+    _idle(page)
+    _sign_in_form(page, "vera", VERA_PASSWORD)
+    page.get_by_role("heading", name="Trends").first.wait_for(timeout=90_000)
+    _idle(page)
+    link = urlparse(page.url)
+    assert link.path == "/trends"
+    assert parse_qs(link.query)["unit"] == ["Ashby"]
+    assert parse_qs(link.query)["measure"] == ["cpp_starts"]
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    assert cookies["rp_impact_session"]["sameSite"] == "Strict"
+
+    # a refresh opens a new Streamlit session: the signed cookie keeps the user signed in
+    page.reload()
+    page.get_by_role("heading", name="Trends").first.wait_for(timeout=90_000)
+    _idle(page)
+    assert page.get_by_role("heading", name="Sign in to rp-impact").count() == 0
+    assert "Signed in as vera" in page.locator('[data-testid="stSidebar"]').inner_text()
+
+    # an analyst page by address says so, and is not in the viewer's menu
+    page.goto(f"{accounts_server}/upload")
+    page.get_by_text(
+        "You do not have access to the Upload page; ask an analyst or administrator."
+    ).wait_for(timeout=90_000)
+    _idle(page)
+    menu = page.locator('[data-testid="stSidebarNav"]').inner_text()
+    assert "Trends" in menu and "Upload" not in menu
+
+    # signing out ends the session: a refresh shows the sign-in form again
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Sign in to rp-impact").wait_for(timeout=90_000)
+    _idle(page)
+    page.reload()
+    page.get_by_role("heading", name="Sign in to rp-impact").wait_for(timeout=90_000)
+    assert "rp_impact_session" not in {c["name"] for c in page.context.cookies()}
