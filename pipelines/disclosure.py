@@ -47,6 +47,7 @@ def suppression_masks(
     totals: Mapping[str, Sequence[str]] | None = None,
     total_label: str = "All",
     rows: Mapping[str, np.ndarray] | None = None,
+    seed: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """Which cells of `frame` to suppress: column -> boolean mask (one entry per row).
 
@@ -54,12 +55,17 @@ def suppression_masks(
     (``c``) and a chart (a gap) built from the same frame hide exactly the same cells.
     `rows` adds masks from outside the frame: column -> rows to suppress (for a table that has
     no count of its own, such as an SPC chart's points, matched to its series'
-    suppressed periods by :func:`rows_matching`).
+    suppressed periods by :func:`rows_matching`). `seed` gives count cells hidden already
+    (by another view of the same counts): they count as suppressed before secondary
+    suppression, so the parts left are protected from them too.
     """
     threshold = config.suppression_threshold() if threshold is None else threshold
     derived = dict(derived or {})
     count_columns = [c for c in count_columns if c in frame.columns]
     masks = {c: _is_small(frame[c], threshold).fillna(False).to_numpy() for c in count_columns}
+    for column, mask in (seed or {}).items():
+        if column in masks:
+            masks[column] = masks[column] | np.asarray(mask, dtype=bool)
     for part, group_columns in (totals or {}).items():
         if part not in frame.columns:
             continue
@@ -105,61 +111,28 @@ def _as_gaps(frame: pd.DataFrame, masks: Mapping[str, np.ndarray]) -> pd.DataFra
     return out
 
 
-def suppress(
-    frame: pd.DataFrame,
-    count_columns: Iterable[str],
-    *,
-    derived: Mapping[str, Iterable[str]] | None = None,
-    threshold: int | None = None,
-    totals: Mapping[str, Sequence[str]] | None = None,
-    total_label: str = "All",
-    rows: Mapping[str, np.ndarray] | None = None,
-) -> pd.DataFrame:
+def suppress(frame: pd.DataFrame, count_columns: Iterable[str], **rules) -> pd.DataFrame:
     """Apply primary and secondary suppression to the count columns of a table.
 
-    `derived` maps a count column to the columns computed from it (its rate and interval), which
-    are suppressed wherever the count is. `totals` maps a dimension whose `total_label` row is
-    the sum of its other rows (e.g. ``{"unit": ["period_end", "measure"]}``) to the columns that
-    identify one total-and-parts group; there, secondary suppression applies. Suppressed cells
-    become the text ``c``; the returned frame has object dtype in the affected columns.
+    `rules` are :func:`suppression_masks`' keywords: `derived` maps a count column to the
+    columns computed from it (its rate and interval), which are suppressed wherever the count
+    is; `totals` maps a dimension whose `total_label` row is the sum of its other rows (e.g.
+    ``{"unit": ["period_end", "measure"]}``) to the columns that identify one total-and-parts
+    group, where secondary suppression applies; `threshold`, `rows` and `seed` as there.
+    Suppressed cells become the text ``c``; the returned frame has object dtype in the
+    affected columns.
     """
-    masks = suppression_masks(
-        frame,
-        count_columns,
-        derived=derived,
-        threshold=threshold,
-        totals=totals,
-        total_label=total_label,
-        rows=rows,
-    )
-    return _as_text(frame, masks)
+    return _as_text(frame, suppression_masks(frame, count_columns, **rules))
 
 
-def blank(
-    frame: pd.DataFrame,
-    count_columns: Iterable[str],
-    *,
-    derived: Mapping[str, Iterable[str]] | None = None,
-    threshold: int | None = None,
-    totals: Mapping[str, Sequence[str]] | None = None,
-    total_label: str = "All",
-    rows: Mapping[str, np.ndarray] | None = None,
-) -> pd.DataFrame:
-    """The cells :func:`suppress` would show as ``c``, as NaN: for a chart, a gap, not a value.
+def blank(frame: pd.DataFrame, count_columns: Iterable[str], **rules) -> pd.DataFrame:
+    """The cells :func:`suppress` would show as ``c`` (same `rules`), as NaN: for a chart, a
+    gap, not a value.
 
     Numeric columns keep their dtype (float), so a chart builder plots the frame as before and
     a hover label has no point to show.
     """
-    masks = suppression_masks(
-        frame,
-        count_columns,
-        derived=derived,
-        threshold=threshold,
-        totals=totals,
-        total_label=total_label,
-        rows=rows,
-    )
-    return _as_gaps(frame, masks)
+    return _as_gaps(frame, suppression_masks(frame, count_columns, **rules))
 
 
 @dataclass(frozen=True)
@@ -200,33 +173,17 @@ class Gated:
         return to_safe_csv(iso_dates(self.table))
 
 
-def gate(
-    frame: pd.DataFrame,
-    count_columns: Iterable[str] = (),
-    *,
-    derived: Mapping[str, Iterable[str]] | None = None,
-    threshold: int | None = None,
-    totals: Mapping[str, Sequence[str]] | None = None,
-    total_label: str = "All",
-    rows: Mapping[str, np.ndarray] | None = None,
-) -> Gated:
+def gate(frame: pd.DataFrame, count_columns: Iterable[str] = (), **rules) -> Gated:
     """The one disclosure gate: every figure that leaves the pipeline for a viewer passes it.
 
-    Applies :func:`suppression_masks` once and returns the frame for tables and downloads
-    (``c``, formula-escaped) and for charts (NaN), so the chart, its hover, the table beside it
-    and the CSV hide exactly the same cells. With no count columns and no `rows`, only the
-    formula escaping applies.
+    Applies :func:`suppression_masks` (with its keyword `rules`: `derived`, `threshold`,
+    `totals`, `total_label`, `rows`, `seed`) once and returns the frame for tables and
+    downloads (``c``, formula-escaped) and for charts (NaN), so the chart, its hover, the
+    table beside it and the CSV hide exactly the same cells. With no count columns and no
+    `rows`, only the formula escaping applies.
     """
-    count_columns = list(count_columns)
-    options = {
-        "derived": derived,
-        "threshold": threshold,
-        "totals": totals,
-        "total_label": total_label,
-        "rows": rows,
-    }
     # The masks are worked out once: the table, the chart and the download hide the same cells.
-    masks = suppression_masks(frame, count_columns, **options)
+    masks = suppression_masks(frame, list(count_columns), **rules)
     return Gated(
         table=escape_frame(_as_text(frame, masks)),
         plot=_as_gaps(frame, masks),

@@ -170,3 +170,33 @@ def test_upload_commit_appears_in_history_and_moves_the_board_on(app, sample_cop
     app.switch_page("views/board.py").run()
     assert not app.exception
     assert "Latest: Jul–Sep 2026" in _text(app)
+
+
+# -- cohorts -----------------------------------------------------------------------------------
+
+
+def test_cohorts_runs_with_a_locality_that_has_no_rollout_row(sample_copy, monkeypatch):
+    """A locality without a rollout row has no wave (pandas' NA): the page orders the
+    localities without it, rather than failing on "boolean value of NA is ambiguous"."""
+    with open_warehouse(sample_copy) as wh:
+        with wh.transaction() as cursor:
+            cursor.execute("DELETE FROM fct_rollout WHERE unit = 'Fairhaven'")
+        frame = analysis.unit_comparison(wh, AREA, "cla_starts").frame
+    assert frame.loc[frame["series"] == "Fairhaven", "wave"].isna().all()
+    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(sample_copy))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    at.switch_page("views/cohorts.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    localities = next(t.value for t in at.dataframe if "wave" in t.value)
+    assert "Fairhaven" in set(localities["series"])
+
+
+def test_spread_takes_a_locality_without_a_wave_as_its_own_group():
+    import pandas as pd
+
+    from dashboard.views.common import spread
+
+    waves = {"Ashby": 1, "Brookfield": 1, "Castleton": 2, "Fairhaven": pd.NA, "Elmwood": None}
+    names = ["Ashby", "Brookfield", "Castleton", "Fairhaven", "Elmwood"]
+    assert spread(names, waves) == ["Ashby", "Castleton", "Fairhaven", "Brookfield", "Elmwood"]

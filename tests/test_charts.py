@@ -519,3 +519,27 @@ def test_before_after_figure_states_the_finding_in_its_title():
     assert title.startswith("The rate was 19% lower in the 2 quarters after the rollout")
     assert "rate ratio 0.81, 95% CI 0.70 to 0.94" in title
     assert fig.layout.title.text.replace("<br>", " ").startswith("The rate was 19% lower")
+
+
+def test_a_before_after_figure_whose_averages_give_counts_away_states_no_number():
+    """A side whose counts total 1 to the threshold: its average x its population is that
+    total, so the title gives no rate ratio and no average line or interval is drawn."""
+    from types import SimpleNamespace
+
+    periods = pd.DataFrame(
+        {
+            "date": pd.to_datetime(["2019-06-30", "2019-09-30", "2019-12-31", "2020-03-31"]),
+            "side": ["before", "before", "after", "after"],
+            "count": [1, 2, 40, 45],
+            "population": [10_000.0] * 4,
+            "rate": [1.0, 2.0, 40.0, 45.0],
+        }
+    )
+    ba = SimpleNamespace(periods=periods, rate_ratio=28.3, rate_before=1.5, rate_after=42.5)
+    fig, title = charts.before_after_figure(ba, source="s", rollout_date="2019-10-01")
+    assert title == charts.timeseries.BEFORE_AFTER_WITHHELD
+    names = [trace.name for trace in fig.data]
+    assert names == ["Before rollout: each period", "After rollout: each period"]
+    before = fig.data[0]
+    assert all(np.isnan(y) for y in before.y), "the small before counts' rates are gaps"
+    assert "28.3" not in title and "1.5" not in title

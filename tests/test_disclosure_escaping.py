@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from pipelines import disclosure
@@ -121,3 +122,24 @@ def test_every_table_on_screen_holds_escaped_text_so_its_toolbar_csv_is_safe():
         assert table["unit"].tolist() == ['\'=HYPERLINK("http://x")', "'@SUM(1)", "'+3-1"]
         assert table["change"].tolist() == [-3, 1, -2]
     assert tables[2]["value"].astype(str).tolist() == ["c", "9", "c"]
+
+
+#: Pages whose tables must go through `common.safe_table` / `headed_table` / `chart_block`.
+GATED_PAGES = ("board", "cohorts", "training", "upload", "upload_returns", "quality")
+
+
+@pytest.mark.parametrize("page", GATED_PAGES)
+def test_no_page_draws_a_table_past_the_escaping(page):
+    import ast
+    from pathlib import Path
+
+    source = (Path(__file__).parents[1] / "dashboard" / "views" / f"{page}.py").read_text()
+    calls = [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "st"
+        and node.attr in ("dataframe", "table", "data_editor")
+    ]
+    assert calls == [], f"views/{page}.py draws a table itself at line(s) {calls}"

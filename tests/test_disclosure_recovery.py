@@ -531,3 +531,83 @@ def test_the_trends_page_plots_and_hovers_no_suppressed_rate(sample_copy, monkey
             small = frame["value"] == C
             assert small.any()
             assert (frame.loc[small, "rate_per_10k"] == C).all()
+
+
+# -- SPC: the mean and limits rest on the periods shown only -----------------------------------
+
+
+def _one_hidden_month():
+    """24 months with one count of 3 (hidden), population 10,000: rate = count."""
+    from pipelines.stats.spc import xmr
+
+    counts = [30, 34, 28, 31, 36, 29, 33, 30, 35, 32, 3, 31, 30, 29, 34, 33, 31, 28]
+    counts += [30, 32, 35, 29, 31, 30]
+    dates = pd.date_range("2022-01-31", periods=len(counts), freq="ME")
+    series = pd.DataFrame(
+        {"period_end": dates, "value": counts, "population": 10_000.0, "rate_per_10k": counts}
+    )
+    return series, xmr(series, "period_end", "rate_per_10k", improvement="decrease")
+
+
+def _mean_attack(table: pd.DataFrame) -> float | None:
+    """The hidden rate as the mean x the number of periods less the rates shown."""
+    mean = number(table["mean"].iloc[0])
+    if mean is None:
+        return None
+    return mean * len(table) - table["value"].map(number).dropna().sum()
+
+
+def test_the_spc_mean_gives_no_hidden_period_away():
+    series, result = _one_hidden_month()
+    as_it_was = read_csv(ungated_csv(result.points))
+    as_it_was.loc[10, "value"] = C  # ... even with the point itself hidden
+    assert exact(_mean_attack(as_it_was)) == 3, "the mean of every period names the hidden one"
+
+    gated = gates.gate_spc(result, series, THRESHOLD)
+    download = read_csv(gated.csv())
+    assert download.loc[10, "value"] == C
+    assert exact(_mean_attack(download)) != 3
+    # Everything the download holds is worked out from what it shows: the limits again.
+    shown = download["value"].map(number).to_numpy(dtype=float)
+    from pipelines.stats.spc import xmr_limits
+
+    limits = xmr_limits(shown)
+    assert number(download["mean"].iloc[0]) == pytest.approx(limits.mean, rel=1e-12)
+    assert number(download["upl"].iloc[0]) == pytest.approx(limits.upl, rel=1e-12)
+    assert gated.n_hidden == 1 and gated.result is not None
+    assert gated.variation_icon == gated.result.variation_icon
+    assert gated.caption == (
+        "1 period(s) with a suppressed count are gaps, and the mean and limits are worked out "
+        "from the periods shown only, so nothing on the chart rests on a suppressed count."
+    )
+
+
+def test_spc_points_alone_have_their_mean_and_limits_withheld_where_a_period_is_hidden():
+    series, result = _one_hidden_month()
+    gated = gates.gate_spc(result.points, series, THRESHOLD)
+    download = read_csv(gated.csv())
+    assert download.loc[10, "value"] == C and (download["value"] == C).sum() == 1
+    for column in ("mean", "upl", "lpl", "point_type"):
+        assert set(download[column]) == {C}, column  # one segment, and it holds the hidden month
+    assert gated.caption == gates.PARTS_WITHHELD
+
+
+def test_an_spc_chart_that_cannot_be_worked_out_again_is_withheld_in_words():
+    from pipelines.stats.spc import xmr
+
+    series = pd.DataFrame(
+        {
+            "period_end": pd.date_range("2022-01-31", periods=3, freq="ME"),
+            "value": [2, 30, 3],
+            "population": 10_000.0,
+            "rate_per_10k": [2.0, 30.0, 3.0],
+        }
+    )
+    result = xmr(series, "period_end", "rate_per_10k", improvement="decrease")
+    gated = gates.gate_spc(result, series, THRESHOLD)
+    assert gated.result is None
+    assert gated.caption == (
+        f"{gates.PARTS_WITHHELD} With the suppressed periods left out: An XmR chart needs at "
+        "least 2 periods with values; there are 1. Add more periods before charting this measure."
+    )
+    assert set(read_csv(gated.csv())["mean"]) == {C}

@@ -127,11 +127,16 @@ def choose_series(
 
 
 def spread(names: list[str], group: dict[str, object]) -> list[str]:
-    """`names` reordered to take one from each group in turn (e.g. one locality per wave)."""
+    """`names` reordered to take one from each group in turn (e.g. one locality per wave).
+
+    A name without a group (missing, NaN or pandas' NA: a locality with no rollout row) joins
+    the group of names without one.
+    """
     queues: dict[object, list[str]] = {}
     for name in names:
         key = group.get(name)
-        queues.setdefault(None if key != key else key, []).append(name)  # NaN: no group
+        # pd.isna, not `key != key`: pandas' NA compares as NA, whose truth is an error.
+        queues.setdefault(None if pd.isna(key) else key, []).append(name)
     out: list[str] = []
     while any(queues.values()):
         for queue in queues.values():
@@ -192,7 +197,7 @@ def chart_block(
         st.caption(caption)
     threshold = config.suppression_threshold()
     with st.expander("Data behind this chart (table and CSV download)"):
-        st.dataframe(shown, hide_index=True, width="stretch")
+        st.dataframe(_as_cells(shown), hide_index=True, width="stretch")
         st.download_button(
             "Download CSV",
             disclosure.to_safe_csv(disclosure.iso_dates(shown)),
@@ -214,7 +219,24 @@ def safe_table(frame: pd.DataFrame, **options) -> None:
     Every table a page shows goes through here or :func:`headed_table` / :func:`chart_block`:
     the toolbar's "Download as CSV" exports what the table holds.
     """
-    st.dataframe(disclosure.escape_frame(frame), **options)
+    st.dataframe(_as_cells(disclosure.escape_frame(frame)), **options)
+
+
+def _as_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each column that mixes text ("c") and numbers as text throughout.
+
+    Arrow needs one type per column: given a mix, Streamlit logs a traceback and converts the
+    column itself. Converting here gives the same cells without the traceback.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        values = out[column]
+        if values.dtype != object:
+            continue
+        kinds = {type(v) for v in values if not (v is None or v is pd.NA or v != v)}
+        if str in kinds and len(kinds) > 1:
+            out[column] = [None if v is None or v is pd.NA or v != v else str(v) for v in values]
+    return out
 
 
 #: Plain-English headings for the columns of the Data pages' tables (coverage, upload issues,

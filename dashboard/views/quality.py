@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from dashboard.views.common import empty_state, headed_table, header
+from dashboard.views.common import empty_state, headed_table, header, safe_table
 from pipelines.contracts import contracts_markdown
 from pipelines.measures import MEASURES
 
@@ -81,7 +81,7 @@ with tabs[1]:
     )
     if suppressed is not None:
         st.caption(f"The latest {len(suppressed):,} suppressed cells, newest period first.")
-        st.dataframe(suppressed, hide_index=True, width="stretch")
+        safe_table(suppressed, hide_index=True, width="stretch")
 
 with tabs[2]:
     issues = _shown_or_empty(
@@ -117,7 +117,7 @@ with tabs[3]:
         icon=":material/check_circle:",
     )
     if revisions is not None:
-        st.dataframe(revisions, hide_index=True, width="stretch")
+        safe_table(revisions, hide_index=True, width="stretch")
 
     st.subheader("Revisions between DfE releases")
     dfe_revisions = _shown_or_empty(

@@ -9,6 +9,7 @@ from dashboard.state import UNIT_ALL, period_label
 from dashboard.views.common import chart_block, choose_series, empty_state, in_range, open_page
 from pipelines.measures import MEASURES
 from pipelines.present import charts
+from pipelines.present.charts import tables as gates
 
 ctx = open_page(
     "Training",
@@ -63,30 +64,42 @@ if shown.empty:
 
 # -- progress against the target ---------------------------------------------------------------
 latest_date = shown["period_end"].max()
-latest = shown[shown["period_end"] == latest_date]
 overall = data.training_coverage(
     f.area,
     unit=unit,
     agency=None if agency == "All agencies" else agency,
     course=None if course == "All courses" else course,
 )
-overall_latest = overall[overall["period_end"] == latest_date].iloc[0]
+# The figures for all staff are the total of the groups': gated with them (`gate_training`),
+# so no group hidden in the table can be worked out from the total.
+gated = gates.gate_training(shown, in_range(overall, ctx), group)
+totals = gated.table[gated.plot["period_end"] == latest_date]
+overall_latest = totals.iloc[-1]  # the total row comes last in its period (or is the only one)
 st.subheader("Progress against the target")
 m1, m2, m3 = st.columns(3)
 m1.metric(
     f"Staff trained, {period_label(latest_date, 'quarter')}",
-    f"{overall_latest['coverage']:.0%}",
+    gates.as_shown(overall_latest["coverage"], ".0%"),
     help="Wilson 95% confidence interval "
-    f"{overall_latest['coverage_lower']:.0%} to {overall_latest['coverage_upper']:.0%}",
+    f"{gates.as_shown(overall_latest['coverage_lower'], '.0%')} to "
+    f"{gates.as_shown(overall_latest['coverage_upper'], '.0%')}",
 )
 m2.metric(
     "Staff trained / in scope",
-    f"{overall_latest['staff_trained']:,.0f} / {overall_latest['staff_in_scope']:,.0f}",
+    f"{gates.as_shown(overall_latest['staff_trained'], ',.0f')} / "
+    f"{gates.as_shown(overall_latest['staff_in_scope'], ',.0f')}",
 )
-gap = max(0, round(target * overall_latest["staff_in_scope"] - overall_latest["staff_trained"]))
-m3.metric(f"More staff to train to reach {target_pct}%", f"{gap:,}")
+hidden = gates.SUPPRESSED in (overall_latest["staff_trained"], overall_latest["staff_in_scope"])
+gap = (
+    gates.SUPPRESSED
+    if hidden
+    else f"{max(0, round(target * overall_latest['staff_in_scope'] - overall_latest['staff_trained'])):,}"
+)
+m3.metric(f"More staff to train to reach {target_pct}%", gap)
+groups = gated.plot[gated.plot[group] != gates.TRAINING_TOTAL] if group else gated.plot
 if group:
-    met = latest[latest["coverage"] >= target]
+    latest = groups[groups["period_end"] == latest_date]
+    met = latest[latest["coverage"] >= target]  # a hidden share is not counted as met
     st.markdown(
         f"**{len(met)} of {len(latest)}** {by_label.lower()}s have reached the {target_pct}% target"
         + (f": {', '.join(met[group].astype(str))}." if len(met) else ".")
@@ -94,18 +107,21 @@ if group:
 
 # -- coverage over time ------------------------------------------------------------------------
 st.subheader("Coverage over time")
-charted = shown
+charted = gated
 if group:
-    names = sorted(shown[group].dropna().astype(str).unique())
+    names = sorted(groups[group].dropna().astype(str).unique())
     picked = choose_series(names, noun=f"{by_label.lower()}s", key=f"training-show-{group}")
-    if len(picked) < len(names):
-        charted = shown[shown[group].astype(str).isin(picked)]
+    rows = gated.plot[group].astype(str).isin([*picked, gates.TRAINING_TOTAL])
+    charted = gated.take(gated.plot.index[rows])
 title = (
-    f"{overall_latest['coverage']:.0%} of staff in scope were trained by "
+    f"{gates.as_shown(overall_latest['coverage'], '.0%')} of staff in scope were trained by "
     f"{latest_date:%B %Y}, against a target of {target_pct}%"
 )
+plotted = charted.plot
+if group:
+    plotted = plotted[plotted[group] != gates.TRAINING_TOTAL]
 fig = charts.training_coverage_chart(
-    charted,
+    plotted,
     title=title,
     source=charts.source_line("training extracts", ctx.last_upload),
     group_col=group,
@@ -118,9 +134,8 @@ chart_block(
     charted,
     key="training-coverage",
     file_name=f"{ctx.area_name} training coverage by {by_label}",
-    count_cols=["staff_trained", "staff_in_scope"],
-    derived={"staff_trained": ("coverage", "coverage_lower", "coverage_upper")},
-    caption="Shaded bands are Wilson 95% confidence intervals. Staff numbers are cumulative.",
+    caption="Shaded bands are Wilson 95% confidence intervals. Staff numbers are cumulative."
+    + (f" The rows “{gates.TRAINING_TOTAL}” are the total of every group." if group else ""),
 )
 
 # -- dose-response -----------------------------------------------------------------------------

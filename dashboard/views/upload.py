@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from dashboard.views.common import empty_state, headed_table, header
+from dashboard.views.common import empty_state, headed_table, header, safe_table
 from dashboard.views.upload_returns import demo_notice, render_returns_tab
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, template_csv
 from pipelines.load.dfe import recognised_tables_text
@@ -99,7 +99,7 @@ with extracts_tab:
                         f"they are fixed) and {n_warn} warning(s) (the file can be loaded; check "
                         "them). Rows are numbered as in Excel, with the header as row 1."
                     )
-                    st.dataframe(
+                    safe_table(
                         check.issues,
                         hide_index=True,
                         width="stretch",
@@ -109,7 +109,9 @@ with extracts_tab:
                     with st.expander(
                         f"Preview: the {len(check.preview):,} row(s) that would be added or revised"
                     ):
-                        st.dataframe(check.preview, hide_index=True, width="stretch")
+                        # The analyst's own rows, kept as they are so they can be checked
+                        # before loading; escaped, so the toolbar's CSV runs no formula.
+                        safe_table(check.preview, hide_index=True, width="stretch")
     else:
         st.caption("No files chosen yet.")
 
@@ -134,8 +136,8 @@ with extracts_tab:
             progress.progress((number - 1) / len(ready), text=f"Loading {check.name}…")
             try:
                 result = data.commit_upload(wh, check.name, content)
-            except data.WarehouseBusyError as exc:
-                problems.append(f"{check.name}: {exc}")
+            except data.WarehouseError as exc:
+                problems.append(f"{check.name}: {exc.viewer_message}")
                 continue
             summaries.append(result.summary())
             if result.refused:
@@ -194,8 +196,8 @@ with dfe_tab:
             with st.spinner("Importing DfE files…"):
                 results = data.import_dfe_uploads(wh, [(f.name, f.getvalue()) for f in dfe_files])
             outcome = [(r.outcome, r.summary()) for r in results]
-        except data.WarehouseBusyError as exc:
-            outcome = [("refused", str(exc))]
+        except data.WarehouseError as exc:
+            outcome = [("refused", exc.viewer_message)]
         data.clear_caches()  # the data version has changed: every page recomputes
         st.session_state["dfe_last_import"] = outcome
         st.session_state["dfe_generation"] = dfe_generation + 1  # empty the file chooser

@@ -6,9 +6,11 @@ out the choosers, the validation report, the (suppressed) preview and the commit
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from dashboard import data, returns_door
+from dashboard.views.common import safe_table
 
 KINDS = {
     "ssda903": ("SSDA903 (children looked after): header and episodes CSVs", ["csv"]),
@@ -81,25 +83,27 @@ def render_returns_tab() -> None:
     (st.info if check.ok else st.error)(preview.summary())
     for note in preview.notes:
         st.caption(note)
-    st.dataframe(
-        [
-            {
-                "file": f.name,
-                "table": f.table,
-                "year ending March": f.year,
-                "SHA-256": f.sha256[:16] + "…",
-            }
-            for f in preview.files
-        ],
+    safe_table(
+        pd.DataFrame(
+            [
+                {
+                    "file": f.name,
+                    "table": f.table,
+                    "year ending March": f.year,
+                    "SHA-256": f.sha256[:16] + "…",
+                }
+                for f in preview.files
+            ]
+        ),
         hide_index=True,
         key=f"returns-files-table-{generation}",
     )
     if not check.issues.empty:
         st.markdown("**Validation report** (rows as a spreadsheet numbers them):")
-        st.dataframe(check.issues, hide_index=True, width="stretch", key="returns-issues")
+        safe_table(check.issues, hide_index=True, width="stretch", key="returns-issues")
     if not check.shown.empty:
         with st.expander(f"Preview: {len(check.shown):,} aggregate rows (small numbers as c)"):
-            st.dataframe(check.shown, hide_index=True, width="stretch")
+            safe_table(check.shown, hide_index=True, width="stretch")
     if st.button(
         "Commit the aggregates",
         type="primary",
@@ -110,8 +114,8 @@ def render_returns_tab() -> None:
         wh = data.warehouse(create=True)
         try:
             result = returns_door.commit_returns(wh, check)
-        except returns_door.WarehouseBusyError as exc:
-            st.error(str(exc))
+        except returns_door.WarehouseError as exc:
+            st.error(exc.viewer_message)
             return
         data.clear_caches()
         st.session_state["returns_last_commit"] = result.summary()

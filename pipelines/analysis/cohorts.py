@@ -71,9 +71,11 @@ class CohortAnalysis:
             wave's pre-rollout mean rate, or None.
         wave_means: for an event-time chart: ``wave, periods_since_rollout`` (quarters for
             quarter grain, months for month grain, years for financial years),
-            ``mean_rate`` (mean of the localities' rates), ``pooled_rate, pooled_lower,
-            pooled_upper`` (summed counts over summed population with the 95% CI),
-            ``n_units``.
+            ``mean_rate`` (mean of the localities' rates), ``value`` (the pooled count: the
+            localities' counts summed, missing if any is), ``pooled_rate, pooled_lower,
+            pooled_upper`` (``value`` over summed population with the 95% CI), ``n_units``.
+            The pooled count is there so the disclosure gate can suppress a small one with
+            everything made from it.
         notes: method -> plain-English reason for anything that could not run.
         findings: plain-English findings.
         source: the source line.
@@ -337,6 +339,7 @@ def _wave_means(wh: Warehouse, area_code: str, measure: str, grain: str) -> pd.D
         "wave",
         "periods_since_rollout",
         "mean_rate",
+        "value",
         "pooled_rate",
         "pooled_lower",
         "pooled_upper",

@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from pipelines import disclosure
+from pipelines.present.charts import tables
 from pipelines.present.charts.labels import assurance_label, variation_label
 from pipelines.present.charts.style import (
     DARK_BLUE,
@@ -28,6 +29,11 @@ from pipelines.present.wording import fy_label
 from pipelines.stats import its as _its
 
 PERIOD_ENDING = {"title_text": "Period ending"}
+#: The before/after chart's title where its averages would give a suppressed count away.
+BEFORE_AFTER_WITHHELD = (
+    "The averages before and after the rollout are withheld: too few children were counted, "
+    "so they would give away counts suppressed to protect their privacy"
+)
 
 # Making Data Count point types: colour AND symbol AND a text label carry the meaning.
 POINT_STYLE = {
@@ -170,26 +176,37 @@ def before_after_figure(
 
     One place for the dashboard's Trends page and the annual report. `periods` (default
     ``ba.periods``) is the per-period table to plot, as the disclosure gate gave it.
+
+    Each side's average, its interval and the rate ratio rest on the side's total count. Where
+    the gate withholds the comparison (`tables.before_after_withheld`: a total of 1 to the
+    threshold, or hidden counts it would give away), the title says so and states no number,
+    and neither average is drawn: only the periods the gate shows.
     """
-    direction = "lower" if ba.rate_after < ba.rate_before else "higher"
-    title = (
-        f"The rate was {abs(ba.percent_change):.0f}% {direction} in the {ba.n_after} "
-        f"{period_word} after the rollout than in the {ba.n_before} before "
-        f"(rate ratio {ba.rate_ratio:.2f}, 95% CI {ba.rate_ratio_lower:.2f} to "
-        f"{ba.rate_ratio_upper:.2f})"
-    )
-    summary = pd.DataFrame(
-        {
-            "side": ["before", "after"],
-            "start": [ba.before_start, ba.after_start],
-            "end": [ba.before_end, ba.after_end],
-            "rate": [ba.rate_before, ba.rate_after],
-            "lower": [ba.rate_before_lower, ba.rate_after_lower],
-            "upper": [ba.rate_before_upper, ba.rate_after_upper],
-        }
-    )
+    if tables.before_after_withheld(ba.periods):
+        summary = pd.DataFrame(columns=["side", "start", "end", "rate", "lower", "upper"])
+        title = BEFORE_AFTER_WITHHELD
+    else:
+        direction = "lower" if ba.rate_after < ba.rate_before else "higher"
+        title = (
+            f"The rate was {abs(ba.percent_change):.0f}% {direction} in the {ba.n_after} "
+            f"{period_word} after the rollout than in the {ba.n_before} before "
+            f"(rate ratio {ba.rate_ratio:.2f}, 95% CI {ba.rate_ratio_lower:.2f} to "
+            f"{ba.rate_ratio_upper:.2f})"
+        )
+        summary = pd.DataFrame(
+            {
+                "side": ["before", "after"],
+                "start": [ba.before_start, ba.after_start],
+                "end": [ba.before_end, ba.after_end],
+                "rate": [ba.rate_before, ba.rate_after],
+                "lower": [ba.rate_before_lower, ba.rate_after_lower],
+                "upper": [ba.rate_before_upper, ba.rate_after_upper],
+            }
+        )
+    if periods is None:
+        periods = tables.gate_before_after(ba.periods).plot
     figure = before_after_chart(
-        ba.periods if periods is None else periods,
+        periods,
         summary,
         title=title,
         source=source,

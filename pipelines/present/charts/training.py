@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from pipelines import disclosure
 from pipelines.present.charts.style import (
     DARK_BLUE,
     DARK_GREY,
@@ -33,8 +34,13 @@ def training_coverage_chart(
     """Share of staff trained over time (Wilson 95% CI) per group, with a target line.
 
     `frame` has coverage, coverage_lower, coverage_upper on the 0-1 scale (from
-    `marts.training_coverage`); the chart shows percentages.
+    `marts.training_coverage`); the chart shows percentages. Where staff trained or in scope
+    is 1 to the suppression threshold, the share and its band are a gap (the page gates first,
+    with the total for all staff; this is the floor).
     """
+    counts = [c for c in ("staff_trained", "staff_in_scope") if c in frame]
+    shares = ("coverage", "coverage_lower", "coverage_upper")
+    frame = disclosure.blank(frame, counts, derived=dict.fromkeys(counts, shares))
     traces: list[dict] = []
     groups = frame.groupby(group_col, sort=True) if group_col else [("All staff in scope", frame)]
     for number, (name, part) in enumerate(groups):
