@@ -4,9 +4,12 @@
 data process (:func:`pipelines.sample.simulate`) N times with the planted effect and N times
 with none, runs every verdict exactly as :func:`pipelines.analysis.verdict.verdicts` does
 (the same pure core, :func:`~pipelines.analysis.verdict.verdicts_from_panels`, on the same
-locality x quarter panels the warehouse gives), and the Board's earlier estimates by calling
-the existing functions in ``pipelines.stats`` on the simulated series. For each estimate it
-reports:
+locality x quarter panels the warehouse gives), the Board's supporting estimates across
+localities as :func:`~pipelines.analysis.board.board_findings` runs them (the staggered DiD by
+financial year and the training dose-response: :mod:`benchmarks.calibrate_supporting`), and
+the Board's earlier estimates by calling the existing functions in ``pipelines.stats`` on the
+simulated series. Each replicate's panels are built once and shared by the estimates that read
+them, and the replicates run on two worker processes. For each estimate it reports:
 
 - coverage: the share of 95% intervals that contain the true effect (the estimand of
   :mod:`pipelines.sample.simulate`, over the cells the estimate averages), with the effect,
@@ -14,7 +17,8 @@ reports:
 - the false-positive rate: the share of no-effect replicates called a change (for a verdict,
   ``detected``, i.e. Holm-adjusted across the primary outcomes; for the rest, an interval
   that excludes no change);
-- bias (mean log ratio of estimate to truth; child-years in child-years) and mean width;
+- bias (mean log ratio of estimate to truth; a difference, such as child-years, rate per
+  10,000 or Spearman's rho, in its own unit) and median width;
 - power at the planted effect; and for each verdict the MDE check: its stated minimum
   detectable effect (median over the no-effect replicates), then N more replicates planted at
   exactly that size, detection should be 70-90%.
@@ -29,8 +33,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import gc
 import json
 import math
+import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks import calibrate_supporting as supporting
 from pipelines.analysis.plan import DEFAULT_PLAN, AnalysisPlan
 from pipelines.analysis.verdict import CALIBRATION_FILE, verdicts_from_panels
 from pipelines.sample import PLANTED_EFFECTS, WAVES, SimulatedPanel, simulate
@@ -54,13 +61,21 @@ FIRST_WAVE = pd.Timestamp(min(start for start, _ in WAVES.values()))
 BASE_SEED = 13_000
 
 
+#: Each difference scale's unit, as the table gives its bias and width, and the decimals.
+DIFFERENCE_UNITS = {
+    "child-years": ("child-years", 0),
+    "rate per 10,000": ("per 10,000 a year", 1),
+    "Spearman rho": ("rho", 2),
+}
+
+
 @dataclass
 class Tally:
     """Running counts for one estimate."""
 
     label: str
     kind: str  # "verdict", "supporting" or "before"
-    scale: str = "ratio"  # "ratio" or "child-years"
+    scale: str = "ratio"  # "ratio", or a difference: one of DIFFERENCE_UNITS
     covered: dict[str, list[bool]] = field(default_factory=lambda: {"effect": [], "none": []})
     called: dict[str, list[bool]] = field(default_factory=lambda: {"effect": [], "none": []})
     error: dict[str, list[float]] = field(default_factory=lambda: {"effect": [], "none": []})
@@ -81,7 +96,7 @@ class Tally:
         if self.scale == "ratio":
             self.error[condition].append(math.log(estimate / truth))
             self.width.append(100 * (upper - lower) if math.isfinite(upper) else math.inf)
-        else:
+        else:  # a difference from no change (child-years, rate per 10,000, Spearman's rho)
             self.error[condition].append(estimate - truth)
             self.width.append(upper - lower)
 
@@ -163,18 +178,41 @@ def _safe(fn: Callable, *args):
         return None
 
 
+#: The harness's parts: the verdicts (with their supporting designs and the controlled
+#: comparison), the Board's supporting estimates across localities, and the "before" rows.
+PARTS = ("verdicts", "supporting", "before")
+
+
 def run_replicate(
     sim: SimulatedPanel,
     condition: str,
     tallies: dict[str, Tally],
     plan: AnalysisPlan,
-    before: bool = True,
+    parts: tuple[str, ...] = PARTS,
 ) -> dict[str, float | None]:
-    """Every estimate on one replicate (``before=False``: the verdicts and their supporting
-    estimates only); returns each verdict's stated MDE (percent)."""
+    """Every estimate of ``parts`` on one replicate, each simulated panel built once and shared
+    by the estimates that read it; returns each verdict's stated MDE (percent)."""
     panels = {m: _truncate(sim.locality_panel(m)) for m in plan.primary}
     mdes: dict[str, float | None] = {}
-    for v in verdicts_from_panels(panels, plan, {}):
+    if "verdicts" in parts:
+        mdes = _verdict_rows(sim, condition, tallies, plan, panels)
+    if "supporting" in parts:
+        _supporting_rows(sim, condition, tallies, plan, panels)
+    if "before" in parts:
+        _before_rows(sim, condition, tallies, plan)
+    return mdes
+
+
+def _verdict_rows(
+    sim: SimulatedPanel,
+    condition: str,
+    tallies: dict[str, Tally],
+    plan: AnalysisPlan,
+    panels: Mapping[str, pd.DataFrame],
+) -> dict[str, float | None]:
+    """Each verdict, its supporting designs and the controlled comparison."""
+    mdes: dict[str, float | None] = {}
+    for v in verdicts_from_panels(dict(panels), plan, {}):
         truth = sim.truth[v.outcome]
         tallies[f"ri_did:{v.outcome}"].add(
             condition, v.rate_ratio, v.ci_lower, v.ci_upper, truth, called=v.detected
@@ -197,9 +235,50 @@ def run_replicate(
             sim.true_rate_ratio(v.outcome, end=DATA_END),
         )
         _controlled_row(sim, v.outcome, condition, tallies, plan)
-    if before:
-        _before_rows(sim, condition, tallies, plan)
     return mdes
+
+
+#: The flow the Board's dose-response finding reads (``board_findings``).
+DOSE_MEASURES = ("cpp_starts",)
+
+
+def _supporting_rows(
+    sim: SimulatedPanel,
+    condition: str,
+    tallies: dict[str, Tally],
+    plan: AnalysisPlan,
+    panels: Mapping[str, pd.DataFrame],
+) -> None:
+    """The Board's staggered DiD by financial year on each primary flow, and the training
+    dose-response (:mod:`benchmarks.calibrate_supporting`), as the Board calls them."""
+    for measure in plan.primary:
+        key = f"staggered_did:{measure}"
+        year_panel = supporting.financial_year_panel(sim, measure, DATA_END)
+        found = _safe(supporting.staggered_did_estimate, year_panel, measure)
+        if found is None:
+            tallies[key].failed += 1
+            continue
+        did, finding = found
+        truth = supporting.staggered_did_truth(sim, measure, year_panel, did)
+        tallies[key].add(condition, finding.estimate, *finding.ci, truth)
+    coverage = supporting.training_coverage(sim, DATA_END)
+    for measure in DOSE_MEASURES:
+        key = f"dose_response:{measure}"
+        quarterly = panels.get(measure)
+        if quarterly is None:
+            quarterly = _truncate(sim.locality_panel(measure))
+        finding = _safe(supporting.dose_response_estimate, coverage, quarterly, measure)
+        if finding is None:
+            tallies[key].failed += 1
+            continue
+        # No association is the truth: the effect is the same whatever a locality's training.
+        tallies[key].add(
+            condition,
+            finding.estimate,
+            *finding.ci,
+            0.0,
+            called=supporting.called_a_change(finding),
+        )
 
 
 #: The first reporting year (ending 31 March) that contains the first wave's start.
@@ -340,6 +419,18 @@ LABELS = {
         "before",
         "child-years",
     ),
+    "staggered_did": (
+        "Supporting: staggered DiD by financial year (Callaway & Sant'Anna, not-yet-treated), "
+        "ATT in rate per 10,000 a year",
+        "supporting",
+        "rate per 10,000",
+    ),
+    "dose_response": (
+        "Supporting: training dose-response across localities (Spearman's rho, Fisher z; "
+        "truth: no association)",
+        "supporting",
+        "Spearman rho",
+    ),
 }
 
 
@@ -369,10 +460,10 @@ class _Auto(dict):
 
 def _pair_job(job) -> tuple[dict[str, Tally], dict[str, float | None]]:
     """One replicate with the planted effect and one without (a worker's unit of work)."""
-    seed, i, plan, before = job
+    seed, i, plan, parts = job
     part = _Auto()
-    run_replicate(simulate(seed + i, None), "effect", part, plan, before)
-    mdes = run_replicate(simulate(seed + 100_000 + i, {}), "none", part, plan, before)
+    run_replicate(simulate(seed + i, None), "effect", part, plan, parts)
+    mdes = run_replicate(simulate(seed + 100_000 + i, {}), "none", part, plan, parts)
     return dict(part), mdes
 
 
@@ -391,8 +482,16 @@ def _map(fn, jobs, processes: int):
         return
     import multiprocessing as mp
 
-    with mp.get_context("fork").Pool(processes) as pool:
+    with mp.get_context("fork").Pool(processes, initializer=_freeze_heap) as pool:
         yield from pool.imap(fn, jobs, chunksize=2)
+
+
+def _freeze_heap() -> None:
+    """Move a worker's inherited objects (pandas, statsmodels, ``differences``: some 170,000)
+    out of the garbage collector's reach. statsmodels' Holm correction calls ``gc.collect()``
+    on every verdict, which otherwise walks them all each time (0.1-0.2 s a call)."""
+    gc.collect()
+    gc.freeze()
 
 
 def calibrate(
@@ -401,12 +500,13 @@ def calibrate(
     seed: int = BASE_SEED,
     progress=print,
     *,
-    before: bool = True,
+    parts: tuple[str, ...] = PARTS,
     mde_check: bool = True,
     processes: int = 2,
 ):
-    """Run the harness; returns ({estimate key: summary}, seconds). ``before=False`` skips the
-    pre-issue-13 Board estimates, ``mde_check=False`` the replicates planted at the MDE."""
+    """Run the harness; returns ({estimate key: summary}, seconds). ``parts``: which of
+    :data:`PARTS` to run; ``mde_check=False`` skips the replicates planted at the MDE (which
+    needs the verdicts)."""
     tallies: dict[str, Tally] = {}
 
     def tally(key: str) -> Tally:
@@ -416,7 +516,7 @@ def calibrate(
 
     stated: dict[str, list[float]] = {m: [] for m in plan.primary}
     start = time.perf_counter()
-    jobs = [(seed, i, plan, before) for i in range(replicates)]
+    jobs = [(seed, i, plan, tuple(parts)) for i in range(replicates)]
     for k, (part, mdes) in enumerate(_map(_pair_job, jobs, processes)):
         for key, t in part.items():
             tally(key).merge(t)
@@ -427,12 +527,14 @@ def calibrate(
             progress(f"  {k + 1}/{replicates} replicates, {time.perf_counter() - start:.0f} s")
     mde = {m: float(np.median(v)) for m, v in stated.items() if v}
     effects = _mde_effects(mde, simulate(seed, None))
-    mde_jobs = [(seed, i, plan, effects) for i in range(replicates if mde_check else 0)]
+    check = mde_check and "verdicts" in parts
+    mde_jobs = [(seed, i, plan, effects) for i in range(replicates if check else 0)]
     for detected in _map(_mde_job, mde_jobs, processes):
         for m, d in detected.items():
             tally(f"ri_did:{m}").mde_detected.append(d)
     for m, values in stated.items():
-        tallies[f"ri_did:{m}"].mde = values
+        if values:
+            tally(f"ri_did:{m}").mde = values
     return {k: t.summary() for k, t in sorted(tallies.items())}, time.perf_counter() - start
 
 
@@ -446,23 +548,21 @@ def _fmt(value, kind: str = "pct") -> str:
     return f"{value:.1f}"
 
 
-def table(results: Mapping[str, Mapping], replicates: int, seconds: float) -> str:
-    """The Markdown table appended to docs/calibration.md."""
+def table(results: Mapping[str, Mapping], replicates: int, seconds: float, load: str = "") -> str:
+    """The Markdown table appended to docs/calibration.md (``load``: the machine's load
+    averages during the run, in words, so a wall time can be read against them)."""
     lines = [
         f"### {dt.date.today().isoformat()}: {replicates} replicates with the planted effect "
-        f"and {replicates} without ({seconds:.0f} s)",
+        f"and {replicates} without ({seconds:.0f} s{'; ' + load if load else ''})",
         "",
         "| estimate | coverage (effect / none / pooled) | called a change with no effect | "
         "power at the planted effect | bias | median width | MDE stated → detected |",
         "|---|---|---|---|---|---|---|",
     ]
     for r in results.values():
-        width = (
-            f"{r['mean_width']:.0f} pts"
-            if r["scale"] == "ratio" and r["mean_width"] is not None
-            else (f"{r['mean_width']:.0f} child-years" if r["mean_width"] is not None else "–")
-        )
-        bias = _fmt(r["bias"], "bias") + (" (log)" if r["scale"] == "ratio" else " child-years")
+        unit, digits = DIFFERENCE_UNITS.get(r["scale"], ("pts", 0))
+        width = "–" if r["mean_width"] is None else f"{r['mean_width']:.{digits}f} {unit}"
+        bias = _fmt(r["bias"], "bias") + (" (log)" if r["scale"] == "ratio" else f" {unit}")
         mde = (
             f"{r['mde_percent']:.0f}% → {_fmt(r['mde_detection'])}"
             if r.get("mde_percent") is not None
@@ -477,13 +577,23 @@ def table(results: Mapping[str, Mapping], replicates: int, seconds: float) -> st
 
 
 def write_results(
-    results: Mapping[str, Mapping], replicates: int, path: Path = CALIBRATION_FILE
+    results: Mapping[str, Mapping],
+    replicates: int,
+    path: Path = CALIBRATION_FILE,
+    *,
+    keep_others: bool = False,
 ) -> None:
+    """Write ``calibration.json``. ``keep_others``: a run of some parts only replaces the
+    estimates it measured and keeps the rest (every estimate records its own replicates)."""
+    kept = {}
+    if keep_others and path.is_file():
+        kept = json.loads(path.read_text(encoding="utf-8")).get("estimates", {})
     payload = {
         "generated": dt.date.today().isoformat(),
         "replicates": replicates,
         "process": "pipelines.sample.simulate (the sample's data process)",
-        "estimates": {
+        "estimates": kept
+        | {
             k: {
                 "coverage": r["coverage"],
                 "coverage_effect": r["coverage_effect"],
@@ -493,6 +603,7 @@ def write_results(
                 "bias": r["bias"],
                 "mde_percent": r["mde_percent"],
                 "mde_detection": r["mde_detection"],
+                "replicates": r["replicates"],
             }
             for k, r in results.items()
             if r["coverage"] is not None
@@ -507,12 +618,24 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--replicates", type=int, default=200)
     parser.add_argument("--no-write", action="store_true", help="print the table only")
+    parser.add_argument(
+        "--parts",
+        default=",".join(PARTS),
+        help="comma-separated parts to run (default all: %(default)s); a partial run replaces "
+        "only its own estimates in calibration.json",
+    )
     args = parser.parse_args(argv)
-    results, seconds = calibrate(args.replicates)
-    text = table(results, args.replicates, seconds)
+    parts = tuple(p.strip() for p in args.parts.split(",") if p.strip())
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part {unknown[0]!r}; choose from {', '.join(PARTS)}.")
+    before = os.getloadavg()[0]
+    results, seconds = calibrate(args.replicates, parts=parts)
+    load = f"load average {before:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
+    text = table(results, args.replicates, seconds, load)
     print(text)
     if not args.no_write:
-        write_results(results, args.replicates)
+        write_results(results, args.replicates, keep_others=parts != PARTS)
         with DOC.open("a", encoding="utf-8") as fh:
             fh.write("\n" + text)
     return 0

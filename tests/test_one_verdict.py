@@ -105,3 +105,49 @@ def test_verdict_words_never_overclaim(sample_wh):
     for view in verdict_views(verdicts(sample_wh, AREA)):
         for text in (view.sentence, *view.details, *view.caveats):
             assert not BANNED.search(text), text
+
+
+#: Each line of the Trends page's "In brief, from the supporting views" opens with its label.
+IN_BRIEF_LINE = re.compile(
+    r"^- \*\*(Supporting view, graded low|Process monitoring, not a verdict)\.\*\* "
+)
+#: The measured coverage beside a supporting figure (pipelines.analysis.calibrated).
+COVERAGE = re.compile(
+    r"intervals like this one contained the truth \d+% of the time|"
+    r"intervals like this one contain the truth has not been measured"
+)
+
+
+@pytest.fixture
+def trend_texts(sample_copy):
+    """Each measure's Trends findings as the page's default options give them (set up before
+    the app opens the warehouse)."""
+    measures = (*load_plan(AREA).primary, "cla_at_period_end")
+    with open_warehouse(sample_copy) as wh:
+        return {
+            m: [f.text for f in analysis.trend_analysis(wh, AREA, m).findings] for m in measures
+        }
+
+
+def test_the_trends_in_brief_never_shows_a_supporting_number_without_its_label(trend_texts, app):
+    """The verdict leads; every figure under it is labelled supporting, graded low, with its
+    measured coverage beside it (the whole-area ITS's "22% lower" beside the verdict's 16%)."""
+    at, views = app
+    for measure, texts in trend_texts.items():
+        _choose(at, "trends", measure)
+        lines = [str(m.value) for m in at.markdown]
+        assert texts, measure
+        shown = []
+        for text in texts:
+            where = [i for i, line in enumerate(lines) if text in line]
+            assert len(where) == 1, (measure, text)
+            line = lines[where[0]]
+            label = IN_BRIEF_LINE.match(line)
+            assert label, (measure, line)
+            if label.group(1).startswith("Supporting"):
+                assert COVERAGE.search(line), (measure, line)
+            shown.append(where[0])
+        view = next((v for v in views if v.key == measure), None)
+        if view is not None:
+            verdict_at = lines.index(f"**{view.title}.** {view.sentence}")
+            assert verdict_at < min(shown), measure

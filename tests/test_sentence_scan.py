@@ -5,7 +5,8 @@ words, signed zeros and degenerate intervals. The sentences are collected once p
 (one copy of the session's sample warehouse, one read-once view) from every analysis a page,
 the report or the board calls: the board summary (verdicts, tiles, findings), Trends for every
 locality and measure, Cohorts, the dose-response, the difference in child-years at the
-illustrative and at a council's own unit cost, and the DfE benchmark sentences.
+illustrative and at a council's own unit cost, the DfE benchmark sentences, and the Trends
+page's "In brief" lines (each supporting figure's label and coverage sentence).
 
 What is left out, for time (each is a slower run of code whose sentences are already
 covered): Cohorts at monthly grain, Trends with Newey-West errors beyond the board's own calls,
@@ -27,7 +28,9 @@ import pandas as pd
 import pytest
 
 from pipelines import analysis, marts
+from pipelines.analysis.calibrated import in_brief
 from pipelines.analysis.common import read_once
+from pipelines.analysis.verdict import load_calibration
 from pipelines.measures import MEASURES
 from pipelines.present.verdicts import verdict_views
 from pipelines.store.warehouse import open_warehouse
@@ -144,9 +147,13 @@ def _collect(wh) -> dict[str, set[str]]:
     keep("verdict_views", verdict_views(summary.verdicts))
     units = marts.units(wh, AREA)["unit"].tolist()
     measures = list(MEASURES)
+    calibration = load_calibration()
     for measure in measures:
         for unit in units:
-            keep("trend_analysis", analysis.trend_analysis(wh, AREA, measure, unit=unit))
+            trend = analysis.trend_analysis(wh, AREA, measure, unit=unit)
+            keep("trend_analysis", trend)
+            # What the Trends page shows under the verdict: labels and coverage sentences.
+            keep("trends_in_brief", in_brief(trend.findings, calibration))
         for grain in ("month", "financial_year"):
             keep("trend_analysis", analysis.trend_analysis(wh, AREA, measure, grain=grain))
         keep("cohort_analysis", analysis.cohort_analysis(wh, AREA, measure, grain="financial_year"))
@@ -192,6 +199,7 @@ def test_the_scan_reaches_every_source(sample_sentences) -> None:
         "board_summary",
         "verdict_views",
         "trend_analysis",
+        "trends_in_brief",
         "cohort_analysis",
         "dose_response_analysis",
         "cost_avoidance_analysis",

@@ -15,6 +15,7 @@ from dashboard.views.common import (
 )
 from dashboard.views.verdict_block import measure_verdict
 from pipelines.analysis import RATE_COLUMNS
+from pipelines.analysis.calibrated import in_brief
 from pipelines.measures import MEASURES
 from pipelines.present import charts
 from pipelines.present.charts import tables as gates
@@ -85,6 +86,11 @@ analysis = data.trend_analysis(
     hac=hac,
     target=target,
 )
+# The disclosure gate: every chart, hover, table, download and finding below is drawn from it,
+# with the periods hidden where this series sits beside the localities or age bands.
+by_unit = data.unit_comparison(f.area, f.measure, grain=f.grain, age_band=age_band)
+by_age = data.age_band_comparison(f.area, f.measure, grain=f.grain, unit=f.unit)
+views = gates.gate_trend(analysis, [(by_unit.frame, f.unit), (by_age.frame, age_band)])
 series = analysis.series
 shown = in_range(series, ctx)
 if series.empty or series["value"].notna().sum() == 0 or shown["value"].notna().sum() == 0:
@@ -98,15 +104,20 @@ if series.empty or series["value"].notna().sum() == 0 or shown["value"].notna().
     )
     st.stop()
 
-# -- findings ----------------------------------------------------------------------------------
-if analysis.findings:
+# -- findings: supporting, below the verdict, each with its measured coverage --------------------
+if views.findings:
     st.subheader("In brief, from the supporting views")
-    for finding in analysis.findings:
-        st.markdown(f"- {finding.text}")
+    st.caption(
+        "These figures come from the whole area (or the chosen unit) with no comparison group. "
+        "Where this outcome has a verdict above, the verdict is the answer; each figure here "
+        "says how often intervals like it contained the truth in simulation."
+    )
+    for line in in_brief(views.findings):
+        st.markdown(f"- **{line.label}.** {line.text} *{line.note}*")
 
 table_columns = [c for c in ("period_end", *RATE_COLUMNS, "complete") if c in shown]
 # The disclosure gate: every chart, hover, table and download below is drawn from it.
-gated = gates.gate_series(shown)
+gated = views.series.take(shown.index)
 plotted = gated.plot
 y_title = "Rate per 10,000 children"
 label = measure.label.lower()
@@ -180,7 +191,7 @@ ba = section(
     "before_after",
     "The before/after comparison",
 )
-if ba is not None and gates.before_after_withheld(ba.periods):
+if ba is not None and views.before_after_withheld:
     empty_state(
         "The before/after comparison is withheld",
         "Too few children were counted in the chosen window: its averages would give away "
@@ -189,7 +200,7 @@ if ba is not None and gates.before_after_withheld(ba.periods):
         icon=":material/lock:",
     )
 elif ba is not None:
-    ba_gated = gates.gate_before_after(ba.periods)
+    ba_gated = views.before_after
     fig, title = charts.before_after_figure(
         ba,
         source=analysis.source,
@@ -218,7 +229,7 @@ its = section(
 if its is not None:
     effect = its.level_change
     title = its_step_title(effect.scale, effect.estimate, effect.ci_lower, effect.ci_upper)
-    its_gated = gates.gate_its(its.fitted)
+    its_gated = views.its
     fig = charts.its_chart(
         its_gated.plot,
         title=title,
@@ -250,14 +261,14 @@ if spc is not None:
         "It is process monitoring: it is not a verdict on Restorative Practice."
     )
     # The points are rates: a period whose count is suppressed has its rate suppressed too.
-    spc_gated = gates.gate_spc(spc.points, series)
+    spc_gated = views.spc
     fig = charts.spc_chart(
         spc_gated.plot,
         title=f"Is the rate of {label} moving beyond its normal ups and downs?",
         source=analysis.source,
         rollout_date=analysis.rollout_date,
-        variation_icon=spc.variation_icon,
-        assurance_icon=spc.assurance_icon,
+        variation_icon=spc_gated.variation_icon,
+        assurance_icon=spc_gated.assurance_icon,
         target=spc.target,
         y_title=y_title,
         x_range=f.x_range,
@@ -270,7 +281,7 @@ if spc is not None:
         file_name=f"{ctx.area_name} {f.measure} spc",
         caption="Points marked I (blue diamond) are special-cause improvement, C (orange "
         "square) special-cause concern, S (plum triangle) special cause where neither "
-        "direction is better. The limits are recalculated from the rollout.",
+        "direction is better. The limits are recalculated from the rollout. " + spc_gated.caption,
     )
 
 # -- method and caveats ------------------------------------------------------------------------
@@ -283,7 +294,7 @@ with st.expander("Method and caveats"):
         if result is not None:
             st.markdown(f"- **{result.method}**")
             warnings += list(result.warnings)
-    for finding in analysis.findings:
+    for finding in views.findings:
         warnings += list(finding.caveats or ())
     if warnings:
         st.markdown("**Caveats**")
