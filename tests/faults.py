@@ -145,3 +145,37 @@ with patch:
     code = main(argv)
 sys.exit(code)
 """
+
+
+def first_quarter_loaded(tmp_path: Path, *, n_units: int, n_bands: int) -> tuple[Path, list[Path]]:
+    """A closed warehouse holding areas, population and the first quarter; every quarter's file.
+
+    The fault tests start from a warehouse that already holds data, so a fault has something
+    to lose; it is closed again so each test opens it the way its own process would.
+    """
+    from pipelines.store.warehouse import Warehouse
+    from tests.conftest import AREAS_CSV, POPULATION_CSV
+    from tests.kill_fixtures import write_files
+
+    path = tmp_path / "wh.duckdb"
+    (tmp_path / "areas.csv").write_text(AREAS_CSV)
+    (tmp_path / "population.csv").write_text(POPULATION_CSV)
+    files = write_files(tmp_path, n_units=n_units, n_bands=n_bands)
+    with Warehouse(path) as wh:
+        for file in (tmp_path / "areas.csv", tmp_path / "population.csv", files[0]):
+            assert ingest.ingest_file(wh, file, backup=False).outcome == "loaded"
+    return path, files
+
+
+def writer_is_free(path: Path) -> bool:
+    """Whether another process can take the warehouse's write lock at once."""
+    import subprocess
+    import sys
+
+    probe = subprocess.run(
+        [sys.executable, "-c", "import sys, duckdb; duckdb.connect(sys.argv[1]).close()", path],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return probe.returncode == 0

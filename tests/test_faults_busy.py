@@ -15,8 +15,8 @@ import pytest
 from pipelines.cli import open_with_retry
 from pipelines.load.ingest import ingest_file
 from pipelines.store.warehouse import Warehouse, WarehouseBusyError
-from tests.conftest import AREAS_CSV, POPULATION_CSV, REPO
-from tests.kill_fixtures import write_files
+from tests.conftest import REPO
+from tests.faults import first_quarter_loaded, writer_is_free
 
 APP = str(REPO / "dashboard" / "app.py")
 HOLD = textwrap.dedent(
@@ -31,13 +31,7 @@ HOLD = textwrap.dedent(
 
 @pytest.fixture
 def loaded(tmp_path):
-    path = tmp_path / "wh.duckdb"
-    (tmp_path / "areas.csv").write_text(AREAS_CSV)
-    (tmp_path / "population.csv").write_text(POPULATION_CSV)
-    files = write_files(tmp_path, n_units=6, n_bands=4)
-    with Warehouse(path) as wh:
-        for file in (tmp_path / "areas.csv", tmp_path / "population.csv", files[0]):
-            assert ingest_file(wh, file, backup=False).outcome == "loaded"
+    path, files = first_quarter_loaded(tmp_path, n_units=6, n_bands=4)
     return path, files[1]
 
 
@@ -117,13 +111,7 @@ def test_the_dashboard_and_the_command_line_take_turns(loaded, monkeypatch, sign
     history = next(d.value for d in at.dataframe if "file_name" in d.value.columns)
     assert next_file.name not in set(history["file_name"])
     # Idle, the dashboard holds no lock: another process can take the writer at once.
-    probe = subprocess.run(
-        [sys.executable, "-c", "import sys, duckdb; duckdb.connect(sys.argv[1]).close()", path],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert probe.returncode == 0, probe.stderr
+    assert writer_is_free(path)
     ingest = _cli_ingest(path, next_file)
     reads = 0
     while ingest.poll() is None:  # the dashboard keeps reading while the command line loads
@@ -166,10 +154,4 @@ def test_threads_read_and_commit_through_one_on_demand_warehouse(loaded):
     assert wh.scalar("SELECT count(*) FROM fct_outcomes") == 144
     # Idle again: nothing is open, so another process takes the writer at once.
     assert wh._con is None
-    probe = subprocess.run(
-        [sys.executable, "-c", "import sys, duckdb; duckdb.connect(sys.argv[1]).close()", path],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert probe.returncode == 0, probe.stderr
+    assert writer_is_free(path)

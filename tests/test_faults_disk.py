@@ -18,9 +18,8 @@ import pytest
 from pipelines.load import ingest
 from pipelines.store import backup
 from pipelines.store.warehouse import Warehouse, WarehouseFullError
-from tests.conftest import AREAS_CSV, POPULATION_CSV, REPO
-from tests.faults import DISK_FILLS_AT
-from tests.kill_fixtures import write_files
+from tests.conftest import REPO
+from tests.faults import DISK_FILLS_AT, first_quarter_loaded
 
 TABLES = ["fct_outcomes", "hist_outcomes", "raw_uploads", "upload_issues", "int_outcome_periods"]
 
@@ -28,13 +27,7 @@ TABLES = ["fct_outcomes", "hist_outcomes", "raw_uploads", "upload_issues", "int_
 @pytest.fixture
 def loaded(tmp_path):
     """A warehouse with areas, population and one quarter; the next quarter's file."""
-    path = tmp_path / "wh.duckdb"
-    (tmp_path / "areas.csv").write_text(AREAS_CSV)
-    (tmp_path / "population.csv").write_text(POPULATION_CSV)
-    files = write_files(tmp_path, n_units=6, n_bands=4)
-    with Warehouse(path) as wh:
-        for file in (tmp_path / "areas.csv", tmp_path / "population.csv", files[0]):
-            assert ingest.ingest_file(wh, file, backup=False).outcome == "loaded"
+    path, files = first_quarter_loaded(tmp_path, n_units=6, n_bands=4)
     return path, files[1]
 
 
