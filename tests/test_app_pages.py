@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 from dashboard import data
 from pipelines import analysis, config
 from pipelines.present import charts
+from pipelines.present.wording import grade_words
 from pipelines.store.warehouse import open_warehouse, shared_warehouse
 
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
@@ -55,6 +56,20 @@ def test_board_tiles_match_the_stats_layer(app, sample_copy):
     assert "Common cause variation" in text or "Special cause variation" in text
     for finding in analysis.board_findings(shared_warehouse(sample_copy), AREA)[:3]:
         assert finding.text in text
+
+
+def test_board_findings_graded_down_show_their_measured_coverage(app, sample_copy):
+    text = _text(app)
+    graded_down = [
+        f
+        for f in analysis.board_findings(shared_warehouse(sample_copy), AREA)
+        if "in simulation" in (f.confidence_reason or "")
+    ]
+    assert graded_down, "the sample has findings graded low for their measured coverage"
+    for finding in graded_down:
+        label, reason = grade_words(finding.confidence, finding.confidence_reason)
+        assert label == "Low confidence" and "of the time" in reason
+        assert f"{finding.text} *{label}: {reason}*" in text
 
 
 def test_changing_the_measure_changes_the_trends_page(app):

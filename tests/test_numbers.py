@@ -7,6 +7,7 @@ import math
 import pytest
 
 from pipelines.present import numbers
+from pipelines.present.wording import grade_words
 
 
 def test_signed_zero_is_cleaned() -> None:
@@ -128,3 +129,19 @@ def test_the_its_title_has_no_signed_zero_and_says_no_step_when_there_is_none():
     assert its_step_title("difference", -0.02, -1.5, 1.2) == (
         "Level change at rollout 0.0 (95% CI -1.5 to +1.2)"
     )
+
+
+# -- grade_words -----------------------------------------------------------------------------
+
+
+def test_grade_words_gives_the_findings_own_reason_without_the_label_again():
+    reason = "Low confidence: in simulation, intervals like this one contained the truth 80%."
+    assert grade_words("low", reason) == (
+        "Low confidence",
+        "In simulation, intervals like this one contained the truth 80%.",
+    )
+
+
+def test_grade_words_falls_back_to_what_the_grade_means():
+    assert grade_words("high", None) == ("High confidence", "We can be fairly confident in this.")
+    assert grade_words("moderate", "") == ("Moderate confidence", "Treat this with some caution.")

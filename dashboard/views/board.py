@@ -10,7 +10,7 @@ from dashboard.state import period_label
 from dashboard.views.common import RATE_DERIVED, chart_block, empty_state, in_range, open_page
 from dashboard.views.verdict_block import verdict_block
 from pipelines.present import charts
-from pipelines.present.wording import CONFIDENCE_MEANING
+from pipelines.present.wording import grade_words
 
 ctx = open_page("Board summary", caption=False)
 st.markdown(
@@ -124,8 +124,10 @@ if not findings:
         "Load more quarters of outcomes, and the rollout dates, on the **Upload** page.",
     )
 for finding in findings:
-    words = CONFIDENCE_MEANING.get(str(finding.confidence).lower(), "")
-    st.markdown(f"- {finding.text} *{words}*" if words else f"- {finding.text}")
+    # The grade and its reason as the report prints them: a graded-down estimate says how
+    # often intervals like it contained the truth in simulation.
+    label, reason = grade_words(finding.confidence, finding.confidence_reason)
+    st.markdown(f"- {finding.text} *{label}: {reason}*" if reason else f"- {finding.text}")
 caveats = sorted({c for f in findings for c in (f.caveats or ())})
 if caveats:
     with st.expander("Caveats: what could make these findings wrong"):

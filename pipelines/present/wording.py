@@ -18,6 +18,7 @@ from pipelines.present.numbers import pct, signed_number, signed_percent
 __all__ = [
     "CONFIDENCE_LABEL",
     "CONFIDENCE_MEANING",
+    "grade_words",
     "fy_label",
     "is_missing",
     "long_date",
@@ -36,6 +37,19 @@ _CONFIDENCE_WORDS = {
 }
 CONFIDENCE_LABEL = {grade: label for grade, (label, _) in _CONFIDENCE_WORDS.items()}
 CONFIDENCE_MEANING = {grade: meaning for grade, (_, meaning) in _CONFIDENCE_WORDS.items()}
+
+
+def grade_words(confidence: Any, reason: str | None = None) -> tuple[str, str]:
+    """A finding's grade as the label shown and the reason beside it, the same on the Board and
+    in the report: the finding's own reason (for a graded-down estimate, its measured coverage
+    in simulation) without the label repeated, else what the grade means in plain English."""
+    grade = str(confidence).lower()
+    label = CONFIDENCE_LABEL.get(grade, str(confidence).capitalize())
+    reason = reason or ""
+    if reason.lower().startswith(label.lower()):
+        reason = reason[len(label) :].lstrip(" :.")
+    reason = reason[:1].upper() + reason[1:]
+    return label, reason or CONFIDENCE_MEANING.get(grade, "")
 
 
 def is_missing(value: Any) -> bool:

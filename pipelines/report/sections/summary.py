@@ -16,7 +16,7 @@ import pandas as pd
 from pipelines import analysis, marts, measures
 from pipelines.measures import AGE_BAND_ORDER, UNIT_ALL, Measure
 from pipelines.present import charts
-from pipelines.present.wording import CONFIDENCE_LABEL, fy_label, is_missing, month_label
+from pipelines.present.wording import fy_label, grade_words, is_missing, month_label
 from pipelines.report.tables import Builder, Table, num
 from pipelines.stats import findings as fnd
 
@@ -51,11 +51,7 @@ def rag_status(
 
 def finding_view(f: fnd.Finding) -> dict[str, Any]:
     """A finding for the template: the grade in words and its reason without repeating it."""
-    word = CONFIDENCE_LABEL.get(str(f.confidence), str(f.confidence).capitalize())
-    reason = f.confidence_reason or ""
-    if reason.lower().startswith(word.lower()):
-        reason = reason[len(word) :].lstrip(" :.")
-        reason = reason[:1].upper() + reason[1:]
+    word, reason = grade_words(f.confidence, f.confidence_reason)
     return {
         "key": f.key,
         "text": f.text,
