@@ -450,6 +450,24 @@ def test_the_event_time_attack_works_on_the_table_as_it_was(wh):
     assert found > 0
 
 
+@pytest.mark.parametrize("measure", ["cla_starts", "cpp_starts", "cpp_repeat_starts"])
+def test_the_reports_event_time_table_gives_no_pooled_count_away(wh, measure):
+    from pipelines.report.sections.outcomes import CLA, _event_time_chart
+    from pipelines.report.tables import Builder
+
+    cohort = analysis.cohort_analysis(wh, AREA, measure)  # as the report calls it
+    b = Builder(wh, AREA, 2026, static=True)
+    spec = type(CLA)(CLA.section_id, CLA.heading, CLA.stock, measure, CLA.dfe_measure)
+    _event_time_chart(b, spec, cohort, measure)
+    href = b.appendix[-1].csv_href
+    download = read_csv(base64.b64decode(href.split(",", 1)[1]))
+    assert interval_inversion(download, "pooled_lower", "pooled_upper") == 0
+    ungated = read_csv(ungated_csv(cohort.wave_means))
+    found_before = interval_inversion(ungated, "pooled_lower", "pooled_upper")
+    # Every row the inversion reads on the ungated table is hidden in the report's.
+    assert (download["pooled_rate"] == C).sum() >= found_before
+
+
 # -- the inversion itself ----------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from pipelines.analysis.headlines import annual_headlines
 from pipelines.analysis.trend import MIN_POINTS_EACH_SIDE
 from pipelines.analysis.verdict import ANNUAL_FIGURES
 from pipelines.present import charts
+from pipelines.present.charts import tables as gates
 from pipelines.present.wording import fy_label, is_missing, month_label
 from pipelines.report.sections.benchmarks import benchmark_block
 from pipelines.report.sections.common import (
@@ -336,8 +337,11 @@ def _cohort_block(b: Builder, spec: OutcomeSpec, cohort) -> tuple[Block, dict[st
 
 def _event_time_chart(b: Builder, spec: OutcomeSpec, cohort, label: str):
     title = f"{label} by quarters since each wave's rollout"
+    # The same gate as the Cohorts page: exact Poisson limits give a pooled count away, so a
+    # row whose count or interval implies 1 to the threshold is hidden in the chart and table.
+    waves = gates.gate_event_time(cohort.wave_means)
     fig = charts.event_time_chart(
-        cohort.wave_means,
+        waves.plot,
         title=title,
         source=cohort.source,
         x_col="periods_since_rollout",
@@ -352,7 +356,7 @@ def _event_time_chart(b: Builder, spec: OutcomeSpec, cohort, label: str):
         title,
         "Each line is one wave's localities added together, lined up on their own start "
         "(0); shaded bands are 95% confidence intervals.",
-        cohort.wave_means[WAVE_COLUMNS],
+        waves.table[WAVE_COLUMNS],
         f"{label}: rate by wave and quarters since rollout",
     )
 
