@@ -33,6 +33,7 @@ The words say "associated with", never "caused".
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -194,7 +195,13 @@ def load_calibration(path: Path | None = None) -> dict[str, Any]:
     path = CALIBRATION_FILE if path is None else Path(path)
     if not path.is_file():
         return {}
-    return json.loads(path.read_text(encoding="utf-8"))
+    # Pages ask for it on every rerun: read the file again only when it has changed on disk.
+    return _read_calibration(str(path), path.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _read_calibration(path: str, _mtime_ns: int) -> dict[str, Any]:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
 def design_calibration(
