@@ -11,19 +11,30 @@ PYTEST_ARGS ?= -n 2
 
 .PHONY: run test lint format clean bench calibrate build sample
 
+# uv (from PyPI, into the virtualenv) installs in seconds where pip takes about a minute. Where
+# uv cannot be had, or fails, pip does the same install: the stamps are the same either way.
+install = if [ -x $(BIN)/uv ] && $(BIN)/uv pip install --quiet --python $(BIN)/python $(1); \
+	then :; else $(BIN)/python -m pip install --quiet $(1); fi
+
 $(BIN)/python:
+	@echo "rp-impact: creating the virtualenv in $(VENV)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet uv >/dev/null 2>&1 \
+		&& echo "rp-impact: installing with uv" \
+		|| echo "rp-impact: uv is not available, installing with pip"
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e .
+	@echo "rp-impact: installing rp-impact and its dependencies"
+	@$(call install,-e .)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@echo "rp-impact: installing rp-impact with the test and lint tools"
+	@$(call install,-e ".[dev]")
 	touch $(VENV)/.installed $@
 
 $(WAREHOUSE): | $(VENV)/.installed
+	@echo "rp-impact: building the sample warehouse $(WAREHOUSE) (first run only)"
 	RP_IMPACT_WAREHOUSE=$(WAREHOUSE) $(BIN)/rp-impact build
 
 build: $(VENV)/.installed
@@ -31,6 +42,7 @@ build: $(VENV)/.installed
 
 # Demo mode: the synthetic sample with a banner, no sign-in (see docs/security.md).
 run: $(VENV)/.installed $(WAREHOUSE)
+	@echo "rp-impact: serving the dashboard on http://localhost:$(PORT)"
 	RP_IMPACT_DEMO=1 RP_IMPACT_WAREHOUSE=$(WAREHOUSE) $(BIN)/rp-impact serve --port $(PORT)
 
 test: $(VENV)/.installed-dev
