@@ -366,37 +366,48 @@ def cmd_serve(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from pipelines.report import PdfUnavailableError, ReportError, build_report
+    from pipelines.report import PdfUnavailableError, ReportError, build_brief, build_report
 
     out = Path(args.out)
     fmt = out.suffix.lstrip(".").lower()
     if fmt not in ("html", "pdf"):
         print("error: --out must end in .html or .pdf", file=sys.stderr)
         return EXIT_USAGE
+    if args.brief and args.appendix:
+        print("error: --appendix is for the full report; the brief has none", file=sys.stderr)
+        return EXIT_USAGE
     path = Path(args.warehouse or config.warehouse_path())
     if not path.exists():
         print(f"error: no warehouse at {path}; run `rp-impact build` first.", file=sys.stderr)
         return EXIT_REFUSED
+    what = "board brief" if args.brief else "report"
     print(
-        f"Building the {fmt.upper()} report for {args.year - 1}-{str(args.year)[-2:]}...",
+        f"Building the {fmt.upper()} {what} for {args.year - 1}-{str(args.year)[-2:]}...",
         file=sys.stderr,
     )
+    options = {
+        "year": args.year,
+        "area_code": args.area,
+        "out": out,
+        "format": fmt,
+        "partnership_name": args.partnership,
+        "unit_cost": args.unit_cost,
+    }
     try:
-        result = build_report(
-            path,
-            year=args.year,
-            area_code=args.area,
-            out=out,
-            format=fmt,
-            partnership_name=args.partnership,
-            unit_cost=args.unit_cost,
-            investment=args.investment,
-        )
+        if args.brief:
+            result = build_brief(path, **options)
+        else:
+            result = build_report(
+                path, **options, investment=args.investment, appendix=args.appendix
+            )
     except (ReportError, PdfUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     pages = f", {result.pages} pages" if result.pages else ""
     print(f"Wrote {result.path} in {result.seconds:.1f} s{pages}.")
+    appendix = result.numbers.get("appendix_file")
+    if appendix:
+        print(f"Wrote the appendix (data tables, upload log, file fingerprints) to {appendix}.")
     for warning in result.warnings:
         print(f"  note: {warning}")
     return EXIT_OK
@@ -655,8 +666,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--area", required=True, help="ONS area code, e.g. E06999901")
     p.add_argument("--out", required=True, help="report.html or report.pdf")
+    p.add_argument(
+        "--brief",
+        action="store_true",
+        help="the board brief (at most four A4 pages) instead of the full report",
+    )
+    p.add_argument(
+        "--appendix",
+        metavar="PATH",
+        help="where the full report's appendix goes (data tables, upload log, SHA-256 "
+        "fingerprints; default: <name>-appendix.html or .pdf beside the report)",
+    )
     p.add_argument("--partnership", help="partnership name for the title page")
-    p.add_argument("--unit-cost", type=float, help="cost of a child-year in care (GBP)")
+    p.add_argument(
+        "--unit-cost",
+        type=float,
+        help="the council's own cost of a child-year in care (GBP); without it no money "
+        "value is shown",
+    )
     p.add_argument("--investment", type=float, help="programme investment to set costs against")
     p.set_defaults(func=cmd_report)
 

@@ -160,6 +160,16 @@ def html_report(report_wh, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def appendix_html(html_report):
+    """The appendix file written beside the HTML report (data tables and provenance)."""
+    result, _, _ = html_report
+    path = Path(result.numbers["appendix_file"])
+    assert path.name == "report-appendix.html" and path.parent == result.path.parent
+    html = path.read_text(encoding="utf-8")
+    return html, parse(html)
+
+
+@pytest.fixture(scope="module")
 def pdf_report(report_wh, tmp_path_factory):
     ok, detail = report.pdf_available()
     if not ok:
@@ -193,6 +203,8 @@ def test_html_is_well_formed_and_has_every_section(html_report):
     assert parsed.stack == []
     for section_id in ["title", "contents", *SECTION_IDS]:
         assert section_id in parsed.ids, section_id
+    # the appendix is a file of its own (issue 17)
+    assert "appendix" not in parsed.ids and "report-appendix.html" in parsed.visible_text
     assert len(parsed.ids) == len(set(parsed.ids)), "duplicate ids"
     # one h1, and headings never skip a level going down
     levels = [level for level, _ in parsed.headings]
@@ -210,20 +222,32 @@ def test_title_page_states_period_marking_and_data_date(html_report):
     assert "Financial year 2025-26 (1 April 2025 to 31 March 2026)" in text
     assert "Date produced 1 May 2026" in text
     assert "Data as of" in text and "(last upload)" in text
-    assert "OFFICIAL – aggregated statistics with small numbers suppressed" in text
+    assert "OFFICIAL: aggregated statistics with small numbers suppressed" in text
+    assert not re.search(r"OFFICIAL\W+OFFICIAL", text), "the marking doubled"
     assert "Northmoor Safeguarding Children Partnership" in text
     assert "Synthetic data." in text
+    # the title page says the findings run past 31 March, to the dates they quote
+    assert "Statistics use The year's own figures are for 2025-26." in text
+    assert "to 30 June 2026, so they include periods after 31 March 2026" in text
 
 
-def test_every_table_has_a_caption_and_every_chart_a_finding_caption(html_report):
-    result, _, parsed = html_report
+def test_every_table_has_a_caption_and_every_chart_a_finding_caption(html_report, appendix_html):
+    result, html, parsed = html_report
     assert parsed.tables and all(t["caption"].strip() for t in parsed.tables)
     assert len(parsed.figures) == result.numbers["charts"] >= 14
     for figure in parsed.figures:
         assert figure["caption"].startswith("Figure ")
         assert figure["img_label"] and figure["img_label"].startswith("Figure ")
-    # every chart's data are in the appendix
+    # each chart is an image with a one-line text alternative; its SVG is hidden from
+    # assistive technology (and from the PDF's structure tree) so it is read once
+    assert html.count('role="img" aria-label="Figure ') == result.numbers["charts"]
+    assert html.count('<div class="plot" aria-hidden="true">') == result.numbers["charts"]
+    # every chart's data are in the appendix file, none in the body
     assert result.numbers["appendix_tables"] >= result.numbers["charts"]
+    assert not [t for t in parsed.tables if t["caption"].startswith("Table A")]
+    _, appendix = appendix_html
+    numbered = [t for t in appendix.tables if t["caption"].startswith("Table A")]
+    assert len(numbered) == result.numbers["appendix_tables"]
 
 
 def test_plotly_js_is_embedded_exactly_once_and_nothing_is_fetched(html_report):
@@ -311,11 +335,12 @@ def test_benchmarks_use_the_dfe_comparators(html_report):
     assert "statistical neighbours" in parsed.visible_text
 
 
-def test_appendix_count_cells_never_show_1_to_4(html_report):
+def test_appendix_count_cells_never_show_1_to_4(html_report, appendix_html):
     _, _, parsed = html_report
+    _, appendix = appendix_html
     count_cells = [
         value
-        for table in parsed.tables
+        for table in parsed.tables + appendix.tables
         for value, tag, classes in table["cells"]
         if tag == "td" and "count" in classes
     ]
@@ -325,18 +350,21 @@ def test_appendix_count_cells_never_show_1_to_4(html_report):
             continue
         number = float(value.replace(",", ""))
         assert not 1 <= number <= 4, value
-    appendix = [t for t in parsed.tables if t["section"] == "appendix"]
-    assert len(appendix) >= 14
+    assert len(appendix.tables) >= 14
 
 
-def test_methods_record_version_hashes_and_suppression(html_report, report_wh):
+def test_methods_record_version_hashes_and_suppression(html_report, appendix_html, report_wh):
     result, html, parsed = html_report
     text = parsed.visible_text
     assert "rp-impact 0.1.0" in text
     hashes = report_wh.query("SELECT sha256 FROM raw_uploads WHERE outcome = 'loaded'")["sha256"]
     assert len(hashes) == len(result.numbers["upload_sha256"]) > 70
+    # provenance lives in the appendix file, not the body (issue 17)
+    appendix_text = appendix_html[1].visible_text
     for sha in hashes:
-        assert sha in text
+        assert sha in appendix_text and sha not in html
+    assert "Upload log: uploads by dataset and outcome" in appendix_text
+    assert "Uploads by dataset and outcome" not in text
     assert "Revisions since the last report" in text
     assert "Data coverage" in text
     assert isinstance(result.numbers["suppressed_cells_report"], int)
@@ -377,8 +405,11 @@ def test_reproducible_with_a_fixed_date(html_report, report_wh, tmp_path):
         format="html",
         produced=PRODUCED,
     )
-    assert again.numbers == result.numbers
-    assert (tmp_path / "again.html").read_text(encoding="utf-8") == html
+    assert {k: v for k, v in again.numbers.items() if k != "appendix_file"} == {
+        k: v for k, v in result.numbers.items() if k != "appendix_file"
+    }
+    again_html = (tmp_path / "again.html").read_text(encoding="utf-8")
+    assert again_html.replace("again-appendix.html", "report-appendix.html") == html
 
 
 def test_unit_cost_and_investment_reach_the_value_section(report_wh, tmp_path):
@@ -443,7 +474,11 @@ def test_pdf_is_a4_with_page_numbers_contents_and_findings(pdf_report, report_wh
     assert result.format == "pdf" and result.path.exists()
     reader = PdfReader(str(result.path))
     assert len(reader.pages) == result.pages
-    assert 30 <= result.pages <= 90
+    # 56 pages before issue 17; the appendix tables and hashes are a file of their own now
+    assert 15 <= result.pages <= 32
+    appendix = PdfReader(result.numbers["appendix_file"])
+    assert len(appendix.pages) == result.numbers["appendix_pages"] >= 10
+    assert "SHA-256" in " ".join(page.extract_text() or "" for page in appendix.pages)
     width, height = (float(v) for v in reader.pages[0].mediabox[2:])
     assert abs(width - 595.3) < 2 and abs(height - 841.9) < 2  # A4 in points
     texts = [page.extract_text() or "" for page in reader.pages]
@@ -480,3 +515,22 @@ def test_report_page_makes_an_html_report(sample_copy, monkeypatch):
     assert not at.exception
     assert not at.error
     assert any("Report ready: HTML in" in s.value for s in at.success)
+    # the board brief and the appendix are downloads of their own beside the report
+    stored = at.session_state["_rp_report_files"]["files"]["html"]
+    assert b"1. The verdicts" in stored["brief"] and b"board brief" in stored["brief"]
+    assert b"Appendix: data tables and provenance" in stored["appendix"]
+    hashes = set(re.findall(rb"<td[^>]*>([0-9a-f]{64})</td>", stored["appendix"]))
+    assert len(hashes) > 70 and not [h for h in hashes if h in stored["bytes"]]
+
+
+def test_summary_and_sections_describe_one_estimate_one_way(html_report):
+    """Issue 17: the status table gives the localities' estimate per the period the finding
+    does, and section 2 repeats the summary's finding rather than contradicting it."""
+    result, _, parsed = html_report
+    text = parsed.visible_text
+    did = next(f for f in result.numbers["findings"] if f["key"].startswith("did:cla_starts"))
+    assert "a financial year" in did["text"]
+    assert "per 10,000 a financial year (95% CI" in text
+    assert "per 10,000 a quarter (95% CI" not in text
+    # the summary's finding appears twice: in section 1 and in section 2's In brief
+    assert text.count(" ".join(did["text"].split())) == 2

@@ -23,8 +23,11 @@ st.markdown(
     "Make the partnership board's annual report on Restorative Practice for one financial "
     "year: the findings with their confidence, a red/amber/green status for each measure, the "
     "trends, comparisons by rollout wave and with England, the region and statistical "
-    "neighbours, value for money, and the methods and data quality. The HTML file works "
-    "offline with interactive charts; the PDF is A4 with page numbers, ready to circulate. "
+    "neighbours, value for money, and the methods and data quality. The **board brief** is "
+    "four pages at most: the verdicts, the year's three numbers, two charts and the "
+    "comparisons. The data tables, upload log and file fingerprints are a separate appendix "
+    "file. The HTML files work offline with interactive charts; the PDFs are A4 and tagged "
+    "for screen readers, ready to circulate. "
     "Every table is disclosure-controlled (counts of 1 to 4 are shown as “c”)."
 )
 
@@ -104,16 +107,28 @@ if st.button("Generate report", type="primary", icon=":material/description:"):
         "area_code": area,
         "partnership_name": partnership.strip() or None,
         "unit_cost": float(unit_cost) if unit_cost else None,
-        "investment": float(investment) if investment else None,
     }
+    investment_given = float(investment) if investment else None
+    stem = f"rp-impact-report-{names.get(area, area)}-{fy_label(int(year))}".replace(" ", "-")
     made: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="rp-report-") as folder:
         formats = ["html", "pdf"] if make_pdf else ["html"]
         for fmt in formats:
-            with st.spinner(f"Making the {fmt.upper()} report…"):
+            with st.spinner(f"Making the {fmt.upper()} report, its appendix and the board brief…"):
                 try:
                     result = report.build_report(
-                        wh, out=Path(folder) / f"report.{fmt}", format=fmt, **options
+                        wh,
+                        out=Path(folder) / f"{stem}.{fmt}",
+                        format=fmt,
+                        investment=investment_given,
+                        **options,
+                    )
+                    brief = report.build_brief(
+                        wh,
+                        out=Path(folder) / f"{stem}-brief.{fmt}",
+                        format=fmt,
+                        full_report=f"{stem}.{fmt}",
+                        **options,
                     )
                 except report.ReportError as exc:
                     st.error(str(exc), icon=":material/error:")
@@ -121,36 +136,50 @@ if st.button("Generate report", type="primary", icon=":material/description:"):
                 except report.PdfUnavailableError as exc:
                     st.warning(str(exc), icon=":material/block:")
                     continue
+                appendix = Path(result.numbers["appendix_file"])
                 made[fmt] = {
                     "bytes": result.path.read_bytes(),
-                    "seconds": result.seconds,
+                    "appendix": appendix.read_bytes(),
+                    "brief": brief.path.read_bytes(),
+                    "seconds": result.seconds + brief.seconds,
                     "pages": result.pages,
-                    "warnings": result.warnings,
+                    "brief_pages": brief.pages,
+                    "warnings": result.warnings + brief.warnings,
                 }
     if made:
-        stem = f"rp-impact-report-{names.get(area, area)}-{fy_label(int(year))}"
-        st.session_state[_RESULT] = {"stem": stem.replace(" ", "-"), "files": made}
+        st.session_state[_RESULT] = {"stem": stem, "files": made}
 
 stored = st.session_state.get(_RESULT)
 if stored:
     files = stored["files"]
     summary = ", ".join(
         f"{fmt.upper()} in {info['seconds']:.0f} seconds"
-        + (f" ({info['pages']} pages)" if info["pages"] else "")
+        + (
+            f" (report {info['pages']} pages, board brief {info['brief_pages']})"
+            if info["pages"]
+            else ""
+        )
         for fmt, info in files.items()
     )
     st.success(f"Report ready: {summary}.", icon=":material/check_circle:")
-    columns = st.columns(2)
     mimes = {"html": "text/html", "pdf": "application/pdf"}
-    for column, (fmt, info) in zip(columns, files.items(), strict=False):
-        column.download_button(
-            f"Download {fmt.upper()}",
-            info["bytes"],
-            file_name=f"{stored['stem']}.{fmt}",
-            mime=mimes[fmt],
-            key=f"report-download-{fmt}",
-            icon=":material/download:",
-        )
+    # The full report keeps its "Download HTML" / "Download PDF" names (the browser test's).
+    downloads = (
+        ("brief", "Board brief ({fmt})", "-brief", ":material/summarize:"),
+        ("bytes", "Download {fmt}", "", ":material/download:"),
+        ("appendix", "Appendix ({fmt}): tables and provenance", "-appendix", ":material/table:"),
+    )
+    for fmt, info in files.items():
+        columns = st.columns(3)
+        for column, (key, label, suffix, icon) in zip(columns, downloads, strict=True):
+            column.download_button(
+                label.format(fmt=fmt.upper()),
+                info[key],
+                file_name=f"{stored['stem']}{suffix}.{fmt}",
+                mime=mimes[fmt],
+                key=f"report-download-{key}-{fmt}",
+                icon=icon,
+            )
     notes = list(dict.fromkeys(w for info in files.values() for w in info["warnings"]))
     if notes:
         with st.expander("Notes from the build"):

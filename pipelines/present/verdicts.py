@@ -28,6 +28,34 @@ VERDICT_INTRO = (
 )
 
 
+#: A verdict's red/amber/green status in words and a symbol as well as a colour (never colour
+#: alone), with the rule the Board summary and the brief both state.
+VERDICT_STATUS_WORDS = {
+    "green": "▲ Green: fewer, clearly",
+    "amber": "● Amber: no clear change yet",
+    "red": "▼ Red: more, clearly",
+    "grey": "– Grey: no verdict",
+}
+VERDICT_STATUS_RULE = (
+    "Green: the verdict shows a clear fall (its 95% range lies wholly below no change, and it "
+    "holds once every primary outcome is allowed for). Red: a clear rise. Amber: the range "
+    "includes no change, or the fall or rise is not clear once every primary outcome is "
+    "allowed for. Grey: no estimate. Fewer children starting care or a plan is improving."
+)
+
+
+def verdict_status(v: Verdict) -> str:
+    """Green, amber, red or grey for a verdict (:data:`VERDICT_STATUS_RULE`): the status agrees
+    with the sentence, so "possibly fewer, but not clearly" is amber, not green."""
+    if v.rate_ratio is None or v.ci_lower is None or v.ci_upper is None:
+        return "grey"
+    if v.detected and v.ci_upper < 1:
+        return "green"
+    if v.detected and v.ci_lower > 1:
+        return "red"
+    return "amber"
+
+
 @dataclass(frozen=True)
 class VerdictView:
     """A verdict laid out for reading: a title, its sentence, and the detail behind it."""

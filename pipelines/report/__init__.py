@@ -14,9 +14,10 @@ Modules: `build` (build_report, render_html, the PDF write), `context` (the sect
 in order into the template's context), `options` (years, defaults and option checks),
 `tables` (Table, Chart, Block and the Builder that numbers them and applies disclosure
 control), `sections/` (one builder per section: summary, outcomes, benchmarks, training,
-value, methods).
+value, methods), `brief` (build_brief: the board brief, four A4 pages at most).
 """
 
+from pipelines.report.brief import build_brief
 from pipelines.report.build import (
     ReportError,
     ReportResult,
@@ -34,6 +35,7 @@ __all__ = [
     "ReportError",
     "ReportResult",
     "available_years",
+    "build_brief",
     "build_report",
     "default_partnership_name",
     "default_year",

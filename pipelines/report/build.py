@@ -12,7 +12,6 @@ is the "date produced", which `produced=` overrides (tests fix it).
 from __future__ import annotations
 
 import datetime as dt
-import re
 import tempfile
 import time
 from collections.abc import Mapping
@@ -103,9 +102,22 @@ def render_html(context: Mapping[str, Any], *, plotly_js: str | None = None) -> 
     env = _environment()
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     js = plotly_js if plotly_js is not None else plotly.offline.get_plotlyjs()
+    context = {"appendix_name": "", **context}
     return env.get_template("report.html.j2").render(
         **context, css=Markup(css), plotly_js=Markup(js)
     )
+
+
+def render_appendix(context: Mapping[str, Any]) -> str:
+    """The appendix file's HTML: every appendix table (chart data, upload log, fingerprints)."""
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    context = {"report_name": "", **context}
+    return _environment().get_template("appendix.html.j2").render(**context, css=Markup(css))
+
+
+def appendix_path(out: Path, appendix: Path | str | None = None) -> Path:
+    """Where the appendix goes: `appendix`, else `<name>-appendix.<ext>` beside the report."""
+    return Path(appendix) if appendix else out.with_name(f"{out.stem}-appendix{out.suffix}")
 
 
 def build_report(
@@ -119,8 +131,11 @@ def build_report(
     unit_cost: float | None = None,
     investment: float | None = None,
     produced: dt.date | dt.datetime | None = None,
+    appendix: Path | str | None = None,
 ) -> ReportResult:
-    """Write the annual effectiveness report for the financial year ending 31 March `year`.
+    """Write the annual effectiveness report for the financial year ending 31 March `year`,
+    and its appendix (data tables, upload log, SHA-256 fingerprints) as a file of its own in
+    the same format: `appendix`, else `<name>-appendix.html` (or `.pdf`) beside `out`.
 
     `warehouse` is an open Warehouse or a path. `format` is "html" (one self-contained file,
     interactive charts, works offline) or "pdf" (A4, page numbers, contents with page numbers;
@@ -155,11 +170,19 @@ def build_report(
         if own:
             wh.close()
     out.parent.mkdir(parents=True, exist_ok=True)
+    extra = appendix_path(out, appendix)
+    if extra.resolve() == out.resolve():
+        raise ReportError("The appendix needs a file name of its own, not the report's.")
+    extra.parent.mkdir(parents=True, exist_ok=True)
+    context = {**context, "appendix_name": extra.name, "report_name": out.name}
     pages = None
     if fmt == "html":
         out.write_text(render_html(context), encoding="utf-8")
+        extra.write_text(render_appendix(context), encoding="utf-8")
     else:
         pages = _write_pdf(context, out)
+        numbers["appendix_pages"] = _write_appendix_pdf(context, extra)
+    numbers["appendix_file"] = str(extra)
     seconds = time.perf_counter() - started
     return ReportResult(out, fmt, pages, seconds, numbers, tuple(dict.fromkeys(warnings)))
 
@@ -185,7 +208,16 @@ def _write_pdf(context: dict[str, Any], out: Path) -> int:
                 pdf_engine.print_pdf(
                     html_path, out, marking=context["marking"], footer_left=footer, binary=None
                 )
-    texts = pdf_engine.pdf_pages_text(out)
-    if texts is not None:
-        return len(texts)
-    return len(re.findall(rb"/Type\s*/Page[^s]", out.read_bytes()))
+    return pdf_engine.page_count(out)
+
+
+def _write_appendix_pdf(context: dict[str, Any], out: Path) -> int:
+    """Print the appendix file (one pass: it has no contents page)."""
+    footer = f"{context['partnership']} · Report {context['fy']}: appendix"
+    with tempfile.TemporaryDirectory(prefix="rp-appendix-") as folder:
+        html_path = Path(folder) / "appendix.html"
+        html_path.write_text(render_appendix(context), encoding="utf-8")
+        pdf_engine.print_pdf(
+            html_path, out, marking=context["marking"], footer_left=footer, binary=None
+        )
+    return pdf_engine.page_count(out)

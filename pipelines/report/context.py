@@ -37,7 +37,7 @@ from pipelines.store.warehouse import Warehouse
 #: someone); the descriptor says why and how to handle the report.
 MARKING = "OFFICIAL"
 MARKING_DESCRIPTOR = (
-    "OFFICIAL – aggregated statistics with small numbers suppressed. Contains no information "
+    "OFFICIAL: aggregated statistics with small numbers suppressed. Contains no information "
     "about any individual child. Share within the partnership; check with the data owner "
     "before publishing."
 )
@@ -49,8 +49,9 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("training", "4. Training in Restorative Practice"),
     ("value", "5. Value for money"),
     ("methods", "6. Methods and data quality"),
-    ("appendix", "7. Appendix: data tables"),
 )
+#: The appendix is a file of its own (issue 17): data tables, upload log, fingerprints.
+APPENDIX_TITLE = "Appendix: data tables and provenance"
 
 
 def upload_source_is_sample(wh: Warehouse) -> bool:
@@ -129,7 +130,7 @@ def _chapters(
     blocks: dict[str, Any] = {}
     for key, spec in (("cla", outcomes.CLA), ("cpp", outcomes.CPP)):
         blocks[key], found = outcomes.outcome_section(
-            b, spec, shown["year_rows"], shown["has_dfe"], area_name
+            b, spec, shown["year_rows"], shown["has_dfe"], area_name, shown["findings"]
         )
         numbers.update(found)
     blocks["training"], found = training.training_section(
@@ -178,6 +179,23 @@ def _title_page(
     }
 
 
+def statistics_period(tiles: dict[str, Any], year: int) -> str:
+    """What the title page says the findings use, so its period agrees with their dates: the
+    year's own figures are for the financial year; the trends and findings use every complete
+    period loaded, which may run past 31 March (issue 17)."""
+    latest = [t.latest_period for t in tiles.values() if t.latest_period is not None]
+    if not latest:
+        return ""
+    last = max(latest)
+    if last <= year_window(year)[1]:
+        return f"Every complete period loaded, to {long_date(last)}."
+    return (
+        f"The year's own figures are for {fy_label(year)}. The trends, findings and status "
+        f"table use every complete period loaded, to {long_date(last)}, so they include "
+        f"periods after 31 March {year}."
+    )
+
+
 def _report_area_name(wh: Warehouse, area_code: str, year: int) -> str:
     """The area's name once `check_options` accepts the year and the area. A council with only
     DfE's published figures has no local periods for it to find in the year, and needs none:
@@ -222,6 +240,7 @@ def collect(
     start, end = year_window(year)
     context = {
         **_title_page(wh, area_code, area_name, year, partnership_name, produced),
+        "statistics_period": statistics_period(shown["tiles"], year),
         "sections": SECTIONS,
         "verdicts": shown["verdicts"],
         "verdict_intro": shown["verdict_intro"],

@@ -4,7 +4,9 @@ Engine: the system Chromium (Debian's ``/usr/bin/chromium``, or ``RP_IMPACT_CHRO
 by the Playwright Python package. No browser is downloaded: Playwright only launches the
 Chromium that is already installed, so this works offline. Chromium opens the HTML (plotly.js
 is embedded, so no network), waits until every chart has drawn, and prints it with page
-numbers in the footer. Charts stay vector (plotly draws SVG).
+numbers in the footer. Charts stay vector (plotly draws SVG). The PDF is tagged (Chromium's
+structure tree from the HTML's semantics, the document language and title, alternative text
+for every chart from its ``aria-label``) and has an outline of its headings.
 
 Page numbers in the table of contents come from a second pass: the first PDF is read with
 pypdf to find the page each section starts on, the contents page is re-rendered with those
@@ -116,6 +118,11 @@ def _print(html_path: Path, pdf_path: Path, binary: str, marking: str, footer_le
                 footer_template=FOOTER.format(marking=_escape(marking), left=_escape(footer_left)),
                 margin={"top": "16mm", "bottom": "16mm", "left": "15mm", "right": "15mm"},
                 prefer_css_page_size=False,
+                # A tagged PDF (structure tree, /Lang, alt text from aria-label) with the
+                # headings as its outline (bookmarks): PDF/UA's basics, checked by pikepdf
+                # in tests/test_report_pdf_tags.py.
+                tagged=True,
+                outline=True,
             )
         finally:
             browser.close()
@@ -172,3 +179,13 @@ def find_section_pages(
                 position = index
                 break
     return found
+
+
+def page_count(pdf_path: Path) -> int:
+    """The number of pages in a PDF (pypdf when installed, else the page objects counted)."""
+    texts = pdf_pages_text(pdf_path)
+    if texts is not None:
+        return len(texts)
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf_path.read_bytes()))

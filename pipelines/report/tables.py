@@ -180,6 +180,8 @@ class Chart:
     caption: str
     html: Markup
     table: Table | None = None
+    #: What is drawn, in one line (with the title, the chart's alternative text).
+    alt: str = ""
 
 
 @dataclass
@@ -339,4 +341,5 @@ class Builder:
             caption,
             Markup(html),
             table,
+            alt=caption.split(". ")[0].rstrip(".") + "." if caption else "",
         )

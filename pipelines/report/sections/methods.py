@@ -125,6 +125,12 @@ def _coverage_block(b: Builder, area_name: str, year: int) -> tuple[Block, int]:
     source_suppressed = int(coverage["suppressed"].sum()) if len(coverage) else 0
     block = Block("methods-coverage", "Data coverage")
     first, last = marts.period_bounds(b.wh, b.area)
+    if first is None or last is None or coverage.empty:
+        block.paragraphs.append(
+            f"No outcome extracts are loaded for {area_name}: its figures are DfE's published "
+            "annual ones, whose releases are listed in the appendix file's upload log."
+        )
+        return block, source_suppressed
     covers = f"Outcome extracts for {area_name} cover {month_label(first)} to {month_label(last)}."
     if last and pd.Timestamp(last) > pd.Timestamp(dt.date(year, 3, 31)):
         covers += (
@@ -196,12 +202,11 @@ def _uploads_block(b: Builder) -> tuple[Block, pd.DataFrame]:
         summary[column] = pd.to_datetime(summary[column]).dt.strftime("%Y-%m-%d %H:%M")
     block.paragraphs.append(
         f"{len(uploads):,} uploads are recorded in the audit log, {len(loaded):,} of them loaded. "
-        "The SHA-256 fingerprint of every loaded file is listed in the appendix, so anyone can "
-        "check that the files behind this report are the ones they hold."
+        "The upload log by dataset and outcome, and the SHA-256 fingerprint of every loaded "
+        "file, are in the appendix file, so anyone can check that the files behind this report "
+        "are the ones they hold."
     )
-    block.tables.append(
-        b.table(summary, "upload-summary", "Uploads by dataset and outcome", appendix=False)
-    )
+    b.table(summary, "upload-summary", "Upload log: uploads by dataset and outcome")
     return block, loaded
 
 

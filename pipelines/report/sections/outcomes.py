@@ -8,6 +8,7 @@ difference-in-differences) and, with DfE figures loaded, the benchmarks. Every s
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,9 +76,18 @@ CPP = OutcomeSpec(
 
 
 def outcome_section(
-    b: Builder, spec: OutcomeSpec, year_rows: pd.DataFrame, has_dfe: bool, area_name: str
+    b: Builder,
+    spec: OutcomeSpec,
+    year_rows: pd.DataFrame,
+    has_dfe: bool,
+    area_name: str,
+    summary_findings: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[list[Block], dict[str, Any]]:
-    """The section's blocks, in the report's order, and the numbers they show."""
+    """The section's blocks, in the report's order, and the numbers they show.
+
+    `summary_findings` are section 1's findings (key and text): where section 1 states an
+    estimate for this section's localities, "In brief" repeats its words rather than a second
+    estimate of the same thing (issue 17: the summary and section 2 never contradict)."""
     if is_public_only(b.wh, b.area):
         return _public_section(b, spec, has_dfe, area_name)
     trend = analysis.trend_analysis(b.wh, b.area, spec.stock, hac=True)
@@ -86,7 +96,7 @@ def outcome_section(
         b.warnings.append(f"{spec.heading}: {method.replace('_', ' ')} did not run: {reason}")
     # In the report's order: figures and appendix tables are numbered as they are built.
     parts = [
-        _brief(b, spec, trend, cohort, year_rows, area_name),
+        _brief(b, spec, trend, cohort, year_rows, area_name, summary_findings),
         _trend_block(b, spec, trend, area_name),
         _before_after_block(b, spec, trend),
         _its_block(b, spec, trend),
@@ -152,9 +162,16 @@ def _public_section(
 
 
 def _brief(
-    b: Builder, spec: OutcomeSpec, trend, cohort, year_rows: pd.DataFrame, area_name: str
+    b: Builder,
+    spec: OutcomeSpec,
+    trend,
+    cohort,
+    year_rows: pd.DataFrame,
+    area_name: str,
+    summary_findings: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[Block, dict[str, Any]]:
-    """The year's rate against the year before's, then every finding and caveat."""
+    """The year's rate against the year before's, then every finding and caveat. The
+    localities' difference-in-differences is the summary's own finding where it has one."""
     m = measures.measure(spec.stock)
     numbers: dict[str, Any] = {}
     intro = Block(f"{spec.section_id}-brief", "In brief")
@@ -169,7 +186,15 @@ def _brief(
             line += f" ({r['previous_rate']:.1f} a year earlier)"
         intro.paragraphs.append(line + ".")
         numbers[f"{spec.stock}_rate_{b.year}"] = num(r["rate_per_10k"])
-    intro.bullets = [f.text for f in (*trend.findings, *cohort.findings)]
+    summary_did = [
+        f["text"] for f in summary_findings if str(f["key"]).startswith(f"did:{spec.flow}")
+    ]
+    cohort_texts = [
+        f.text
+        for f in cohort.findings
+        if not (summary_did and str(f.key).startswith(f"did:{spec.flow}"))
+    ]
+    intro.bullets = [f.text for f in trend.findings] + summary_did + cohort_texts
     intro.bullets += list(dict.fromkeys(trend.caveats))
     return intro, numbers
 
@@ -378,7 +403,11 @@ def _did_chart(b: Builder, spec: OutcomeSpec, cohort, label: str):
         fig,
         f"{spec.section_id}-did",
         title,
-        cohort.control_note + " Points before 0 should sit near zero if the comparison is fair.",
+        cohort.control_note
+        + " Points before 0 should sit near zero if the comparison is fair. This quarter-by-"
+        "quarter view supports the summary's estimate for the localities, which is by financial "
+        "year (the grain whose intervals were checked in simulation); where the two differ, read "
+        "the summary's.",
         cohort.dynamic[[c for c in DID_COLUMNS if c in cohort.dynamic]],
         f"{label}: staggered difference-in-differences by quarters since rollout",
     )

@@ -8,6 +8,7 @@ the report and the dashboard say the same thing.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -145,13 +146,21 @@ def _tile_rag_row(key: str, t: analysis.Headline) -> dict[str, str]:
     }
 
 
+def finding_period(finding: fnd.Finding) -> str:
+    """The period a difference per 10,000 is per, as the finding itself says it ("financial
+    year", "quarter" or "month"), so the status table describes the same estimate the same way
+    (issue 17)."""
+    found = re.search(r"per 10,000 children a (financial year|quarter|month|year)", finding.text)
+    return found.group(1) if found else "period"
+
+
 def _did_rag_row(flow: str, finding: fnd.Finding) -> dict[str, str]:
     status = rag_status(finding.estimate, finding.ci[0], finding.ci[1], "decrease")
     return {
         "key": flow,
         "measure": measures.measure(flow).label + " (localities)",
         "latest": "–",
-        "change": f"{finding.estimate:+.1f} per 10,000 a quarter (95% CI "
+        "change": f"{finding.estimate:+.1f} per 10,000 a {finding_period(finding)} (95% CI "
         f"{finding.ci[0]:+.1f} to {finding.ci[1]:+.1f})",
         "basis": "Localities after rollout against localities not yet started",
         "status": status,

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 
 from pipelines import analysis, marts, measures
-from pipelines.present import charts
+from pipelines.present import charts, dose_table
 from pipelines.present.wording import is_missing, long_date
 from pipelines.report.sections.common import (
     SPC_HEADING,
@@ -134,7 +134,8 @@ def _dose_block(b: Builder) -> tuple[Block, dict[str, Any]]:
     numbers: dict[str, Any] = {}
     block = Block("training-dose", "Did localities that trained more staff see a bigger change?")
     for measure in ("cpp_starts", "cla_starts"):
-        dose = analysis.dose_response_analysis(b.wh, b.area, measure)
+        gated = dose_table.gated_dose_response(b.wh, b.area, measure)
+        dose = gated.dose
         label = measures.measure(measure).label
         if dose.result is None:
             block.paragraphs.append(
@@ -144,16 +145,20 @@ def _dose_block(b: Builder) -> tuple[Block, dict[str, Any]]:
             continue
         res = dose.result
         numbers[f"dose_response_{measure}"] = [num(res.rho), num(res.ci_lower), num(res.ci_upper)]
-        block.charts.append(_dose_chart(b, measure, dose))
+        block.charts.append(_dose_chart(b, measure, gated))
     return block, numbers
 
 
-def _dose_chart(b: Builder, measure: str, dose):
+def _dose_chart(b: Builder, measure: str, gated):
+    """The chart and table through the gate (`present.dose_table`): the localities whose
+    rates rest on 1 to 4 children, or on a quarter hidden elsewhere, are left off the chart
+    and shown as ``c``."""
+    dose = gated.dose
     res = dose.result
     short = measures.measure(measure).short
     label = measures.measure(measure).label
     fig = charts.dose_response_chart(
-        res.points.assign(change=res.points["change"] * 100),
+        gated.points.assign(change=gated.points["change"] * 100),
         rho=res.rho,
         ci_lower=res.ci_lower,
         ci_upper=res.ci_upper,
@@ -167,9 +172,13 @@ def _dose_chart(b: Builder, measure: str, dose):
         dose.findings[0].text if dose.findings else label,
         f"Each point is a locality: its training coverage against the change in its rate "
         f"in the {dose.window} quarters after its rollout compared with before. With "
-        f"{res.n} localities this is a hint, not proof.",
-        dose.table[[c for c in DOSE_COLUMNS if c in dose.table]],
+        f"{res.n} localities this is a hint, not proof."
+        + (f" {gated.caption}" if gated.caption else ""),
+        _dose_columns(gated.percent_table()),
         f"{label}: training coverage and change by locality",
         static_height=440,
-        percent_columns=["coverage", "relative_change"],
     )
+
+
+def _dose_columns(table):
+    return table[[c for c in DOSE_COLUMNS if c in table]]
