@@ -6,6 +6,11 @@
 - Secondary suppression: where a total row (``All``) sits beside its parts, one suppressed part
   could be recovered by subtraction (and several, when what is left is one for each), so the
   next smallest part is suppressed as well.
+- Across breakdowns: the views of one measure's counts (the area, the localities, the age
+  bands, one locality's age bands, one locality in one age band) make up one locality x
+  age-band table per period with both margins, so suppression is decided once over that
+  table (:func:`cube_masks`, audited by :func:`exposed_cells`) and every view takes its mask
+  from the decision (`pipelines.present.cube`).
 - One gate (:func:`gate`) gives the same suppression to a chart (a gap: NaN) and to its table
   and download (``c``, formula-escaped), so nothing plotted or hovered is a figure the table
   hides. Rows without a count of their own are gated through `rows` (an SPC chart's rates,
@@ -21,6 +26,7 @@ for tables produced from administrative sources.
 from __future__ import annotations
 
 import io
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -335,6 +341,144 @@ def _all_ones(values: np.ndarray, mask: np.ndarray, parts: np.ndarray, totals: n
     shown = parts[~mask[parts]]
     remainder = total - np.nansum(values[shown])
     return bool(np.isclose(remainder, int(mask[parts].sum())))
+
+
+# -- one decision for a whole table with both margins (every view takes its masks from it) -----
+
+
+def cube_masks(
+    cells: pd.DataFrame,
+    value: str = "value",
+    *,
+    rows: str = "unit",
+    cols: str = "age_band",
+    by: Sequence[str] = ("period_end",),
+    total_label: str = "All",
+    threshold: int | None = None,
+) -> np.ndarray:
+    """Which cells of a two-way table with both margins to suppress, decided once for all views.
+
+    `cells` is long: one row per (`by`..., `rows`, `cols`) cell, its count in `value`, the
+    margins labelled `total_label` (the ``All`` locality is the sum of the localities, the
+    ``All`` age band the sum of the age bands, and ``All`` x ``All`` the area's total). A
+    viewer who meets the localities on one page, the age bands on another and one locality's
+    age bands on a third holds every line of that table at once, so suppression decided one
+    breakdown at a time can be undone by subtraction along the other margin. Here, in each
+    `by` group (a period): counts of 1 to the threshold are suppressed, then, while any
+    suppressed cell can still be worked out from the cells shown (:func:`exposed_cells`:
+    along one line, across lines, or pinned by every count being at least 1), the smallest
+    count shown in its row or column is suppressed too. Every view of the table (a breakdown,
+    a series, a total) hides exactly the cells this returns (one mask, a row of `cells` each).
+    """
+    threshold = config.suppression_threshold() if threshold is None else threshold
+    values = pd.to_numeric(cells[value], errors="coerce").to_numpy(dtype=float)
+    mask = _is_small(cells[value], threshold).fillna(False).to_numpy(dtype=bool, copy=True)
+    row_keys = cells[rows].astype(str).to_numpy()
+    col_keys = cells[cols].astype(str).to_numpy()
+    by = [c for c in by if c in cells.columns]
+    groups = (
+        cells.groupby(by, sort=False, dropna=False).indices if by else {(): np.arange(len(cells))}
+    )
+    for positions in groups.values():
+        positions = np.asarray(positions)
+        mask[positions] = _protect_table(
+            row_keys[positions],
+            col_keys[positions],
+            values[positions],
+            mask[positions],
+            total_label,
+        )
+    return mask
+
+
+def _protect_table(
+    row_keys: np.ndarray,
+    col_keys: np.ndarray,
+    values: np.ndarray,
+    mask: np.ndarray,
+    total_label: str,
+) -> np.ndarray:
+    """One period's table: add the smallest shown cell beside an exposed one until none is."""
+    mask = mask.copy()
+    while True:
+        exposed = exposed_cells(row_keys, col_keys, values, mask, total_label, first=True)
+        if not exposed:
+            return mask
+        target = exposed[0]
+        beside = (row_keys == row_keys[target]) | (col_keys == col_keys[target])
+        candidates = np.flatnonzero(beside & ~mask & ~np.isnan(values) & (values > 0))
+        if len(candidates) == 0:
+            candidates = np.flatnonzero(~mask & ~np.isnan(values) & (values > 0))
+        if len(candidates) == 0:
+            return mask
+        mask[candidates[np.argmin(values[candidates])]] = True
+
+
+def exposed_cells(
+    row_keys: np.ndarray,
+    col_keys: np.ndarray,
+    values: np.ndarray,
+    mask: np.ndarray,
+    total_label: str = "All",
+    first: bool = False,
+) -> list[int]:
+    """The suppressed cells of one two-way table (margins included) a viewer can work out.
+
+    With the margins' signs turned, every row and column of the table sums to zero, so the
+    suppressed cells are the edges of a graph between rows and columns, and what the viewer
+    does not know is how much can be moved round its cycles (alternately added and taken
+    away). A cell is worked out when no cycle through it can move: when it lies on no cycle
+    (subtraction along one line, or across several), or when every cycle through it would take
+    a count of 1 below 1 (zeros are shown, so a suppressed count is at least 1: a line whose
+    hidden cells add up to one each, say). A cycle moves when the counts of 1 on it all go up
+    in one of its two directions; by the conformal decomposition of the table's cycle space
+    that is the whole test (the same as linear programming on each cell's least and greatest
+    value, which the tests use). Cells with no value (never shown) are unknown edges that can
+    move, and never exposed themselves. `first` stops at the first exposed cell.
+    """
+    hidden = np.flatnonzero(mask | np.isnan(values))
+    rows = ["r" + str(k) for k in row_keys[hidden]]
+    cols = ["c" + str(k) for k in col_keys[hidden]]
+    # x-space sign of an edge when its y-space value goes up: margins (one total) turned.
+    signs = [
+        -1 if (r == "r" + total_label) != (c == "c" + total_label) else 1
+        for r, c in zip(rows, cols, strict=True)
+    ]
+    ones = [bool(values[p] == 1) for p in hidden]
+    out = []
+    for e, position in enumerate(hidden):
+        if np.isnan(values[position]) or not mask[position]:
+            continue
+        directions = (signs[e],) if ones[e] else (1, -1)
+        if not any(_returns(e, sigma, rows, cols, signs, ones) for sigma in directions):
+            out.append(int(position))
+            if first:
+                break
+    return out
+
+
+def _returns(e: int, sigma: int, rows, cols, signs, ones) -> bool:
+    """True when a cycle through edge `e` (its y-value moving by `sigma`) can move: a path
+    from its column back to its row in which every count of 1 goes up."""
+    arcs: dict[str, list[str]] = defaultdict(list)
+    for f, (r, c) in enumerate(zip(rows, cols, strict=True)):
+        if f == e:
+            continue
+        # Row to column, the edge's y-value moves by sigma; column to row, by -sigma.
+        if not ones[f] or signs[f] * sigma > 0:
+            arcs[r].append(c)
+        if not ones[f] or -signs[f] * sigma > 0:
+            arcs[c].append(r)
+    start, goal = cols[e], rows[e]
+    seen, todo = {start}, [start]
+    while todo:
+        for nxt in arcs[todo.pop()]:
+            if nxt == goal:
+                return True
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return False
 
 
 def escape_formula(value):

@@ -80,8 +80,8 @@ def walked(sample_warehouse_path, tmp_path_factory):
     return walk(path), path
 
 
-def walk(path) -> list:
-    """[(view, kind, name, frame of text)] for every chart, table and download of `VIEWS`."""
+def walk(path, views=VIEWS) -> list:
+    """[(view, kind, name, frame of text)] for every chart, table and download of `views`."""
     media: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
 
@@ -103,7 +103,7 @@ def walk(path) -> list:
             at.query_params[key] = value
         at.run()
         payloads = []
-        for view in VIEWS:
+        for view in views:
             payloads += _visit(at, view, media)
     finally:
         patch.undo()
@@ -374,6 +374,33 @@ def _subtract(tally, pooled, series) -> None:
                             progress = True
 
 
+def _across_views(tally, pooled, series) -> None:
+    """Every count pooled across the views, as one locality x age-band table per period with
+    both margins: each cell hidden in all views is tried by linear recovery and by linear
+    programming with every hidden count at least 1 (`test_disclosure_across_views`)."""
+    from tests.test_disclosure_across_views import Tally as Cross
+    from tests.test_disclosure_across_views import attack_period
+
+    cell = {"total": lambda n: ("All", "All"), "unit": lambda n: (n, "All")}
+    cell["age"] = lambda n: ("All", n)
+    for grain, cells in pooled.items():
+        units = ["All", *UNITS]
+        bands = ["All", *sorted({k[2] for k in series if k[0] == grain and k[1] == "age"})]
+        by_period: dict[str, dict] = defaultdict(dict)
+        real: dict[str, dict] = defaultdict(dict)
+        for (dimension, name, when), value in cells.items():
+            by_period[when][cell[dimension](name)] = value
+        for (g, dimension, name, when), value in series.items():
+            if g == grain and value is not None:
+                real[when][cell[dimension](name)] = value
+        cross = Cross()
+        for when, known in by_period.items():
+            attack_period(cross, f"{grain} {when}", known, real[when], units, bands)
+        for attack, count in cross.attempts.items():
+            tally.attempts[f"across views: {attack}"] += count
+        tally.successes += [f"across views: {s}" for s in cross.successes]
+
+
 def _training_subtraction(tally, where, frame, staff_truth) -> None:
     if "unit" not in frame.columns or "period_end" not in frame.columns:
         return
@@ -437,6 +464,7 @@ def run_attacks(payloads, truth) -> Tally:
             _invert(tally, f"{where} {lower}", frame[lower], frame[upper])
         _training_subtraction(tally, where, frame, staff_truth)
     _subtract(tally, _cells(payloads), series)
+    _across_views(tally, _cells(payloads), series)
     return tally
 
 

@@ -10,6 +10,7 @@ from dashboard.views.common import (
     chart_block,
     choose_series,
     empty_state,
+    glossary_expander,
     in_range,
     open_page,
     spread,
@@ -17,8 +18,9 @@ from dashboard.views.common import (
 from dashboard.views.verdict_block import measure_verdict
 from pipelines import disclosure
 from pipelines.measures import GRAIN_LABELS, MEASURES
-from pipelines.present import charts
+from pipelines.present import charts, cube, glossary
 from pipelines.present.charts import tables as gates
+from pipelines.present.numbers import ci_words, signed_number
 
 #: The per-period columns of a rate table, as the downloads show them.
 RATE_TABLE_COLS = ("period_end", "value", "population", "rate_per_10k", "rate_lower", "rate_upper")
@@ -47,7 +49,9 @@ step = {"quarter": "Quarters", "month": "Months", "financial_year": "Years"}[f.g
 def gated_view(comparison) -> disclosure.Gated:
     """The comparison's frame through the disclosure gate (with its totals), then the periods
     chosen in the sidebar: gated whole, so a filter never leaves a part recoverable."""
-    whole = gates.gate_comparison(comparison.frame)
+    fixed = f.unit if comparison.by == "age_band" else "All"
+    one_decision = data.outcome_cube(f.area, f.measure, f.grain)
+    whole = cube.gate_comparison(one_decision, comparison.frame, comparison.by, fixed)
     return whole.take(in_range(whole.plot, ctx).index)
 
 
@@ -59,7 +63,8 @@ def index_block(fig, gated, comparison, key: str, by: str) -> None:
         columns=("series", "period_end", "value", "index"),
         key=f"{key}-index",
         file_name=f"{ctx.area_name} {f.measure} indexed by {by}",
-        caption=comparison.index_base,
+        caption=f"{comparison.index_base} Each panel draws one {by} in blue over the others "
+        "in grey.",
     )
 
 
@@ -108,10 +113,9 @@ with tab_units:
             title=f"Each locality's rate of {label} as an index: which moved most?",
             source=comparison.source,
             rollout_date=ctx.rollout_date,
-            base_label=comparison.index_base.removeprefix("Index: ").rstrip("."),
+            base_label="100 = first year",
             x_range=f.x_range,
         )
-        fig.update_yaxes(title_text="Index (100 = first year)")
         index_block(fig, gated, comparison, "units", "locality")
 
 # -- age bands ---------------------------------------------------------------------------------
@@ -203,9 +207,9 @@ with tab_waves:
     else:
         att = cohort.simple_att
         title = (
-            f"After rollout, {label} changed by {att.estimate:+.1f} per 10,000 a "
-            f"{step.lower()[:-1]} against localities not yet started (95% CI "
-            f"{att.ci_lower:+.1f} to {att.ci_upper:+.1f})"
+            f"After rollout, {label} changed by {signed_number(att.estimate)} per 10,000 a "
+            f"{step.lower()[:-1]} against localities not yet started "
+            f"({ci_words(att.ci_lower, att.ci_upper)})"
             if att is not None
             else "Difference from localities not yet started, by time since rollout"
         )
@@ -234,3 +238,6 @@ with tab_waves:
             st.markdown(f"- **Cross-check (2x2):** {cohort.two_by_two_description}")
         for caveat in dict.fromkeys(c for fd in cohort.findings for c in fd.caveats):
             st.markdown(f"- {caveat}")
+
+# -- the terms this page uses, in plain English -------------------------------------------------
+glossary_expander(glossary.page_terms("cohorts", [fd.text for fd in cohort.findings]))

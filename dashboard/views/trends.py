@@ -10,15 +10,16 @@ from dashboard.state import period_label
 from dashboard.views.common import (
     chart_block,
     empty_state,
+    glossary_expander,
     in_range,
     open_page,
 )
 from dashboard.views.verdict_block import measure_verdict
 from pipelines.analysis import RATE_COLUMNS
 from pipelines.analysis.calibrated import in_brief
+from pipelines.analysis.comparisons import ordered_age_bands
 from pipelines.measures import MEASURES
-from pipelines.present import charts
-from pipelines.present.charts import tables as gates
+from pipelines.present import charts, cube, glossary
 from pipelines.present.wording import its_step_title
 
 ctx = open_page("Trends")
@@ -43,7 +44,7 @@ measure_verdict(
 )
 
 # -- page options ------------------------------------------------------------------------------
-age_bands = data.age_bands(f.area)
+age_bands = ordered_age_bands(data.age_bands(f.area))  # the contract's order, not text order
 left, middle, right = st.columns([1, 2, 1])
 age_band = left.selectbox("Age band", age_bands, key="trends-age-band") if age_bands else "All"
 window_choice = middle.select_slider(
@@ -88,9 +89,7 @@ analysis = data.trend_analysis(
 )
 # The disclosure gate: every chart, hover, table, download and finding below is drawn from it,
 # with the periods hidden where this series sits beside the localities or age bands.
-by_unit = data.unit_comparison(f.area, f.measure, grain=f.grain, age_band=age_band)
-by_age = data.age_band_comparison(f.area, f.measure, grain=f.grain, unit=f.unit)
-views = gates.gate_trend(analysis, [(by_unit.frame, f.unit), (by_age.frame, age_band)])
+views = cube.gate_trend(data.outcome_cube(f.area, f.measure, f.grain), analysis, f.unit, age_band)
 series = analysis.series
 shown = in_range(series, ctx)
 if series.empty or series["value"].notna().sum() == 0 or shown["value"].notna().sum() == 0:
@@ -300,3 +299,10 @@ with st.expander("Method and caveats"):
         st.markdown("**Caveats**")
         st.markdown("\n".join(f"- {w}" for w in dict.fromkeys(warnings)))
     st.markdown("See **Data quality & methods** for a plain-English account of each method.")
+
+# -- the terms this page uses, in plain English -------------------------------------------------
+glossary_expander(
+    glossary.page_terms(
+        "trends", [line.text for line in in_brief(views.findings)] if views.findings else []
+    )
+)
