@@ -19,7 +19,9 @@ deep link (`/trends?unit=...`) keeps its page and query parameters through sign-
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -35,6 +37,25 @@ from dashboard.views.common import select_area  # noqa: E402
 from pipelines.measures import GRAIN_LABELS, GRAINS, MEASURES  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+
+
+@st.cache_resource(show_spinner=False)
+def _warm_up(path: str) -> threading.Thread | None:
+    """Once per process and warehouse: compute the default area's Board reads in the
+    background (`data.warm`), so that they are ready, or under way, when the Board asks.
+
+    It starts on the process's first run of this script, before sign-in, so a viewer signing
+    in or a page drawing its verdicts does not wait for the slow reads behind the tiles and
+    findings. Not under AppTest (`global.appTest`: each test has its own warehouse) or with
+    `RP_IMPACT_WARM=0`.
+    """
+    from streamlit import config as st_config
+
+    if st_config.get_option("global.appTest") or os.environ.get("RP_IMPACT_WARM") == "0":
+        return None
+    thread = threading.Thread(target=data.warm, name=f"rp-impact-warm-up:{path}", daemon=True)
+    thread.start()
+    return thread
 
 
 def _refusal_page(spec: PageSpec):
@@ -198,6 +219,8 @@ def main() -> None:
         menu_items={"About": "rp-impact: open-source impact analytics for Restorative Practice."},
     )
     warehouse = data.warehouse() if data.warehouse_exists() else None
+    if warehouse is not None:
+        _warm_up(str(data.warehouse_path()))
     identity = auth.sign_in(warehouse)
     if identity is None:
         _signed_out_navigation()

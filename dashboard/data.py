@@ -34,10 +34,12 @@ import pandas as pd
 import streamlit as st
 
 from pipelines import analysis, config, marts
+from pipelines.analysis import board as board_reads
 from pipelines.analysis.plan import AnalysisPlan, load_plan
 from pipelines.load.dfe import DfeImportResult, import_dfe_files
 from pipelines.load.ingest import IngestResult, ingest_file, validate_only
 from pipelines.load.readers import read_bytes_as_file
+from pipelines.present import cube, dose_table
 from pipelines.store.warehouse import (
     Warehouse,
     WarehouseBusyError,
@@ -149,11 +151,16 @@ suppressed_cells = cached(marts.suppressed_cells)
 
 # -- the questions pages ask (pipelines.analysis) ------------------------------------------------
 board_summary = cached(analysis.board_summary)
+board_context = cached(board_reads.board_context)
 trend_analysis = cached(analysis.trend_analysis)
 cohort_analysis = cached(analysis.cohort_analysis)
 unit_comparison = cached(analysis.unit_comparison)
 age_band_comparison = cached(analysis.age_band_comparison)
 dose_response_analysis = cached(analysis.dose_response_analysis)
+# The one disclosure decision over each locality x age-band table, and the dose table gated
+# on counts (pipelines.present.cube, pipelines.present.dose_table).
+outcome_cube = cached(cube.outcome_cube)
+gated_dose_response = cached(dose_table.gated_dose_response)
 benchmark_councils = cached(analysis.benchmark_councils)
 benchmark_council_code = cached(analysis.benchmark_council_code)
 benchmark_measures = cached(analysis.benchmark_measures)
@@ -172,6 +179,40 @@ def analysis_plan(area_code: str) -> AnalysisPlan:
 
 def clear_caches() -> None:
     st.cache_data.clear()
+
+
+def board_reads_for(area_code: str) -> tuple[Callable[[], object], list[Callable[[], object]]]:
+    """The cached reads the Board summary makes for ``area_code``: the quick one its verdicts
+    wait for, then the slow ones behind its tiles, findings and comparisons."""
+    return (
+        lambda: verdict_summary(area_code),
+        [lambda: board_summary(area_code), lambda: board_context(area_code)],
+    )
+
+
+def warm(workers: int = 2) -> None:
+    """Compute the default area's Board reads into the shared caches (`st.cache_data`), for
+    a background thread at server start (``dashboard.app``). The area is the one the sidebar
+    opens on (the first in :func:`areas`).
+
+    The verdicts' read goes first and alone, so a page drawing its verdicts does not compete
+    with the slower reads; those then run side by side. A page asking for a read under way
+    waits for it rather than computing it twice (Streamlit locks each cache entry while it is
+    computed). A fault or an empty warehouse warms nothing: the page that asks shows it.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    try:
+        codes = areas()["area_code"].tolist()
+        if not codes:
+            return
+        first, slow = board_reads_for(codes[0])
+        first()
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rp-impact-warm") as pool:
+            for future in [pool.submit(read) for read in slow]:
+                future.exception()  # wait; a failure is the page's to show, not the thread's
+    except Exception:  # noqa: BLE001 - warming is best effort; the page reads again
+        return
 
 
 # -- upload ------------------------------------------------------------------------------------

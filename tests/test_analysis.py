@@ -43,7 +43,7 @@ def test_trend_analysis_runs_every_method_on_a_long_quarterly_series(wh):
 def test_trend_analysis_source_line_names_dataset_upload_and_population_years(wh):
     source = analysis.trend_analysis(wh, AREA, "cpp_starts").source
     assert re.fullmatch(
-        r"Source: outcomes extracts \(last upload \d{4}-\d{2}-\d{2}\); rates per 10,000 "
+        r"Source: outcomes extracts \(last upload \d{1,2} [A-Z][a-z]+ \d{4}\); rates per 10,000 "
         r"children aged 0–17, mid-year population 2015–2025",
         source,
     ), source

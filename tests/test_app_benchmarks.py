@@ -55,6 +55,10 @@ def test_benchmarks_page_shows_the_dfe_figure(bench, sample_copy):
     assert table["council"].iloc[-1] == latest["council_rate"]
     assert "as published by DfE" in text
     assert _metrics(bench)["Among itself and its statistical neighbours"].endswith("of 11")
+    # The sample's DfE files hold 11 councils: never "of 11 councils in England" (issue 17).
+    assert "Among all councils in England" not in _metrics(bench)
+    assert _metrics(bench)["Among the 11 councils in this comparison"].endswith(" of 11")
+    assert "councils in England" not in text
     assert "Eastbridge" in set(bench.dataframe[1].value["la_name"])  # the neighbours list
     titles = _titles(bench)
     assert titles[0].startswith("Northmoor's CLA rate")

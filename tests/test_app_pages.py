@@ -150,7 +150,19 @@ def test_upload_a_bad_file_shows_the_validation_report(app):
     assert "Refused" in _text(app)
     tables = [d.value for d in app.dataframe]
     report = next(t for t in tables if "how to fix" in t.columns)
-    assert list(report.columns) == ["severity", "row", "column", "value", "problem", "how to fix"]
+    # The place each problem names (unit, age band, period) comes before the problem, so a
+    # narrow column never hides it (issue 17).
+    assert list(report.columns) == [
+        "severity",
+        "row",
+        "column",
+        "value",
+        "unit",
+        "age_band",
+        "period",
+        "problem",
+        "how to fix",
+    ]
     assert set(report["row"].dropna().astype(int)) >= {2, 3}
     assert app.button(key="commit").disabled
 
@@ -181,7 +193,7 @@ def test_upload_commit_appears_in_history_and_moves_the_board_on(app, sample_cop
     assert "Committed." in _text(app)
     history = app.dataframe[-1].value
     assert history.iloc[0]["file_name"] == UNLOADED.name
-    assert history.iloc[0]["outcome"] == "loaded"
+    assert history.iloc[0]["outcome"] == "Loaded"  # in words (issue 17)
     app.switch_page("views/board.py").run()
     assert not app.exception
     assert "Latest: Jul–Sep 2026" in _text(app)
@@ -215,3 +227,33 @@ def test_spread_takes_a_locality_without_a_wave_as_its_own_group():
     waves = {"Ashby": 1, "Brookfield": 1, "Castleton": 2, "Fairhaven": pd.NA, "Elmwood": None}
     names = ["Ashby", "Brookfield", "Castleton", "Fairhaven", "Elmwood"]
     assert spread(names, waves) == ["Ashby", "Castleton", "Fairhaven", "Brookfield", "Elmwood"]
+
+
+def test_the_training_page_caption_describes_training(app):
+    app.switch_page("views/training.py").run()
+    assert not app.exception
+    captions = [c.value for c in app.caption]
+    view = next(c for c in captions if c.startswith("Northmoor · "))
+    assert "staff trained in Restorative Practice" in view
+    # The sidebar's measure is named only as the dose-response outcome, not as the page's.
+    assert "· Children looked after (at period end) ·" not in view
+    assert view.endswith("dose-response outcome: children looked after (at period end)")
+
+
+def test_the_quality_page_names_areas_and_words_its_rules(app):
+    app.switch_page("views/quality.py").run()
+    assert not app.exception
+    tables = [d.value for d in app.dataframe]
+    coverage = next(t for t in tables if "values_present" in t.columns)
+    assert set(coverage["area_name"]) == {"Northmoor"}
+    issues = next(t for t in tables if "hint" in t.columns)
+    assert "jump_over_50pct" not in set(issues["rule"])
+    assert {"unit", "age_band", "period"} <= set(issues.columns)
+    assert issues["period"].str.contains("quarter ending").any()
+    assert not issues["message"].str.contains(r"\d{4}-\d{2}-\d{2}").any()
+
+
+def test_the_trends_age_band_choice_follows_the_contract(app):
+    app.switch_page("views/trends.py").run()
+    box = next(s for s in app.selectbox if s.label == "Age band")
+    assert list(box.options) == ["All", "Under 1", "1-4", "5-9", "10-15", "16-17"]

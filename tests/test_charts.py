@@ -257,14 +257,19 @@ def test_small_multiples_share_one_y_scale_and_one_time_span():
     assert sum(axis.matches is None for axis in yaxes) == 1
 
 
-def test_indexed_chart_one_line_per_series_distinct_dashes():
+def test_indexed_chart_highlights_one_series_per_panel():
+    """Highlight-one small multiples (issue 17): each panel draws its series bold over the
+    others in grey, rather than four near-identical lines on one chart."""
     fig = charts.indexed_chart(
         _panel(), title="Indexed", source=SOURCE, rollout_date=ROLLOUT, value_col="index"
     )
     _assert_common(fig)
-    lines = [t for t in fig.data if t.mode == "lines+markers"]
-    assert len(lines) == 4
-    assert len({t.line.dash for t in lines}) == 4
+    drawn = [t for t in fig.data if t.y is not None and len(t.y) > 1]
+    bold = [t for t in drawn if t.line.color != charts.style.LIGHT_GREY]
+    assert [t.name for t in bold] == ["Ashby", "Brookfield", "Castleton", "Dunmore"]
+    assert len({t.xaxis for t in bold}) == 4  # one panel each
+    assert len(drawn) == 4 * 4  # each panel: its own series and the three others in grey
+    assert len(_rollout_shapes(fig)) == 4
 
 
 def test_event_time_chart_marks_zero_and_lines_per_wave():

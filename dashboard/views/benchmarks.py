@@ -6,9 +6,10 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.state import context
-from dashboard.views.common import chart_block, empty_state, header, safe_table
+from dashboard.views.common import chart_block, empty_state, glossary_expander, header, safe_table
 from pipelines.analysis import BENCHMARK_MEASURES
-from pipelines.present import charts
+from pipelines.analysis.benchmark_text import rank_figure, rank_heading
+from pipelines.present import charts, glossary
 from pipelines.present.wording import fy_label
 
 ctx = context()  # None when no outcome extracts are loaded: DfE figures alone are enough here
@@ -116,13 +117,13 @@ if bench.latest_year is not None:
     figure = f"{bench.table.dropna(subset=['council'])['council'].iloc[-1]:,.{bench.decimals}f}"
     a, b = st.columns(2)
     a.metric(
-        "Among all councils in England",
-        bench.rank_text.get("all councils", "No figure").split(" (")[0],
+        rank_heading(bench.ranks),
+        rank_figure(bench.ranks, "all councils"),
         help="Councils with a published figure that year.",
     )
     b.metric(
         "Among itself and its statistical neighbours",
-        bench.rank_text.get("statistical neighbours", "No figure").split(" (")[0],
+        rank_figure(bench.ranks, "statistical neighbours"),
     )
     st.caption(
         f"{name}: {figure}{per} ({bench.label[0].lower() + bench.label[1:]}). Rank 1 = the lowest "
@@ -297,3 +298,6 @@ with st.expander("About these figures"):
   Reorganised councils (for example Cumbria, and Northamptonshire) keep separate series.
 """
     )
+
+# -- the terms this page uses, in plain English -------------------------------------------------
+glossary_expander(glossary.page_terms("benchmarks", [*bench.findings, bench.verdict]))

@@ -7,26 +7,51 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.state import period_label
-from dashboard.views.common import RATE_DERIVED, chart_block, empty_state, in_range, open_page
+from dashboard.views.common import (
+    RATE_DERIVED,
+    chart_block,
+    empty_state,
+    glossary_expander,
+    in_range,
+    open_page,
+)
 from dashboard.views.verdict_block import verdict_block
-from pipelines.present import charts
+from pipelines.present import charts, glossary
+from pipelines.present.charts.labels import variation_with_change
 from pipelines.present.wording import grade_words
 
 ctx = open_page("Board summary", caption=False)
-st.markdown(
+INTRO = (
     f"**{ctx.area_name}.** Has Restorative Practice changed the rates of children looked after "
     "(CLA) and children on child protection plans (CPP), and how confident can we be? "
     "Read the verdict first, then the three numbers, the findings and the charts."
 )
+st.markdown(INTRO)
+said: list[str] = [INTRO]  # every sentence drawn, for the glossary at the end
 if ctx.rollout_date:
-    st.caption(
+    started = (
         f"Restorative Practice started in {ctx.area_name} on "
         f"{ctx.rollout_date:%-d %B %Y} (the first wave). The dashed line on each chart marks it."
     )
+    st.caption(started)
+    said.append(started)
 
 area = ctx.filters.area
+
+# -- 0. the verdicts: one per primary outcome, read the same everywhere ------------------------
+# Drawn from their own (quick) read before the tiles' and findings' (slow) one: the same
+# function `board_summary` calls, so the verdicts are the same ones.
+verdicts = data.verdict_summary(area)
+said += verdict_block(verdicts.verdicts, note=verdicts.note, plan_line=verdicts.plan_line)
+if verdicts.verdicts and verdicts.note:
+    st.caption(verdicts.note)  # e.g. the verdicts rest on published annual figures
+    said.append(verdicts.note)
+terms_slot = st.container()  # "What these terms mean", filled once the page is drawn
+
 summary = data.board_summary(area)  # the tiles and the findings, tiles made once
 headlines = summary.headlines
+context = data.board_context(area)
+comparisons = context.tiles or {}
 
 
 def change_text(headline) -> str | None:
@@ -36,10 +61,15 @@ def change_text(headline) -> str | None:
     return f"{headline.change_pct:+.1f}{unit}"
 
 
-# -- 0. the verdicts: one per primary outcome, read the same everywhere ------------------------
-verdict_block(summary.verdicts, note=summary.verdict_note, plan_line=summary.plan_line)
-if summary.verdicts and summary.verdict_note:
-    st.caption(summary.verdict_note)  # e.g. the verdicts rest on published annual figures
+def period_text(headline) -> str:
+    """The tile's period in bold with what it is: "**Latest: Apr–Jun 2026** (quarter)"."""
+    if headline.latest_period is None:
+        return ""
+    label = period_label(headline.latest_period, headline.grain)
+    if headline.grain == "financial_year":
+        return f"**Latest: {label}** (year ending {headline.latest_period:%-d %B %Y})"
+    return f"**Latest: {label}** (quarter)"
+
 
 # -- 1. headline tiles ---------------------------------------------------------------------------
 st.subheader("The three numbers")
@@ -61,9 +91,7 @@ else:
                 delta_color="off",
                 help=headline.source,
             )
-            lines = [f"**{headline.unit_label.capitalize()}**"]
-            if headline.latest_period is not None:
-                lines.append(f"Latest: {period_label(headline.latest_period, headline.grain)}")
+            lines = [period_text(headline), f"{headline.unit_label.capitalize()}"]
             if headline.latest_lower is not None and not pd.isna(headline.latest_lower):
                 lines.append(
                     f"95% confidence interval {headline.latest_lower:,.1f} to "
@@ -74,18 +102,34 @@ else:
                     f"Change {change} (95% CI {headline.change_lower:+.1f} to "
                     f"{headline.change_upper:+.1f}): {headline.change_basis}"
                 )
+            lines = [line for line in lines if line]
             st.markdown("  \n".join(lines))
-            st.markdown(f"**{charts.variation_label(headline.variation_icon)}**")
+            # An SPC signal beside a change whose interval includes none is not worded as an
+            # improvement (variation_with_change), as the Training page words it.
+            variation = variation_with_change(
+                headline.variation_icon,
+                headline.change_pct,
+                headline.change_lower,
+                headline.change_upper,
+                headline.change_unit,
+            )
+            st.markdown(f"**{variation}**")
+            said += [headline.label, headline.source, *lines, variation]
             if headline.assurance_icon:
                 st.markdown(charts.assurance_label(headline.assurance_icon))
+                said.append(charts.assurance_label(headline.assurance_icon))
+            if headline.key in comparisons:
+                # DfE's figure for its own year, named, beside a tile for a later quarter
+                st.caption(comparisons[headline.key])
+                said.append(comparisons[headline.key])
             if headline.finding:
                 st.caption(headline.finding)
+                said.append(headline.finding)
             for reason in headline.notes.values():
                 st.caption(f"⚠ {reason}")
+                said.append(reason)
 
-with st.expander("How to read these numbers and symbols"):
-    st.markdown(
-        """
+HOW_TO_READ = """
 - **Rate per 10,000 children**: how many children out of every 10,000 aged 0 to 17 living in
   the area. Rates let us compare years as the child population changes.
 - **95% confidence interval**: the range the true figure is likely to lie in, allowing for
@@ -98,21 +142,28 @@ with st.expander("How to read these numbers and symbols"):
 - **✔ / ✘ / ?**: whether a target will consistently be met, consistently be missed, or may or
   may not be met.
 """
-    )
+with st.expander("How to read these numbers and symbols"):
+    st.markdown(HOW_TO_READ)
+said.append(HOW_TO_READ)
 
 # -- context: England, the region and statistical neighbours (DfE) ----------------------------
-context_lines = data.benchmark_context(area)
-if context_lines:
+if context.lines:
     st.subheader("Against England, the region and statistical neighbours")
-    for line, _source in context_lines:
-        st.markdown(f"- {line}")
-    for source in dict.fromkeys(source for _line, source in context_lines):
-        st.caption(source)
-    st.page_link(
-        "views/benchmarks.py",
-        label="More on the Benchmarks page (ranks, trends and a synthetic comparison)",
-        icon=":material/leaderboard:",
+    latest = [period_text(h) for h in headlines if h.key in comparisons and h.latest_period]
+    years = f"These are DfE's published figures for {context.year} (the year ending 31 March)" + (
+        f"; the tiles above are for {latest[0]}." if latest else "."
     )
+    st.markdown(years)
+    said.append(years)
+    for line, _source in context.lines:
+        st.markdown(f"- {line}")
+        said.append(line)
+    for source in dict.fromkeys(source for _line, source in context.lines):
+        st.caption(source)
+        said.append(source)
+    more = "More on the Benchmarks page (ranks, trends and a synthetic comparison)"
+    st.page_link("views/benchmarks.py", label=more, icon=":material/leaderboard:")
+    said.append(more)
 
 # -- 2. findings -------------------------------------------------------------------------------
 st.subheader("What the evidence says")
@@ -128,10 +179,12 @@ for finding in findings:
     # often intervals like it contained the truth in simulation.
     label, reason = grade_words(finding.confidence, finding.confidence_reason)
     st.markdown(f"- {finding.text} *{label}: {reason}*" if reason else f"- {finding.text}")
+    said += [finding.text, label, reason or ""]
 caveats = sorted({c for f in findings for c in (f.caveats or ())})
 if caveats:
     with st.expander("Caveats: what could make these findings wrong"):
         st.markdown("\n".join(f"- {c}" for c in caveats))
+    said += caveats
 
 # -- 3. key charts -----------------------------------------------------------------------------
 st.subheader("Key charts")
@@ -155,7 +208,7 @@ for headline in headlines:
         x_range=ctx.filters.x_range,
     )
     columns = ["period_end", "value", "population", "rate_per_10k", "rate_lower", "rate_upper"]
-    chart_block(
+    said += chart_block(
         fig,
         series[[c for c in columns if c in series]],
         key=f"board-{headline.key}",
@@ -164,3 +217,7 @@ for headline in headlines:
         count_cols=["value"],
         derived=RATE_DERIVED,
     )
+
+# -- the glossary: every technical term this page used, defined ---------------------------------
+with terms_slot:
+    glossary_expander(glossary.page_terms("board", said))

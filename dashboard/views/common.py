@@ -10,7 +10,7 @@ import streamlit as st
 from dashboard.state import Context, context, period_label
 from pipelines import config, disclosure
 from pipelines.measures import GRAIN_LABELS
-from pipelines.present import charts
+from pipelines.present import charts, glossary
 from pipelines.present.wording import slug
 
 # Counts and the columns derived from them, for disclosure control in tables and downloads.
@@ -168,6 +168,18 @@ def gate(
     )
 
 
+#: Plotly's own title is hidden on screen: :func:`chart_block` draws the title as page text at
+#: the full width of the page (see ``charts.style.screen_figure``). Style-only, so it takes no
+#: space on the page.
+_CHART_CSS = """<style>
+[data-testid="stPlotlyChart"] .gtitle { display: none; }
+</style>"""
+
+#: No mode bar: it covered titles on phones and added eight tab stops per chart; the table
+#: and CSV in "Chart data" replace its download, and zoom is the sidebar's period range.
+PLOTLY_CONFIG = {"displayModeBar": False, "displaylogo": False, "scrollZoom": False}
+
+
 def chart_block(
     fig,
     table: pd.DataFrame | disclosure.Gated,
@@ -179,24 +191,42 @@ def chart_block(
     totals: dict[str, Sequence[str]] | None = None,
     columns: Iterable[str] | None = None,
     caption: str = "",
-) -> None:
-    """A chart with the data behind it (disclosure-controlled) and a CSV download.
+    summary: str = "",
+) -> list[str]:
+    """A chart with its title, a one-line text alternative, and the data behind it
+    (disclosure-controlled) with a CSV download.
+
+    The title is drawn as page text above the chart, at the page's full width; plotly's mode
+    bar is off (no toolbar over the title on a phone, no tab stops inside the chart), so the
+    chart adds one tab stop: its "Chart data" expander, which holds the table and the CSV.
+    ``summary`` is the text alternative (default: :func:`charts.style.chart_summary`, read from
+    the figure), shown under the title.
 
     ``table`` is a frame (gated here with ``count_cols``, ``derived`` and ``totals``) or what
     :func:`gate` returned for the frame the chart was drawn from; ``columns`` picks the
     columns shown and downloaded. The table on screen, its toolbar's CSV and the download are
     all the gate's ``table``: suppressed cells are "c" and text is formula-escaped.
+
+    Returns the text it drew (title, summary, captions), for the page's glossary.
     """
     if not isinstance(table, disclosure.Gated):
         table = gate(table, count_cols, derived, totals=totals)
     shown = table.table
     if columns is not None:
         shown = shown[[c for c in columns if c in shown.columns]]
-    st.plotly_chart(fig, width="stretch", key=f"chart-{key}", config={"displaylogo": False})
+    title = charts.style.chart_title(fig)
+    summary = f"Chart summary: {summary or charts.style.chart_summary(fig)}"
+    st.html(_CHART_CSS)
+    if title:
+        st.markdown(f"**{_escape_markdown(title)}**")
+    st.caption(summary)
+    st.plotly_chart(
+        charts.style.screen_figure(fig), width="stretch", key=f"chart-{key}", config=PLOTLY_CONFIG
+    )
     if caption:
         st.caption(caption)
     threshold = config.suppression_threshold()
-    with st.expander("Data behind this chart (table and CSV download)"):
+    with st.expander("Chart data: table and CSV download"):
         st.dataframe(_as_cells(shown), hide_index=True, width="stretch")
         st.download_button(
             "Download CSV",
@@ -206,11 +236,32 @@ def chart_block(
             key=f"download-{key}",
             icon=":material/download:",
         )
-        st.caption(
+        privacy = (
             f"Counts from 1 to {threshold} are shown as “c” (and rates made from them are "
             "suppressed, and where a total sits beside its parts, the next smallest part too) "
             "to protect children's privacy."
         )
+        st.caption(privacy)
+    return [title, summary, caption, privacy]
+
+
+def _escape_markdown(text: str) -> str:
+    """``text`` with Markdown's emphasis and link characters escaped, to show as written."""
+    for char in "\\*_[]`<>$":
+        text = text.replace(char, "\\" + char)
+    return text
+
+
+def glossary_expander(terms: Iterable[glossary.Term], label: str = "What these terms mean") -> None:
+    """The terms a page uses, each with its plain-English definition, in one expander.
+
+    Give it :func:`pipelines.present.glossary.page_terms` for the page (its fixed terms and
+    those found in what it drew). Nothing is drawn for no terms.
+    """
+    lines = glossary.glossary_lines(terms)
+    if lines:
+        with st.expander(label, icon=":material/menu_book:"):
+            st.markdown("\n".join(f"- {line}" for line in lines))
 
 
 def safe_table(frame: pd.DataFrame, **options) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import data
-from dashboard.views.common import empty_state, headed_table, header, safe_table
+from dashboard.views.common import empty_state, glossary_expander, headed_table, header, safe_table
 from pipelines.contracts import contracts_markdown
-from pipelines.measures import MEASURES
+from pipelines.present import data_tables as tables
+from pipelines.present import glossary
 
 #: The DfE revisions table: what changed (measure, year, council) and the two releases' figures.
 DFE_REVISION_COLUMNS = [
@@ -26,6 +27,18 @@ DFE_REVISION_COLUMNS = [
     "earlier_null_reason",
     "later_null_reason",
 ]
+
+#: Counts in the coverage table, with thousands separators (they stay numbers, so they sort).
+COUNT_COLUMNS = {
+    column: st.column_config.NumberColumn(label, format="localized", width=width)
+    for column, label, width in (
+        ("periods", "Periods", 58),
+        ("units", "Units", 48),
+        ("age_bands", "Age bands", 72),
+        ("values_present", "Values", 64),
+        ("suppressed", "Suppressed", 80),
+    )
+}
 
 header(
     "Data quality & methods",
@@ -62,10 +75,18 @@ with tabs[0]:
         "Load outcome extracts on the **Upload** page.",
     )
     if coverage is not None:
-        coverage = coverage.assign(
-            measure=coverage["measure"].map(lambda m: MEASURES[m].label if m in MEASURES else m)
+        headed_table(
+            tables.coverage_table(coverage, tables.area_names(data.areas())),
+            area_code=st.column_config.TextColumn("Area code", width=84),
+            area_name=st.column_config.TextColumn("Area", width=90),
+            measure=st.column_config.TextColumn("Measure", width=200),
+            # one date style on screen: "30 June 2026"
+            first_period=st.column_config.DateColumn(
+                "First period", format="D MMMM YYYY", width=106
+            ),
+            last_period=st.column_config.DateColumn("Last period", format="D MMMM YYYY", width=106),
+            **COUNT_COLUMNS,
         )
-        headed_table(coverage)
 
 with tabs[1]:
     suppressed = _shown_or_empty(
@@ -102,7 +123,20 @@ with tabs[2]:
             f"{counts.get('error', 0):,} error(s) and {counts.get('warning', 0):,} warning(s) "
             "from past uploads, newest upload first."
         )
-        headed_table(issues)
+        headed_table(
+            tables.upload_issues_table(issues),
+            upload_id=st.column_config.NumberColumn("Upload", width=52),
+            file_name=st.column_config.TextColumn("File", width=110),
+            severity=st.column_config.TextColumn("Severity", width=64),
+            row_number=st.column_config.NumberColumn("Row", width=40),
+            column_name=st.column_config.TextColumn("Column", width=100),
+            unit=st.column_config.TextColumn("Unit", width=80),
+            age_band=st.column_config.TextColumn("Age band", width=64),
+            period=st.column_config.TextColumn("Period", width=150),
+            message=st.column_config.TextColumn("Problem", width=250),
+            hint=st.column_config.TextColumn("How to fix", width=200),
+            rule=st.column_config.TextColumn("Rule", width=200),
+        )
 
 with tabs[3]:
     revisions = _shown_or_empty(
@@ -201,3 +235,6 @@ tables and downloads. Downloads also neutralise cells that a spreadsheet would r
 formula.
 """
     )
+
+# -- the terms this page uses, in plain English -------------------------------------------------
+glossary_expander(glossary.page_terms("quality", []))

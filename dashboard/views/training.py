@@ -6,18 +6,36 @@ import streamlit as st
 
 from dashboard import data
 from dashboard.state import UNIT_ALL, period_label
-from dashboard.views.common import chart_block, choose_series, empty_state, in_range, open_page
+from dashboard.views.common import (
+    chart_block,
+    choose_series,
+    empty_state,
+    glossary_expander,
+    in_range,
+    open_page,
+)
 from pipelines.measures import MEASURES
-from pipelines.present import charts
+from pipelines.present import charts, glossary
 from pipelines.present.charts import tables as gates
+from pipelines.present.charts.training import training_caption
 
 ctx = open_page(
     "Training",
     "How many of the staff in scope have been trained in Restorative Practice, across "
     "children's social care and the partner agencies, and did units that trained more staff "
     "see a bigger change?",
+    caption=False,  # the sidebar's measure is not what this page counts: its own line below
 )
 f = ctx.filters
+st.caption(
+    training_caption(
+        ctx.area_name,
+        ctx.unit_label,
+        MEASURES[f.measure].label.lower(),
+        period_label(f.start, "quarter") if f.start else None,
+        period_label(f.end, "quarter") if f.end else None,
+    )
+)
 
 options = data.training_options(f.area)
 if not options["unit"]:
@@ -147,7 +165,8 @@ st.caption(
     "unit: its training coverage against the change in its rate from before to after its "
     "rollout."
 )
-dose = data.dose_response_analysis(f.area, outcome)
+gated_dose = data.gated_dose_response(f.area, outcome)
+dose = gated_dose.dose
 result = dose.result
 if result is None:
     empty_state(
@@ -161,7 +180,7 @@ if result is None:
         icon=":material/block:",
     )
 else:
-    points = result.points.assign(change=result.points["change"] * 100)
+    points = gated_dose.points.assign(change=gated_dose.points["change"] * 100)
     fig = charts.dose_response_chart(
         points,
         rho=result.rho,
@@ -172,15 +191,19 @@ else:
     )
     chart_block(
         fig,
-        dose.table,
+        gated_dose.table,
         key="dose-response",
         file_name=f"{ctx.area_name} dose response {outcome}",
         caption=f"Spearman's ρ = {result.rho:.2f} (95% CI {result.ci_lower:.2f} to "
         f"{result.ci_upper:.2f}, {result.n} units). The change compares the {dose.window} "
         "quarters after each unit's start with the quarters before, as a percentage of the "
-        "earlier rate. With so few units this is a hint, not proof.",
+        "earlier rate. With so few units this is a hint, not proof."
+        + (f" {gated_dose.caption}" if gated_dose.caption else ""),
     )
     for finding in dose.findings:
         st.markdown(f"- {finding.text}")
     for warning in result.warnings:
         st.caption(f"⚠ {warning}")
+
+# -- the terms this page uses, in plain English -------------------------------------------------
+glossary_expander(glossary.page_terms("training", [fd.text for fd in dose.findings]))

@@ -10,6 +10,7 @@ from dashboard.views.upload_returns import demo_notice, render_returns_tab
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, template_csv
 from pipelines.load.dfe import recognised_tables_text
 from pipelines.load.ingest import not_ready_message
+from pipelines.present.data_tables import upload_history_table, validation_report_table
 
 STATUS = {
     "valid": (":material/check_circle:", "Ready to load"),
@@ -19,6 +20,41 @@ STATUS = {
     ),
     "refused": (":material/cancel:", "Refused: fix the errors below and upload it again"),
     "loaded": (":material/check_circle:", "Loaded"),
+}
+
+#: The validation report's columns: the long texts wide, the short ones narrow, so "How to
+#: fix" is not cut off at 1366 px (the full text is also in each cell's tooltip).
+ISSUE_COLUMNS = {
+    "severity": st.column_config.TextColumn("Severity", width=64),
+    "row": st.column_config.NumberColumn("Row", width=40),
+    "column": st.column_config.TextColumn("Column", width=96),
+    "value": st.column_config.TextColumn("Value", width=46),
+    "unit": st.column_config.TextColumn("Unit", width=72),
+    "age_band": st.column_config.TextColumn("Age band", width=64),
+    "period": st.column_config.TextColumn("Period", width=170),
+    "problem": st.column_config.TextColumn("Problem", width=190),
+    "how to fix": st.column_config.TextColumn("How to fix", width=156),
+}
+#: The upload history: widths in pixels that add up to the 900 px the main column has at
+#: 1366 px, so every column (to "Revised" and beyond) shows without scrolling.
+HISTORY_COLUMNS = {
+    "upload_id": st.column_config.NumberColumn("Upload", width=58),
+    "uploaded_at": st.column_config.DatetimeColumn("When", format="D MMMM YYYY, HH:mm", width=150),
+    "file_name": st.column_config.TextColumn("File", width=148),
+    "dataset": st.column_config.TextColumn("Dataset", width=104),
+    "outcome": st.column_config.TextColumn("Outcome", width=66),
+    **{
+        name: st.column_config.NumberColumn(label, format="localized", width=width)
+        for name, label, width in (
+            ("n_rows", "Rows", 50),
+            ("n_added", "Added", 54),
+            ("n_revised", "Revised", 60),
+            ("n_warnings", "Warnings", 68),
+            ("n_errors", "Errors", 50),
+        )
+    },
+    "user_name": st.column_config.TextColumn("By", width=62),
+    "source": st.column_config.TextColumn("From", width=62),
 }
 
 header(
@@ -100,10 +136,11 @@ with extracts_tab:
                         "them). Rows are numbered as in Excel, with the header as row 1."
                     )
                     safe_table(
-                        check.issues,
+                        validation_report_table(check.issues),
                         hide_index=True,
                         width="stretch",
                         key=f"issues-{generation}-{upload.name}",
+                        column_config=ISSUE_COLUMNS,
                     )
                 if check.preview is not None and not check.preview.empty:
                     with st.expander(
@@ -222,8 +259,7 @@ else:
     else:
         # Everything the audit log holds, less what is long or internal: the unchanged-row count
         # (in each upload's summary), the SHA-256 fingerprint and the message (`rp-impact uploads`).
-        shown = history.drop(columns=["n_unchanged", "sha256", "message"])
-        headed_table(shown, key="upload-history")
+        headed_table(upload_history_table(history), key="upload-history", **HISTORY_COLUMNS)
         st.caption(
             f"{len(history):,} upload(s), newest first. Each is recorded with the file's "
             "SHA-256 fingerprint (see `rp-impact uploads`)."

@@ -26,24 +26,30 @@ def verdict_block(
     note: str = "",
     plan_line: str = "",
     heading: str = "The verdict",
-) -> None:
-    """The verdicts as boxed sentences with their grade, the working behind each, the plan line."""
+) -> list[str]:
+    """The verdicts as boxed sentences with their grade, the working behind each, the plan line.
+
+    Returns the text it drew (for the page's glossary, :func:`pipelines.present.glossary`).
+    """
     st.subheader(heading)
     st.caption(VERDICT_INTRO)
+    said = [heading, VERDICT_INTRO]
     if not verdicts:
-        empty_state(
-            "No verdict yet",
-            note or NO_VERDICT,
-            "Load outcomes by locality and the rollout dates on the **Upload** page.",
-        )
+        what = "Load outcomes by locality and the rollout dates on the **Upload** page."
+        empty_state("No verdict yet", note or NO_VERDICT, what)
+        said += [note or NO_VERDICT, what]
     for view in verdict_views(tuple(verdicts)):
         with st.container(border=True):
             st.markdown(f"**{view.title}.** {view.sentence}")
             st.markdown(f"*{view.grade_label}: {view.grade_meaning}*")
             with st.expander("How this was worked out"):
                 st.markdown("\n".join(f"- {line}" for line in view.details + view.caveats))
+        said += [view.title, view.sentence, view.grade_label, view.grade_meaning]
+        said += [*view.details, *view.caveats]
     if plan_line:
         st.caption(plan_line)
+        said.append(plan_line)
+    return said
 
 
 def measure_verdict(ctx: Context, *, supporting: str, heading: str = "Supporting views") -> None:

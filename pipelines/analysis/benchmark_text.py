@@ -96,15 +96,47 @@ def context_sentence(
     )
 
 
+#: England has 153 councils with children's services (DfE, 2024); a year's ranking pool of at
+#: least this many is "councils in England". A smaller pool (a sample, or imported files that
+#: cover a region) is only the councils in this comparison, and is never called England.
+ENGLAND_POOL_MIN = 140
+
+
+def rank_pool_words(n: int) -> str:
+    """Who a rank among all councils is out of: "151 councils in England" for a full year of
+    DfE figures, "the 11 councils in this comparison" for fewer (the imported files)."""
+    n = int(n)
+    if n >= ENGLAND_POOL_MIN:
+        return f"{n} councils in England"
+    return f"the {n} council{'s' if n != 1 else ''} in this comparison"
+
+
+def rank_heading(ranks: pd.DataFrame) -> str:
+    """The label over the rank among all councils: "Among all councils in England", or
+    "Among the 11 councils in this comparison" when the imported files hold fewer."""
+    pool = ranks.loc[ranks["scope"] == "all councils", "n"] if len(ranks) else pd.Series()
+    if pool.empty or int(pool.iloc[0]) >= ENGLAND_POOL_MIN:
+        return "Among all councils in England"
+    return f"Among {rank_pool_words(int(pool.iloc[0]))}"
+
+
+def rank_figure(ranks: pd.DataFrame, scope: str) -> str:
+    """A rank as a tile shows it, under :func:`rank_heading`: "5th lowest of 11"; "No figure"
+    when the council has none that year (or the scope is not in ``ranks``)."""
+    rows = ranks[ranks["scope"] == scope] if len(ranks) else ranks
+    if rows.empty or pd.isna(rows["rank"].iloc[0]):
+        return "No figure"
+    return f"{ordinal(int(rows['rank'].iloc[0]))} lowest of {int(rows['n'].iloc[0])}"
+
+
 def rank_sentences(ranks: pd.DataFrame, figure_word: str) -> dict[str, str]:
     out = {}
     for row in ranks.itertuples():
         if row.rank is None or pd.isna(row.rank):
             out[row.scope] = f"No figure that year (of {row.n})"
         else:
-            out[row.scope] = (
-                f"{ordinal(int(row.rank))} lowest of {int(row.n)} (1 = lowest {figure_word})"
-            )
+            of = rank_pool_words(row.n) if row.scope == "all councils" else str(int(row.n))
+            out[row.scope] = f"{ordinal(int(row.rank))} lowest of {of} (1 = lowest {figure_word})"
     return out
 
 

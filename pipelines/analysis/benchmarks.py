@@ -402,7 +402,7 @@ def benchmark_analysis(
         findings.insert(
             1 if context_line else 0,
             f"In {fy_label(latest_year)} {name} was "
-            f"{rank_text['all councils'].split(' (')[0]} councils in England and "
+            f"{rank_text['all councils'].split(' (')[0]} and "
             f"{rank_text.get('statistical neighbours', '').split(' (')[0]} among itself and "
             f"its statistical neighbours (1 = lowest {figure_word}).",
         )

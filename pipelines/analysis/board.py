@@ -21,7 +21,12 @@ from pipelines.analysis.calibrated import calibration_key, graded_by_calibration
 from pipelines.analysis.cohorts import cohort_analysis
 from pipelines.analysis.common import attempt, read_once
 from pipelines.analysis.cost import cost_avoidance_analysis
-from pipelines.analysis.headlines import Headline, annual_headlines, headlines
+from pipelines.analysis.headlines import (
+    ANNUAL_HEADLINE_MEASURES,
+    Headline,
+    annual_headlines,
+    headlines,
+)
 from pipelines.analysis.plan import load_plan, plan_history
 from pipelines.analysis.training import dose_response_analysis
 from pipelines.analysis.trend import trend_analysis
@@ -321,3 +326,70 @@ def _coverage_finding(training: Headline) -> Finding | None:
         confidence_reason=reason,
         **common,
     )
+
+
+@dataclass(frozen=True)
+class BoardContext:
+    """The board's comparison with England, the region and the statistical neighbours, from
+    DfE's published figures, each labelled with its year.
+
+    ``lines``: (sentence, source) per measure, as the Benchmarks page words them;
+    ``tiles``: tile key ("cla_rate", "cpp_rate") -> the line under that tile, which names the
+    year and source ("England 2025-26 (DfE): 68 per 10,000 ..."), so a tile for a later
+    quarter never sits beside an unlabelled annual figure; ``year``: the latest published
+    year ("2025-26"), or "" without DfE data.
+    """
+
+    lines: tuple[tuple[str, str], ...] = ()
+    tiles: dict[str, str] | None = None
+    year: str = ""
+
+
+def _tile_comparison(bench) -> str | None:
+    """ "England 2025-26 (DfE, 31 March 2026): 68 per 10,000; region 69; statistical
+    neighbours' median 72; Northmoor 72." for the latest year the council has a figure."""
+    table = bench.table.dropna(subset=["council"])
+    if table.empty:
+        return None
+    row = table.iloc[-1]
+    decimals = bench.decimals
+
+    def figure(value) -> str | None:
+        return None if value is None or value != value else f"{value:,.{decimals}f}"
+
+    england = figure(row.get("england"))
+    if england is None:
+        return None
+    unit = f" {bench.unit}" if bench.unit != "%" else "%"
+    parts = [f"England {row['year']} (DfE, 31 March {int(row['time_period'])}): {england}{unit}"]
+    for label, column in (
+        ("region", "region"),
+        ("statistical neighbours' median", "neighbours_median"),
+    ):
+        value = figure(row.get(column))
+        if value is not None:
+            parts.append(f"{label} {value}")
+    parts.append(f"{bench.area_name} {figure(row['council'])} in the same year")
+    return "; ".join(parts) + "."
+
+
+def board_context(wh: Warehouse, area_code: str) -> BoardContext:
+    """:class:`BoardContext` for the area: empty when DfE publishes nothing for it."""
+    if benchmark_council_code(wh, area_code) is None:
+        return BoardContext(tiles={})
+    lines: list[tuple[str, str]] = []
+    tiles: dict[str, str] = {}
+    year = ""
+    keys = {measure: key for key, measure, _label in ANNUAL_HEADLINE_MEASURES}
+    for measure, _short in BOARD_CONTEXT_MEASURES:
+        try:
+            bench = benchmark_analysis(wh, area_code, measure, synthetic=False)
+        except KeyError:
+            continue
+        if bench.context_line:
+            lines.append((bench.context_line, bench.source))
+        line = _tile_comparison(bench)
+        if line and measure in keys:
+            tiles[keys[measure]] = line
+            year = year or str(bench.table.dropna(subset=["council"])["year"].iloc[-1])
+    return BoardContext(tuple(lines), tiles, year)

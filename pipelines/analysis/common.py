@@ -23,7 +23,7 @@ import pandas as pd
 
 from pipelines import marts
 from pipelines.measures import UNIT_ALL, Measure, check_grain, measure
-from pipelines.present.wording import is_missing
+from pipelines.present.wording import is_missing, long_date
 from pipelines.stats.errors import StatsInputError
 from pipelines.store.warehouse import Warehouse
 
@@ -95,11 +95,11 @@ def _last_upload(wh: Warehouse, dataset: str) -> dt.date | None:
 def source_line(wh: Warehouse, frame: pd.DataFrame | None = None, dataset: str = "outcomes") -> str:
     """The source line for a chart: dataset, last upload date and population years.
 
-    Example: "Source: outcomes extracts (last upload 2026-11-21); rates per 10,000 children
+    Example: "Source: outcomes extracts (last upload 21 November 2026); rates per 10,000 children
     aged 0–17, mid-year population 2015–2025".
     """
     last = _last_upload(wh, dataset)
-    upload = f"last upload {last.isoformat()}" if last else "no upload recorded"
+    upload = f"last upload {long_date(last)}" if last else "no upload recorded"
     if dataset == "training":
         return (
             f"Source: training extracts ({upload}); staff trained (cumulative) over staff in "

@@ -81,7 +81,12 @@ def _comparison(wh, area_code, measure, by, grain, unit, age_band) -> Comparison
     present_series = set(frame["series"])
     order = [s for s in order if s in present_series]
     cols = ["series", "period_end", *RATE_COLUMNS, "index", "small_count", "wave", "start_date"]
-    frame = frame[cols].copy()
+    # Rows in the series' order (the contract's age-band order, or the whole area then the
+    # waves), so charts and tables drawn from the frame never sort "10-15" before "5-9".
+    rank = {name: number for number, name in enumerate(order)}
+    frame = frame.assign(_order=frame["series"].map(rank)).sort_values(
+        ["_order", "period_end"], kind="stable"
+    )[cols]
     frame["series"] = frame["series"].astype(str)
     return Comparison(
         area_code=area_code,
@@ -97,6 +102,14 @@ def _comparison(wh, area_code, measure, by, grain, unit, age_band) -> Comparison
         notes=notes,
         source=source_line(wh, frame),
     )
+
+
+def ordered_age_bands(bands) -> list[str]:
+    """Age bands in the contract's order (`AGE_BAND_ORDER`: All, Under 1, 1-4, 5-9, 10-15,
+    16-17), any band the contract does not list after them by name; never sorted as text."""
+    present = [str(b) for b in dict.fromkeys(bands)]
+    known = [b for b in AGE_BAND_ORDER if b in present]
+    return known + sorted(b for b in present if b not in AGE_BAND_ORDER)
 
 
 def unit_comparison(

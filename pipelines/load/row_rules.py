@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 import unicodedata
 
 from pipelines.load.cells import STAGE_TABLE
@@ -40,6 +41,28 @@ def where(area: str, unit: str, age_band: str | None, period: str) -> str:
     if age_band is not None:
         parts.append(f"age band {age_band}")
     return "(" + ", ".join([*parts, period]) + ")"
+
+
+#: A place as :func:`where` writes it, at the end of a message: "(AREA, unit U[, age band B][,
+#: anything else: agency, course, period])" before the final full stop.
+_PLACE_TEXT = re.compile(
+    r" \((?P<area>[^,()]+), unit (?P<unit>[^,()]+)(?:, age band (?P<age_band>[^,()]+))?"
+    r"(?:, (?P<period>[^()]+))?\)(?=\.|$)"
+)
+
+
+def split_place(message: str) -> tuple[str, dict[str, str]]:
+    """The inverse of :func:`where` for a table: the message without its place, and the place
+    (``area``, ``unit``, ``age_band``, ``period``; "" where absent), so a table can show the
+    unit, age band and period in columns of their own, first, where a narrow column that
+    cuts the message short still shows them."""
+    empty = {"area": "", "unit": "", "age_band": "", "period": ""}
+    places = list(_PLACE_TEXT.finditer(message or ""))
+    found = places[-1] if places else None  # the last place in the message is the row's
+    if found is None:
+        return message, empty
+    place = {key: (value or "") for key, value in found.groupdict().items()}
+    return (message[: found.start()] + message[found.end() :]).strip(), place
 
 
 def _months_between(earlier: dt.date, later: dt.date) -> int:

@@ -25,8 +25,11 @@ they exist to prevent.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from decimal import ROUND_HALF_UP, Decimal
+
+import pandas as pd
 
 #: Below this (in percentage points of change) a rounded change is "about the same".
 _ZERO = 0.5
@@ -240,3 +243,33 @@ def money_words(pounds: float) -> str:
         text = f"{millions:.1f}".removesuffix(".0") if abs(millions) < 10 else f"{millions:.0f}"
         return f"£{text} million"
     return f"£{rounded:,.0f}"
+
+
+def date_words(value) -> str:
+    """The one date style people read on screen: 2026-12-01 -> "1 December 2026" (no leading
+    zero, the month in full); a datetime loses its time; missing -> "–". ISO dates are for
+    CSV downloads only."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–"
+    stamp = pd.Timestamp(value)
+    return f"{stamp.day} {stamp:%B %Y}"
+
+
+def date_columns_as_words(frame, columns=None):
+    """A copy of ``frame`` with its date columns (``columns``, else every datetime or date
+    column) written as :func:`date_words`, for a table shown to people (not for a download)."""
+    out = frame.copy()
+    if columns is None:
+        columns = [
+            c
+            for c in out.columns
+            if pd.api.types.is_datetime64_any_dtype(out[c])
+            or (
+                out[c].dtype == object
+                and len(out[c].dropna())
+                and all(isinstance(v, dt.date) for v in out[c].dropna())
+            )
+        ]
+    for column in columns:
+        out[column] = out[column].map(date_words)
+    return out

@@ -13,7 +13,7 @@ import pandas as pd
 
 # Numbers are formatted in one place; ``pct`` is re-exported for the callers that word dates
 # and percentages together.
-from pipelines.present.numbers import pct, signed_number, signed_percent
+from pipelines.present.numbers import date_words, pct, signed_number, signed_percent
 
 __all__ = [
     "CONFIDENCE_LABEL",
@@ -81,11 +81,9 @@ def plural(n: int, word: str) -> str:
 
 
 def long_date(value: Any) -> str:
-    """2026-12-01 -> '1 December 2026'; missing -> '–'."""
-    if is_missing(value):
-        return "–"
-    stamp = pd.Timestamp(value)
-    return f"{stamp.day} {stamp:%B %Y}"
+    """2026-12-01 -> '1 December 2026'; missing -> '–' (the one date style:
+    :func:`pipelines.present.numbers.date_words`)."""
+    return "–" if is_missing(value) else date_words(value)
 
 
 def month_label(value: Any) -> str:

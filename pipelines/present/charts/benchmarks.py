@@ -192,7 +192,7 @@ def synth_gap_chart(
         cols=1,
         shared_xaxes=True,
         row_heights=[0.58, 0.42],
-        vertical_spacing=0.1,
+        vertical_spacing=0.16,  # the lower panel's title clear of the upper panel's axis
         subplot_titles=[f"{council_name} and its synthetic comparison", "Gap (actual - synthetic)"],
     )
     for column, name, line, symbol, size in (
@@ -209,7 +209,15 @@ def synth_gap_chart(
     fig.update_yaxes(title_text=y_title, row=1, col=1, rangemode="tozero")
     fig.update_yaxes(title_text="Gap", row=2, col=1, zeroline=False)
     fig.update_annotations(font={"family": FONT})
-    fig = finish(fig, title, source, height=600)
+    titles = {f"{council_name} and its synthetic comparison", "Gap (actual - synthetic)"}
+    fig.for_each_annotation(  # the panel titles (not the rollout label) left-aligned, clear
+        lambda note: (
+            note.update(x=0, xanchor="left", yshift=4, font={"size": 13, "color": "#0B0C0C"})
+            if note.text in titles
+            else None
+        )
+    )
+    fig = finish(fig, title, source, height=640)
     fig.update_layout(margin={"t": fig.layout.margin.t + 24})  # room for the panel titles
     return fig
 

@@ -22,6 +22,7 @@ from pipelines.present.charts.style import (
     DARK_GREY,
     DARK_PINK,
     FONT,
+    LIGHT_GREY,
     PALETTE,
     X_AXIS_STYLE,
     Y_AXIS_STYLE,
@@ -32,7 +33,7 @@ from pipelines.present.charts.style import (
     new_figure,
     numbered_line,
 )
-from pipelines.present.charts.timeseries import PERIOD_ENDING
+from pipelines.present.charts.timeseries import financial_year_ticks
 
 
 @functools.lru_cache(maxsize=32)
@@ -84,12 +85,7 @@ def small_multiples(
     names = list(dict.fromkeys(frame[series_col].tolist()))
     columns = max(1, min(columns, len(names) or 1))
     rows = max(1, math.ceil(len(names) / columns))
-    # plotly needs vertical spacing <= 1 / (rows - 1): many panels get proportionally less.
-    spacing = (0.12 if rows > 1 else 0.1) if rows <= 6 else round(0.6 / (rows - 1), 6)
-    layout = json.loads(_grid_layout(rows, columns, len(names), spacing))
-    for note in layout.get("annotations", []):
-        note["text"] = str(names[int(note["text"])])
-        note["font"] = {**note.get("font", {}), "size": 13, "family": FONT}
+    layout = _titled_grid(names, rows, columns)
     traces: list[dict] = []
     shapes: list[dict] = []
     parts = dict(tuple(frame.groupby(series_col, sort=False)))
@@ -103,6 +99,8 @@ def small_multiples(
         has_band = lower_col and upper_col and lower_col in part and upper_col in part
         band = (lower_col, upper_col) if has_band else None
         traces += _panel_traces(number, name, part, refs, date_col, value_col, band)
+        if number == 0:
+            traces.append(_legend_key("Rate", {"color": DARK_BLUE, "width": 2}, "rate"))
         start = _panel_rollout(part, rollout_col, rollout_date)
         if start is not None:  # as fig.add_vline(row=, col=) draws it, across the panel's height
             shapes.append(_panel_rollout_line(start, refs))
@@ -110,18 +108,59 @@ def small_multiples(
         layout["shapes"] = shapes
         # One legend entry explains the dashed lines in every panel.
         traces.append(
-            {
-                "type": "scatter",
-                "x": [None],
-                "y": [None],
-                "mode": "lines",
-                "line": {"color": DARK_PINK, "dash": "dash", "width": 2},
-                "name": "Rollout starts (dashed line)",
-            }
+            _legend_key(
+                "Rollout starts (dashed line)", {"color": DARK_PINK, "dash": "dash", "width": 2}
+            )
         )
     _style_grid_axes(layout, rows, columns, y_title, _panel_span(frame, date_col, x_range))
     fig = go.Figure(data=traces, layout=layout)
-    return finish(fig, title, source, height=220 + 190 * rows)
+    return _finish_grid(fig, title, source, rows, frame[date_col])
+
+
+#: Pixels of a small-multiples grid: each row of panels, the gap between rows (room for the
+#: x tick labels of the row above and the panel title below them), and the room a first-row
+#: title needs above the panels, so no title meets an axis or the legend.
+PANEL_PX, GAP_PX, TITLE_ROOM_PX = 170, 74, 40
+
+
+def _grid_height(rows: int) -> int:
+    return 230 + PANEL_PX * rows + GAP_PX * (rows - 1)
+
+
+def _titled_grid(names: list, rows: int, columns: int) -> dict:
+    """The grid's layout with each panel titled by its series: left-aligned over the panel on
+    a white ground (a rollout line never runs through it), with a fixed pixel gap between
+    rows, so a title never collides with the tick labels of the panel above."""
+    plot_px = PANEL_PX * rows + GAP_PX * (rows - 1)
+    spacing = round(GAP_PX / plot_px, 6) if rows > 1 else 0.1
+    layout = json.loads(_grid_layout(rows, columns, len(names), spacing))
+    for note in layout.get("annotations", []):
+        number = int(note["text"])
+        axis = layout[f"xaxis{number + 1 if number else ''}"]
+        note.update(
+            text=str(names[number]),
+            x=axis["domain"][0],
+            xanchor="left",
+            yshift=4,
+            bgcolor="#FFFFFF",
+            font={
+                **note.get("font", {}),
+                "size": 13,
+                "family": FONT,
+                "color": "#0B0C0C",
+                "weight": "bold",
+            },
+            name="panel-title",
+        )
+    return layout
+
+
+def _finish_grid(fig: go.Figure, title: str, source: str, rows: int, dates) -> go.Figure:
+    """`finish` for a grid, with room above the first row's titles (the legend wraps onto two
+    lines on a phone) and financial-year ticks at that grain."""
+    fig = finish(fig, title, source, height=_grid_height(rows) + TITLE_ROOM_PX)
+    fig.update_layout(margin={"t": fig.layout.margin.t + TITLE_ROOM_PX})
+    return financial_year_ticks(fig, dates)
 
 
 def _panel_traces(
@@ -153,9 +192,9 @@ def _panel_traces(
             "x": part[date_col],
             "y": part[value_col],
             "mode": "lines",
-            "name": "Rate",
+            "name": str(name),  # the text alternative names each panel's series
             "legendgroup": "rate",
-            "showlegend": number == 0,
+            "showlegend": False,  # one legend entry, `_legend_key("Rate", ...)`
             "line": {"color": DARK_BLUE, "width": 2},
             "hovertemplate": f"{name}<br>%{{x|%b %Y}}: %{{y:.1f}}<extra></extra>",
             **refs,
@@ -235,30 +274,108 @@ def indexed_chart(
     rollout_date=None,
     base_label: str = "100 = the year before rollout",
     x_range=None,
+    columns: int = 3,
 ) -> go.Figure:
-    """Every series indexed to 100 at a base, on one chart (line dash and colour per series).
+    """Every series indexed to 100 at a base, as highlight-one small multiples: one panel per
+    series, that series drawn bold in dark blue over every other series in light grey, so
+    each line can be read against the rest without a legend of seven near-identical colours.
 
     An index made from a small count (`value` 1 to the threshold) is a gap."""
     frame = disclosure.blank_small(frame, "value", (value_col,))
-    traces = []
-    for number, (name, part) in enumerate(frame.groupby(series_col, sort=False)):
-        part = part.sort_values(date_col)
-        hover = f"{name}<br>%{{x|%b %Y}}: %{{y:.0f}}<extra></extra>"
+    names = list(dict.fromkeys(frame[series_col].tolist()))
+    columns = max(1, min(columns, len(names) or 1))
+    rows = max(1, math.ceil(len(names) / columns))
+    layout = _titled_grid(names, rows, columns)
+    parts = {name: part.sort_values(date_col) for name, part in frame.groupby(series_col)}
+    traces: list[dict] = []
+    shapes: list[dict] = []
+    rollout = as_timestamp(rollout_date) if rollout_date is not None else None
+    for number, name in enumerate(names):
+        panel = number + 1
+        refs = {
+            "xaxis": f"x{panel if panel > 1 else ''}",
+            "yaxis": f"y{panel if panel > 1 else ''}",
+        }
+        for other in names:
+            if other == name:
+                continue
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": parts[other][date_col],
+                    "y": parts[other][value_col],
+                    "mode": "lines",
+                    "name": f"{other} (grey)",
+                    "legendgroup": "others",
+                    "showlegend": False,
+                    "line": {"color": LIGHT_GREY, "width": 1},
+                    "hoverinfo": "skip",
+                    **refs,
+                }
+            )
         traces.append(
-            numbered_line(number, str(name), part[date_col], part[value_col], hover, marker_size=5)
+            {
+                "type": "scatter",
+                "x": parts[name][date_col],
+                "y": parts[name][value_col],
+                "mode": "lines",
+                "name": str(name),
+                "legendgroup": "highlight",
+                "showlegend": False,
+                "line": {"color": DARK_BLUE, "width": 2.5},
+                "hovertemplate": f"{name}<br>%{{x|%b %Y}}: %{{y:.0f}}<extra></extra>",
+                **refs,
+            }
         )
-    fig = new_figure(traces)  # validated once, not trace by trace
-    fig.add_hline(y=100, line_color=DARK_GREY, line_width=1, name="base")
-    return finish(
-        fig,
-        title,
-        source,
-        rollout=rollout_date,
-        rollout_label="First rollout",
-        y_axis={"title_text": f"Index ({base_label})"},
-        x_axis=PERIOD_ENDING,
-        x_range=x_range,
+        shapes.append(_panel_base_line(refs))
+        if rollout is not None:
+            shapes.append(_panel_rollout_line(rollout, refs))
+    traces.append(_legend_key("The panel's own series", {"color": DARK_BLUE, "width": 2.5}))
+    traces.append(_legend_key("The other series", {"color": LIGHT_GREY, "width": 1}))
+    if rollout is not None:
+        traces.append(
+            _legend_key(
+                "First rollout (dashed line)", {"color": DARK_PINK, "dash": "dash", "width": 2}
+            )
+        )
+    layout["shapes"] = shapes
+    _style_grid_axes(
+        layout, rows, columns, f"Index ({base_label})", _panel_span(frame, date_col, x_range)
     )
+    for key, axis in layout.items():
+        if key.startswith("yaxis"):
+            axis["rangemode"] = "normal"  # an index is read against 100, not against zero
+    fig = go.Figure(data=traces, layout=layout)
+    return _finish_grid(fig, title, source, rows, frame[date_col])
+
+
+def _legend_key(name: str, line: dict, group: str | None = None) -> dict:
+    """A legend entry with no data (the text alternative skips it: no hover, no values)."""
+    key = {
+        "type": "scatter",
+        "x": [None],
+        "y": [None],
+        "mode": "lines",
+        "line": line,
+        "name": name,
+        "hoverinfo": "skip",
+    }
+    return {**key, "legendgroup": group} if group else key
+
+
+def _panel_base_line(refs: dict[str, str]) -> dict:
+    """The index's base (100) across one panel."""
+    return {
+        "type": "line",
+        "x0": 0,
+        "x1": 1,
+        "xref": f"{refs['xaxis']} domain",
+        "y0": 100,
+        "y1": 100,
+        "yref": refs["yaxis"],
+        "line": {"color": DARK_GREY, "width": 1},
+        "name": "base",
+    }
 
 
 def event_time_chart(

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 import textwrap
 
+from pipelines.present.numbers import ci_words, signed_number
 from pipelines.present.wording import long_date
 
 TITLE_WIDTH = 40  # characters per title line: fits a 390 px phone screen
@@ -39,6 +40,42 @@ def _icon_text(icon: str, table: dict[str, tuple[str, str]]) -> str:
 def variation_label(icon: str | None) -> str:
     """Plain-English text with a symbol for a Making Data Count variation icon."""
     return _icon_text(icon, VARIATION_TEXT) if icon else "No SPC assessment"
+
+
+def variation_with_change(
+    icon: str | None,
+    change: float | None,
+    lower: float | None,
+    upper: float | None,
+    unit: str = "",
+) -> str:
+    """A tile's SPC line, read beside the change it sits under.
+
+    A special-cause signal is what the SPC rules saw in the points (a point beyond a limit, a
+    run, a trend), not an estimate of change: when the change's 95% interval includes zero
+    (+0.1 points, 95% CI -1.8 to +1.9), the signal is not worded as an improvement or a
+    concern, and the line says the change is within its interval. Otherwise it is
+    :func:`variation_label`.
+    """
+    label = variation_label(icon)
+    spans_zero = (
+        change is not None
+        and lower is not None
+        and upper is not None
+        and all(math.isfinite(float(v)) for v in (change, lower, upper))
+        and float(lower) <= 0 <= float(upper)
+    )
+    if not icon or not icon.startswith("special_cause") or not spans_zero:
+        return label
+    direction = "higher" if icon.endswith("_high") else "lower"
+    symbol = label.split(" ", 1)[0]
+    unit_text = f" {unit}" if unit else ""
+    return (
+        f"{symbol} Special cause variation ({direction}): the SPC rules flag the recent points "
+        f"as unusual, but the change of {signed_number(float(change))}{unit_text} "
+        f"({ci_words(float(lower), float(upper))}) is within the range of chance (its interval "
+        "includes no change), so it is not a clear improvement or concern"
+    )
 
 
 def assurance_label(icon: str | None) -> str:

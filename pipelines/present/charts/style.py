@@ -10,11 +10,14 @@ colour is never the only carrier of meaning (WCAG 2.2, success criterion 1.4.1).
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -397,3 +400,112 @@ def empty_figure(message: str, title: str = "No data to show", source: str = "")
     return finish(
         fig, title, source, x_axis={"visible": False}, y_axis={"visible": False}, height=260
     )
+
+
+# -- on screen: the title as page text, and a one-line text alternative ------------------------
+
+#: Top margin a figure keeps on screen once its title is drawn as page text above it: room for
+#: a legend that wraps onto two rows on a phone.
+SCREEN_TOP = 60
+
+
+def chart_title(fig: go.Figure) -> str:
+    """The chart's title as one line of text (``meta["title"]``, else the plotly title)."""
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    text = meta.get("title") or (fig.layout.title.text or "")
+    return " ".join(str(text).replace("<br>", " ").split())
+
+
+def screen_figure(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` for the dashboard, whose page draws :func:`chart_title` as text above
+    the chart at the full width of the page (it wraps to the screen, where a plotly title is
+    broken into lines of a fixed length).
+
+    The copy keeps its title text (so the figure still names itself) but does not draw it:
+    the page hides plotly's title, and the copy's title is transparent as well, so it never
+    shows twice. The legend moves up into the space the title took.
+    """
+    out = go.Figure(fig)
+    if not chart_title(out):
+        return out
+    old_top = out.layout.margin.t or 0
+    out.update_layout(
+        title_font_color="rgba(0,0,0,0)",
+        margin_t=SCREEN_TOP,
+        height=max(200, (out.layout.height or 460) - max(0, old_top - SCREEN_TOP)),
+    )
+    if out.layout.legend.yref == "container":
+        out.update_layout(legend_y=1 - 4 / out.layout.height)
+    return out
+
+
+def _when(value) -> str | None:
+    """A date on a time axis as "30 June 2026"; None for anything else (a number such as a
+    year or an event time, a category, a "2016-17" label)."""
+    from pipelines.present.wording import long_date
+
+    if isinstance(value, str) and not re.match(r"\d{4}-\d{2}-\d{2}", value):
+        return None
+    if not isinstance(value, str | dt.date | np.datetime64):  # pd.Timestamp is a dt.date
+        return None
+    stamp = pd.to_datetime(value, errors="coerce")
+    return None if pd.isna(stamp) else long_date(stamp)
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.1f}"
+
+
+def chart_summary(fig: go.Figure) -> str:
+    """A one-line text alternative for ``fig``: what kind of chart, what it plots over which
+    span, each series' lowest and highest value, and the rollout line.
+
+    Read from the figure itself, so it says what the chart shows (after disclosure control:
+    a suppressed value is a gap in the figure and is not counted).
+    """
+    traces = [
+        t
+        for t in fig.data
+        if t.type in ("scatter", "scattergl", "bar")
+        and t.hoverinfo != "skip"
+        and t.y is not None
+        and len(t.y)
+    ]
+    if not traces:
+        return f"Chart: {chart_title(fig)}." if chart_title(fig) else "Chart with no data."
+    kind = "Bar chart" if all(t.type == "bar" for t in traces) else "Line chart"
+    y_title = fig.layout.yaxis.title.text or "value"
+    x_title = fig.layout.xaxis.title.text or ""
+
+    def values_of(trace):  # the value axis: x for a horizontal bar chart
+        return trace.x if getattr(trace, "orientation", None) == "h" else trace.y
+
+    def places_of(trace):
+        return trace.y if getattr(trace, "orientation", None) == "h" else trace.x
+
+    xs = list(places_of(traces[0])) if places_of(traces[0]) is not None else []
+    first, last = (_when(xs[0]), _when(xs[-1])) if xs else (None, None)
+    if first and last:
+        span = f" over {len(xs)} points from {first} to {last}"
+    elif xs:
+        span = f" over {len(xs)} points from {xs[0]} to {xs[-1]}"
+        span += f" ({x_title})" if x_title else ""
+    else:
+        span = ""
+    parts = []
+    for trace in traces[:4]:
+        values = pd.to_numeric(pd.Series(list(values_of(trace))), errors="coerce").dropna()
+        if values.empty:
+            continue
+        low, high = _number(values.min()), _number(values.max())
+        spread_ = f"{low}" if low == high else f"from {low} to {high}"
+        parts.append(f"{trace.name or 'values'} {spread_}")
+    more = f" and {len(traces) - 4} more series" if len(traces) > 4 else ""
+    if y_title[:2].istitle():  # "Rate per 10,000" reads "rate per 10,000"; "CLA rate" stays
+        y_title = y_title[0].lower() + y_title[1:]
+    text = f"{kind} of {y_title}{span}" + (": " + "; ".join(parts) if parts else "")
+    text += more + "."
+    rollout = next((s for s in fig.layout.shapes if s.name == "rollout"), None)
+    if rollout is not None and _when(rollout.x0):
+        text += f" A dashed line marks the rollout on {_when(rollout.x0)}."
+    return text

@@ -79,6 +79,34 @@ def add_financial_years(fig: go.Figure, start, end, *, ticks: bool = True) -> go
     return fig
 
 
+#: Most tick labels on a financial-year axis: more would overlap on a phone.
+MAX_YEAR_TICKS = 8
+
+
+def is_financial_year_grain(dates) -> bool:
+    """Whether every date is a 31 March: the periods are financial years (April to March)."""
+    stamps = pd.to_datetime(pd.Series(list(dates)), errors="coerce").dropna()
+    return len(stamps) > 0 and bool(((stamps.dt.month == 3) & (stamps.dt.day == 31)).all())
+
+
+def financial_year_ticks(fig: go.Figure, dates) -> go.Figure:
+    """At the financial-year grain, label every x axis "2016-17", one tick at each year's
+    end (31 March, where its point is drawn), never a mix with calendar years ("2016").
+    Figures whose periods are months or quarters are returned unchanged."""
+    if not is_financial_year_grain(dates):
+        return fig
+    ends = sorted(set(pd.to_datetime(pd.Series(list(dates))).dropna()))
+    step = max(1, -(-len(ends) // MAX_YEAR_TICKS))
+    shown = ends[::-1][::step][::-1]  # always label the latest year
+    fig.update_xaxes(
+        tickmode="array",
+        tickvals=shown,
+        ticktext=[fy_label(end.year) for end in shown],
+        title_text="Financial year (April to March)",
+    )
+    return fig
+
+
 def _finish_rate(
     fig: go.Figure,
     title: str,
@@ -89,8 +117,9 @@ def _finish_rate(
     *,
     x_axis: dict | None = PERIOD_ENDING,
 ) -> go.Figure:
-    """`finish` for a rate or count over time: the y axis from zero, the x axis by period."""
-    return finish(
+    """`finish` for a rate or count over time: the y axis from zero, the x axis by period
+    (financial years labelled "2016-17" at that grain, :func:`financial_year_ticks`)."""
+    fig = finish(
         fig,
         title,
         source,
@@ -99,6 +128,8 @@ def _finish_rate(
         x_axis=x_axis,
         x_range=x_range,
     )
+    dates = [x for trace in fig.data if trace.x is not None for x in trace.x if x is not None]
+    return financial_year_ticks(fig, [d for d in dates if not isinstance(d, int | float | str)])
 
 
 def time_series(
@@ -145,7 +176,7 @@ def time_series(
             name=series_name,
             line={"color": DARK_BLUE, "width": 2.5},
             marker={"symbol": "circle", "size": 6},
-            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>",
+            hovertemplate="%{x|%-d %B %Y}: %{y:.1f}<extra></extra>",
         )
     )
     if target is not None:
@@ -245,7 +276,7 @@ def before_after_chart(
                 mode="markers",
                 marker={"color": color, "symbol": symbol, "size": 9},
                 name=f"{label}: each period",
-                hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>",
+                hovertemplate="%{x|%-d %B %Y}: %{y:.1f}<extra></extra>",
             )
         )
         row = summary[summary["side"] == side]
@@ -326,7 +357,7 @@ def its_chart(
             mode="markers",
             name="Observed",
             marker={"color": DARK_GREY, "symbol": "circle-open", "size": 8, "line": {"width": 2}},
-            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra>Observed</extra>",
+            hovertemplate="%{x|%-d %B %Y}: %{y:.1f}<extra>Observed</extra>",
         )
     )
     for rows, column, name, line, label in (
@@ -346,7 +377,7 @@ def its_chart(
                 mode="lines",
                 name=name,
                 line=line,
-                hovertemplate=f"%{{x|%d %b %Y}}: %{{y:.1f}}<extra>{label}</extra>",
+                hovertemplate=f"%{{x|%-d %B %Y}}: %{{y:.1f}}<extra>{label}</extra>",
             )
         )
     return _finish_rate(fig, title, source, rollout_date, y_title if suffix else "Count", x_range)
@@ -387,7 +418,7 @@ def spc_chart(
             name="Value",
             line={"color": LIGHT_GREY, "width": 2},
             marker={"color": DARK_GREY, "symbol": "circle", "size": 6},
-            hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra></extra>",
+            hovertemplate="%{x|%-d %B %Y}: %{y:.1f}<extra></extra>",
         )
     )
     _add_limits(fig, data)
@@ -397,7 +428,7 @@ def spc_chart(
     icons = [variation_label(variation_icon)]
     if assurance_icon or target is not None:
         icons.append(assurance_label(assurance_icon))
-    return finish(
+    fig = finish(
         fig,
         title,
         source,
@@ -409,6 +440,7 @@ def spc_chart(
         height=520,
         subtitle=" · ".join(icons),
     )
+    return financial_year_ticks(fig, data["date"])
 
 
 def _add_limits(fig: go.Figure, data: pd.DataFrame) -> None:
@@ -463,6 +495,6 @@ def _add_special_causes(fig: go.Figure, data: pd.DataFrame) -> None:
                 text=[letter] * len(part),
                 textposition="top center",
                 textfont={"color": color, "size": 11},
-                hovertemplate="%{x|%d %b %Y}: %{y:.1f}<extra>" + label + "</extra>",
+                hovertemplate="%{x|%-d %B %Y}: %{y:.1f}<extra>" + label + "</extra>",
             )
         )

@@ -67,6 +67,8 @@ def training_coverage_chart(
             )
         )
     fig = new_figure(traces)  # validated once, not trace by trace
+    if group_col:
+        add_end_labels(fig, traces)
     if target is not None:
         add_target(
             fig,
@@ -76,7 +78,7 @@ def training_coverage_chart(
             line_width=2,
             label_name="target-label",
         )
-    return finish(
+    fig = finish(
         fig,
         title,
         source,
@@ -86,6 +88,53 @@ def training_coverage_chart(
         x_axis={"title_text": "Quarter ending"},
         x_range=x_range,
     )
+    if group_col:
+        fig.update_layout(margin={"r": END_LABEL_MARGIN})  # room for the line labels
+    return fig
+
+
+#: Right margin (px) for the names written at the end of each line, and the least distance
+#: (in y units, here percentage points) between two of them so they never overlap.
+END_LABEL_MARGIN, END_LABEL_GAP = 96, 6.0
+MAX_END_LABELS = 8
+
+
+def add_end_labels(fig: go.Figure, traces: list[dict], gap: float = END_LABEL_GAP) -> go.Figure:
+    """Write each line's name at its last point, in the line's colour, so a reader matches
+    lines to names without the legend; labels closer than ``gap`` are pushed apart (a
+    leader-free stack). Beyond :data:`MAX_END_LABELS` lines the legend does the job."""
+    ends = []
+    for trace in traces:
+        color = (trace.get("line") or {}).get("color")
+        if trace.get("fill") or trace.get("showlegend") is False or not color:
+            continue  # an interval band, not a line
+        points = pd.DataFrame({"x": list(trace["x"]), "y": list(trace["y"])}).dropna()
+        if points.empty:
+            continue
+        last = points.iloc[-1]
+        ends.append([float(last["y"]), last["x"], trace["name"], color])
+    if not ends or len(ends) > MAX_END_LABELS:
+        return fig
+    ends.sort(key=lambda e: e[0])
+    placed: list[float] = []
+    for end in ends:
+        y = end[0] if not placed else max(end[0], placed[-1] + gap)
+        placed.append(y)
+    shift = max(0.0, placed[-1] - 100.0)  # keep the stack inside the axis
+    for end, y in zip(ends, placed, strict=True):
+        fig.add_annotation(
+            x=end[1],
+            y=y - shift,
+            # The name in near-black (4.5:1 on white whatever the line's colour), after a
+            # swatch of the line's colour.
+            text=f"<span style='color:{end[3]}'>■</span> {end[2]}",
+            xanchor="left",
+            xshift=8,
+            showarrow=False,
+            font={"size": 12, "color": "#0B0C0C"},
+            name="end-label",
+        )
+    return fig
 
 
 def dose_response_chart(
@@ -129,4 +178,17 @@ def dose_response_chart(
         source,
         x_axis={"title_text": STAFF_TRAINED},
         y_axis={"title_text": y_title},
+    )
+
+
+def training_caption(
+    area_name: str, unit_label: str, outcome_label: str, first: str | None, last: str | None
+) -> str:
+    """The Training page's view line: what its figures are (staff training coverage from the
+    training extracts, by quarter), not the outcome measure chosen in the sidebar, which only
+    the dose-response section uses and is named as such."""
+    span = f" · {first} to {last}" if first and last else ""
+    return (
+        f"{area_name} · {unit_label} · staff trained in Restorative Practice (training "
+        f"extracts, by quarter){span} · dose-response outcome: {outcome_label}"
     )
