@@ -184,8 +184,9 @@ def outcome_rates_view() -> str:
 
 
 def marts() -> list[str]:
-    """The marts over the facts and `mart_outcome_rates` (`sql/marts.sql`)."""
-    return statements("marts.sql")
+    """The marts over the facts and `mart_outcome_rates` (`sql/marts.sql`), and the practice
+    evidence as proportions (`sql/mart_practice.sql`)."""
+    return statements("marts.sql") + statements("mart_practice.sql")
 
 
 def dfe_tables() -> list[str]:
