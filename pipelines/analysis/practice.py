@@ -20,6 +20,7 @@ rollout has no comparison group, so every figure here is "associated with" the r
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,19 +186,14 @@ def _change_row(label: str, wave, start, x0: float, n0: float, x1: float, n1: fl
     return row
 
 
-def change_since_rollout(
-    wh: Warehouse, area_code: str, measure: str, *, respondent: str = UNIT_ALL
-) -> pd.DataFrame:
-    """Each unit's share before its start against from a year after it, then each wave pooled
-    and every unit pooled ("All units"). Columns: ``group, wave, start_date``, the four counts,
-    ``before, after, change, change_lower, change_upper`` (proportions; Newcombe 95%). A unit
-    without a rollout date, or without quarters on both sides, has no change."""
-    rollout = marts.rollout(wh, area_code)
+def change_table(series_by_unit: Mapping[str, pd.DataFrame], rollout: pd.DataFrame) -> pd.DataFrame:
+    """The change since rollout from each unit's quarterly series (pure: the calibration
+    harness calls it on simulated series). `rollout` has ``unit, wave, start_date``."""
     rows, pooled = [], {}
     for _, r in rollout.sort_values(["wave", "unit"]).iterrows():
-        if r["unit"] == UNIT_ALL:
+        series = series_by_unit.get(r["unit"])
+        if r["unit"] == UNIT_ALL or series is None:
             continue
-        series = practice_series(wh, area_code, measure, unit=r["unit"], respondent=respondent)
         counts = _window_counts(series, pd.Timestamp(r["start_date"]).date())
         rows.append(_change_row(r["unit"], int(r["wave"]), r["start_date"], *counts))
         for key in (f"Wave {int(r['wave'])}", "All units"):
@@ -206,6 +202,28 @@ def change_since_rollout(
         wave = int(key.split()[1]) if key.startswith("Wave") else None
         rows.append(_change_row(key, wave, None, *counts))
     return pd.DataFrame(rows)
+
+
+def change_since_rollout(
+    wh: Warehouse, area_code: str, measure: str, *, respondent: str = UNIT_ALL
+) -> pd.DataFrame:
+    """Each unit's share before its start against from a year after it, then each wave pooled
+    and every unit pooled ("All units"). Columns: ``group, wave, start_date``, the four counts,
+    ``before, after, change, change_lower, change_upper`` (proportions; Newcombe 95%). A unit
+    without a rollout date, or without quarters on both sides, has no change."""
+    rollout = marts.rollout(wh, area_code)
+    series = {
+        unit: practice_series(wh, area_code, measure, unit=unit, respondent=respondent)
+        for unit in rollout["unit"]
+        if unit != UNIT_ALL
+    }
+    return change_table(series, rollout)
+
+
+def pooled_latest(series: pd.DataFrame, quarters: int = LATEST_QUARTERS) -> pd.DataFrame:
+    """The latest `quarters` quarters with responses (pure: the harness calls it too)."""
+    series = series.dropna(subset=["trials"])
+    return series[series["trials"] > 0].tail(quarters)
 
 
 @dataclass(frozen=True)
@@ -225,8 +243,7 @@ class LatestFigure:
 
 def latest_figure(wh: Warehouse, area_code: str, measure: PracticeMeasure) -> LatestFigure | None:
     """The measure pooled over the area's latest :data:`LATEST_QUARTERS` quarters."""
-    series = practice_series(wh, area_code, measure.key).dropna(subset=["trials"])
-    series = series[series["trials"] > 0].tail(LATEST_QUARTERS)
+    series = pooled_latest(practice_series(wh, area_code, measure.key))
     if series.empty:
         return None
     x, n = int(series["successes"].sum()), int(series["trials"].sum())
