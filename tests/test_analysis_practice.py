@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from pipelines.analysis import practice as analysis
-from pipelines.load.ingest import ingest_file
 from pipelines.sample import practice as sample_practice
 from pipelines.store.warehouse import Warehouse
 
@@ -13,17 +12,9 @@ AREA = "E06999901"
 
 
 @pytest.fixture(scope="module")
-def practice_wh(sample_warehouse_path, tmp_path_factory):
-    """The sample warehouse with the sample's practice files loaded."""
-    folder = tmp_path_factory.mktemp("practice")
-    target = folder / "warehouse.duckdb"
-    target.write_bytes(sample_warehouse_path.read_bytes())
-    wh = Warehouse(target)
-    frames = sample_practice.as_contract_frames(sample_practice.simulate_practice())
-    for dataset, frame in frames.items():
-        path = folder / f"{dataset}.csv"
-        frame.to_csv(path, index=False)
-        assert ingest_file(wh, path, user="test").outcome == "loaded"
+def practice_wh(sample_warehouse_path):
+    """The sample warehouse, which holds the sample's practice files (read only here)."""
+    wh = Warehouse(sample_warehouse_path)
     yield wh
     wh.close()
 

@@ -298,3 +298,35 @@ def _sorted(frame: pd.DataFrame, keys: list[str], item: str, order: list[str]) -
         .drop(columns="_rank")
         .reset_index(drop=True)
     )
+
+
+def readme_section() -> str:
+    """The sample README's section on the practice evidence and what was planted in it."""
+    rows = [
+        f"| `{key}` | {BASELINE[key]:.0%} | {PLANTED_PRACTICE[key] * 100:+.0f} points |"
+        for key in BASELINE
+    ]
+    return "\n".join(
+        [
+            "## Practice evidence (planted)",
+            "",
+            "`practice_audit.csv`, `family_feedback.csv` and `fgc_outcomes.csv` hold fictional "
+            f"quarterly case-file audits (about {AUDITS_PER_QUARTER:.0f} a quarter per "
+            f"locality, judged against Devon's Five Rs), family feedback (about "
+            f"{RESPONSES_PER_QUARTER:.0f} responses a quarter per locality, "
+            f"{CHILD_RESPONDENT_SHARE:.0%} from children and young people) and Family Group "
+            f"Conferences, from {PRACTICE_START:%-d %B %Y} (`pipelines.sample.practice`, its own "
+            f"random stream, seed {PRACTICE_SEED}). Each quarter's true share is drawn around "
+            f"its expected value (beta, concentration {CONCENTRATION:.0f}), so quarters vary "
+            "more than sampling alone would make them.",
+            "",
+            "Each locality's expected share moves from its baseline by the planted change, "
+            f"ramping in linearly over the {RAMP_MONTHS} months from its own rollout start. FGCs "
+            f"offered also grow by {PLANTED_PRACTICE['fgc_offered']:.0%} at full effect. "
+            "Follow-up at 6 and 12 months is left empty until that time has passed.",
+            "",
+            "| share | before rollout | planted change at full effect |",
+            "|---|---|---|",
+            *rows,
+        ]
+    )
