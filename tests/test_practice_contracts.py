@@ -17,6 +17,7 @@ from pipelines.contracts_practice import (
 )
 from pipelines.load.ingest import ingest_file
 from pipelines.sample import practice
+from pipelines.store.warehouse import Warehouse
 
 AREA = "E06999901"
 
@@ -234,3 +235,27 @@ def test_the_sample_practice_files_load_without_an_error(reference_wh, write_fil
         result = _load(reference_wh, write_file, f"{dataset}.csv", frame.to_csv(index=False))
         assert result.outcome == "loaded", [i.message for i in result.errors][:3]
         assert result.n_added == len(frame)
+
+
+# --- migration 7: a warehouse from before the practice evidence ------------------------------
+
+
+def test_a_warehouse_from_before_the_practice_evidence_gains_its_tables(empty_wh):
+    from pipelines.contracts_practice import PRACTICE_CONTRACTS
+    from pipelines.store.warehouse import schema_version_target
+
+    cur = empty_wh.cursor()
+    for contract in PRACTICE_CONTRACTS:
+        cur.execute(f"DROP TABLE {contract.table}")
+        cur.execute(f"DROP TABLE {contract.history_table}")
+    cur.execute("DELETE FROM meta_schema_version WHERE version >= 7")
+    assert empty_wh.schema_version() == 6
+    path = empty_wh.path
+    empty_wh.close()
+    reopened = Warehouse(path)
+    try:
+        assert reopened.schema_version() == schema_version_target()
+        tables = set(reopened.data_tables())
+        assert {c.table for c in PRACTICE_CONTRACTS} <= tables
+    finally:
+        reopened.close()
