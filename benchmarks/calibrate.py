@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from benchmarks import calibrate_practice as practice
 from benchmarks import calibrate_supporting as supporting
 from pipelines.analysis.plan import DEFAULT_PLAN, AnalysisPlan
 from pipelines.analysis.verdict import CALIBRATION_FILE, verdicts_from_panels
@@ -66,6 +67,7 @@ DIFFERENCE_UNITS = {
     "child-years": ("child-years", 0),
     "rate per 10,000": ("per 10,000 a year", 1),
     "Spearman rho": ("rho", 2),
+    "percentage points": ("points", 1),
 }
 
 
@@ -180,7 +182,7 @@ def _safe(fn: Callable, *args):
 
 #: The harness's parts: the verdicts (with their supporting designs and the controlled
 #: comparison), the Board's supporting estimates across localities, and the "before" rows.
-PARTS = ("verdicts", "supporting", "before")
+PARTS = ("verdicts", "supporting", "before", "practice")
 
 
 def run_replicate(
@@ -431,13 +433,25 @@ LABELS = {
         "supporting",
         "Spearman rho",
     ),
+    "practice_change": (
+        "Practice: change since rollout, all units pooled (year 1 left out; Newcombe), "
+        "in percentage points",
+        "supporting",
+        "percentage points",
+    ),
+    "practice_latest": (
+        "Practice: latest four quarters pooled (Wilson; Board tile), in per cent; "
+        "a change is called when the interval excludes the pre-rollout level",
+        "supporting",
+        "percentage points",
+    ),
 }
 
 
 def _tally(key: str) -> Tally:
-    design = key.split(":")[0]
+    design, subject = key.split(":", 1)  # a practice measure may hold a colon of its own
     label, kind, scale = LABELS[design]
-    return Tally(label=f"{label}: {key.split(':')[1]}", kind=kind, scale=scale)
+    return Tally(label=f"{label}: {subject}", kind=kind, scale=scale)
 
 
 def _mde_effects(mde_percent: Mapping[str, float], planted: SimulatedPanel) -> dict[str, float]:
@@ -462,9 +476,26 @@ def _pair_job(job) -> tuple[dict[str, Tally], dict[str, float | None]]:
     """One replicate with the planted effect and one without (a worker's unit of work)."""
     seed, i, plan, parts = job
     part = _Auto()
-    run_replicate(simulate(seed + i, None), "effect", part, plan, parts)
-    mdes = run_replicate(simulate(seed + 100_000 + i, {}), "none", part, plan, parts)
+    outcome_parts = tuple(p for p in parts if p != "practice")
+    mdes: dict[str, float | None] = {}
+    if outcome_parts:
+        run_replicate(simulate(seed + i, None), "effect", part, plan, outcome_parts)
+        mdes = run_replicate(simulate(seed + 100_000 + i, {}), "none", part, plan, outcome_parts)
+    if "practice" in parts:
+        _practice_rows(seed + i, part)
     return dict(part), mdes
+
+
+def _practice_rows(seed: int, tallies: dict[str, Tally]) -> None:
+    """The practice evidence's change and latest figure, with the planted change and without
+    (:mod:`benchmarks.calibrate_practice`)."""
+    for condition, planted, offset in (("effect", True, 0), ("none", False, 100_000)):
+        for key, (estimate, lower, upper), truth in practice.replicate(seed + offset, planted):
+            called = None
+            if key.startswith("practice_latest:"):
+                baseline = 100 * practice.baseline_of(key)
+                called = not (lower <= baseline <= upper)
+            tallies[key].add(condition, estimate, lower, upper, truth, called=called)
 
 
 def _mde_job(job) -> dict[str, bool]:

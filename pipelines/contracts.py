@@ -2,155 +2,22 @@
 
 Validation (`pipelines.load.validate`), the downloadable templates, the warehouse tables and the
 contract docs (`docs/data-contracts.md`, the dashboard's contract page) are all generated from
-these definitions, so they cannot drift apart.
+these definitions, so they cannot drift apart. The types and shared columns are in
+`pipelines.contract_parts`; the practice evidence's contracts in `pipelines.contracts_practice`.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from typing import Literal
-
+from pipelines import contract_parts as parts
+from pipelines.contract_parts import (  # noqa: F401  (re-exported: callers import them from here)
+    SUPPRESSION_MARKERS,
+    Column,
+    Contract,
+    Rule,
+    normalise_header,
+)
+from pipelines.contracts_practice import PRACTICE_CONTRACTS, PRACTICE_DATASETS
 from pipelines.measures import MEASURES, STOCK_MEASURES, UNIT_ALL
-
-ColumnKind = Literal["date", "area", "text", "count", "year", "wave"]
-Severity = Literal["error", "warning"]
-
-# Markers that mean "suppressed or missing": stored as NULL with the marker as the reason.
-SUPPRESSION_MARKERS = (
-    "c",
-    "x",
-    "z",
-    "u",
-    "k",
-    "low",
-    ":",
-    "*",
-    "<5",
-    "[c]",
-    "[x]",
-    "[z]",
-    "[u]",
-    "[k]",
-    "[low]",
-    "",
-)
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    kind: ColumnKind
-    description: str
-    required: bool = False
-    aliases: tuple[str, ...] = ()
-    default: str | None = None
-    example: str = ""
-    #: Where the definition comes from (the docs show it after the description).
-    source: str = ""
-
-    @property
-    def sql_type(self) -> str:
-        return {
-            "date": "DATE",
-            "area": "VARCHAR",
-            "text": "VARCHAR",
-            "count": "BIGINT",
-            "year": "INTEGER",
-            "wave": "INTEGER",
-        }[self.kind]
-
-
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    severity: Severity
-    description: str
-
-
-@dataclass(frozen=True)
-class Contract:
-    dataset: str
-    title: str
-    description: str
-    columns: tuple[Column, ...]
-    key: tuple[str, ...]
-    rules: tuple[Rule, ...]
-    min_value_columns: int = 0
-    value_columns: tuple[str, ...] = field(default=())
-
-    @property
-    def table(self) -> str:
-        return f"fct_{self.dataset}"
-
-    @property
-    def history_table(self) -> str:
-        return f"hist_{self.dataset}"
-
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.columns)
-
-    @property
-    def nullable_value_columns(self) -> tuple[str, ...]:
-        """Value columns that may hold a suppression marker (stored as NULL plus a reason)."""
-        return tuple(c.name for c in self.columns if c.kind == "count" and c.name not in self.key)
-
-    def rule(self, code: str) -> Rule:
-        return next(r for r in self.rules if r.code == code)
-
-
-def normalise_header(text: str) -> str:
-    """Headers match case-, space-, hyphen- and underscore-insensitively."""
-    return re.sub(r"[\s_\-]+", "", str(text).strip().lstrip("\ufeff").lower())
-
-
-_PERIOD_END = Column(
-    "period_end",
-    "date",
-    "Last day of the month or quarter the figures describe (YYYY-MM-DD or DD/MM/YYYY).",
-    required=True,
-    aliases=("period", "period_ending", "month_end", "quarter_end", "date"),
-    example="2024-06-30",
-)
-_AREA = Column(
-    "area_code",
-    "area",
-    "ONS code of the council area (e.g. E06000021); DfE's three-digit old_la_code is accepted.",
-    required=True,
-    aliases=("la_code", "new_la_code", "old_la_code", "ons_code", "lad_code", "area"),
-    example="E06999901",
-)
-_UNIT = Column(
-    "unit",
-    "text",
-    "Locality or team. Leave empty (or All) for the whole area.",
-    aliases=("locality", "team", "district", "hub"),
-    default=UNIT_ALL,
-    example="Ashby",
-)
-_AGE_BAND = Column(
-    "age_band",
-    "text",
-    "Age band of the children counted (e.g. Under 1, 1-4, 5-9, 10-15, 16-17), or All.",
-    aliases=("age", "age_group", "ageband"),
-    default=UNIT_ALL,
-    example="All",
-)
-
-
-def _count(
-    name: str,
-    description: str,
-    aliases: tuple[str, ...] = (),
-    example: str = "12",
-    source: str = "",
-):
-    return Column(name, "count", description, aliases=aliases, example=example, source=source)
-
 
 _CLA_METHODOLOGY = (
     "DfE, Children looked after in England including adoptions: methodology "
@@ -166,7 +33,7 @@ _YEAR_END = (
 #: Counts that only child-level statutory returns (SSDA903, CIN census) can give; computed by
 #: `rp-impact import-903` / `import-cin` (`pipelines.load.returns`), optional in any extract.
 RETURN_MEASURES = (
-    _count(
+    parts.count_column(
         "cla_reentry_starts",
         "Periods of care started in the period by children who had ceased to be looked after "
         "in the 12 months before (returns to care).",
@@ -174,7 +41,7 @@ RETURN_MEASURES = (
         "1",
         _CLA_METHODOLOGY + ", returns to care",
     ),
-    _count(
+    parts.count_column(
         "cla_3plus_placements",
         "Children looked after on 31 March who had three or more separate placements during "
         "the year ending that day (short-term placement stability)." + _YEAR_END,
@@ -182,7 +49,7 @@ RETURN_MEASURES = (
         "z",
         _CLA_METHODOLOGY + ", placement stability",
     ),
-    _count(
+    parts.count_column(
         "cla_long_term_eligible",
         "Children under 16 on 31 March who had been looked after continuously for at least "
         "2.5 years: the base of the long-term stability measure." + _YEAR_END,
@@ -190,7 +57,7 @@ RETURN_MEASURES = (
         "z",
         _CLA_METHODOLOGY + ", long-term stability",
     ),
-    _count(
+    parts.count_column(
         "cla_long_term_stable",
         "Of those under 16 looked after for 2.5 years or more on 31 March, those in the same "
         "placement for at least 2 years or placed for adoption (divide by "
@@ -199,7 +66,7 @@ RETURN_MEASURES = (
         "z",
         _CLA_METHODOLOGY + ", long-term stability",
     ),
-    _count(
+    parts.count_column(
         "cpp_repeat_2y_starts",
         "Plans started in the period by children whose previous plan (in the returns read) "
         "ended within the two years before.",
@@ -207,7 +74,7 @@ RETURN_MEASURES = (
         "1",
         _CIN_METHODOLOGY + ", second or subsequent plans by time since the previous plan",
     ),
-    _count(
+    parts.count_column(
         "cpp_ends_2y_plus",
         "Plans ended in the period that had lasted two years or more (time on plan).",
         (),
@@ -218,79 +85,52 @@ RETURN_MEASURES = (
 
 
 OUTCOME_MEASURES = (
-    _count(
+    parts.count_column(
         "cla_at_period_end",
         "Children looked after on the last day of the period.",
         ("cla", "looked_after", "cla_count", "cla_end"),
         "64",
     ),
-    _count(
+    parts.count_column(
         "cla_starts", "Children who started to be looked after in the period.", ("cla_start",), "3"
     ),
-    _count(
+    parts.count_column(
         "cla_ceased", "Children who ceased to be looked after in the period.", ("cla_ceases",), "2"
     ),
-    _count(
+    parts.count_column(
         "cpp_at_period_end",
         "Children on a child protection plan on the last day of the period.",
         ("cpp", "cp_plans", "cpp_count", "cpp_end"),
         "40",
     ),
-    _count("cpp_starts", "Child protection plans started in the period.", ("cpp_start",), "6"),
-    _count("cpp_ends", "Child protection plans ended in the period.", ("cpp_ended",), "5"),
-    _count(
+    parts.count_column(
+        "cpp_starts", "Child protection plans started in the period.", ("cpp_start",), "6"
+    ),
+    parts.count_column(
+        "cpp_ends", "Child protection plans ended in the period.", ("cpp_ended",), "5"
+    ),
+    parts.count_column(
         "cpp_repeat_starts",
         "Plans started in the period that were a second or subsequent plan.",
         ("cpp_subsequent", "cpp_repeats"),
         "1",
     ),
-    _count(
+    parts.count_column(
         "cin_at_period_end",
         "Children in need on the last day of the period.",
         ("cin", "cin_count"),
         "300",
     ),
-    _count("referrals", "Referrals to children's social care in the period.", ("referral",), "40"),
-    _count("rereferrals", "Re-referrals within 12 months in the period.", ("re_referrals",), "9"),
-    _count("fgc_held", "Family group conferences held in the period.", ("fgcs", "fgc"), "2"),
+    parts.count_column(
+        "referrals", "Referrals to children's social care in the period.", ("referral",), "40"
+    ),
+    parts.count_column(
+        "rereferrals", "Re-referrals within 12 months in the period.", ("re_referrals",), "9"
+    ),
+    parts.count_column(
+        "fgc_held", "Family group conferences held in the period.", ("fgcs", "fgc"), "2"
+    ),
     *RETURN_MEASURES,
-)
-
-# Rules several contracts share, written once (each contract lists the ones it checks).
-_MISSING_COLUMN = Rule("missing_column", "error", "Every required column is present.")
-_COUNT_NOT_INTEGER = Rule("count_not_integer", "error", "Counts are whole numbers, 0 or more.")
-_COUNT_NEGATIVE = Rule("count_negative", "error", "Counts are not negative.")
-_DATE_INVALID = Rule("date_invalid", "error", "Dates are YYYY-MM-DD or DD/MM/YYYY.")
-_PERIOD_NOT_END = Rule(
-    "period_not_end", "error", "period_end is the last day of a month or quarter."
-)
-_PERIOD_IN_FUTURE = Rule("period_in_future", "error", "period_end is not in the future.")
-_AREA_INVALID = Rule(
-    "area_invalid", "error", "area_code is an ONS code or a known three-digit LA code."
-)
-_UNKNOWN_COLUMN = Rule(
-    "unknown_column", "warning", "Columns that are not in the contract are ignored."
-)
-_COLUMN_MISSPELT = Rule(
-    "column_misspelt",
-    "error",
-    "A column whose name is close to a contract column is refused with the name it "
-    "probably means (did you mean ...?).",
-)
-_UNIT_UNKNOWN = Rule(
-    "unit_unknown",
-    "warning",
-    "A unit the warehouse has never seen for an area that already has named units is "
-    "named (a misspelt locality starts a new series).",
-)
-#: The checks of a periodic count extract (outcomes, training), in the order they run.
-_PERIODIC_COUNT_RULES = (
-    _COUNT_NOT_INTEGER,
-    _COUNT_NEGATIVE,
-    _DATE_INVALID,
-    _PERIOD_NOT_END,
-    _PERIOD_IN_FUTURE,
-    _AREA_INVALID,
 )
 
 
@@ -301,20 +141,20 @@ OUTCOMES = Contract(
         "Monthly or quarterly counts of children looked after, child protection plans, children "
         "in need, referrals and family group conferences, for the area or for each locality."
     ),
-    columns=(_PERIOD_END, _AREA, _UNIT, _AGE_BAND, *OUTCOME_MEASURES),
+    columns=(parts.PERIOD_END, parts.AREA, parts.UNIT, parts.AGE_BAND, *OUTCOME_MEASURES),
     key=("period_end", "area_code", "unit", "age_band"),
     value_columns=tuple(c.name for c in OUTCOME_MEASURES),
     min_value_columns=1,
     rules=(
-        _MISSING_COLUMN,
+        parts.MISSING_COLUMN,
         Rule("no_value_columns", "error", "At least one count column is present."),
-        *_PERIODIC_COUNT_RULES,
+        *parts.PERIODIC_COUNT_RULES,
         Rule("duplicate_key", "error", "Each period, area, unit and age band appears once."),
         Rule("unit_sum_above_all", "warning", "Localities do not add up to more than the All row."),
         Rule("age_bands_not_all", "warning", "Age bands add up to the All row."),
         Rule("jump_over_50pct", "warning", "No count changes by more than 50% quarter on quarter."),
-        _UNKNOWN_COLUMN,
-        _COLUMN_MISSPELT,
+        parts.UNKNOWN_COLUMN,
+        parts.COLUMN_MISSPELT,
         Rule(
             "period_cadence",
             "error",
@@ -328,7 +168,7 @@ OUTCOMES = Contract(
             "No months are missing inside the file, or between the warehouse's latest period "
             "for the area and the file's first.",
         ),
-        _UNIT_UNKNOWN,
+        parts.UNIT_UNKNOWN,
     ),
 )
 
@@ -339,9 +179,9 @@ TRAINING = Contract(
         "Cumulative number of staff trained, against staff in scope, by locality, agency and course."
     ),
     columns=(
-        _PERIOD_END,
-        _AREA,
-        _UNIT,
+        parts.PERIOD_END,
+        parts.AREA,
+        parts.UNIT,
         Column(
             "agency",
             "text",
@@ -359,8 +199,10 @@ TRAINING = Contract(
             default=UNIT_ALL,
             example="Practitioner",
         ),
-        _count("staff_in_scope", "Staff who should complete the course.", ("in_scope",), "40"),
-        _count(
+        parts.count_column(
+            "staff_in_scope", "Staff who should complete the course.", ("in_scope",), "40"
+        ),
+        parts.count_column(
             "staff_trained",
             "Staff who have completed it so far (cumulative).",
             ("trained", "completed"),
@@ -371,14 +213,14 @@ TRAINING = Contract(
     value_columns=("staff_in_scope", "staff_trained"),
     min_value_columns=2,
     rules=(
-        _MISSING_COLUMN,
-        *_PERIODIC_COUNT_RULES,
+        parts.MISSING_COLUMN,
+        *parts.PERIODIC_COUNT_RULES,
         Rule("duplicate_key", "error", "Each period, area, unit, agency and course appears once."),
         Rule("trained_above_scope", "error", "staff_trained is not more than staff_in_scope."),
         Rule("trained_fell", "warning", "Cumulative staff_trained does not fall."),
-        _UNKNOWN_COLUMN,
-        _COLUMN_MISSPELT,
-        _UNIT_UNKNOWN,
+        parts.UNKNOWN_COLUMN,
+        parts.COLUMN_MISSPELT,
+        parts.UNIT_UNKNOWN,
     ),
 )
 
@@ -387,8 +229,8 @@ ROLLOUT = Contract(
     title="Rollout: when each locality started",
     description="The date each locality or team started (and completed) the programme, and its wave.",
     columns=(
-        _AREA,
-        _UNIT,
+        parts.AREA,
+        parts.UNIT,
         Column(
             "programme",
             "text",
@@ -417,15 +259,15 @@ ROLLOUT = Contract(
     key=("area_code", "unit", "programme"),
     value_columns=("wave", "start_date", "complete_date"),
     rules=(
-        _MISSING_COLUMN,
-        _DATE_INVALID,
+        parts.MISSING_COLUMN,
+        parts.DATE_INVALID,
         Rule("date_ambiguous", "warning", "Dates like 03/04/2023 are read as day/month (UK)."),
-        _AREA_INVALID,
+        parts.AREA_INVALID,
         Rule("wave_invalid", "error", "wave is a whole number, 1 or more."),
         Rule("complete_before_start", "error", "start_date is on or before complete_date."),
         Rule("duplicate_key", "error", "One start per unit and programme."),
-        _UNKNOWN_COLUMN,
-        _COLUMN_MISSPELT,
+        parts.UNKNOWN_COLUMN,
+        parts.COLUMN_MISSPELT,
     ),
 )
 
@@ -445,9 +287,9 @@ POPULATION = Contract(
             aliases=("mid_year", "time_period"),
             example="2023",
         ),
-        _AREA,
-        _UNIT,
-        _AGE_BAND,
+        parts.AREA,
+        parts.UNIT,
+        parts.AGE_BAND,
         Column(
             "population_0_17",
             "count",
@@ -460,15 +302,15 @@ POPULATION = Contract(
     key=("year", "area_code", "unit", "age_band"),
     value_columns=("population_0_17",),
     rules=(
-        _MISSING_COLUMN,
+        parts.MISSING_COLUMN,
         Rule("count_not_integer", "error", "Counts are whole numbers."),
-        _COUNT_NEGATIVE,
+        parts.COUNT_NEGATIVE,
         Rule("population_not_positive", "error", "population_0_17 is more than 0."),
         Rule("year_invalid", "error", "year is a four-digit year, not in the future."),
-        _AREA_INVALID,
+        parts.AREA_INVALID,
         Rule("duplicate_key", "error", "Each year, area, unit and age band appears once."),
-        _UNKNOWN_COLUMN,
-        _COLUMN_MISSPELT,
+        parts.UNKNOWN_COLUMN,
+        parts.COLUMN_MISSPELT,
     ),
 )
 
@@ -504,17 +346,26 @@ AREAS = Contract(
     key=("area_code",),
     value_columns=("area_name", "old_la_code", "region_code", "region_name"),
     rules=(
-        _MISSING_COLUMN,
+        parts.MISSING_COLUMN,
         Rule("area_invalid", "error", "area_code is an ONS code (a letter and eight digits)."),
         Rule("old_code_invalid", "error", "old_la_code is three digits."),
         Rule("duplicate_key", "error", "Each area appears once."),
-        _UNKNOWN_COLUMN,
-        _COLUMN_MISSPELT,
+        parts.UNKNOWN_COLUMN,
+        parts.COLUMN_MISSPELT,
     ),
 )
 
+
 CONTRACTS: dict[str, Contract] = {
-    c.dataset: c for c in (OUTCOMES, TRAINING, ROLLOUT, POPULATION, AREAS)
+    c.dataset: c
+    for c in (
+        OUTCOMES,
+        TRAINING,
+        ROLLOUT,
+        POPULATION,
+        AREAS,
+        *PRACTICE_CONTRACTS,
+    )
 }
 
 # The vocabulary (`pipelines.measures`) and the contract name the same outcome measures.
@@ -522,7 +373,7 @@ if set(MEASURES) != set(OUTCOMES.value_columns) or not set(STOCK_MEASURES) <= se
     raise AssertionError("pipelines.measures.MEASURES must name the outcomes contract's counts.")
 
 # Load order for a folder: reference data first so codes and populations are known.
-LOAD_ORDER = ("areas", "population", "rollout", "outcomes", "training")
+LOAD_ORDER = ("areas", "population", "rollout", "outcomes", "training", *PRACTICE_DATASETS)
 
 
 def contract_for(dataset: str) -> Contract:

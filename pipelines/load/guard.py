@@ -293,6 +293,23 @@ def header_kind(header: str) -> str | None:
     return None
 
 
+#: Header words of a free-text comments column (a survey's "Any other comments?").
+_COMMENT_WORDS = {"comment", "comments", "verbatim", "verbatims", "quote", "quotes", "remarks"}
+
+
+def is_comment_header(header: str) -> bool:
+    """True for a header of free-text comments: `Comments`, `parent_comment`, `Free text`,
+    `What went well`, `Verbatim`."""
+    tokens = header_tokens(header)
+    joined = "".join(tokens)
+    return bool(
+        set(tokens) & _COMMENT_WORDS
+        or "freetext" in joined
+        or "comment" in joined
+        or joined.startswith(("whatwentwell", "evenbetterif", "anythingelse"))
+    )
+
+
 # -- the guard -------------------------------------------------------------------------------
 
 
@@ -388,6 +405,18 @@ def scan_headers(
                     None,
                     f"the header itself looks like {seen_as}; the first row must be the header "
                     "of an aggregate extract, not a record.",
+                )
+            )
+            continue
+        if is_comment_header(header):
+            findings.append(
+                GuardFinding(
+                    RULE_FREE_TEXT,
+                    label,
+                    None,
+                    "the column's name suggests free-text comments. rp-impact takes counts "
+                    "only: a family's own words can identify them, so comments are never "
+                    "accepted, whatever their length.",
                 )
             )
             continue

@@ -16,8 +16,11 @@ import re
 import unicodedata
 
 from pipelines.load.cells import STAGE_TABLE
+from pipelines.load.practice_rules import check_practice_rows
 from pipelines.measures import STOCK_MEASURES, UNIT_ALL
 
+#: The practice datasets with periods and units (the framework has neither).
+PRACTICE_PERIODIC = ("practice_audit", "family_feedback", "fgc_outcomes")
 # A quarter-on-quarter jump is only worth a warning when the earlier quarter is not tiny.
 JUMP_MIN_BASE = 20
 QUARTER_END_MONTHS = (3, 6, 9, 12)
@@ -158,8 +161,9 @@ def check_rows(checker) -> None:
             "is 0; a population must be more than 0.",
             "Give the mid-year estimate for this row.",
         )
-    if checker.contract.dataset in ("outcomes", "training"):
+    if checker.contract.dataset in ("outcomes", "training", *PRACTICE_PERIODIC):
         _check_new_units(checker)
+    check_practice_rows(checker)
     if checker.contract.dataset == "outcomes":
         step = _check_cadence(checker)
         if step is not None:

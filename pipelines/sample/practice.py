@@ -31,6 +31,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from pipelines.contracts_practice import AUDIT_GRADES, DEFAULT_PRINCIPLES
+from pipelines.contracts_practice import DEFAULT_STATEMENTS as STATEMENT_TEXTS
+from pipelines.contracts_practice import RESPONDENTS as RESPONDENT_NAMES
 from pipelines.sample.dates import _months_since, rollout_start
 from pipelines.sample.params import AREA_CODE, LOCALITIES, RAMP_MONTHS, SAMPLE_END
 
@@ -40,16 +43,12 @@ PRACTICE_START = date(2018, 6, 30)
 #: Beta concentration of each quarter's true rate around its expected value.
 CONCENTRATION = 150.0
 
-#: Devon's "Five Rs", the shipped default practice framework (a council may rename them).
-DEFAULT_PRINCIPLES = ("Relational", "Respect", "Responsibility", "Resilience", "Reflective")
-#: The default survey statements, each with the short key its column is named after.
-DEFAULT_STATEMENTS = {
-    "listened_to": "I was listened to",
-    "understood": "I understood what was happening and why",
-    "involved": "I was involved in decisions about my family",
-    "respected": "I was treated with respect",
-}
-RESPONDENTS = ("parent_carer", "child_young_person")
+#: Each survey statement's short key (its column in the simulated frame) and its text.
+DEFAULT_STATEMENTS = dict(
+    zip(("listened_to", "understood", "involved", "respected"), STATEMENT_TEXTS, strict=True)
+)
+#: Simulated respondent keys and the contract's names for them.
+RESPONDENTS = dict(zip(("parent_carer", "child_young_person"), RESPONDENT_NAMES, strict=True))
 
 #: Expected share before rollout.
 BASELINE = {
@@ -239,4 +238,95 @@ def simulate_practice(seed: int = PRACTICE_SEED, effects=None) -> PracticeSample
                 )
             }
         ),
+    )
+
+
+_GRADE_COLUMNS = dict(
+    zip(
+        AUDIT_GRADES,
+        (
+            "graded_outstanding",
+            "graded_good",
+            "graded_requires_improvement",
+            "graded_inadequate",
+        ),
+        strict=True,
+    )
+)
+
+
+def as_contract_frames(sample: PracticeSample) -> dict[str, pd.DataFrame]:
+    """The simulated datasets in the shape of their contracts (`pipelines.contracts_practice`):
+    one row per judgement for audits and per statement for feedback."""
+    keys = ["period_end", "area_code", "unit"]
+    audit = sample.practice_audit
+    judged = {**_GRADE_COLUMNS, **{p: f"meets_{p.lower()}" for p in DEFAULT_PRINCIPLES}}
+    audit_long = pd.concat(
+        [
+            audit[[*keys, "audits_completed"]].assign(judgement=name, audits_judged=audit[column])
+            for name, column in judged.items()
+        ]
+    )
+    feedback = sample.family_feedback
+    feedback_long = pd.concat(
+        [
+            feedback[[*keys, "responses"]].assign(
+                respondent=feedback["respondent"].map(RESPONDENTS),
+                statement=text,
+                agreed=feedback[f"agree_{key}"],
+            )
+            for key, text in DEFAULT_STATEMENTS.items()
+        ]
+    )
+    order = {"judgement": list(judged), "statement": list(DEFAULT_STATEMENTS.values())}
+    return {
+        "practice_audit": _sorted(audit_long, keys, "judgement", order["judgement"])[
+            [*keys, "judgement", "audits_completed", "audits_judged"]
+        ],
+        "family_feedback": _sorted(
+            feedback_long, [*keys, "respondent"], "statement", order["statement"]
+        )[[*keys, "respondent", "statement", "responses", "agreed"]],
+        "fgc_outcomes": sample.fgc_outcomes,
+    }
+
+
+def _sorted(frame: pd.DataFrame, keys: list[str], item: str, order: list[str]) -> pd.DataFrame:
+    rank = frame[item].map({name: i for i, name in enumerate(order)})
+    return (
+        frame.assign(_rank=rank)
+        .sort_values([*keys, "_rank"], kind="stable")
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
+
+
+def readme_section() -> str:
+    """The sample README's section on the practice evidence and what was planted in it."""
+    rows = [
+        f"| `{key}` | {BASELINE[key]:.0%} | {PLANTED_PRACTICE[key] * 100:+.0f} points |"
+        for key in BASELINE
+    ]
+    return "\n".join(
+        [
+            "## Practice evidence (planted)",
+            "",
+            "`practice_audit.csv`, `family_feedback.csv` and `fgc_outcomes.csv` hold fictional "
+            f"quarterly case-file audits (about {AUDITS_PER_QUARTER:.0f} a quarter per "
+            f"locality, judged against Devon's Five Rs), family feedback (about "
+            f"{RESPONSES_PER_QUARTER:.0f} responses a quarter per locality, "
+            f"{CHILD_RESPONDENT_SHARE:.0%} from children and young people) and Family Group "
+            f"Conferences, from {PRACTICE_START:%-d %B %Y} (`pipelines.sample.practice`, its own "
+            f"random stream, seed {PRACTICE_SEED}). Each quarter's true share is drawn around "
+            f"its expected value (beta, concentration {CONCENTRATION:.0f}), so quarters vary "
+            "more than sampling alone would make them.",
+            "",
+            "Each locality's expected share moves from its baseline by the planted change, "
+            f"ramping in linearly over the {RAMP_MONTHS} months from its own rollout start. FGCs "
+            f"offered also grow by {PLANTED_PRACTICE['fgc_offered']:.0%} at full effect. "
+            "Follow-up at 6 and 12 months is left empty until that time has passed.",
+            "",
+            "| share | before rollout | planted change at full effect |",
+            "|---|---|---|",
+            *rows,
+        ]
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from pipelines.sample import practice
 from pipelines.sample.dates import _add_months, _fmt_num, _fy_end, _quarter_end_month, wave_of
 from pipelines.sample.dfe_files import _area_names, _dfe_frames, _sn_frame
 from pipelines.sample.params import (
@@ -155,6 +156,11 @@ def generate(out_dir: Path) -> list[Path]:
         written.append(
             _write_csv(part, out_dir / folder / f"training_{label}.csv", TRAINING_COLUMNS)
         )
+
+    # Practice evidence (audits, family feedback, FGCs): its own random stream, so the files
+    # above are unchanged by it.
+    for dataset, frame in practice.as_contract_frames(practice.simulate_practice()).items():
+        written.append(_write_csv(frame, out_dir / f"{dataset}.csv", frame.columns))
 
     # DfE-format annual comparator data.
     total = outcomes[(outcomes["unit"] == "All") & (outcomes["age_band"] == "All")]
@@ -363,6 +369,8 @@ Training coverage (all agencies and courses) at {training["period_end"].max()}:
 | locality | wave | staff trained / in scope |
 |---|---|---|
 {chr(10).join(coverage_lines)}
+
+{practice.readme_section()}
 
 ## Rough annual figures (Northmoor, financial year {fy_label})
 

@@ -19,6 +19,7 @@ from importlib import resources
 import jinja2
 
 from pipelines.contracts import CONTRACTS, OUTCOMES, Contract
+from pipelines.contracts_practice import PRACTICE_CONTRACTS
 from pipelines.measures import STOCK_MEASURES
 
 
@@ -118,6 +119,17 @@ def upload_sources_table() -> list[str]:
     ]
 
 
+def practice_tables() -> list[str]:
+    """Migration 7: the practice evidence's facts and history (practice framework, case-file
+    audits, family feedback, FGC outcomes; `pipelines.contracts_practice`). A warehouse created
+    since has them from migration 1 already, so each is `IF NOT EXISTS`."""
+    statements = []
+    for contract in PRACTICE_CONTRACTS:
+        statements.append(fact_table_ddl(contract, contract.table))
+        statements.append(fact_table_ddl(contract, contract.history_table, _history_extra()))
+    return statements
+
+
 def sql_file(name: str) -> str:
     """The text of `pipelines/store/sql/<name>`."""
     return resources.files("pipelines.store.sql").joinpath(name).read_text(encoding="utf-8")
@@ -172,8 +184,9 @@ def outcome_rates_view() -> str:
 
 
 def marts() -> list[str]:
-    """The marts over the facts and `mart_outcome_rates` (`sql/marts.sql`)."""
-    return statements("marts.sql")
+    """The marts over the facts and `mart_outcome_rates` (`sql/marts.sql`), and the practice
+    evidence as proportions (`sql/mart_practice.sql`)."""
+    return statements("marts.sql") + statements("mart_practice.sql")
 
 
 def dfe_tables() -> list[str]:

@@ -199,6 +199,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "outcome measures from the statutory returns", models.outcome_return_measures),
     Migration(5, "source files behind each upload", models.upload_sources_table),
     Migration(6, "recorded versions of the analysis plan", models.analysis_plan_table),
+    Migration(7, "practice audits, family feedback and FGC outcomes", models.practice_tables),
 )
 
 

@@ -15,7 +15,7 @@ reused by the annual report. Each figure has:
 Modules: `style` (palette, template, axis styling, `finish`: the tail every builder shares),
 `labels` (titles, source lines, SPC icon text), `timeseries` (rate over time, before/after,
 interrupted time series, SPC, financial years), `cohorts` (small multiples, indexed, event
-time, event study), `training` (coverage, dose-response), `benchmarks` (DfE comparators,
+time, event study), `training` (coverage, dose-response), `practice` (p′ chart and change since rollout, gated), `benchmarks` (DfE comparators,
 synthetic control) and `tables` (disclosure control and safe CSV for every download, over
 `pipelines.disclosure`).
 """
