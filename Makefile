@@ -6,8 +6,11 @@ BIN := $(VENV)/bin
 WAREHOUSE ?= $(or $(RP_IMPACT_WAREHOUSE),var/warehouse.duckdb)
 PORT ?= 8501
 # Two pytest-xdist workers: 9 min 20 s against 14 min 47 s serially on this 2-core machine.
+# `--dist loadgroup`: the browser tests share one worker (one server, one Chromium), a module
+# whose tests share a module-scoped fixture stays on one worker (tests/conftest.py), and the
+# groups are handed out first. See docs/performance.md, "The test suite".
 # `make test PYTEST_ARGS=` runs serially; extra arguments go after, e.g. PYTEST_ARGS="-n 2 -k board".
-PYTEST_ARGS ?= -n 2
+PYTEST_ARGS ?= -n 2 --dist loadgroup
 
 .PHONY: run test lint format clean bench calibrate build sample
 

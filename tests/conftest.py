@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -14,13 +16,61 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_DFE = REPO.parent / "shared" / "data" / "dfe"
 
 
-@pytest.fixture(scope="session")
-def sample_warehouse_path(tmp_path_factory) -> Path:
-    """A warehouse built from data/sample/ exactly as `rp-impact build` does."""
-    path = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
+def _build_sample(path: Path) -> None:
     from pipelines.cli import main
 
     assert main(["--warehouse", str(path), "build", str(config.SAMPLE_DIR)]) == 0
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under `--dist loadgroup`, the tests of a module that share a module-scoped fixture go to
+    one worker (group = the module), so that fixture is set up once rather than on each worker
+    that happens to get one of its tests. Every other test is scheduled on its own; groups are
+    handed out first, largest first (xdist's loadscope order)."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is not None:
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if any(d.scope in ("module", "class") for chain in defs for d in chain):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+
+
+@pytest.fixture(scope="session")
+def sample_warehouse_path(tmp_path_factory, worker_id) -> Path:
+    """A warehouse built from data/sample/ exactly as `rp-impact build` does, once per run.
+
+    Under pytest-xdist the workers share one build (about 75 s of CPU each on two cores): the
+    first worker to create the lock file builds into the run's common temporary folder and
+    renames the finished file into place; the others wait for it. Tests only read this file or
+    copy it (`sample_copy`).
+    """
+    if worker_id == "master":
+        path = tmp_path_factory.mktemp("sample") / "warehouse.duckdb"
+        _build_sample(path)
+        return path
+    shared = tmp_path_factory.getbasetemp().parent / "shared-sample"
+    shared.mkdir(exist_ok=True)
+    ready, failed = shared / "ready", shared / "build-failed"
+    path = ready / "warehouse.duckdb"
+    try:
+        os.close(os.open(shared / "build.lock", os.O_CREAT | os.O_EXCL))
+    except FileExistsError:  # another worker is building it
+        deadline = time.monotonic() + 900
+        while not ready.exists():
+            assert not failed.exists(), failed.read_text()
+            assert time.monotonic() < deadline, "the shared sample build did not finish"
+            time.sleep(0.5)  # polling another process's file, not waiting for a page
+        return path
+    building = shared / "building"
+    building.mkdir()
+    try:
+        _build_sample(building / path.name)
+    except BaseException as exc:
+        failed.write_text(f"the sample build failed in {worker_id}: {exc!r}")
+        raise
+    building.rename(ready)  # one atomic step: the others never see a half-built file
     return path
 
 
@@ -107,3 +157,72 @@ def sign_in(monkeypatch, tmp_path):
         return at
 
     return _sign_in
+
+
+# -- the browser tests' session: one Chromium, two servers, one walk over every page ----------
+# Used by tests/test_browser.py and tests/test_accessibility.py, which share the xdist group
+# "browser" (so `--dist loadgroup` runs them on one worker, against these same instances).
+
+VERA_PASSWORD = "a long password for vera"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from tests.browser_support import CHROMIUM, chromium
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def demo_server(browser, sample_warehouse_path, tmp_path_factory):
+    """The sample (a private copy: the upload test writes to it) served in demo mode."""
+    from tests.browser_support import serve
+
+    folder = tmp_path_factory.mktemp("demo-server")
+    shutil.copy(sample_warehouse_path, folder / "warehouse.duckdb")
+    with serve(
+        folder / "warehouse.duckdb",
+        folder / "streamlit.log",
+        RP_IMPACT_DEMO="1",
+        RP_IMPACT_USERS=str(folder / "no-users.toml"),
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def first_view(browser, demo_server) -> dict:
+    """The first Board view after the demo server started (measured before anything else)."""
+    from tests.browser_support import first_board_view
+
+    return first_board_view(browser, demo_server)
+
+
+@pytest.fixture(scope="session")
+def accounts_server(first_view, sample_warehouse_path, tmp_path_factory):
+    """The sample served with local accounts (a viewer `vera`), started only after the first
+    Board view was measured so that it does not compete with it."""
+    from pipelines import auth
+    from tests.browser_support import serve
+
+    folder = tmp_path_factory.mktemp("accounts-server")
+    shutil.copy(sample_warehouse_path, folder / "warehouse.duckdb")
+    users = folder / "users.toml"
+    auth.add_user("vera", "viewer", VERA_PASSWORD, path=users)
+    with serve(
+        folder / "warehouse.duckdb",
+        folder / "streamlit.log",
+        RP_IMPACT_DEMO=None,
+        RP_IMPACT_USERS=str(users),
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def page_walk(browser, demo_server, accounts_server, first_view):
+    """Every page at both widths: screenshots, axe-core, no exception (see browser_support)."""
+    from tests.browser_support import walk_every_page
+
+    return walk_every_page(browser, demo_server, accounts_server, first_view)
