@@ -112,6 +112,11 @@ def test_verdicts_read_as_on_the_board_with_a_status_that_agrees(brief_html, bri
         # the status never says "clearly" when the sentence does not
         if not v.detected:
             assert status in ("amber", "grey")
+    # The comparison window is said for what it is: localities compared until the last started.
+    end = max(v.window_end for v in verdicts if v.window_end is not None)
+    verdict_text = text_of(section(html, "brief-verdicts"))
+    assert f"compare localities up to {end.day} {end:%B %Y}" in verdict_text
+    assert "every complete period loaded" not in verdict_text
 
 
 def test_verdict_status_rule():

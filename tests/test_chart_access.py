@@ -128,3 +128,16 @@ def test_chart_block_gives_the_data_behind_the_chart_through_the_gate(page):
     assert values[2] == "c" and "3" not in values  # the count of 3 is suppressed
     assert str(table.value["rate_per_10k"].iloc[2]) in ("c", "None", "nan", "<NA>")
     assert [b.label for b in expander.get("download_button")] == ["Download CSV"]
+
+
+def test_a_scatter_of_numbers_is_summarised_with_rounded_ends_and_years_stay_years():
+    import plotly.graph_objects as go
+
+    from pipelines.present.charts.style import chart_summary
+
+    scatter = go.Figure(go.Scatter(x=[83.930942, 69.45, 61.2], y=[4.2, -7.7, 1], mode="markers"))
+    scatter.update_layout(xaxis_title="Staff trained (%)", yaxis_title="Change (%)")
+    text = chart_summary(scatter)
+    assert text.startswith("Scatter chart") and "61.2 to 83.9" in text and "83.93" not in text
+    years = go.Figure(go.Scatter(x=[2016, 2017, 2018], y=[1, 2, 3], mode="lines"))
+    assert "from 2016 to 2018" in chart_summary(years)

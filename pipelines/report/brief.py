@@ -60,7 +60,7 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The brief's page limit (issue 17).
 MAX_PAGES = 4
 #: Height of each of the brief's two charts in the PDF (CSS pixels): both fit on one page.
-CHART_HEIGHT = 300
+CHART_HEIGHT = 400  # tall enough that the plot, not its margins, fills the height
 #: The two outcomes the brief's numbers, charts and comparisons cover: (key, local stock
 #: measure, DfE measure).
 OUTCOMES = (
@@ -392,7 +392,8 @@ def collect_brief(
         "status_rule": VERDICT_STATUS_RULE,
         "verdict_note": summary.note,
         "verdict_period": (
-            f"The verdicts use every complete period loaded, to {long_date(window_end)}."
+            f"The verdicts compare localities up to {long_date(window_end)}: after that every "
+            "locality had started, so none is left to compare with."
             if window_end is not None
             else ""
         ),

@@ -473,7 +473,12 @@ def chart_summary(fig: go.Figure) -> str:
     ]
     if not traces:
         return f"Chart: {chart_title(fig)}." if chart_title(fig) else "Chart with no data."
-    kind = "Bar chart" if all(t.type == "bar" for t in traces) else "Line chart"
+    if all(t.type == "bar" for t in traces):
+        kind = "Bar chart"
+    elif all(t.mode and "lines" not in t.mode for t in traces):
+        kind = "Scatter chart"
+    else:
+        kind = "Line chart"
     y_title = fig.layout.yaxis.title.text or "value"
     x_title = fig.layout.xaxis.title.text or ""
 
@@ -487,6 +492,16 @@ def chart_summary(fig: go.Figure) -> str:
     first, last = (_when(xs[0]), _when(xs[-1])) if xs else (None, None)
     if first and last:
         span = f" over {len(xs)} points from {first} to {last}"
+    elif xs and pd.to_numeric(pd.Series(xs), errors="coerce").notna().all():
+        numeric = pd.to_numeric(pd.Series(xs))
+        years = ((numeric % 1 == 0) & numeric.between(1900, 2100)).all()
+        low, high = (
+            (f"{numeric.min():.0f}", f"{numeric.max():.0f}")
+            if years
+            else (_number(numeric.min()), _number(numeric.max()))
+        )
+        span = f" over {len(xs)} points from {low} to {high}"
+        span += f" ({x_title})" if x_title else ""
     elif xs:
         span = f" over {len(xs)} points from {xs[0]} to {xs[-1]}"
         span += f" ({x_title})" if x_title else ""
