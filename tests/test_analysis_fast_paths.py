@@ -140,7 +140,7 @@ def test_small_multiples_with_many_panels_draws_every_panel():
     assert len([s for s in fig.layout.shapes if s.name == "rollout"]) == 160
     titles = {a.text for a in fig.layout.annotations if a.name != "source"}
     assert {f"Locality {n:03d}" for n in range(160)} <= titles
-    assert len({t.xaxis for t in fig.data if t.name == "Rate"}) == 160
+    assert len({t.xaxis for t in fig.data if t.xaxis}) >= 160  # a panel (own axes) each
 
 
 def test_spread_takes_one_locality_from_each_wave_in_turn():

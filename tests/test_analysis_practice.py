@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from pipelines.analysis import practice as analysis
@@ -12,9 +14,12 @@ AREA = "E06999901"
 
 
 @pytest.fixture(scope="module")
-def practice_wh(sample_warehouse_path):
-    """The sample warehouse, which holds the sample's practice files (read only here)."""
-    wh = Warehouse(sample_warehouse_path)
+def practice_wh(sample_warehouse_path, tmp_path_factory):
+    """A private copy of the sample warehouse, which holds the sample's practice files (the
+    shared one is read by the other worker too, and opening it would lock it)."""
+    target = tmp_path_factory.mktemp("practice") / "warehouse.duckdb"
+    shutil.copy(sample_warehouse_path, target)
+    wh = Warehouse(target)
     yield wh
     wh.close()
 
