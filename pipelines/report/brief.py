@@ -46,7 +46,7 @@ from pipelines.present.verdicts import (
 )
 from pipelines.present.wording import fy_label, is_missing, long_date, ordinal
 from pipelines.report import pdf as pdf_engine
-from pipelines.report.build import ReportResult
+from pipelines.report.build import ReportResult, borrowed_warehouse
 from pipelines.report.context import MARKING, MARKING_DESCRIPTOR, SECTIONS, _report_area_name
 from pipelines.report.context import _title_page as title_facts
 from pipelines.report.options import check_format, year_window
@@ -54,7 +54,7 @@ from pipelines.report.sections.benchmarks import benchmark_figure, rate_caption
 from pipelines.report.sections.common import highlight_year
 from pipelines.report.tables import Builder
 from pipelines.stats.cost import DEFAULT_UNIT_COST_SOURCE
-from pipelines.store.warehouse import Warehouse, open_warehouse
+from pipelines.store.warehouse import Warehouse
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 #: The brief's page limit (issue 17).
@@ -467,10 +467,8 @@ def build_brief(
         ok, detail = pdf_engine.pdf_available()
         if not ok:
             raise pdf_engine.PdfUnavailableError(detail)
-    own = not isinstance(warehouse, Warehouse)
-    wh = open_warehouse(warehouse) if own else warehouse
     name = full_report or f"report-{fy_label(year)}.{fmt}"
-    try:
+    with borrowed_warehouse(warehouse) as wh:
         context, numbers = collect_brief(
             wh,
             year=year,
@@ -481,9 +479,6 @@ def build_brief(
             produced=produced,
             full_report=name,
         )
-    finally:
-        if own:
-            wh.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     pages = None
     if fmt == "html":

@@ -11,10 +11,11 @@ is the "date produced", which `produced=` overrides (tests fix it).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,20 @@ def render_appendix(context: Mapping[str, Any]) -> str:
     return _environment().get_template("appendix.html.j2").render(**context, css=Markup(css))
 
 
+@contextlib.contextmanager
+def borrowed_warehouse(warehouse: Warehouse | Path | str) -> Iterator[Warehouse]:
+    """The warehouse a report reads: the caller's open one, or one opened from a path and
+    closed again when the report has been collected."""
+    if isinstance(warehouse, Warehouse):
+        yield warehouse
+        return
+    wh = open_warehouse(warehouse)
+    try:
+        yield wh
+    finally:
+        wh.close()
+
+
 def appendix_path(out: Path, appendix: Path | str | None = None) -> Path:
     """Where the appendix goes: `appendix`, else `<name>-appendix.<ext>` beside the report."""
     return Path(appendix) if appendix else out.with_name(f"{out.stem}-appendix{out.suffix}")
@@ -153,9 +168,7 @@ def build_report(
         ok, detail = pdf_engine.pdf_available()
         if not ok:
             raise pdf_engine.PdfUnavailableError(detail)
-    own = not isinstance(warehouse, Warehouse)
-    wh = open_warehouse(warehouse) if own else warehouse
-    try:
+    with borrowed_warehouse(warehouse) as wh:
         context, numbers, warnings = collect(
             wh,
             year=year,
@@ -166,9 +179,6 @@ def build_report(
             investment=investment,
             produced=produced,
         )
-    finally:
-        if own:
-            wh.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     extra = appendix_path(out, appendix)
     if extra.resolve() == out.resolve():
