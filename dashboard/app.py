@@ -117,7 +117,7 @@ def _signed_out_navigation() -> None:
 
 def _no_warehouse_page() -> None:
     st.title("rp-impact")
-    st.subheader("No warehouse yet")
+    st.header("No warehouse yet")
     st.info(
         f"There is no data warehouse at `{data.warehouse_path()}`, so there is nothing to show "
         "yet.\n\n**What to do:** run `make run` in the project folder (it builds the warehouse "

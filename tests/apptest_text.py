@@ -6,7 +6,17 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-TEXT_ELEMENTS = ("markdown", "info", "warning", "caption", "title", "subheader", "success", "error")
+TEXT_ELEMENTS = (
+    "markdown",
+    "info",
+    "warning",
+    "caption",
+    "title",
+    "header",
+    "subheader",
+    "success",
+    "error",
+)
 
 
 def page_text(at: AppTest) -> str:

@@ -73,7 +73,7 @@ name = bench.area_name
 per = f" {bench.unit}" if bench.unit != "%" else "%"
 
 # -- 1. over time ------------------------------------------------------------------------------
-st.subheader(f"{name} against England, the region and its statistical neighbours")
+st.header(f"{name} against England, the region and its statistical neighbours")
 for sentence in bench.findings[:2]:
     st.markdown(f"- {sentence}")
 fig = charts.benchmark_chart(
@@ -113,7 +113,7 @@ chart_block(
 
 # -- 2. rank -----------------------------------------------------------------------------------
 if bench.latest_year is not None:
-    st.subheader(f"Rank in {fy_label(bench.latest_year)}")
+    st.header(f"Rank in {fy_label(bench.latest_year)}")
     figure = f"{bench.table.dropna(subset=['council'])['council'].iloc[-1]:,.{bench.decimals}f}"
     a, b = st.columns(2)
     a.metric(
@@ -132,7 +132,7 @@ if bench.latest_year is not None:
     )
 
 # -- 3. neighbours -----------------------------------------------------------------------------
-st.subheader("Statistical neighbours")
+st.header("Statistical neighbours")
 if bench.neighbours.empty:
     empty_state(
         "No statistical neighbours",
@@ -174,7 +174,7 @@ else:
     )
 
 # -- 4. synthetic control ----------------------------------------------------------------------
-st.subheader("Synthetic control: a comparison built from the neighbours")
+st.header("Synthetic control: a comparison built from the neighbours")
 st.markdown(
     f"A *synthetic {name}* is a weighted mix of its statistical neighbours chosen to match "
     f"{name}'s figures in the years before the programme. If the match is close, the gap "

@@ -72,7 +72,7 @@ def period_text(headline) -> str:
 
 
 # -- 1. headline tiles ---------------------------------------------------------------------------
-st.subheader("The three numbers")
+st.header("The three numbers")
 if not headlines:
     empty_state(
         "No headline figures",
@@ -148,7 +148,7 @@ said.append(HOW_TO_READ)
 
 # -- context: England, the region and statistical neighbours (DfE) ----------------------------
 if context.lines:
-    st.subheader("Against England, the region and statistical neighbours")
+    st.header("Against England, the region and statistical neighbours")
     latest = [period_text(h) for h in headlines if h.key in comparisons and h.latest_period]
     years = f"These are DfE's published figures for {context.year} (the year ending 31 March)" + (
         f"; the tiles above are for {latest[0]}." if latest else "."
@@ -166,7 +166,7 @@ if context.lines:
     said.append(more)
 
 # -- 2. findings -------------------------------------------------------------------------------
-st.subheader("What the evidence says")
+st.header("What the evidence says")
 findings = summary.findings
 if not findings:
     empty_state(
@@ -187,7 +187,7 @@ if caveats:
     said += caveats
 
 # -- 3. key charts -----------------------------------------------------------------------------
-st.subheader("Key charts")
+st.header("Key charts")
 for headline in headlines:
     if headline.key not in ("cla_rate", "cpp_rate"):
         continue

@@ -153,7 +153,7 @@ with tabs[3]:
     if revisions is not None:
         safe_table(revisions, hide_index=True, width="stretch")
 
-    st.subheader("Revisions between DfE releases")
+    st.header("Revisions between DfE releases")
     dfe_revisions = _shown_or_empty(
         (
             "DfE sometimes revises a published figure in a later release (a late return, a "

@@ -93,7 +93,7 @@ overall = data.training_coverage(
 gated = gates.gate_training(shown, in_range(overall, ctx), group)
 totals = gated.table[gated.plot["period_end"] == latest_date]
 overall_latest = totals.iloc[-1]  # the total row comes last in its period (or is the only one)
-st.subheader("Progress against the target")
+st.header("Progress against the target")
 m1, m2, m3 = st.columns(3)
 m1.metric(
     f"Staff trained, {period_label(latest_date, 'quarter')}",
@@ -124,7 +124,7 @@ if group:
     )
 
 # -- coverage over time ------------------------------------------------------------------------
-st.subheader("Coverage over time")
+st.header("Coverage over time")
 charted = gated
 if group:
     names = sorted(groups[group].dropna().astype(str).unique())
@@ -157,7 +157,7 @@ chart_block(
 )
 
 # -- dose-response -----------------------------------------------------------------------------
-st.subheader("Did units that trained more staff see a bigger change?")
+st.header("Did units that trained more staff see a bigger change?")
 outcome = f.measure
 measure = MEASURES[outcome]
 st.caption(

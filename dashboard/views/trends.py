@@ -105,7 +105,7 @@ if series.empty or series["value"].notna().sum() == 0 or shown["value"].notna().
 
 # -- findings: supporting, below the verdict, each with its measured coverage --------------------
 if views.findings:
-    st.subheader("In brief, from the supporting views")
+    st.header("In brief, from the supporting views")
     st.caption(
         "These figures come from the whole area (or the chosen unit) with no comparison group. "
         "Where this outcome has a verdict above, the verdict is the answer; each figure here "
@@ -122,7 +122,7 @@ y_title = "Rate per 10,000 children"
 label = measure.label.lower()
 
 # -- 1. time series ----------------------------------------------------------------------------
-st.subheader("1. Over time")
+st.header("1. Over time")
 latest = (
     plotted.dropna(subset=["rate_per_10k"]).iloc[-1]
     if plotted["rate_per_10k"].notna().any()
@@ -156,7 +156,7 @@ chart_block(
 
 def section(heading: str, result, method: str, what: str):
     """Head a section and return ``result``, or None after saying why ``method`` could not run."""
-    st.subheader(heading)
+    st.header(heading)
     if result is None:
         reason = analysis.notes.get(method, "The method could not run on this series.")
         empty_state(

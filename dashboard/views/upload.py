@@ -71,7 +71,7 @@ extracts_tab, returns_tab, dfe_tab = st.tabs(
 
 with extracts_tab:
     # -- 1. templates ------------------------------------------------------------------------------
-    st.subheader("1. Start from a template")
+    st.header("1. Start from a template")
     st.markdown(
         "Each template has the columns the contract expects and one example row. Load reference "
         "data first: " + ", ".join(f"**{d}**" for d in LOAD_ORDER) + "."
@@ -91,7 +91,7 @@ with extracts_tab:
     st.caption("The full rules for each dataset are on the **Data quality & methods** page.")
 
     # -- 2. choose and check files -----------------------------------------------------------------
-    st.subheader("2. Choose files and check them")
+    st.header("2. Choose files and check them")
     generation = st.session_state.setdefault("upload_generation", 0)
     files = st.file_uploader(
         "CSV or Excel (XLSX) extracts: one or more files",
@@ -153,7 +153,7 @@ with extracts_tab:
         st.caption("No files chosen yet.")
 
     # -- 3. commit ---------------------------------------------------------------------------------
-    st.subheader("3. Commit")
+    st.header("3. Commit")
     ready = [(c, content) for c, content in checks if c.result.outcome == "valid"]
     if files and not ready:
         # An identical re-upload is "already loaded", not an error to fix.
@@ -190,7 +190,7 @@ with returns_tab:
 
 with dfe_tab:
     # -- DfE published statistics ------------------------------------------------------------------
-    st.subheader("DfE published statistics (for benchmarking)")
+    st.header("DfE published statistics (for benchmarking)")
     st.markdown(
         "The **Benchmarks** page compares councils on DfE's published local-authority tables "
         "(from explore-education-statistics), with the ONS population estimates and DfE's "
@@ -241,7 +241,7 @@ with dfe_tab:
         st.rerun()
 
 # -- 4. history --------------------------------------------------------------------------------
-st.subheader("Upload history")
+st.header("Upload history")
 if not data.warehouse_exists():
     empty_state(
         "No uploads yet",

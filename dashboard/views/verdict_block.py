@@ -31,7 +31,7 @@ def verdict_block(
 
     Returns the text it drew (for the page's glossary, :func:`pipelines.present.glossary`).
     """
-    st.subheader(heading)
+    st.header(heading)
     st.caption(VERDICT_INTRO)
     said = [heading, VERDICT_INTRO]
     if not verdicts:
@@ -76,5 +76,5 @@ def measure_verdict(ctx: Context, *, supporting: str, heading: str = "Supporting
             f"({primary}) and are on the **Board summary**.",
             icon=":material/rule:",
         )
-    st.subheader(heading)
+    st.header(heading)
     st.caption(("The verdict above is the answer to report. " if found else "") + supporting)
