@@ -355,6 +355,7 @@ def cube_masks(
     by: Sequence[str] = ("period_end",),
     total_label: str = "All",
     threshold: int | None = None,
+    seed: np.ndarray | None = None,
 ) -> np.ndarray:
     """Which cells of a two-way table with both margins to suppress, decided once for all views.
 
@@ -369,10 +370,13 @@ def cube_masks(
     along one line, across lines, or pinned by every count being at least 1), the smallest
     count shown in its row or column is suppressed too. Every view of the table (a breakdown,
     a series, a total) hides exactly the cells this returns (one mask, a row of `cells` each).
+    `seed` marks cells hidden already (by the decision across grains, :func:`grain_masks`).
     """
     threshold = config.suppression_threshold() if threshold is None else threshold
     values = pd.to_numeric(cells[value], errors="coerce").to_numpy(dtype=float)
     mask = _is_small(cells[value], threshold).fillna(False).to_numpy(dtype=bool, copy=True)
+    if seed is not None:
+        mask |= np.asarray(seed, dtype=bool)
     row_keys = cells[rows].astype(str).to_numpy()
     col_keys = cells[cols].astype(str).to_numpy()
     by = [c for c in by if c in cells.columns]
@@ -479,6 +483,194 @@ def _returns(e: int, sigma: int, rows, cols, signs, ones) -> bool:
                 seen.add(nxt)
                 todo.append(nxt)
     return False
+
+
+# -- one decision across the grains of a flow (a quarter is the sum of its months) -------------
+
+
+def grain_masks(
+    cells: pd.DataFrame,
+    value: str = "value",
+    *,
+    rows: str = "unit",
+    cols: str = "age_band",
+    grain: str = "grain",
+    period: str = "period_end",
+    total_label: str = "All",
+    threshold: int | None = None,
+) -> np.ndarray:
+    """:func:`cube_masks` for every grain of a flow at once, consistent across the grains.
+
+    A flow (starts, ends, referrals: counted over the period) adds up over time: a quarter's
+    count is the sum of its three months and a financial year's the sum of its four quarters.
+    A viewer who switches the grain holds all three, so one month hidden in a quarter shown
+    is the quarter less the other two months. `cells` holds the locality x age-band tables
+    (margins labelled `total_label`) of every period at every grain: ``month``, ``quarter``,
+    ``financial_year`` in `grain` (quarters end in March, June, September and December; a
+    financial year on 31 March). Each period's table is protected as :func:`cube_masks` does;
+    then, for each cell of the table (a locality and age band), its year, quarters and months
+    make a tree of sums (:func:`_hierarchy_groups`, only where every part is there); wherever
+    the sums, with every hidden count at least 1, pin a hidden cell (:func:`_line_exposed`),
+    the count shown with the smallest value in the same sum is hidden too (a second month of
+    the quarter, say, rather than the quarter): the least information lost. The
+    two steps take turns until neither hides anything more. Stocks (counted on the last day)
+    do not add up over time and take :func:`cube_masks` for each grain on its own.
+    """
+    threshold = config.suppression_threshold() if threshold is None else threshold
+    values = pd.to_numeric(cells[value], errors="coerce").to_numpy(dtype=float)
+    mask = cube_masks(
+        cells,
+        value,
+        rows=rows,
+        cols=cols,
+        by=(grain, period),
+        total_label=total_label,
+        threshold=threshold,
+    )
+    row_keys = cells[rows].astype(str).to_numpy()
+    col_keys = cells[cols].astype(str).to_numpy()
+    tables = [np.asarray(p) for p in cells.groupby([grain, period], sort=False).indices.values()]
+    groups = _hierarchy_groups(cells, rows, cols, grain, period)
+    lines = _lines(groups)
+    line_of: dict[int, list[int]] = defaultdict(list)
+    for number, line in enumerate(lines):
+        for position in {int(p) for total, parts in line for p in (total, *parts)}:
+            line_of[position].append(number)
+    dirty = set(range(len(lines)))
+    while True:
+        before = mask.copy()
+        for number in sorted(dirty):
+            _protect_line(values, mask, lines[number])
+        for positions in tables:
+            if (mask[positions] != before[positions]).any():
+                mask[positions] = _protect_table(
+                    row_keys[positions],
+                    col_keys[positions],
+                    values[positions],
+                    mask[positions],
+                    total_label,
+                )
+        changed = np.flatnonzero(mask != before)
+        if len(changed) == 0:
+            return mask
+        dirty = {number for p in changed for number in line_of.get(int(p), ())}
+
+
+def _lines(groups: list[tuple[int, np.ndarray]]) -> list[list[tuple[int, np.ndarray]]]:
+    """The groups joined into trees: a year, its quarters and their months, for one cell."""
+    parent: dict[int, int] = {}
+
+    def root(i: int) -> int:
+        while parent.get(i, i) != i:
+            i = parent[i]
+        return i
+
+    for total, parts in groups:
+        for p in parts:
+            a, b = root(int(total)), root(int(p))
+            if a != b:
+                parent[b] = a
+    trees: dict[int, list] = defaultdict(list)
+    for group in groups:
+        trees[root(int(group[0]))].append(group)
+    return list(trees.values())
+
+
+def _protect_line(values: np.ndarray, mask: np.ndarray, line) -> None:
+    """Hide the smallest count shown beside each hidden cell of one tree (a year, its quarters,
+    its months) that the tree's sums give away (:func:`_line_exposed`), until none is."""
+    while True:
+        exposed = _line_exposed(values, mask, line)
+        if exposed is None:
+            return
+        beside = [
+            np.concatenate([[total], parts])
+            for total, parts in line
+            if exposed == total or exposed in parts
+        ]
+        near = np.unique(np.concatenate(beside))
+        every = np.unique(np.concatenate([np.concatenate([[t], p]) for t, p in line]))
+        for pool in (near, every):
+            candidates = pool[~mask[pool] & ~np.isnan(values[pool]) & (values[pool] > 0)]
+            if len(candidates):
+                mask[candidates[np.argmin(values[candidates])]] = True
+                break
+        else:
+            return
+
+
+def _line_exposed(values: np.ndarray, mask: np.ndarray, line) -> int | None:
+    """A hidden cell of one tree of sums that a viewer can work out, else None.
+
+    Each hidden count is at least 1 (zeros are shown) and each total is the sum of its parts;
+    bounds are tightened along the sums until they settle. On a tree of sums (each period is
+    a part of one total at most) that is exact: a cell whose least and greatest value meet is
+    worked out. Cells with no value are unknown, at least 0.
+    """
+    cells = np.unique(np.concatenate([np.concatenate([[t], p]) for t, p in line]))
+    low, high = {}, {}
+    for c in cells:
+        if np.isnan(values[c]):
+            low[c], high[c] = 0.0, np.inf
+        elif mask[c]:
+            low[c], high[c] = 1.0, np.inf
+        else:
+            low[c] = high[c] = values[c]
+    changed = True
+    while changed:
+        changed = False
+        for total, parts in line:
+            lo_sum = sum(low[p] for p in parts)
+            hi_sum = sum(high[p] for p in parts)
+            new_lo, new_hi = max(low[total], lo_sum), min(high[total], hi_sum)
+            if new_lo > low[total] + 1e-9 or new_hi < high[total] - 1e-9:
+                low[total], high[total], changed = new_lo, new_hi, True
+            for p in parts:
+                others_lo = lo_sum - low[p]
+                others_hi = hi_sum - high[p] if np.isfinite(high[p]) else np.inf
+                if not np.isfinite(high[p]):
+                    others_hi = sum(high[q] for q in parts if q != p)
+                new_lo = max(low[p], low[total] - others_hi)
+                new_hi = min(high[p], high[total] - others_lo)
+                if new_lo > low[p] + 1e-9 or new_hi < high[p] - 1e-9:
+                    low[p], high[p], changed = new_lo, new_hi, True
+                    lo_sum = sum(low[q] for q in parts)
+                    hi_sum = sum(high[q] for q in parts)
+    for c in cells:
+        if mask[c] and not np.isnan(values[c]) and np.isclose(low[c], high[c]):
+            return int(c)
+    return None
+
+
+def _hierarchy_groups(
+    cells: pd.DataFrame, rows: str, cols: str, grain: str, period: str
+) -> list[tuple[int, np.ndarray]]:
+    """(total, parts) positions of `cells`: each quarter with its three months and each
+    financial year with its four quarters, for the same locality and age band. A total whose
+    parts are not all there (a period not yet complete) has no group."""
+    when = pd.to_datetime(cells[period]).reset_index(drop=True)
+    kind = cells[grain].astype(str).to_numpy()
+    quarter_end = (when + pd.offsets.QuarterEnd(0)).dt.normalize()
+    year_end = pd.Series(
+        pd.to_datetime(
+            np.where(when.dt.month <= 3, when.dt.year, when.dt.year + 1).astype(str) + "-03-31"
+        )
+    )
+    key = list(zip(cells[rows].astype(str), cells[cols].astype(str), strict=True))
+    position = {(k, g, w): i for i, (k, g, w) in enumerate(zip(key, kind, when, strict=True))}
+    members: dict[tuple, list[int]] = defaultdict(list)
+    for i, (k, g) in enumerate(zip(key, kind, strict=True)):
+        if g == "month":
+            members[(k, "quarter", quarter_end.iloc[i])].append(i)
+        elif g == "quarter":
+            members[(k, "financial_year", year_end.iloc[i])].append(i)
+    expected = {"quarter": 3, "financial_year": 4}
+    out = []
+    for (k, g, w), parts in members.items():
+        total = position.get((k, g, w))
+        if total is not None and len(parts) == expected[g]:
+            out.append((total, np.asarray(parts)))
+    return out
 
 
 def escape_formula(value):

@@ -173,8 +173,10 @@ def test_the_dose_table_gives_no_count_away(wh, measure, window):
 
 
 def test_the_dose_table_beside_every_view_gives_no_count_away(wh):
-    """The counts the dose attack works out today undo the cross-view protection further;
-    through the gate there are none to add, and the cross-view attack still finds nothing."""
+    """The counts the ungated dose table gives away are real (the attack finds them); through
+    the gate there are none, and the cross-view attack still finds nothing. (With the grains
+    decided together, `disclosure.grain_masks`, those counts no longer unlock a further cell
+    across the views, so how many they add is printed, not asserted.)"""
     before, found = attack(wh, "cla_starts", 4, through_gate=False)
     after, none = attack(wh, "cla_starts", 4, through_gate=True)
     assert found and not none
@@ -183,7 +185,6 @@ def test_the_dose_table_beside_every_view_gives_no_count_away(wh):
         f"\nwith today's dose table beside the decided views: {len(chain.successes)} small "
         f"counts recovered of {chain.total()} attempts"
     )
-    assert chain.recovered > 0, "a quarter the dose table gives away undoes its line"
     clean = chained(wh, "cla_starts", none, through_gate=True)
     assert clean.successes == [] and clean.recovered == 0
 

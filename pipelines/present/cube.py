@@ -1,4 +1,4 @@
-"""One suppression decision per (area, measure, grain) for every view of the outcome counts.
+"""One suppression decision per (area, measure) for every view of the outcome counts.
 
 A viewer meets the same counts in many views: the area's total (Board, Trends), the localities
 beside it (Cohorts, Trends' "localities" breakdown), the age bands beside it, one locality's age
@@ -8,7 +8,8 @@ suppressed in one breakdown can be worked out from the others (a locality's tota
 bands shown, the area's total less the other localities). Here that table is read once and
 :func:`pipelines.disclosure.cube_masks` decides, once, which of its cells are hidden; every view
 takes its mask from that decision (:func:`gate_comparison`, :func:`hidden_periods`), so no
-view hides less than another shows.
+view hides less than another shows. A flow's months, quarters and financial years are decided
+together, since a quarter is the sum of its months and a year the sum of its quarters.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from pipelines import disclosure, marts
-from pipelines.measures import UNIT_ALL
+from pipelines.measures import GRAINS, UNIT_ALL
+from pipelines.measures import measure as measure_info
 from pipelines.present.charts import tables as gates
 from pipelines.store.warehouse import Warehouse
 
@@ -60,8 +62,31 @@ def outcome_cube(
     """Every cell of the locality x age-band table of each period, and which are hidden.
 
     Read as the views read it (`marts.outcome_panel`, complete periods only), one age band at
-    a time with the localities and the area's total beside it.
+    a time with the localities and the area's total beside it. For a flow (a count over the
+    period, which adds up over time) the decision is taken over the month, quarter and
+    financial-year tables together (:func:`pipelines.disclosure.grain_masks`), so a month
+    hidden in one grain cannot be worked out from its quarter and the other months in
+    another; a stock (counted on the last day, `measures.STOCK_MEASURES`) does not add up, and
+    each grain is decided on its own.
     """
+    if measure_info(measure).is_stock:
+        cells = _cells(wh, area_code, measure, grain)
+        cells["hidden"] = disclosure.cube_masks(
+            cells, rows="unit", cols="age_band", by=("period_end",), threshold=threshold
+        )
+        return Cube(cells)
+    every = pd.concat(
+        [_cells(wh, area_code, measure, g).assign(grain=g) for g in GRAINS], ignore_index=True
+    )
+    every["hidden"] = disclosure.grain_masks(
+        every, rows="unit", cols="age_band", grain="grain", threshold=threshold
+    )
+    cells = every[every["grain"] == grain].drop(columns="grain")
+    return Cube(cells.reset_index(drop=True))
+
+
+def _cells(wh: Warehouse, area_code: str, measure: str, grain: str) -> pd.DataFrame:
+    """``unit, age_band, period_end, value`` of every cell of one grain, margins included."""
     bands = [UNIT_ALL, *(b for b in marts.age_bands(wh, area_code) if b != UNIT_ALL)]
     parts = []
     for band in bands:
@@ -78,13 +103,16 @@ def outcome_cube(
         )
     cells = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if cells.empty:
-        cells = pd.DataFrame(columns=["unit", "age_band", "period_end", "value"])
+        cells = pd.DataFrame(
+            {
+                "unit": pd.Series(dtype=str),
+                "age_band": pd.Series(dtype=str),
+                "period_end": pd.Series(dtype="datetime64[ns]"),
+                "value": pd.Series(dtype=float),
+            }
+        )
     cells = cells.sort_values(["period_end", "unit", "age_band"], kind="stable")
-    cells = cells.reset_index(drop=True)
-    cells["hidden"] = disclosure.cube_masks(
-        cells, rows="unit", cols="age_band", by=("period_end",), threshold=threshold
-    )
-    return Cube(cells)
+    return cells.reset_index(drop=True)
 
 
 def gate_comparison(
@@ -110,15 +138,65 @@ def gate_trend(
 def _trend_gates(trend, hidden: Iterable, threshold) -> gates.TrendGates:
     hidden = tuple(hidden)
     ba = trend.before_after
+    withheld = ba is not None and before_after_withheld(ba.periods, threshold, hidden)
+    its_withheld = trend.its is not None and its_withheld_for(trend.series, threshold, hidden)
+    findings = gates.trend_findings(trend, threshold, hidden)
+    if withheld:  # the before/after finding states each side's average and their ratio
+        findings = [f for f in findings if not f.key.startswith("before_after")]
+    if its_withheld:  # its step and counterfactual rest on the hidden periods too
+        findings = [f for f in findings if not f.key.startswith("its")]
     return gates.TrendGates(
         hidden=hidden,
         series=gates.gate_series(trend.series, threshold, hidden),
         before_after=None if ba is None else gates.gate_before_after(ba.periods, threshold, hidden),
-        before_after_withheld=ba is not None
-        and gates.before_after_withheld(ba.periods, threshold, hidden),
-        its=None if trend.its is None else gates.gate_its(trend.its.fitted, threshold, hidden),
+        before_after_withheld=withheld,
+        its=None
+        if trend.its is None or its_withheld
+        else gates.gate_its(trend.its.fitted, threshold, hidden),
+        its_withheld=its_withheld,
         spc=None
         if trend.spc is None
         else gates.gate_spc(trend.spc, trend.series, threshold, hidden),
-        findings=gates.trend_findings(trend, threshold, hidden),
+        findings=findings,
     )
+
+
+def its_withheld_for(series: pd.DataFrame, threshold=None, hidden: Iterable = ()) -> bool:
+    """True when the Trends page must not show the interrupted time series at all: some
+    period of the series it was fitted on is hidden (`hidden`, or a count of 1 to the
+    threshold).
+
+    A Poisson model with an intercept fits the total count exactly: its fitted values add up
+    to the observed counts over the periods it was fitted on (and, with seasonal terms and a
+    step, over each season and each side of the step). So the fitted values less the counts
+    shown give the hidden periods' total, and with one period hidden, that period. Its step
+    and counterfactual are worked out from the same counts. Fitting over the periods shown
+    only would drop the smallest counts, which biases the model, so the model is withheld
+    instead, as the before/after comparison is (:func:`before_after_withheld`).
+    """
+    if series is None or series.empty or "value" not in series:
+        return False
+    mask = gates.gate_series(series, threshold, hidden).masks.get("value")
+    return mask is not None and bool(mask.any())
+
+
+def before_after_withheld(periods: pd.DataFrame, threshold=None, hidden: Iterable = ()) -> bool:
+    """True when the Trends page must not show this before/after comparison at all.
+
+    Each side's average rate times the side's population is the side's total count, and the
+    viewer can choose every window (2 to 12 periods, or all): the totals of two windows differ
+    by the periods between them, so a hidden period is one window's total less the next one's
+    and the counts shown (a secondary suppression inside one window's table does not stop
+    that: the series beside it shows those periods). So a comparison is shown only when no
+    period in its window is hidden in the series (`hidden`, or a count of 1 to the threshold):
+    its averages then rest on counts the viewer is shown anyway. Otherwise, as before, when a
+    side's total is itself small (`charts.tables.before_after_withheld`).
+    """
+    if periods is None or periods.empty or "count" not in periods:
+        return False
+    series_hidden = gates.gate_series(
+        periods.rename(columns={"date": "period_end", "count": "value"}), threshold, hidden
+    ).masks.get("value")
+    if series_hidden is not None and series_hidden.any():
+        return True
+    return gates.before_after_withheld(periods, threshold, hidden)

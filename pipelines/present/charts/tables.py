@@ -443,6 +443,8 @@ class TrendGates:
         its: the fitted table, or None.
         spc: the XmR chart over the periods shown (:class:`GatedSpc`), or None.
         findings: the findings a viewer may read (:func:`trend_findings`).
+        its_withheld: True when the model must not be shown at all: a period it was fitted
+            on is hidden, and the fit would give it back (`pipelines.present.cube`).
     """
 
     hidden: tuple
@@ -452,6 +454,7 @@ class TrendGates:
     its: disclosure.Gated | None
     spc: GatedSpc | None
     findings: list
+    its_withheld: bool = False
 
 
 def gate_trend(
