@@ -270,7 +270,7 @@ def sign_out(identity: Identity) -> None:
 
 # -- banners and the sidebar -------------------------------------------------------------------
 
-DEMO_BANNER = "**Demo mode:** synthetic sample data; nothing here is real."
+DEMO_BANNER = "**Demo mode:** synthetic data, not real."
 PUBLIC_BANNER = "**Public data only:** DfE's published statistics, no council's own records."
 DEMO_DETAIL = (
     "Demo mode serves a fictional partnership's synthetic sample without sign-in. Only the "

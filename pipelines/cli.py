@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -354,12 +353,14 @@ def cmd_template(args) -> int:
 
 
 def cmd_serve(args) -> int:
-    app = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+    """`streamlit run dashboard/app.py` by way of `dashboard/serve.py`, which makes the Board
+    summary's reads in the server's process before it accepts a browser (run, not imported:
+    `pipelines` does not import the dashboard)."""
+    launcher = Path(__file__).resolve().parent.parent / "dashboard" / "serve.py"
     env = dict(os.environ)
     if args.warehouse:
         env["RP_IMPACT_WAREHOUSE"] = str(Path(args.warehouse).resolve())
-    streamlit = shutil.which("streamlit") or str(Path(sys.executable).parent / "streamlit")
-    command = [streamlit, "run", str(app), "--server.port", str(args.port)]
+    command = [sys.executable, str(launcher), "--server.port", str(args.port)]
     if args.headless:
         command += ["--server.headless", "true"]
     return subprocess.call(command, env=env)

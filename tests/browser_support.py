@@ -37,6 +37,7 @@ PAGES = [
     ("trends", "trends", "Trends", None),
     ("cohorts", "cohorts", "Cohorts", None),
     ("training", "training", "Training", None),
+    ("practice", "practice", "Practice", None),
     ("benchmarks", "benchmarks", "Benchmarks", None),
     ("quality", "quality", "Data quality & methods", None),
     ("upload", "upload", "Upload extracts", None),
@@ -91,7 +92,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
+def _wait_for_health(url: str, process: subprocess.Popen, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -115,7 +116,7 @@ class Server:
 
 @contextlib.contextmanager
 def serve(warehouse: Path, log_path: Path, **env_extra: str | None):
-    """A `streamlit run` of the dashboard on a free port, yielding a `Server`. An `env_extra`
+    """The dashboard served as `rp-impact serve` serves it, on a free port, yielding a `Server`. An `env_extra`
     value of None removes that variable from the server's environment."""
     port = free_port()
     env = {
@@ -127,7 +128,9 @@ def serve(warehouse: Path, log_path: Path, **env_extra: str | None):
     }
     env = {name: value for name, value in env.items() if value is not None}
     log = log_path.open("w")
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py")]
+    # The way `rp-impact serve` starts it (dashboard/serve.py: the Board's reads are made before
+    # the server listens), so the first view measured is the one a user gets.
+    command = [sys.executable, str(REPO / "dashboard" / "serve.py")]
     options = {
         "--server.headless": "true",
         "--server.port": str(port),

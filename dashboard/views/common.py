@@ -219,6 +219,9 @@ def chart_block(
     st.html(_CHART_CSS)
     if title:
         st.markdown(f"**{_escape_markdown(title)}**")
+    subtitle = charts.style.chart_subtitle(fig)
+    if subtitle:
+        st.markdown(_escape_markdown(subtitle))
     st.caption(summary)
     st.plotly_chart(
         charts.style.screen_figure(fig), width="stretch", key=f"chart-{key}", config=PLOTLY_CONFIG
@@ -242,7 +245,7 @@ def chart_block(
             "to protect children's privacy."
         )
         st.caption(privacy)
-    return [title, summary, caption, privacy]
+    return [title, subtitle, summary, caption, privacy]
 
 
 def _escape_markdown(text: str) -> str:

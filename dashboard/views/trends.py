@@ -193,9 +193,9 @@ ba = section(
 if ba is not None and views.before_after_withheld:
     empty_state(
         "The before/after comparison is withheld",
-        "Too few children were counted in the chosen window: its averages would give away "
-        "counts that are suppressed to protect their privacy.",
-        "Choose a longer window, the quarterly grain, the whole area or all ages.",
+        "Some periods in the chosen window are hidden to protect children's privacy, or too "
+        "few children were counted in it: its averages would let those counts be worked out.",
+        "Choose another window, the quarterly grain, the whole area or all ages.",
         icon=":material/lock:",
     )
 elif ba is not None:
@@ -225,7 +225,15 @@ its = section(
     "its",
     "The interrupted time series model",
 )
-if its is not None:
+if its is not None and views.its_withheld:
+    empty_state(
+        "The interrupted time series is withheld",
+        "Some periods of this series are hidden to protect children's privacy, and the model's "
+        "fitted values and step would let those counts be worked out.",
+        "Choose the quarterly grain, the whole area or all ages.",
+        icon=":material/lock:",
+    )
+elif its is not None:
     effect = its.level_change
     title = its_step_title(effect.scale, effect.estimate, effect.ci_lower, effect.ci_upper)
     its_gated = views.its

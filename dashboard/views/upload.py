@@ -37,24 +37,27 @@ ISSUE_COLUMNS = {
 }
 #: The upload history: widths in pixels that add up to the 900 px the main column has at
 #: 1366 px, so every column (to "Revised" and beyond) shows without scrolling.
+#: The history's columns at widths that fit the page at 1366 px without scrolling sideways. The
+#: upload's number and where it came from (the sample, a DfE import) are hidden here; they
+#: are in `rp-impact uploads` with the fingerprint.
 HISTORY_COLUMNS = {
-    "upload_id": st.column_config.NumberColumn("Upload", width=58),
-    "uploaded_at": st.column_config.DatetimeColumn("When", format="D MMMM YYYY, HH:mm", width=150),
-    "file_name": st.column_config.TextColumn("File", width=148),
-    "dataset": st.column_config.TextColumn("Dataset", width=104),
-    "outcome": st.column_config.TextColumn("Outcome", width=66),
+    "upload_id": None,
+    "source": None,
+    "uploaded_at": st.column_config.DatetimeColumn("When", format="D MMM YYYY, HH:mm", width=122),
+    "file_name": st.column_config.TextColumn("File", width=176),
+    "dataset": st.column_config.TextColumn("Dataset", width=160),
+    "outcome": st.column_config.TextColumn("Result", width=66),
     **{
         name: st.column_config.NumberColumn(label, format="localized", width=width)
         for name, label, width in (
-            ("n_rows", "Rows", 50),
-            ("n_added", "Added", 54),
-            ("n_revised", "Revised", 60),
-            ("n_warnings", "Warnings", 68),
-            ("n_errors", "Errors", 50),
+            ("n_rows", "Rows", 52),
+            ("n_added", "Added", 56),
+            ("n_revised", "Revised", 62),
+            ("n_warnings", "Warnings", 70),
+            ("n_errors", "Errors", 52),
         )
     },
-    "user_name": st.column_config.TextColumn("By", width=62),
-    "source": st.column_config.TextColumn("From", width=62),
+    "user_name": st.column_config.TextColumn("By", width=84),
 }
 
 header(

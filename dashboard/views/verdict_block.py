@@ -41,10 +41,10 @@ def verdict_block(
     for view in verdict_views(tuple(verdicts)):
         with st.container(border=True):
             st.markdown(f"**{view.title}.** {view.sentence}")
-            st.markdown(f"*{view.grade_label}: {view.grade_meaning}*")
+            st.markdown(f"*{view.grade_line}*")
             with st.expander("How this was worked out"):
                 st.markdown("\n".join(f"- {line}" for line in view.details + view.caveats))
-        said += [view.title, view.sentence, view.grade_label, view.grade_meaning]
+        said += [view.title, view.sentence, view.grade_line]
         said += [*view.details, *view.caveats]
     if plan_line:
         st.caption(plan_line)

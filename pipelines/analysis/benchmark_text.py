@@ -140,6 +140,36 @@ def rank_sentences(ranks: pd.DataFrame, figure_word: str) -> dict[str, str]:
     return out
 
 
+def rank_finding(name: str, year: str, ranks: pd.DataFrame, figure_word: str) -> str:
+    """Where the council stood in ``year`` among all councils and among itself and its
+    statistical neighbours, as one finding; "" without a rank among all councils.
+
+    When the two pools are the same councils (the neighbour group is part of the comparison, so
+    the same size means the same set, as in the synthetic sample's 11) it is said once: "5th
+    lowest of the 11 councils in this comparison, which are itself and its 10 statistical
+    neighbours (1 = lowest rate)"."""
+
+    def row(scope: str):
+        rows = ranks[ranks["scope"] == scope] if len(ranks) else ranks
+        return None if rows.empty or pd.isna(rows["rank"].iloc[0]) else rows.iloc[0]
+
+    every, group = row("all councils"), row("statistical neighbours")
+    if every is None:
+        return ""
+    rank, n = int(every["rank"]), int(every["n"])
+    key = f"(1 = lowest {figure_word})"
+    where = f"{ordinal(rank)} lowest of {rank_pool_words(n)}"
+    if group is None:
+        return f"In {year} {name} was {where} {key}."
+    if int(group["n"]) == n and int(group["rank"]) == rank:
+        neighbours = f"{n - 1} statistical neighbour{'s' if n - 1 != 1 else ''}"
+        return f"In {year} {name} was {where}, which are itself and its {neighbours} {key}."
+    return (
+        f"In {year} {name} was {where} and {ordinal(int(group['rank']))} lowest of "
+        f"{int(group['n'])} among itself and its statistical neighbours {key}."
+    )
+
+
 def synth_sentences(
     result, name: str, short: str, unit: str, decimals: int
 ) -> tuple[str, list[str]]:

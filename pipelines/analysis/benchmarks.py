@@ -20,6 +20,7 @@ from pipelines import marts
 from pipelines.analysis.benchmark_text import (
     benchmark_title,
     context_sentence,
+    rank_finding,
     rank_sentences,
     synth_sentences,
 )
@@ -398,14 +399,9 @@ def benchmark_analysis(
     context_line = context_sentence(name, short, table, unit, decimals)
     if context_line:
         findings.insert(0, context_line)
-    if rank_text.get("all councils") and latest_year is not None:
-        findings.insert(
-            1 if context_line else 0,
-            f"In {fy_label(latest_year)} {name} was "
-            f"{rank_text['all councils'].split(' (')[0]} and "
-            f"{rank_text.get('statistical neighbours', '').split(' (')[0]} among itself and "
-            f"its statistical neighbours (1 = lowest {figure_word}).",
-        )
+    ranked = rank_finding(name, fy_label(latest_year), ranks, figure_word) if latest_year else ""
+    if ranked:
+        findings.insert(1 if context_line else 0, ranked)
     return BenchmarkAnalysis(
         area_code=code,
         new_la_code=council.get("new_la_code"),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from pipelines.analysis.verdict import Verdict
 from pipelines.measures import measure
 from pipelines.present.numbers import range_words
-from pipelines.present.wording import CONFIDENCE_LABEL, CONFIDENCE_MEANING, long_date
+from pipelines.present.wording import grade_words, long_date
 
 if TYPE_CHECKING:
     from pipelines.analysis.benchmarks import CouncilAnswer
@@ -65,7 +65,12 @@ class VerdictView:
     sentence: str
     grade: str
     grade_label: str
+    #: Why the grade, from what was measured, as a sentence: "No clear change yet (in
+    #: simulation its intervals contained the truth 94% of the time ...)."
     grade_meaning: str
+    #: The grade and why in one sentence, for a page: "Low confidence: no clear change yet
+    #: (in simulation ...)."
+    grade_line: str
     details: tuple[str, ...]
     caveats: tuple[str, ...]
 
@@ -88,6 +93,17 @@ def compared_words(v: Verdict) -> str:
     )
 
 
+def grade_line(label: str, meaning: str) -> str:
+    """ "Low confidence: no clear change yet (...)." — one sentence with one capital letter at
+    its start (the reason's own first letter lowered, unless it is an acronym like "DfE")."""
+    if not meaning:
+        return f"{label}."
+    first = meaning.split(" ", 1)[0]
+    if not any(char.isupper() for char in first[1:]):
+        meaning = meaning[:1].lower() + meaning[1:]
+    return f"{label}: {meaning}"
+
+
 def verdict_view(v: Verdict) -> VerdictView:
     """The words for one verdict (numbers already rounded, no signed zeros, no "+0")."""
     details = [f"Design: {v.design_label}." if v.design_label else "No design could run."]
@@ -105,14 +121,15 @@ def verdict_view(v: Verdict) -> VerdictView:
         details.append(
             f"Smallest change this design would show 4 times in 5: about {v.mde_percent:.0f}%."
         )
-    details.append(v.grade_reason)
+    label, meaning = grade_words(v.grade, v.grade_reason)
     return VerdictView(
         key=v.outcome,
         title=measure(v.outcome).label,
         sentence=v.sentence,
         grade=v.grade,
-        grade_label=CONFIDENCE_LABEL.get(v.grade, v.grade.capitalize()),
-        grade_meaning=CONFIDENCE_MEANING.get(v.grade, ""),
+        grade_label=label,
+        grade_meaning=meaning,
+        grade_line=grade_line(label, meaning),
         details=tuple(d for d in details if d),
         caveats=tuple(v.caveats),
     )

@@ -33,7 +33,7 @@ __all__ = [
 _CONFIDENCE_WORDS = {
     "high": ("High confidence", "We can be fairly confident in this."),
     "moderate": ("Moderate confidence", "Treat this with some caution."),
-    "low": ("Low confidence", "This is uncertain."),
+    "low": ("Low confidence", "The estimate is too uncertain to rely on yet."),
 }
 CONFIDENCE_LABEL = {grade: label for grade, (label, _) in _CONFIDENCE_WORDS.items()}
 CONFIDENCE_MEANING = {grade: meaning for grade, (_, meaning) in _CONFIDENCE_WORDS.items()}
@@ -48,6 +48,8 @@ def grade_words(confidence: Any, reason: str | None = None) -> tuple[str, str]:
     reason = reason or ""
     if reason.lower().startswith(label.lower()):
         reason = reason[len(label) :].lstrip(" :.")
+    elif reason.lower().startswith(f"{grade}:"):  # a verdict's "Low: no clear change yet"
+        reason = reason[len(grade) + 1 :].lstrip(" .")
     reason = reason[:1].upper() + reason[1:]
     return label, reason or CONFIDENCE_MEANING.get(grade, "")
 

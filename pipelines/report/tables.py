@@ -22,6 +22,7 @@ from markupsafe import Markup
 
 from pipelines import config, disclosure
 from pipelines.present.charts import iso_dates
+from pipelines.present.charts.style import fit_title
 from pipelines.present.wording import is_missing, plural, slug
 from pipelines.store.warehouse import Warehouse
 
@@ -224,9 +225,11 @@ def figure_html(fig: go.Figure, key: str, *, static: bool, static_height: int | 
     # keep a wrapped title inside the figure (anchored at its top with some padding)
     fig.update_layout(title_y=1, title_yanchor="top", title_pad_t=14)
     if static:
-        # Two charts to an A4 page: shorter than on screen, fixed to the text width.
+        # Two charts to an A4 page: shorter than on screen, fixed to the text width, with
+        # the title across the chart's width rather than wrapped for a phone.
         height = static_height or max(330, height - 110)
-        fig.update_layout(width=STATIC_WIDTH, height=height)
+        fit_title(fig, STATIC_WIDTH, height)
+        fig.update_layout(width=STATIC_WIDTH)
         config_ = {"staticPlot": True, "displayModeBar": False}
     else:
         config_ = {"displaylogo": False, "responsive": True}

@@ -168,6 +168,45 @@ def apply_style(
     return fig
 
 
+#: Average width of a character of the 15 px Arial title, in pixels (a little over, so that a
+#: line of capitals and wide letters still fits).
+TITLE_CHAR_PX = 8
+
+
+def fit_title(fig: go.Figure, width_px: int, height: int | None = None) -> go.Figure:
+    """Wrap the title (`apply_style` wraps it for a 390 px phone) to a chart drawn `width_px`
+    wide, such as the report's fixed-width PDF figures, so that it spans the chart's width;
+    the legend, the top margin and the height follow the title's new number of lines.
+    ``height``: the height the chart is drawn at (default: its own, changed by the lines the
+    title lost or gained). A figure `apply_style` did not title is returned as it is."""
+    meta = fig.layout.meta
+    text = meta.get("title") if isinstance(meta, dict) else None
+    if not text or fig.layout.title.text is None:
+        return fig
+    before = fig.layout.title.text.count("<br>") + 1
+    wrapped = wrap(text, max(20, (width_px - 24) // TITLE_CHAR_PX))
+    change = 20 * (wrapped.count("<br>") + 1 - before)
+    old_height = int(fig.layout.height or 460)
+    new_height = height or old_height + change
+    layout: dict[str, Any] = {"title_text": wrapped, "height": new_height}
+    if fig.layout.margin.t is not None:
+        layout["margin_t"] = fig.layout.margin.t + change
+    if fig.layout.legend.yref == "container" and fig.layout.legend.y is not None:
+        # The legend sits a fixed number of pixels below the title's top.
+        below_top = (1 - fig.layout.legend.y) * old_height + change
+        layout["legend_y"] = 1 - below_top / new_height
+    source = meta.get("source")
+    notes = [a for a in fig.layout.annotations if a.name == "source"]
+    if source and notes and fig.layout.margin.b is not None:
+        # The source line (11 px, about 6 px a character) across the width too.
+        lines = textwrap.wrap(source, width=max(40, (width_px - 24) // 6))
+        shrink = 15 * (notes[0].text.count("<br>") + 1 - len(lines))
+        layout["margin_b"] = fig.layout.margin.b - shrink
+        notes[0].update(text="<br>".join(lines), yshift=notes[0].yshift + shrink)
+    fig.update_layout(**layout)
+    return fig
+
+
 def finish(
     fig: go.Figure,
     title: str,
@@ -407,6 +446,9 @@ def empty_figure(message: str, title: str = "No data to show", source: str = "")
 #: Top margin a figure keeps on screen once its title is drawn as page text above it: room for
 #: a legend that wraps onto two rows on a phone.
 SCREEN_TOP = 60
+#: Pixels between the bottom of a small-multiples legend and the top of its first row of
+#: panels on screen: a panel title (13 px bold, 4 px above its panel) and a gap.
+PANEL_TITLE_ROOM = 28
 
 
 def chart_title(fig: go.Figure) -> str:
@@ -431,12 +473,34 @@ def screen_figure(fig: go.Figure) -> go.Figure:
     old_top = out.layout.margin.t or 0
     out.update_layout(
         title_font_color="rgba(0,0,0,0)",
+        # The subtitle (an SPC chart's status line) is page text under the title too
+        # (:func:`chart_subtitle`); drawn here it would sit under the legend on a phone.
+        title_subtitle_text=None,
         margin_t=SCREEN_TOP,
         height=max(200, (out.layout.height or 460) - max(0, old_top - SCREEN_TOP)),
     )
-    if out.layout.legend.yref == "container":
+    if any(note.name == "panel-title" for note in out.layout.annotations):
+        # Small multiples: the first row's panel titles sit above the plot area, where a
+        # legend at the top of the figure would cover them once it wraps onto two or three
+        # rows on a phone. The legend sits above the titles instead, its bottom
+        # PANEL_TITLE_ROOM px above the panels, and plotly widens the top margin to fit it.
+        margin = out.layout.margin
+        plot_px = out.layout.height - (margin.t or 0) - (margin.b or 0)
+        out.update_layout(
+            legend_yref="paper",
+            legend_yanchor="bottom",
+            legend_y=1 + PANEL_TITLE_ROOM / max(plot_px, 1),
+        )
+    elif out.layout.legend.yref == "container":
         out.update_layout(legend_y=1 - 4 / out.layout.height)
     return out
+
+
+def chart_subtitle(fig: go.Figure) -> str:
+    """The line under the chart's title (an SPC chart's status: "≈ Common cause variation:
+    no significant change"), as text for the page to draw under :func:`chart_title`."""
+    subtitle = fig.layout.title.subtitle
+    return " ".join(str(subtitle.text or "").replace("<br>", " ").split()) if subtitle else ""
 
 
 def _when(value) -> str | None:
