@@ -2,6 +2,7 @@
 
     python -m benchmarks.run [--runs 5] [--scales x1,x4,x16] [--no-pages] [--no-append]
                              [--scale-runs 1] [--page-runs 5] [--scale-page-runs 3] [--tiny]
+                             [--targets-only] [--no-fresh-clone]
 
 Every measured step runs in its own process (`benchmarks.measure` -> `benchmarks.tasks`), so the
 peak RSS is that step's alone. Figures are the median of `--runs` runs with min and max. Data
@@ -9,6 +10,11 @@ and base warehouses are generated once into benchmarks/_data/ and reused. Pages 
 the first view after a server start (`benchmarks.tasks.pages`): `--page-runs` cold runs at x1
 and on the sample, `--scale-page-runs` at x4 and x16. The wall time of every step is logged as
 it ends, printed as a table at the end and recorded under the appended results table.
+
+Every run ends with issue 19's six targets (`benchmarks.targets`), printed and appended as a
+table of their own. `--targets-only` measures just those six (the national ingest and floor,
+`make run` on a fresh clone, the first Board view in Chromium, the brief and full report, the
+last full `make test`, the 55 KB XLSX) and skips the pandas peer, statistics, pages and scales.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from benchmarks import generate as gen
+from benchmarks import targets as tg
 
 REPO = Path(__file__).resolve().parent.parent
 PERF_DOC = REPO / "docs" / "performance.md"
@@ -210,13 +217,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export", action="store_true", help="also time the Parquet export")
     parser.add_argument("--no-append", action="store_true")
     parser.add_argument("--tiny", action="store_true", help="smoke test: tiny data, 1 run")
+    parser.add_argument(
+        "--targets-only", action="store_true", help="only issue 19's six targets (no scales)"
+    )
+    parser.add_argument(
+        "--no-fresh-clone", action="store_true", help="skip `make run` on a fresh clone"
+    )
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--doc", type=Path, default=PERF_DOC)
     args = parser.parse_args(argv)
     if args.data_dir:
         gen.DATA_DIR = args.data_dir
     base_scale = "tiny" if args.tiny else "x1"
-    scales = [base_scale] + [s for s in args.scales.split(",") if s and s != "x1" and not args.tiny]
+    scales = [base_scale] + [
+        s
+        for s in args.scales.split(",")
+        if s and s != "x1" and not args.tiny and not args.targets_only
+    ]
     runs = 1 if args.tiny else args.runs
     page_runs = 1 if args.tiny else args.page_runs
     scale_page_runs = 1 if args.tiny else args.scale_page_runs
@@ -258,6 +275,17 @@ def main(argv: list[str] | None = None) -> int:
         )
     ingest = stats([r["seconds"] for r in ing])
     rss = stats([r["max_rss_mb"] for r in ing])
+    if args.targets_only:
+        goals = measure_targets(args, env, ingest, floor, runs, step)
+        total = time.perf_counter() - started
+        table = render_targets_run(info, goals, total, step)
+        print("\n" + table)
+        print("Wall time by step:\n" + step.summary(total), flush=True)
+        if not args.no_append:
+            append(args.doc, table)
+            log(f"appended to {args.doc}")
+        log(f"done in {total / 60:.1f} min")
+        return 0
     with step(f"pandas peer ({runs} runs)"):
         peer = stats(
             [
@@ -438,8 +466,10 @@ def main(argv: list[str] | None = None) -> int:
     cold = cold_start()
     rows.append(("`make run` cold start until the Board summary renders", cold, "reported", "-"))
 
+    goals = measure_targets(args, env, ingest, floor, runs, step)
     total = time.perf_counter() - started
     table = render(info, rows, runs, total, scales, args.scale_runs, scale_page_runs, step)
+    table += "\n" + tg.render_targets(goals, TARGETS_NOTE)
     print("\n" + table)
     print("Wall time by step:\n" + step.summary(total), flush=True)
     if not args.no_append:
@@ -447,6 +477,96 @@ def main(argv: list[str] | None = None) -> int:
         log(f"appended to {args.doc}")
     log(f"done in {total / 60:.1f} min")
     return 0
+
+
+TARGETS_NOTE = (
+    "Issue 19's six targets, measured in this run (the suite's time is read from its last "
+    "full run). Figures from a shared, loaded machine are upper bounds."
+)
+
+
+def demo_warehouse() -> Path:
+    """The sample warehouse as `rp-impact build` makes it (what `make run` serves in demo mode),
+    built once into benchmarks/_data/demo.duckdb and reused."""
+    db = gen.DATA_DIR / "demo.duckdb"
+    if not db.exists():
+        db.parent.mkdir(parents=True, exist_ok=True)
+        cli = Path(sys.executable).parent / "rp-impact"
+        subprocess.run(
+            [str(cli), "build"],
+            cwd=REPO,
+            env={**os.environ, "RP_IMPACT_WAREHOUSE": str(db)},
+            check=True,
+            capture_output=True,
+        )
+    return db
+
+
+def measure_targets(args, env: dict, ingest: dict, floor: dict, runs: int, step: Steps):
+    """Issue 19's six rows (seven lines: the report has a brief and a full row). A target
+    that cannot be measured here gets a row saying why, never a missing row."""
+    rows = [tg.ingest_row(ingest["median"], floor["median"], runs)]
+    if args.tiny or args.no_fresh_clone:
+        rows.append(tg.Target(tg.MAKE_RUN, "not run (--tiny or --no-fresh-clone)", "≤ 45 s", "-"))
+    else:
+        with step("`make run` on a fresh clone"):
+            try:
+                rows.append(tg.make_run_row(tg.fresh_make_run(log=log)))
+            except Exception as error:  # noqa: BLE001 - the row says what went wrong
+                rows.append(tg.failed(tg.MAKE_RUN, "≤ 45 s", error))
+    if args.tiny:
+        rows.append(tg.Target(tg.BOARD, "not run (--tiny)", "≤ 3 s", "-"))
+        rows += [
+            tg.Target(tg.BRIEF, "not run (--tiny)", "≤ 5 s", "-"),
+            tg.Target(tg.REPORT, "not run (--tiny)", "≤ 15 s", "-"),
+        ]
+    else:
+        with step("demo warehouse (`rp-impact build`, once, then reused)"):
+            demo = demo_warehouse()
+        out = gen.DATA_DIR / "tmp"
+        with step("first Board view in Chromium"):
+            try:
+                board = task("board_view", db=str(demo), out=str(out / "board"))
+                log(f"  first Board view: {board['first_board_view_seconds']:.2f} s")
+                rows.append(tg.board_row(board))
+            except Exception as error:  # noqa: BLE001
+                rows.append(tg.failed(tg.BOARD, "≤ 3 s", error))
+        with step("brief and full report, HTML + PDF"):
+            try:
+                report = task("report", db=str(demo), out=str(out / "report"))
+                log(f"  report: {json.dumps({k: report[k] for k in ('brief', 'report')})}")
+                rows += tg.report_rows(report)
+            except Exception as error:  # noqa: BLE001
+                rows += [
+                    tg.failed(tg.BRIEF, "≤ 5 s", error),
+                    tg.failed(tg.REPORT, "≤ 15 s", error),
+                ]
+    rows.append(tg.suite_row(tg.read_suite()))
+    with step("XLSX with six million empty rows"):
+        path = gen.DATA_DIR / "tmp" / "empty_rows.xlsx"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tg.write_empty_rows_xlsx(path, 60_000 if args.tiny else 6_000_000)
+        warmup = path.with_name("one_row.xlsx")
+        tg.write_empty_rows_xlsx(warmup, 0)
+        try:
+            result = task("xlsx_read", env=env, path=str(path), warmup=str(warmup))
+            rows.append(tg.xlsx_row(result))
+        except Exception as error:  # noqa: BLE001
+            rows.append(tg.failed(tg.XLSX, "refused or read in ≤ 1 s, ≤ 200 MB", error))
+    return rows
+
+
+def render_targets_run(info: dict, rows, total: float, steps: Steps) -> str:
+    lines = [
+        f"### Targets run of {info['date']} (`--targets-only`)",
+        "",
+        f"Machine: {info['cpu']}, {info['cores']} cores, {info['ram']} RAM, {info['os']}; "
+        f"Python {info['python']}, DuckDB {info['duckdb']}. Whole run {total / 60:.1f} min. "
+        f"Wall time by step: {steps.line()}.",
+        "",
+        "",
+    ]
+    return "\n".join(lines) + tg.render_targets(rows, TARGETS_NOTE)
 
 
 def verdict(ok: bool) -> str:

@@ -226,3 +226,43 @@ def page_walk(browser, demo_server, accounts_server, first_view):
     from tests.browser_support import walk_every_page
 
     return walk_every_page(browser, demo_server, accounts_server, first_view)
+
+
+_SUITE_STARTED = time.time()  # conftest is imported as the run starts, before collection
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Record a full run's wall time in test-artifacts/suite_seconds.json for `make bench`
+    (issue 19's `make test` target). A full run: the controller process (not an xdist
+    worker), the default test paths (no file or folder arguments), no `-k`, `-m`,
+    `--deselect`, `--lf`/`--ff`, no `-x`/`--maxfail`, and the suite ran to its end (exit 0
+    or 1: passed, or some tests failed). Any other run leaves the file as it was."""
+    config = session.config
+    if hasattr(config, "workerinput") or exitstatus not in (0, 1):
+        return
+    option = config.option
+    partial = (
+        config.args_source != pytest.Config.ArgsSource.TESTPATHS
+        or option.keyword
+        or option.markexpr
+        or getattr(option, "deselect", None)
+        or getattr(option, "lf", False)
+        or getattr(option, "failedfirst", False)
+        or option.maxfail
+    )
+    if partial or not session.testscollected:
+        return
+    import datetime as dt
+    import json
+
+    workers = getattr(option, "numprocesses", None) or 0
+    record = {
+        "seconds": round(time.time() - _SUITE_STARTED, 1),
+        "tests": session.testscollected,
+        "workers": workers if workers else 1,
+        "exitstatus": int(exitstatus),
+        "finished": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+    folder = Path(__file__).resolve().parent.parent / "test-artifacts"
+    folder.mkdir(exist_ok=True)
+    (folder / "suite_seconds.json").write_text(json.dumps(record) + "\n")

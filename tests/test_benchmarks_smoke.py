@@ -7,6 +7,7 @@ import pandas as pd
 from benchmarks import generate as gen
 from benchmarks import pandas_peer
 from benchmarks import run as bench
+from benchmarks import targets as tg
 from pipelines.load.ingest import ingest_file
 from pipelines.store.warehouse import open_warehouse
 
@@ -50,3 +51,22 @@ def test_harness_runs_end_to_end_at_tiny_scale(tmp_path):
     text = doc.read_text()
     assert "| measure | result | target | verdict |" in text
     assert "Full ingest" in text and "pandas peer" in text and "ITS" in text
+    # Issue 19's targets close the run: every row present, the tiny run's skipped ones say so.
+    targets = text[text.index("#### Issue 19 targets") :]
+    for what in (tg.INGEST, tg.MAKE_RUN, tg.BOARD, tg.BRIEF, tg.REPORT, tg.SUITE, tg.XLSX):
+        assert f"| {what} | " in targets, what
+    assert f"| {tg.BOARD} | not run (--tiny) |" in targets
+    xlsx = next(line for line in targets.splitlines() if line.startswith(f"| {tg.XLSX} |"))
+    assert "read in" in xlsx and "1 row(s) read" in xlsx
+
+
+def test_targets_only_runs_just_the_targets(tmp_path):
+    doc = tmp_path / "performance.md"
+    code = bench.main(
+        ["--tiny", "--targets-only", "--data-dir", str(tmp_path / "data"), "--doc", str(doc)]
+    )
+    assert code == 0
+    text = doc.read_text()
+    assert "(`--targets-only`)" in text and "#### Issue 19 targets" in text
+    assert "pandas peer" not in text and "ITS" not in text
+    assert text.count("\n| ") == 8  # the header and seven rows (the report has two)
