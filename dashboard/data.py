@@ -35,11 +35,14 @@ import streamlit as st
 
 from pipelines import analysis, config, marts
 from pipelines.analysis import board as board_reads
+from pipelines.analysis import practice as practice_analysis
 from pipelines.analysis.plan import AnalysisPlan, load_plan
 from pipelines.load.dfe import DfeImportResult, import_dfe_files
 from pipelines.load.ingest import IngestResult, ingest_file, validate_only
 from pipelines.load.readers import read_bytes_as_file
 from pipelines.present import cube, dose_table
+from pipelines.present import practice as present_practice
+from pipelines.present import practice_summary as practice_summary_module
 from pipelines.store.warehouse import (
     Warehouse,
     WarehouseBusyError,
@@ -170,6 +173,14 @@ benchmark_revisions = cached(analysis.benchmark_revisions)
 # One verdict per primary outcome (issue 13): the Explore pages read the same function the
 # Board summary's `board_summary` calls, so the sentence, range, grade and plan line match.
 verdict_summary = cached(analysis.verdict_summary)
+# Are we working *with* families? (issue 18): the Practice page's content, built once
+# (pipelines.present.practice), and the measures the area has practice data for.
+practice_measures = cached(practice_analysis.practice_measures)
+practice_view = cached(present_practice.practice_view)
+# The Board's "Working with families" tile (pipelines.present.practice_summary).
+practice_summary = cached(practice_summary_module.practice_summary)
+# The Practice page's dose → practice → outcome section (pipelines.present.practice).
+practice_chain_view = cached(present_practice.practice_chain_view)
 
 
 def analysis_plan(area_code: str) -> AnalysisPlan:

@@ -204,6 +204,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("trends", "Explore", "Trends", "views/trends.py", ":material/show_chart:"),
     PageSpec("cohorts", "Explore", "Cohorts", "views/cohorts.py", ":material/groups:"),
     PageSpec("training", "Explore", "Training", "views/training.py", ":material/school:"),
+    PageSpec("practice", "Explore", "Practice", "views/practice.py", ":material/diversity_3:"),
     PageSpec(
         "benchmarks",
         "Explore",

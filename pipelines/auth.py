@@ -2,7 +2,8 @@
 
 Three roles, each with everything the one before has:
 
-- **viewer**: the read-only pages (board, report, trends, cohorts, training, benchmarks);
+- **viewer**: the read-only pages (board, report, trends, cohorts, training, practice,
+  benchmarks);
 - **analyst**: also upload and data quality;
 - **admin**: also user and role settings, deleting an upload, restoring a backup and allowing
   a column past the identifiable-data guard.
@@ -75,6 +76,7 @@ PAGES: dict[str, str] = {
     "trends": "viewer",
     "cohorts": "viewer",
     "training": "viewer",
+    "practice": "viewer",
     "benchmarks": "viewer",
     "upload": "analyst",
     "data_quality": "analyst",

@@ -289,6 +289,63 @@ def training_options(wh: Warehouse, area_code: str) -> dict[str, list[str]]:
     return {c: sorted(frame[c].dropna().unique().tolist()) for c in ("unit", "agency", "course")}
 
 
+# -- practice: audits, family feedback, FGCs --------------------------------------------------
+
+
+def practice_measure_keys(wh: Warehouse, area_code: str) -> pd.DataFrame:
+    """The area's practice measures as the mart names them: ``source, measure`` (distinct)."""
+    return wh.query(
+        "SELECT DISTINCT source, measure FROM mart_practice_proportions WHERE area_code = ?",
+        [area_code],
+    )
+
+
+def practice_statement_names(wh: Warehouse, area_code: str) -> list[str]:
+    """The area's survey statements in their framework order (empty when none loaded)."""
+    rows = wh.query(
+        "SELECT name FROM fct_practice_framework WHERE area_code = ? AND kind = 'statement' "
+        "ORDER BY position NULLS LAST, name",
+        [area_code],
+    )
+    return list(rows["name"])
+
+
+def practice_counts(
+    wh: Warehouse,
+    area_code: str,
+    measure: str,
+    *,
+    unit: str = UNIT_ALL,
+    respondent: str = UNIT_ALL,
+) -> pd.DataFrame:
+    """One practice measure's quarterly counts: ``period_end, successes, trials``."""
+    frame = wh.query(
+        """SELECT period_end, sum(successes) AS successes, sum(trials) AS trials
+           FROM mart_practice_proportions
+           WHERE area_code = ? AND measure = ? AND unit = ? AND respondent = ?
+           GROUP BY period_end ORDER BY period_end""",
+        [area_code, measure, unit, respondent],
+    )
+    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    return frame
+
+
+def practice_cells(wh: Warehouse, area_code: str, measure: str) -> pd.DataFrame:
+    """Every unit's and respondent's quarterly counts of one measure, margins (``All``)
+    included: ``period_end, unit, respondent, successes, trials`` (for the disclosure gate,
+    which decides suppression over the whole unit x respondent table)."""
+    frame = wh.query(
+        """SELECT period_end, unit, respondent, sum(successes) AS successes,
+                  sum(trials) AS trials
+           FROM mart_practice_proportions
+           WHERE area_code = ? AND measure = ?
+           GROUP BY period_end, unit, respondent ORDER BY period_end, unit, respondent""",
+        [area_code, measure],
+    )
+    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    return frame
+
+
 # -- audit and data quality -------------------------------------------------------------------
 
 

@@ -27,9 +27,7 @@ def test_without_sign_in_or_demo_mode_nothing_is_served(sample_copy, monkeypatch
 def test_demo_mode_shows_a_one_line_banner(sample_copy, monkeypatch):
     at = _app(sample_copy, monkeypatch).run()
     assert not at.exception
-    assert [w.value for w in at.warning][:1] == [
-        "**Demo mode:** synthetic data, not real."
-    ]
+    assert [w.value for w in at.warning][:1] == ["**Demo mode:** synthetic data, not real."]
     assert not any("Public data only" in str(i.value) for i in at.info)
 
 

@@ -28,6 +28,7 @@ def test_pages_by_role():
         "trends",
         "cohorts",
         "training",
+        "practice",
         "benchmarks",
     ]
     assert "upload" in auth.allowed_pages("analyst") and "admin" not in auth.allowed_pages(

@@ -201,13 +201,13 @@ def test_risks_and_contents_line(brief_html):
     risks = section(html, "brief-risks")
     assert 3 <= risks.count("<li>") <= 7
     assert "Contents." in text and "report-2025-26.html" in text
-    assert "6. Methods and data quality" in text
+    assert "7. Methods and data quality" in text
     assert not BANNED.search(text)
     assert "OFFICIAL: OFFICIAL" not in text and "OFFICIAL – OFFICIAL" not in text
     # the technical words it uses, defined from the Board's glossary
     glossary = text_of(section(html, "brief-glossary"))
     assert "Statistical neighbours" in glossary and "Interval (plausible range, 95% CI)" in glossary
-    assert "6 Words used" in text
+    assert "7 Words used" in text  # 3 is "Working with families"
 
 
 def test_cli_writes_the_brief(sample_copy, tmp_path, capsys):

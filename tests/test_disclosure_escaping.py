@@ -125,7 +125,7 @@ def test_every_table_on_screen_holds_escaped_text_so_its_toolbar_csv_is_safe():
 
 
 #: Pages whose tables must go through `common.safe_table` / `headed_table` / `chart_block`.
-GATED_PAGES = ("board", "cohorts", "training", "upload", "upload_returns", "quality")
+GATED_PAGES = ("board", "cohorts", "training", "practice", "upload", "upload_returns", "quality")
 
 
 @pytest.mark.parametrize("page", GATED_PAGES)

@@ -72,7 +72,7 @@ def test_board_trends_cohorts_and_report_say_the_same_sentence(app, sample_copy,
         # the same sentence and grade, and no other outcome's verdict.
         boxed = (
             f"**{view.title}.** {view.sentence}",
-            f"*{view.grade_label}: {view.grade_meaning}*",
+            f"*{view.grade_line}*",
         )
         assert set(boxed) <= set(board_lines), view.key
         for page in ("trends", "cohorts"):

@@ -146,6 +146,24 @@ with st.expander("How to read these numbers and symbols"):
     st.markdown(HOW_TO_READ)
 said.append(HOW_TO_READ)
 
+# -- 1b. working with families: audits and family feedback, the latest four quarters ----------
+practice = data.practice_summary(area)
+if practice is not None:
+    st.header("Working with families")
+    columns = st.columns(len(practice.figures))
+    for column, figure in zip(columns, practice.figures, strict=True):
+        with column.container(border=True):
+            # the whole finding in one sentence, as the Practice page and the report print it
+            st.metric(figure.label, figure.value_text)
+            lines = [f"**{figure.period}** (the latest four quarters)", figure.sentence]
+            st.markdown("  \n".join(lines))
+            for caveat in figure.own_caveats:
+                st.caption(caveat)
+            said += [figure.label, figure.sentence, *lines, *figure.own_caveats]
+    shared = " ".join(practice.shared_caveats)
+    st.caption(shared)
+    said.append(shared)
+
 # -- context: England, the region and statistical neighbours (DfE) ----------------------------
 if context.lines:
     st.header("Against England, the region and statistical neighbours")

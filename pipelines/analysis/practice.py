@@ -84,10 +84,7 @@ def describe(key: str, source: str) -> PracticeMeasure:
 
 def practice_measures(wh: Warehouse, area_code: str) -> list[PracticeMeasure]:
     """The practice measures the area has data for, audits first, then feedback, then FGCs."""
-    rows = wh.query(
-        "SELECT DISTINCT source, measure FROM mart_practice_proportions WHERE area_code = ?",
-        [area_code],
-    )
+    rows = marts.practice_measure_keys(wh, area_code)
     order = {"audit": 0, "feedback": 1, "fgc": 2}
     found = sorted(
         zip(rows["source"], rows["measure"], strict=True),
@@ -98,12 +95,7 @@ def practice_measures(wh: Warehouse, area_code: str) -> list[PracticeMeasure]:
 
 def framework_statements(wh: Warehouse, area_code: str) -> tuple[str, ...]:
     """The area's survey statements in their framework order (the defaults when none)."""
-    rows = wh.query(
-        "SELECT name FROM fct_practice_framework WHERE area_code = ? AND kind = 'statement' "
-        "ORDER BY position NULLS LAST, name",
-        [area_code],
-    )
-    return tuple(rows["name"]) or DEFAULT_STATEMENTS
+    return tuple(marts.practice_statement_names(wh, area_code)) or DEFAULT_STATEMENTS
 
 
 def practice_series(
@@ -116,14 +108,7 @@ def practice_series(
 ) -> pd.DataFrame:
     """One measure's quarters: ``period_end, successes, trials, proportion, lower, upper``
     (Wilson 95%) and ``small_sample`` (fewer than 30 in the quarter)."""
-    frame = wh.query(
-        """SELECT period_end, sum(successes) AS successes, sum(trials) AS trials
-           FROM mart_practice_proportions
-           WHERE area_code = ? AND measure = ? AND unit = ? AND respondent = ?
-           GROUP BY period_end ORDER BY period_end""",
-        [area_code, measure, unit, respondent],
-    )
-    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    frame = marts.practice_counts(wh, area_code, measure, unit=unit, respondent=respondent)
     ci = proportion_ci(frame["successes"].astype(float), frame["trials"].astype(float))
     frame["proportion"] = ci["proportion"].to_numpy()
     frame["lower"] = ci["lower"].to_numpy()
@@ -270,3 +255,291 @@ def working_with_families(wh: Warehouse, area_code: str) -> list[LatestFigure]:
     chosen += [measures[k] for k in statements if k in measures][:1]
     figures = [latest_figure(wh, area_code, m) for m in chosen]
     return [f for f in figures if f is not None]
+
+
+# -- the practice verdict: the pooled change graded by its measured calibration ---------------
+
+#: The calibration harness's name for this method (``practice_change:<measure>`` rows).
+PRACTICE_DESIGN = "practice_change"
+#: Fewer than this many audits, responses or cases in a window is a small sample.
+SMALL_WINDOW = SMALL_SAMPLE
+
+CAVEAT_NO_COMPARISON = CAVEATS[2]
+CAVEAT_SURVEY = CAVEATS[0]
+CAVEAT_AUDIT = CAVEATS[1]
+CAVEAT_BEDDING_IN = (
+    "Each unit's first year after its start is left out as bedding-in, so the change compares "
+    "the quarters before its start with those from a year after it."
+)
+
+
+@dataclass(frozen=True)
+class PracticeVerdict:
+    """The change since rollout in one practice measure, every unit pooled ("All units").
+
+    Fields:
+        area_code, measure: which measure (:class:`PracticeMeasure`), ``respondent`` who
+            answered (``All`` for everyone).
+        before_successes, before_trials, after_successes, after_trials: the pooled counts
+            (before each unit's start; from a year after it).
+        before, after, change, change_lower, change_upper: proportions, Newcombe's 95%
+            interval for the change (``None`` when a window is empty).
+        direction: ``"higher"``, ``"lower"`` or ``"no clear change"`` (the interval's side
+            of 0).
+        grade, grade_reason: high/moderate/low from the measured calibration of this method
+            for this measure (:func:`practice_grade`), never a constant.
+        calibration_key, calibration: the ``calibration.json`` row used (the method's worst
+            case across measures when this measure was not measured, as
+            :func:`pipelines.analysis.verdict.design_calibration` does for outcomes).
+        sentence: the plain-English finding ("associated with", never "caused").
+        caveats: small samples, who answers, no comparison group, bedding-in.
+        small_sample: fewer than :data:`SMALL_WINDOW` in either window.
+    """
+
+    area_code: str
+    measure: PracticeMeasure
+    respondent: str
+    before_successes: float
+    before_trials: float
+    after_successes: float
+    after_trials: float
+    before: float | None
+    after: float | None
+    change: float | None
+    change_lower: float | None
+    change_upper: float | None
+    direction: str
+    grade: str
+    grade_reason: str
+    calibration_key: str
+    calibration: dict
+    sentence: str
+    caveats: tuple[str, ...]
+    small_sample: bool
+
+    @property
+    def detected(self) -> bool:
+        """The interval excludes no change."""
+        return self.direction != "no clear change"
+
+
+def change_direction(lower: float | None, upper: float | None) -> str:
+    """``"higher"`` when the whole interval is above 0, ``"lower"`` when below, else
+    ``"no clear change"`` (also when there is no interval)."""
+    if lower is None or upper is None or not (np.isfinite(lower) and np.isfinite(upper)):
+        return "no clear change"
+    if lower > 0:
+        return "higher"
+    if upper < 0:
+        return "lower"
+    return "no clear change"
+
+
+def practice_grade(
+    measured: Mapping[str, float] | None, direction: str, small_sample: bool
+) -> tuple[str, str]:
+    """(grade, reason) for a practice change from its method's measured calibration.
+
+    The rule is the outcomes' (``docs/calibration.md``): a design is graded above "low" only
+    when it has a comparison group and its intervals were measured to cover the truth 90-98%
+    of the time with at most 7% false positives. A change since rollout has no comparison
+    group, so it is low; the reason says what was measured (coverage, false positives), and
+    why it is low: the measurement, a window under :data:`SMALL_WINDOW`, no clear change, or
+    the missing comparison group. The simulation cannot see what a comparison group guards
+    against (other changes at the same time), so good coverage there does not lift the grade.
+    """
+    from pipelines.analysis.calibrated import coverage_note
+    from pipelines.analysis.verdict import is_calibrated
+
+    if not measured:
+        return "low", "Low: " + coverage_note(None)[0].lower() + coverage_note(None)[1:]
+    cover = f"{measured['coverage']:.0%}"
+    fpr = f"{measured['false_positive_rate']:.0%}"
+    basis = (
+        f"in simulation of data like these its intervals contained the truth {cover} of the "
+        f"time (95% would be right) and showed a change that was not there {fpr} of the time"
+    )
+    if not is_calibrated(measured):
+        return "low", f"Low: {basis}, outside the 90-98% and at most 7% this needs."
+    if small_sample:
+        return "low", f"Low: fewer than {SMALL_WINDOW} in a window ({basis})."
+    if direction == "no clear change":
+        return "low", f"Low: no clear change yet ({basis})."
+    return "low", (
+        f"Low: {basis}, but there is no comparison group, so other changes at the same time "
+        "could explain it."
+    )
+
+
+def _points(value: float, digits: int = 0) -> str:
+    """A change in percentage points with its sign ("+18", "−3.5"; "0" unsigned)."""
+    text = f"{100 * value:+.{digits}f}"
+    if float(text) == 0:
+        return f"{0:.{digits}f}"
+    return text.replace("-", "\u2212")
+
+
+def practice_verdict_sentence(
+    measure: PracticeMeasure,
+    before: float | None,
+    after: float | None,
+    lower: float | None,
+    upper: float | None,
+    direction: str,
+    grade: str,
+) -> str:
+    """The finding in plain English: what changed, its interval, "associated with"."""
+    what = measure.label[0].lower() + measure.label[1:]
+    if before is None or after is None or lower is None or upper is None:
+        return (
+            f"There are not yet quarters on both sides of the rollout to measure a change in "
+            f"{what}."
+        )
+    digits = 0 if round(100 * lower) != round(100 * upper) else 1
+    shares = (
+        f"{before:.0%} in the quarters before each locality started and {after:.0%} from a "
+        "year after it, all localities pooled"
+    )
+    interval = f"95% interval {_points(lower, digits)} to {_points(upper, digits)}"
+    if direction == "no clear change":
+        return (
+            f"{measure.label}: {shares}. The {interval} percentage points includes no "
+            f"change, so there is no clear change yet (confidence: {grade})."
+        )
+    return (
+        f"{measure.label}: {shares}, a change of {_points(after - before)} percentage points "
+        f"({interval}). The share was {direction} after the rollout. This is associated with "
+        f"the rollout of Restorative Practice; it is not proof of its effect (confidence: "
+        f"{grade})."
+    )
+
+
+def practice_verdict_from_table(
+    table: pd.DataFrame,
+    measure: PracticeMeasure,
+    calibration: Mapping | None = None,
+    *,
+    area_code: str = "",
+    respondent: str = UNIT_ALL,
+    extra_caveats: tuple[str, ...] = (),
+) -> PracticeVerdict:
+    """The verdict from a :func:`change_table` (pure, given ``calibration``; read from
+    ``calibration.json`` when it is None): its "All units" row, graded by
+    :func:`practice_grade` from the ``practice_change:<measure>`` calibration."""
+    from pipelines.analysis.verdict import design_calibration, load_calibration
+
+    calibration = load_calibration() if calibration is None else calibration
+    rows = table.set_index("group") if len(table) else pd.DataFrame()
+    if "All units" in rows.index:
+        row = rows.loc["All units"]
+        counts = [float(row[c]) for c in ("before_successes", "before_trials")]
+        counts += [float(row[c]) for c in ("after_successes", "after_trials")]
+        values = [row[c] for c in ("before", "after", "change", "change_lower", "change_upper")]
+        values = [float(v) if pd.notna(v) else None for v in values]
+    else:
+        counts, values = [0.0] * 4, [None] * 5
+    before, after, change, lower, upper = values
+    small = min(counts[1], counts[3]) < SMALL_WINDOW
+    direction = change_direction(lower, upper)
+    key = f"{PRACTICE_DESIGN}:{measure.key}"
+    measured = design_calibration(calibration, PRACTICE_DESIGN, measure.key)
+    grade, reason = practice_grade(measured, direction, small)
+    if measured and key not in calibration.get("estimates", {}):
+        reason += (
+            " This measure was not simulated itself: the figures are the worst of the "
+            "practice measures that were."
+        )
+    caveats = []
+    if small:
+        caveats.append(
+            f"Fewer than {SMALL_WINDOW} {measure.of_what} in a window "
+            f"({counts[1]:.0f} before, {counts[3]:.0f} after), so the figure can swing a lot "
+            "from chance alone."
+        )
+    if measure.source == "feedback":
+        caveats.append(CAVEAT_SURVEY)
+    elif measure.source == "audit":
+        caveats.append(CAVEAT_AUDIT)
+    caveats += [*extra_caveats, CAVEAT_NO_COMPARISON, CAVEAT_BEDDING_IN]
+    return PracticeVerdict(
+        area_code=area_code,
+        measure=measure,
+        respondent=respondent,
+        before_successes=counts[0],
+        before_trials=counts[1],
+        after_successes=counts[2],
+        after_trials=counts[3],
+        before=before,
+        after=after,
+        change=change,
+        change_lower=lower,
+        change_upper=upper,
+        direction=direction,
+        grade=grade,
+        grade_reason=reason,
+        calibration_key=key,
+        calibration=dict(measured or {}),
+        sentence=practice_verdict_sentence(measure, before, after, lower, upper, direction, grade),
+        caveats=tuple(dict.fromkeys(caveats)),
+        small_sample=small,
+    )
+
+
+def who_answered_caveat(
+    child_trials: tuple[float, float], all_trials: tuple[float, float]
+) -> str | None:
+    """The survey's "who answers" caveat: the share of answers from children and young people
+    before and after (``(before, after)`` counts), or None when either window is empty."""
+    (c0, c1), (n0, n1) = child_trials, all_trials
+    if n0 <= 0 or n1 <= 0:
+        return None
+    s0, s1 = c0 / n0, c1 / n1
+    shift = (
+        "; a change in who answers can move the share agreeing by itself"
+        if abs(s1 - s0) >= 0.05
+        else ""
+    )
+    return (
+        f"Who answered: children and young people gave {s0:.0%} of the answers before the "
+        f"rollout and {s1:.0%} from a year after it, the rest parents and carers{shift}."
+    )
+
+
+def practice_verdict(
+    wh: Warehouse,
+    area_code: str,
+    measure: PracticeMeasure | str,
+    *,
+    calibration: Mapping | None = None,
+) -> PracticeVerdict:
+    """The change since rollout in ``measure`` with every unit pooled ("All units",
+    :func:`change_since_rollout`), graded by the measured calibration of this method
+    (:func:`practice_grade`), with the survey's and the design's caveats."""
+    if isinstance(measure, str):
+        found = {m.key: m for m in practice_measures(wh, area_code)}
+        source = "feedback" if measure.startswith("statement:") else "audit"
+        measure = found.get(measure) or describe(measure, source)
+    table = change_since_rollout(wh, area_code, measure.key)
+    extra: tuple[str, ...] = ()
+    if measure.source == "feedback":
+        from pipelines.contracts_practice import RESPONDENTS
+
+        rollout = marts.rollout(wh, area_code)
+        children = np.zeros(2)
+        for _, r in rollout.iterrows():
+            if r["unit"] == UNIT_ALL or pd.isna(r["start_date"]):
+                continue
+            series = practice_series(
+                wh, area_code, measure.key, unit=r["unit"], respondent=RESPONDENTS[1]
+            )
+            counts = _window_counts(series, pd.Timestamp(r["start_date"]).date())
+            children += (counts[1], counts[3])
+        pooled = table.set_index("group").loc["All units"] if len(table) else None
+        if pooled is not None:
+            note = who_answered_caveat(
+                (children[0], children[1]), (pooled["before_trials"], pooled["after_trials"])
+            )
+            extra = (note,) if note else ()
+    return practice_verdict_from_table(
+        table, measure, calibration, area_code=area_code, extra_caveats=extra
+    )

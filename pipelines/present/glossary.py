@@ -166,6 +166,15 @@ TERMS: tuple[Term, ...] = (
         acronyms=("SPC", "XmR"),
     ),
     _t(
+        "p′ chart (Laney)",
+        "A control chart for a percentage, such as the share of audits graded good or better. "
+        "Its limits are wider in a quarter with fewer cases, and widened further when the "
+        "quarters vary more than chance alone would make them.",
+        "p′ chart",
+        "p-prime",
+        "laney",
+    ),
+    _t(
         "Common cause variation",
         "The normal ups and downs of a figure: no sign of real change.",
         "common cause",
@@ -346,6 +355,14 @@ PAGE_TERMS: dict[str, tuple[str, ...]] = {
         "Randomisation inference",
     ),
     "training": ("Coverage", "Wilson interval", "Dose-response", "Spearman's rho"),
+    "practice": (
+        "FGC (family group conference)",
+        "p′ chart (Laney)",
+        "Common cause variation",
+        "Special cause variation",
+        "Wilson interval",
+        "Percentage points",
+    ),
     "benchmarks": (
         "Statistical neighbours",
         "DfE and ONS",

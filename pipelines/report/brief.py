@@ -7,7 +7,8 @@ What it holds, in order: the verdict for each primary outcome with a red/amber/g
 its confidence in plain words (the same sentences and grade words as the Board summary, from
 `pipelines.present.verdicts`); the three numbers, each with its period and source; two charts
 with the rollout marked; the council against England, its region and its statistical
-neighbours, each with its year; value for money only when the council has set its own unit
+neighbours, each with its year; working with families (the Board tile's two sentences, from
+`pipelines.present.practice_summary`); value for money only when the council has set its own unit
 cost; what would make these findings wrong; and a line pointing to the full report.
 
 The numbers, charts and comparisons are restricted to the chosen financial year: figures on
@@ -37,6 +38,7 @@ from pipelines.analysis.common import source_line
 from pipelines.measures import measure
 from pipelines.present import charts
 from pipelines.present.numbers import count_words, money_words
+from pipelines.present.practice_summary import practice_summary
 from pipelines.present.verdicts import (
     VERDICT_INTRO,
     VERDICT_STATUS_RULE,
@@ -57,6 +59,13 @@ from pipelines.stats.cost import DEFAULT_UNIT_COST_SOURCE
 from pipelines.store.warehouse import Warehouse
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+#: The brief's one line of caveats under "Working with families" (the full report lists them).
+FAMILIES_CAVEAT = (
+    "These are the latest four quarters loaded, as on the Board summary, so they may run past "
+    "31 March. Families choose whether to answer the survey, audits are a sample chosen by the "
+    "council, and a change since rollout has no comparison group: it is associated with the "
+    "rollout, and other changes at the same time could explain it."
+)
 #: The brief's page limit (issue 17).
 MAX_PAGES = 4
 #: Height of each of the brief's two charts in the PDF (CSS pixels): both fit on one page.
@@ -374,12 +383,14 @@ def collect_brief(
     )
     risks = _risks(views, public)
     context_rows = _context(wh, area_code, area_name, year)
+    families = None if public else practice_summary(wh, area_code)
     glossary = _glossary(
         *(f"{v.sentence} {v.grade_meaning} {' '.join(v.caveats)}" for v in views),
         *risks,
         *(f"{c.title} {c.caption}" for c in figures),
         *(" ".join(n.values()) for n in numbers_shown),
         *(" ".join(r.values()) for r in context_rows),
+        *(families.sentences if families else ()),
         "statistical neighbours",
     )
     context = {
@@ -401,6 +412,12 @@ def collect_brief(
         "numbers": numbers_shown,
         "figures": figures,
         "context_rows": context_rows,
+        "families": (
+            [{"label": f.label, "sentence": f.sentence} for f in families.figures]
+            if families
+            else None
+        ),
+        "families_caveat": FAMILIES_CAVEAT,
         "value": value,
         "risks": risks,
         "full_report": full_report,
@@ -418,6 +435,7 @@ def collect_brief(
         },
         "numbers": [{k: n[k] for k in ("label", "value", "period")} for n in numbers_shown],
         "charts": len(figures),
+        "working_with_families": families.sentences if families else [],
         "value_for_money": value is not None,
         "public_only": public,
     }

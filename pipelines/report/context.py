@@ -17,6 +17,7 @@ import plotly
 from pipelines import __version__, analysis, marts
 from pipelines import benchmarks as dfe_reads
 from pipelines.analysis.board import is_public_only
+from pipelines.present.practice_summary import practice_summary
 from pipelines.present.verdicts import VERDICT_INTRO, verdict_views
 from pipelines.present.wording import fy_label, long_date
 from pipelines.report.options import (
@@ -26,7 +27,7 @@ from pipelines.report.options import (
     public_area_name,
     year_window,
 )
-from pipelines.report.sections import methods, outcomes, summary, training, value
+from pipelines.report.sections import methods, outcomes, practice, summary, training, value
 from pipelines.report.tables import Builder
 from pipelines.stats import findings as fnd
 from pipelines.store.warehouse import Warehouse
@@ -47,8 +48,9 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("cla", "2. Children looked after"),
     ("cpp", "3. Child protection plans"),
     ("training", "4. Training in Restorative Practice"),
-    ("value", "5. Value for money"),
-    ("methods", "6. Methods and data quality"),
+    ("practice", "5. Working with families"),
+    ("value", "6. Value for money"),
+    ("methods", "7. Methods and data quality"),
 )
 #: The appendix is a file of its own (issue 17): data tables, upload log, fingerprints.
 APPENDIX_TITLE = "Appendix: data tables and provenance"
@@ -76,7 +78,7 @@ def _summary(
     b: Builder, area_name: str, unit_cost: float | None, investment: float | None
 ) -> tuple[dict[str, Any], dict[str, Any], Any]:
     """Section 1: the findings, status table and the year in numbers (its template values,
-    its numbers, and the cost avoidance analysis section 5 reuses)."""
+    its numbers, and the cost avoidance analysis section 6 reuses)."""
     year_rows, year_warnings = summary.year_figures(b, b.year)
     b.warnings.extend(year_warnings)
     numbers: dict[str, Any] = {
@@ -125,7 +127,7 @@ def _summary(
 def _chapters(
     b: Builder, area_name: str, shown: dict[str, Any], ca
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Sections 2 to 6 and the appendix's file list, in the report's order."""
+    """Sections 2 to 7 and the appendix's file list, in the report's order."""
     numbers: dict[str, Any] = {}
     blocks: dict[str, Any] = {}
     for key, spec in (("cla", outcomes.CLA), ("cpp", outcomes.CPP)):
@@ -136,6 +138,8 @@ def _chapters(
     blocks["training"], found = training.training_section(
         b, shown["tiles"]["training_coverage"], area_name
     )
+    numbers.update(found)
+    blocks["practice"], found = practice.practice_section(b, practice_summary(b.wh, b.area))
     numbers.update(found)
     blocks["value"], found = value.value_section(b, ca)
     numbers.update(found)

@@ -174,3 +174,35 @@ def change_chart(table: pd.DataFrame, *, title: str, source: str) -> go.Figure:
         x_axis={"title_text": "Change in percentage points (95% interval)"},
         height=max(320, 40 * len(shown) + 160),
     )
+
+
+def chain_chart(
+    points: pd.DataFrame,
+    result,
+    *,
+    source: str,
+    question: str,
+    x_col: str,
+    y_col: str,
+    y_title: str,
+    x_title: str | None = None,
+) -> go.Figure:
+    """One step of dose → practice → outcome: a labelled point per locality, ρ in the title
+    (the training page's dose-response chart, with this step's axes)."""
+    from pipelines.present.charts.training import dose_response_chart
+
+    fig = dose_response_chart(
+        points,
+        rho=result.rho,
+        ci_lower=result.ci_lower,
+        ci_upper=result.ci_upper,
+        source=source,
+        question=question,
+        x_col=x_col,
+        y_col=y_col,
+        y_title=y_title,
+    )
+    if x_title:
+        fig.update_xaxes(title_text=x_title)
+        fig.update_traces(hovertemplate="%{text}<br>x %{x:.1f}<br>y %{y:.1f}<extra></extra>")
+    return fig

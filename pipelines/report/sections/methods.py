@@ -1,4 +1,4 @@
-"""Section 6, methods and data quality: each method in plain English, the data's coverage,
+"""Section 7, methods and data quality: each method in plain English, the data's coverage,
 the suppressed figures, revisions since the last report, and the upload audit (with every
 loaded file's SHA-256, listed in the appendix)."""
 

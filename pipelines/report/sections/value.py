@@ -1,4 +1,4 @@
-"""Section 5, value for money: the difference in child-years in care between the interrupted
+"""Section 6, value for money: the difference in child-years in care between the interrupted
 time series' projection and what was observed, valued only at the council's own unit cost.
 
 An estimated difference with its assumptions, never a saving in a budget and never "costs
