@@ -159,3 +159,46 @@ def test_measure_groups_keep_audits_feedback_and_fgcs_apart(wh):
     assert list(groups) == ["Case-file audits", "Family feedback", "Family group conferences"]
     assert groups["Case-file audits"][0].key == "good_or_better"
     assert {m.source for m in groups["Family feedback"]} == {"feedback"}
+
+
+# --- the p′ chart over the quarters shown --------------------------------------------------------
+
+
+def test_the_centre_line_rests_on_the_quarters_shown_only():
+    """A centre line is the pooled share of every quarter in its segment: with a hidden
+    quarter in it, it and the quarters shown would give the hidden one back. `pprime_of`
+    leaves the hidden quarters out: the centre line is the pooled share of the others."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from pipelines.analysis import practice as analysis
+
+    ends = pd.date_range("2021-03-31", periods=12, freq="QE")
+    series = pd.DataFrame({"period_end": ends, "successes": [30.0] * 12, "trials": [60.0] * 12})
+    series.loc[5, ["successes", "trials"]] = (3.0, 40.0)  # the quarter the gate hides
+    kept = analysis.pprime_of(series, None)
+    left_out = analysis.pprime_of(series, None, left_out=[ends[5]])
+    assert kept.points["centre"].iloc[0] == pytest.approx((30 * 11 + 3) / (60 * 11 + 40))
+    assert left_out.points["centre"].iloc[0] == pytest.approx(0.5)
+    assert pd.isna(left_out.points["proportion"].iloc[5])
+    rebased = analysis.pprime_of(series, dt.date(2022, 6, 30), left_out=[ends[5]])
+    assert rebased.points["centre"].iloc[0] == pytest.approx(0.5)
+
+
+def test_too_few_quarters_shown_before_the_rollout_give_one_segment_and_say_so():
+    import datetime as dt
+
+    import pandas as pd
+
+    from pipelines.analysis import practice as analysis
+    from pipelines.stats.errors import StatsInputError
+
+    ends = pd.date_range("2021-03-31", periods=12, freq="QE")
+    series = pd.DataFrame({"period_end": ends, "successes": [30.0] * 12, "trials": [60.0] * 12})
+    start = dt.date(2021, 12, 31)  # three quarters before it; two of them hidden
+    chart = analysis.pprime_of(series, start, left_out=ends[:2])
+    assert chart.points["centre"].nunique() == 1
+    assert any("one centre line" in w for w in chart.warnings)
+    with pytest.raises(StatsInputError):  # one quarter shown in all: no chart to work out
+        analysis.pprime_of(series, start, left_out=ends[1:])

@@ -19,8 +19,10 @@ rollout has no comparison group, so every figure here is "associated with" the r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+import functools
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +31,7 @@ import pandas as pd
 from pipelines import marts
 from pipelines.contracts_practice import DEFAULT_STATEMENTS
 from pipelines.measures import UNIT_ALL
+from pipelines.stats.errors import StatsInputError
 from pipelines.stats.pprime import SMALL_SAMPLE, PPrimeResult, pprime
 from pipelines.stats.rates import newcombe_difference, proportion_ci
 from pipelines.store.warehouse import Warehouse
@@ -134,15 +137,33 @@ def practice_chart(
 ) -> PPrimeResult:
     """The measure's Laney p′ chart, rebased at the unit's rollout date where there is one."""
     series = practice_series(wh, area_code, measure, unit=unit, respondent=respondent)
-    start = rollout_start(wh, area_code, unit)
-    return pprime(
-        series,
-        "period_end",
-        "successes",
-        "trials",
-        improvement="increase",
-        rebase_dates=() if start is None else (start,),
+    return pprime_of(series, rollout_start(wh, area_code, unit))
+
+
+def pprime_of(series: pd.DataFrame, start: dt.date | None, left_out: Iterable = ()) -> PPrimeResult:
+    """The Laney p′ chart of a quarterly series (:func:`practice_series`), rebased at `start`.
+
+    Quarters in `left_out` (those the disclosure gate hides) count as quarters with no
+    trials: the chart keeps their rows without a value and works its centre line and limits
+    out from the other quarters only, because a centre line is the pooled share of every
+    quarter in its segment, and with the quarters shown it would give a hidden one back.
+    """
+    series = series.copy()
+    out = series["period_end"].isin(pd.to_datetime(list(left_out)))
+    series.loc[out, ["successes", "trials"]] = 0
+    chart = functools.partial(pprime, series, "period_end", "successes", "trials")
+    try:
+        return chart(improvement="increase", rebase_dates=() if start is None else (start,))
+    except StatsInputError:
+        if start is None or not out.any():
+            raise
+    # Too few quarters shown on one side of the rollout to work limits out from: one segment.
+    result = chart(improvement="increase")
+    note = (
+        "Too few quarters are shown on one side of the rollout to work its limits out from "
+        "them, so one centre line and one set of limits run across the rollout."
     )
+    return dataclasses.replace(result, warnings=(*result.warnings, note))
 
 
 def _window_counts(series: pd.DataFrame, start: dt.date) -> tuple[float, float, float, float]:

@@ -37,6 +37,7 @@ from pipelines.analysis.practice import CAVEATS, LATEST_QUARTERS, PracticeMeasur
 from pipelines.measures import UNIT_ALL
 from pipelines.present.charts import practice as practice_charts
 from pipelines.present.charts.labels import source_line
+from pipelines.stats.errors import StatsInputError
 from pipelines.stats.pprime import SMALL_SAMPLE, PPrimeResult
 from pipelines.stats.rates import proportion_ci
 from pipelines.store.warehouse import Warehouse
@@ -457,11 +458,18 @@ def practice_view(
             None,
         )
     decided = _quarter_masks(cells, threshold)
-    chart = analysis.practice_chart(wh, area_code, measure.key, unit=unit, respondent=respondent)
     series = analysis.practice_series(wh, area_code, measure.key, unit=unit, respondent=respondent)
     picked = decided[(decided["unit"] == unit) & (decided["respondent"] == respondent)]
     hidden_dates = set(picked.loc[picked["hidden"], "period_end"])
-    hidden = chart.points["date"].isin(hidden_dates).to_numpy()
+    # the chart's centre line and limits from the quarters shown only (`pprime_of`)
+    start = analysis.rollout_start(wh, area_code, unit)
+    try:
+        chart = analysis.pprime_of(series, start, left_out=hidden_dates)
+        hide_everything = False
+    except StatsInputError:  # under two quarters shown: nothing of the chart is shown
+        chart = analysis.pprime_of(series, start)
+        hide_everything = True
+    hidden = chart.points["date"].isin(hidden_dates).to_numpy() | hide_everything
     points = _points_frame(chart, hidden)
     gated_chart = dataclasses.replace(chart, points=points.plot.drop(columns="not_counted"))
 
