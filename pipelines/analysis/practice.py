@@ -532,15 +532,18 @@ def practice_verdict(
     measure: PracticeMeasure | str,
     *,
     calibration: Mapping | None = None,
+    table: pd.DataFrame | None = None,
 ) -> PracticeVerdict:
     """The change since rollout in ``measure`` with every unit pooled ("All units",
     :func:`change_since_rollout`), graded by the measured calibration of this method
-    (:func:`practice_grade`), with the survey's and the design's caveats."""
+    (:func:`practice_grade`), with the survey's and the design's caveats. ``table`` is that
+    change table when the caller has already read it (everyone who answered)."""
     if isinstance(measure, str):
         found = {m.key: m for m in practice_measures(wh, area_code)}
         source = "feedback" if measure.startswith("statement:") else "audit"
         measure = found.get(measure) or describe(measure, source)
-    table = change_since_rollout(wh, area_code, measure.key)
+    if table is None:
+        table = change_since_rollout(wh, area_code, measure.key)
     extra: tuple[str, ...] = ()
     if measure.source == "feedback":
         from pipelines.contracts_practice import RESPONDENTS

@@ -535,8 +535,8 @@ def _verdict(
     the area and everyone who answered (the Board tile's); for one respondent group or unit the
     same grading (:func:`~pipelines.analysis.practice.practice_verdict_from_table`) of that
     group's table, or of that unit's row."""
-    if unit == UNIT_ALL and respondent == UNIT_ALL:
-        return analysis.practice_verdict(wh, area_code, measure)
+    if unit == UNIT_ALL and respondent == UNIT_ALL:  # the table already read, not read again
+        return analysis.practice_verdict(wh, area_code, measure, table=table)
     if unit != UNIT_ALL:
         table = table[table["group"] == unit].assign(group="All units")
     return analysis.practice_verdict_from_table(
