@@ -162,7 +162,18 @@ age_band_comparison = cached(analysis.age_band_comparison)
 dose_response_analysis = cached(analysis.dose_response_analysis)
 # The one disclosure decision over each locality x age-band table, and the dose table gated
 # on counts (pipelines.present.cube, pipelines.present.dose_table).
-outcome_cube = cached(cube.outcome_cube)
+decided_cells = cached(cube.decided_cells)
+
+
+def outcome_cube(
+    area_code: str, measure: str, grain: str, threshold: int | None = None
+) -> cube.Cube:
+    """`cube.outcome_cube` from the cached decision: a flow's is taken once over its months,
+    quarters and years, so each grain of it is cut from the same cached read."""
+    grains = cube.decision_grains(measure, grain)
+    return cube.cube_at_grain(decided_cells(area_code, measure, grains, threshold), grain)
+
+
 gated_dose_response = cached(dose_table.gated_dose_response)
 benchmark_councils = cached(analysis.benchmark_councils)
 benchmark_council_code = cached(analysis.benchmark_council_code)

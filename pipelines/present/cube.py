@@ -69,19 +69,44 @@ def outcome_cube(
     another; a stock (counted on the last day, `measures.STOCK_MEASURES`) does not add up, and
     each grain is decided on its own.
     """
-    if measure_info(measure).is_stock:
-        cells = _cells(wh, area_code, measure, grain)
+    grains = decision_grains(measure, grain)
+    return cube_at_grain(decided_cells(wh, area_code, measure, grains, threshold), grain)
+
+
+def decision_grains(measure: str, grain: str) -> tuple[str, ...]:
+    """The grains one disclosure decision covers for `measure` seen at `grain`: every grain
+    for a flow (they add up), the grain itself for a stock."""
+    return (grain,) if measure_info(measure).is_stock else tuple(GRAINS)
+
+
+def decided_cells(
+    wh: Warehouse,
+    area_code: str,
+    measure: str,
+    grains: tuple[str, ...],
+    threshold: int | None = None,
+) -> pd.DataFrame:
+    """The cells of `grains` (``grain`` column) with the one decision over them (``hidden``):
+    one decision, however many of its grains a viewer looks at (the dashboard caches it per
+    measure, so switching the grain of a flow does not decide it again)."""
+    if len(grains) == 1:
+        cells = _cells(wh, area_code, measure, grains[0]).assign(grain=grains[0])
         cells["hidden"] = disclosure.cube_masks(
             cells, rows="unit", cols="age_band", by=("period_end",), threshold=threshold
         )
-        return Cube(cells)
+        return cells
     every = pd.concat(
-        [_cells(wh, area_code, measure, g).assign(grain=g) for g in GRAINS], ignore_index=True
+        [_cells(wh, area_code, measure, g).assign(grain=g) for g in grains], ignore_index=True
     )
     every["hidden"] = disclosure.grain_masks(
         every, rows="unit", cols="age_band", grain="grain", threshold=threshold
     )
-    cells = every[every["grain"] == grain].drop(columns="grain")
+    return every
+
+
+def cube_at_grain(decided: pd.DataFrame, grain: str) -> Cube:
+    """The :class:`Cube` of one grain of :func:`decided_cells`."""
+    cells = decided[decided["grain"] == grain].drop(columns="grain")
     return Cube(cells.reset_index(drop=True))
 
 
