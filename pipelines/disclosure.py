@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipelines import config
+from pipelines import config, disclosure_linked
 
 SUPPRESSED = "c"
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -509,11 +509,14 @@ def grain_masks(
     ``financial_year`` in `grain` (quarters end in March, June, September and December; a
     financial year on 31 March). Each period's table is protected as :func:`cube_masks` does;
     then, for each cell of the table (a locality and age band), its year, quarters and months
-    make a tree of sums (:func:`_hierarchy_groups`, only where every part is there); wherever
+    make a tree of sums (:func:`disclosure_linked.time_sums`, only where every part is there); wherever
     the sums, with every hidden count at least 1, pin a hidden cell (:func:`_line_exposed`),
     the count shown with the smallest value in the same sum is hidden too (a second month of
     the quarter, say, rather than the quarter): the least information lost. The
-    two steps take turns until neither hides anything more. Stocks (counted on the last day)
+    two steps take turns until neither hides anything more. Last, every relation of a
+    financial year at once (the three-way table period x locality x age band, which can pin
+    a cell neither step sees) is audited, and more hidden until none is worked out
+    (:func:`disclosure_linked.linked_masks`). Stocks (counted on the last day)
     do not add up over time and take :func:`cube_masks` for each grain on its own.
     """
     threshold = config.suppression_threshold() if threshold is None else threshold
@@ -530,7 +533,7 @@ def grain_masks(
     row_keys = cells[rows].astype(str).to_numpy()
     col_keys = cells[cols].astype(str).to_numpy()
     tables = [np.asarray(p) for p in cells.groupby([grain, period], sort=False).indices.values()]
-    groups = _hierarchy_groups(cells, rows, cols, grain, period)
+    groups = disclosure_linked.time_sums(cells, rows, cols, grain, period)
     lines = _lines(groups)
     line_of: dict[int, list[int]] = defaultdict(list)
     for number, line in enumerate(lines):
@@ -552,8 +555,19 @@ def grain_masks(
                 )
         changed = np.flatnonzero(mask != before)
         if len(changed) == 0:
-            return mask
+            break
         dirty = {number for p in changed for number in line_of.get(int(p), ())}
+    # Each table and each line over time is safe now; together they can still pin a cell.
+    return disclosure_linked.linked_masks(
+        cells,
+        mask,
+        value,
+        rows=rows,
+        cols=cols,
+        grain=grain,
+        period=period,
+        total_label=total_label,
+    )
 
 
 def _lines(groups: list[tuple[int, np.ndarray]]) -> list[list[tuple[int, np.ndarray]]]:
@@ -640,37 +654,6 @@ def _line_exposed(values: np.ndarray, mask: np.ndarray, line) -> int | None:
         if mask[c] and not np.isnan(values[c]) and np.isclose(low[c], high[c]):
             return int(c)
     return None
-
-
-def _hierarchy_groups(
-    cells: pd.DataFrame, rows: str, cols: str, grain: str, period: str
-) -> list[tuple[int, np.ndarray]]:
-    """(total, parts) positions of `cells`: each quarter with its three months and each
-    financial year with its four quarters, for the same locality and age band. A total whose
-    parts are not all there (a period not yet complete) has no group."""
-    when = pd.to_datetime(cells[period]).reset_index(drop=True)
-    kind = cells[grain].astype(str).to_numpy()
-    quarter_end = (when + pd.offsets.QuarterEnd(0)).dt.normalize()
-    year_end = pd.Series(
-        pd.to_datetime(
-            np.where(when.dt.month <= 3, when.dt.year, when.dt.year + 1).astype(str) + "-03-31"
-        )
-    )
-    key = list(zip(cells[rows].astype(str), cells[cols].astype(str), strict=True))
-    position = {(k, g, w): i for i, (k, g, w) in enumerate(zip(key, kind, when, strict=True))}
-    members: dict[tuple, list[int]] = defaultdict(list)
-    for i, (k, g) in enumerate(zip(key, kind, strict=True)):
-        if g == "month":
-            members[(k, "quarter", quarter_end.iloc[i])].append(i)
-        elif g == "quarter":
-            members[(k, "financial_year", year_end.iloc[i])].append(i)
-    expected = {"quarter": 3, "financial_year": 4}
-    out = []
-    for (k, g, w), parts in members.items():
-        total = position.get((k, g, w))
-        if total is not None and len(parts) == expected[g]:
-            out.append((total, np.asarray(parts)))
-    return out
 
 
 def escape_formula(value):
