@@ -167,7 +167,196 @@ def _quarter_masks(cells: pd.DataFrame, threshold: int) -> pd.DataFrame:
         if (now == hidden).all():
             break
         hidden = now
+    hidden = _protect_quarters(frame, hidden)
     return frame.assign(hidden=hidden)
+
+
+# -- the audit: no hidden count is a sum of the figures shown ---------------------------------
+#
+# Every figure the page shows is a sum of (unit, respondent, quarter) counts: a quarter's row of
+# the p′ table (margins included), the latest quarters pooled, and each row of the change
+# table (a unit's quarters before its start and from a year after it; a wave's units; all
+# units). A viewer holding them all can work out any hidden count whose indicator vector lies
+# in the span of the shown figures' vectors (the rule of subtraction, across every table at
+# once). The audit keeps an orthonormal basis of that span and hides more until none does.
+
+
+class _Span:
+    """An orthonormal basis of the shown figures' vectors, and the hidden ones to protect."""
+
+    def __init__(self, size: int):
+        self.basis = np.zeros((size, 0))
+        self.targets = np.zeros((0, size))
+
+    def _residual(self, vectors: np.ndarray) -> np.ndarray:
+        out = vectors - (vectors @ self.basis) @ self.basis.T
+        return out - (out @ self.basis) @ self.basis.T  # twice, for accuracy
+
+    def extended(self, vectors) -> np.ndarray:
+        basis = self.basis
+        for vector in vectors:
+            r = vector - basis @ (basis.T @ vector)
+            r = r - basis @ (basis.T @ r)
+            norm = np.linalg.norm(r)
+            if norm > 1e-9 * max(1.0, np.linalg.norm(vector)):
+                basis = np.column_stack([basis, r / norm])
+        return basis
+
+    def fixed(self, targets: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
+        """Which of `targets` (rows) the span works out exactly."""
+        basis = self.basis if basis is None else basis
+        if len(targets) == 0:
+            return np.zeros(0, bool)
+        r = targets - (targets @ basis) @ basis.T
+        r = r - (r @ basis) @ basis.T
+        return np.linalg.norm(r, axis=1) < 1e-7 * np.maximum(1.0, np.linalg.norm(targets, axis=1))
+
+    def add_if_safe(self, vectors) -> bool:
+        """Show `vectors` unless that works out a hidden one; True when shown."""
+        trial = self.extended(vectors)
+        if self.fixed(self.targets, trial).any():
+            return False
+        self.basis = trial
+        return True
+
+    def protect(self, vectors) -> None:
+        vectors = np.atleast_2d(np.asarray(vectors, float))
+        fresh = ~self.fixed(vectors)  # a sum of figures shown is public already
+        self.targets = np.vstack([self.targets, vectors[fresh]])
+
+
+def _atoms(frame: pd.DataFrame):
+    """The finest cells (units and respondent groups without their ``All``) and a vector maker."""
+    units = sorted({u for u in frame["unit"] if u != UNIT_ALL})
+    respondents = sorted({r for r in frame["respondent"] if r != UNIT_ALL}) or [UNIT_ALL]
+    quarters = sorted(set(frame["period_end"]))
+    index = {
+        key: i
+        for i, key in enumerate((u, r, q) for u in units for r in respondents for q in quarters)
+    }
+
+    def vector(unit: str, respondent: str, when) -> np.ndarray:
+        out = np.zeros(len(index))
+        for u in units if unit == UNIT_ALL else [unit]:
+            for r in respondents if respondent == UNIT_ALL else [respondent]:
+                for q in when:
+                    if (u, r, q) in index:
+                        out[index[(u, r, q)]] = 1.0
+        return out
+
+    return units, respondents, quarters, index, vector
+
+
+def _protect_quarters(frame: pd.DataFrame, hidden: np.ndarray) -> np.ndarray:
+    """Each quarter's unit x respondent table: while a hidden cell is a sum of the cells shown
+    (along one margin or across both), hide the smallest cell shown in its quarter too."""
+    hidden = hidden.copy()
+    *_, vector = _atoms(frame)
+    for _, positions in frame.groupby("period_end", sort=False).indices.items():
+        positions = np.asarray(positions)
+        while True:
+            rows = frame.iloc[positions]
+            vectors = np.array(
+                [
+                    vector(u, r, [q])
+                    for u, r, q in zip(
+                        rows["unit"], rows["respondent"], rows["period_end"], strict=True
+                    )
+                ]
+            )
+            span = _Span(vectors.shape[1])
+            span.basis = span.extended(vectors[~hidden[positions]])
+            mine = hidden[positions]
+            if not mine.any() or not span.fixed(vectors[mine]).any():
+                break
+            shown = positions[~mine & (rows["trials"].to_numpy() > 0)]
+            if len(shown) == 0:
+                break
+            hidden[shown[np.argmin(frame["trials"].to_numpy()[shown])]] = True
+    return hidden
+
+
+def _change_frame(decided: pd.DataFrame, rollout: pd.DataFrame, respondent: str) -> pd.DataFrame:
+    """The change table for `respondent` from the cells (as ``change_since_rollout``)."""
+    series = {
+        unit: part.sort_values("period_end")[["period_end", "successes", "trials"]]
+        for unit, part in decided[decided["respondent"] == respondent].groupby("unit")
+        if unit != UNIT_ALL
+    }
+    return analysis.change_table(series, rollout)
+
+
+def _window_quarters(quarters, start, side: str) -> list:
+    start = pd.Timestamp(start)
+    if side == "before":
+        return [q for q in quarters if q < start]
+    after_from = start + pd.DateOffset(months=analysis.BEDDING_IN_MONTHS)
+    return [q for q in quarters if q >= after_from]
+
+
+def change_decision(
+    decided: pd.DataFrame, rollout: pd.DataFrame, threshold: int
+) -> dict[str, np.ndarray]:
+    """respondent -> the change table's rows to hide (`_change_frame`'s rows), decided once
+    for the measure over every respondent group's table: rows with a small count and what they
+    add up into (:func:`change_hidden_rows`), then, all units first, each wave, then each unit,
+    any row whose windows, with the quarters and rows shown, would work out a hidden quarter
+    or a hidden row (a unit's window less its quarters shown is its hidden quarters)."""
+    units, respondents, quarters, _index, vector = _atoms(decided)
+    span = _Span(len(units) * len(respondents) * len(quarters))
+    cells = [
+        vector(u, r, [q])
+        for u, r, q in zip(
+            decided["unit"], decided["respondent"], decided["period_end"], strict=True
+        )
+    ]
+    cells = np.array(cells) if cells else np.zeros((0, span.basis.shape[0]))
+    span.basis = span.extended(cells[~decided["hidden"].to_numpy()])
+    span.protect(cells[decided["hidden"].to_numpy()])
+    groups = [UNIT_ALL, *(r for r in respondents if r != UNIT_ALL)]
+    tables = {r: _change_frame(decided, rollout, r) for r in groups}
+    out, windows = {}, {}
+    for respondent, table in tables.items():
+        if table.empty:
+            out[respondent] = np.zeros(0, bool)
+            continue
+        out[respondent] = change_hidden_rows(table, threshold)
+        named = table["group"].astype(str)
+        is_unit = ~(named.str.startswith("Wave ") | (named == "All units")).to_numpy()
+        starts = dict(zip(named[is_unit], table.loc[is_unit, "start_date"], strict=True))
+        waves = dict(zip(named[is_unit], table.loc[is_unit, "wave"], strict=True))
+        for position, group in enumerate(named):
+            if group == "All units":
+                members = list(starts)
+            elif group.startswith("Wave "):
+                members = [u for u, w in waves.items() if w == table["wave"].iloc[position]]
+            else:
+                members = [group]
+            windows[(respondent, position)] = [
+                sum(
+                    (
+                        vector(u, respondent, _window_quarters(quarters, starts[u], side))
+                        for u in members
+                        if pd.notna(starts[u])
+                    ),
+                    np.zeros(span.basis.shape[0]),
+                )
+                for side in ("before", "after")
+            ]
+            if out[respondent][position]:
+                span.protect(windows[(respondent, position)])
+    for respondent, table in tables.items():  # the headline first: everyone, all units
+        named = table["group"].astype(str).to_numpy() if len(table) else np.array([])
+        order = [*np.flatnonzero(named == "All units")]
+        order += [*np.flatnonzero(np.char.startswith(named.astype(str), "Wave "))]
+        order += [p for p in range(len(named)) if p not in order]
+        for position in order:
+            if out[respondent][position]:
+                continue
+            if not span.add_if_safe(windows[(respondent, position)]):
+                out[respondent][position] = True
+                span.protect(windows[(respondent, position)])
+    return out
 
 
 def _gate_rows(frame: pd.DataFrame, counts, shares, hidden: np.ndarray) -> disclosure.Gated:
@@ -202,6 +391,60 @@ def change_hidden_rows(table: pd.DataFrame, threshold: int) -> np.ndarray:
     if (small & ~is_unit).any():  # a small wave: the pooled row it adds up into too
         hidden |= (groups == "All units").to_numpy()
     return hidden
+
+
+def _change_rows_hidden(
+    decided: pd.DataFrame,
+    rollout: pd.DataFrame,
+    table: pd.DataFrame,
+    respondent: str,
+    threshold: int,
+    decision: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
+    """The rows of `table` (the view's change table) to hide, from :func:`change_decision`
+    (matched by group: the decision builds the same table from the same cells)."""
+    hidden = change_hidden_rows(table, threshold) if len(table) else np.zeros(0, bool)
+    if table.empty:
+        return hidden
+    if decision is None:
+        decision = change_decision(decided, rollout, threshold)
+    mine = decision.get(respondent)
+    if mine is None or len(mine) == 0:
+        return hidden
+    ours = _change_frame(decided, rollout, respondent)
+    by_group = dict(zip(ours["group"].astype(str), mine, strict=True))
+    extra = np.array([by_group.get(str(g), True) for g in table["group"]], bool)
+    return hidden | extra
+
+
+#: (what, warehouse, data version, area, measure, ...) -> a result every view of a measure
+#: shares: its units and respondent groups are decided together, and the change table is
+#: the same on every unit's page, so each view reads them instead of taking them again
+#: (1.3 s a view for a survey statement before).
+_SHARED: dict[tuple, object] = {}
+
+
+def _shared(wh: Warehouse, key: tuple, build):
+    key = (str(wh.path), wh.data_version(), *key)
+    if key not in _SHARED:
+        if len(_SHARED) >= 128:
+            _SHARED.clear()
+        _SHARED[key] = build()
+    return _SHARED[key]
+
+
+def measure_decision(
+    wh: Warehouse, area_code: str, measure_key: str, cells: pd.DataFrame, threshold: int
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The quarter tables decided (:func:`_quarter_masks`) and the change rows to hide
+    (:func:`change_decision`) for one measure, taken once per data version."""
+
+    def build():
+        decided = _quarter_masks(cells, threshold)
+        rollout = marts.rollout(wh, area_code)
+        return decided, change_decision(decided, rollout, threshold)
+
+    return _shared(wh, ("decision", area_code, measure_key, threshold), build)
 
 
 # -- the view ---------------------------------------------------------------------------------
@@ -457,7 +700,7 @@ def practice_view(
             None,
             None,
         )
-    decided = _quarter_masks(cells, threshold)
+    decided, decision = measure_decision(wh, area_code, measure.key, cells, threshold)
     series = analysis.practice_series(wh, area_code, measure.key, unit=unit, respondent=respondent)
     picked = decided[(decided["unit"] == unit) & (decided["respondent"] == respondent)]
     hidden_dates = set(picked.loc[picked["hidden"], "period_end"])
@@ -473,10 +716,17 @@ def practice_view(
     points = _points_frame(chart, hidden)
     gated_chart = dataclasses.replace(chart, points=points.plot.drop(columns="not_counted"))
 
-    table = analysis.change_since_rollout(wh, area_code, measure.key, respondent=respondent)
-    change_hidden = change_hidden_rows(table, threshold)
-    counts = ("before_successes", "before_trials", "after_successes", "after_trials")
-    change = _gate_rows(table, counts, _CHANGE_SHARES, change_hidden)
+    def gated_change() -> tuple[pd.DataFrame, disclosure.Gated]:
+        table = analysis.change_since_rollout(wh, area_code, measure.key, respondent=respondent)
+        change_hidden = _change_rows_hidden(
+            decided, marts.rollout(wh, area_code), table, respondent, threshold, decision
+        )
+        counts = ("before_successes", "before_trials", "after_successes", "after_trials")
+        return table, _gate_rows(table, counts, _CHANGE_SHARES, change_hidden)
+
+    table, change = _shared(
+        wh, ("change", area_code, measure.key, respondent, threshold), gated_change
+    )
 
     latest = _latest(series, series["period_end"].isin(hidden_dates).to_numpy(), threshold)
     first_end = series["period_end"].iloc[0].date()

@@ -1,0 +1,638 @@
+"""The Practice page and the Board's "Working with families" tile, attacked as a viewer would.
+
+The practice evidence is shares: audits graded good, families agreeing with a statement, FGCs
+held. A viewer sees, for every measure, unit and respondent group the Practice page offers:
+the latest figure (a share, its Wilson interval and how many it counts), the p′ chart's table
+and its download (agreed, asked, per cent, Wilson interval, centre line and p′ limits, quarter
+by quarter) and the chart's JSON (full precision: limits, error bars, trials in the hover's
+data), the change since rollout by locality, wave and all units (asked and per cent before
+and after, the change with Newcombe's interval) with its chart, and the dose → practice →
+outcome table; on the Board, the tile's figures. From all of it, pooled, this tries:
+
+- counts shown: agreed, asked and not agreed (asked less agreed) from 1 to 4;
+- per cent x n: the numerator of a share shown beside its n (to the precision shown);
+- interval inversion: for each k of 0..n, is the Wilson (or Newcombe) interval shown the one
+  k gives? A single k that is a hidden count of 1 to 4 (or leaves n - k at 1 to 4) is a
+  recovery; where n is hidden, every (k, n) up to 400 is tried;
+- the p′ limits: a quarter's limits, the centre line and another quarter's limits and n give
+  that quarter's n;
+- subtraction, as linear algebra: every figure shown is a sum of (unit, respondent, quarter)
+  counts (a quarter's row; the latest four quarters; a unit's, wave's or all units' window
+  before and from a year after its start). A hidden count whose unit vector lies in the row
+  space of all of them is worked out exactly: across units, respondents, quarters, the
+  latest figures and the change tables at once.
+
+A recovery succeeds only when it names a hidden count of 1 to 4 as the warehouse holds it.
+The totals are printed (`-s`). Each attack is also shown to work on the figures as they would
+be without the gate's rules (`test_the_attacks_work_on_ungated_figures`).
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import shutil
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.linalg import null_space
+
+from pipelines import disclosure, marts
+from pipelines.analysis import practice as analysis
+from pipelines.measures import UNIT_ALL
+from pipelines.present import practice as present
+from pipelines.present import practice_summary
+from pipelines.stats.rates import newcombe_difference, proportion_ci
+from pipelines.store.warehouse import open_warehouse
+from tests.test_disclosure_recovery import decode, number
+
+AREA = "E06999901"
+THRESHOLD = 4
+C = disclosure.SUPPRESSED
+#: The respondent groups a feedback measure's counts are split into (``All`` is their sum).
+RESPONDENT_ATOMS = ("Parent or carer", "Child or young person")
+#: Where n is hidden, (k, n) pairs are tried up to this n.
+SEARCH_N = 400
+
+
+# -- what the viewer gets ----------------------------------------------------------------------
+
+
+@dataclass
+class Published:
+    """Everything the Practice page and the Board tile show, by measure, as a viewer reads it."""
+
+    #: (measure, unit, respondent) -> the p′ table as its CSV download reads (text).
+    points: dict = field(default_factory=dict)
+    #: (measure, unit, respondent) -> the p′ chart's traces (full precision).
+    charts: dict = field(default_factory=dict)
+    #: (measure, unit, respondent) -> the latest figure (PracticeFigure) the headline states.
+    latest: dict = field(default_factory=dict)
+    #: (measure, respondent) -> the change table as its CSV reads (text); and its chart.
+    change: dict = field(default_factory=dict)
+    change_charts: dict = field(default_factory=dict)
+    #: the Board tile's figures; the chain table (text).
+    board: list = field(default_factory=list)
+    chain: pd.DataFrame | None = None
+    measures: dict = field(default_factory=dict)
+
+
+def read_csv(content: bytes) -> pd.DataFrame:
+    return pd.read_csv(io.BytesIO(content), encoding="utf-8-sig", dtype=str, keep_default_na=False)
+
+
+def as_download(frame: pd.DataFrame) -> pd.DataFrame:
+    """A page table as its "Download CSV" gives it (`chart_block`), read back as text."""
+    return read_csv(disclosure.to_safe_csv(disclosure.iso_dates(frame)))
+
+
+def chart_traces(fig) -> list[dict]:
+    spec = json.loads(fig.to_json())
+    out = []
+    for trace in spec["data"]:
+        item = {**trace, "x": decode(trace.get("x")), "y": decode(trace.get("y"))}
+        error = trace.get("error_y") or trace.get("error_x") or {}
+        item["error_plus"] = decode(error.get("array"))
+        item["error_minus"] = decode(error.get("arrayminus"))
+        custom = trace.get("customdata")
+        if isinstance(custom, dict) and "bdata" in custom:
+            flat = decode({**custom, "shape": None})
+            shape = [int(s) for s in str(custom.get("shape", "")).split(",") if s.strip()]
+            item["customdata"] = np.array(flat, float).reshape(shape) if shape else None
+        elif custom is not None:
+            item["customdata"] = np.array(
+                [[np.nan if v is None else v for v in row] for row in custom], float
+            )
+        out.append(item)
+    return out
+
+
+def units_of(wh) -> list[str]:
+    rollout = marts.rollout(wh, AREA)
+    return sorted(str(u) for u in rollout["unit"] if str(u) != UNIT_ALL)
+
+
+def collect(wh, only: tuple[str, ...] = ()) -> Published:
+    """Every table, chart and figure of the Practice page (every measure, unit and respondent
+    group it offers, or the measures `only`) and the Board's tile, built as the pages are."""
+    units = units_of(wh)
+    out = Published()
+    for measure in analysis.practice_measures(wh, AREA):
+        if only and measure.key not in only:
+            continue
+        out.measures[measure.key] = measure
+        respondents = present.RESPONDENTS.values() if measure.source == "feedback" else [UNIT_ALL]
+        for respondent in respondents:
+            for unit in (UNIT_ALL, *units):
+                view = present.practice_view(wh, AREA, measure.key, unit, respondent)
+                if not view.has_data:
+                    continue
+                key = (measure.key, unit, respondent)
+                out.points[key] = as_download(view.points_table())
+                out.charts[key] = chart_traces(view.pprime_figure())
+                out.latest[key] = view.figure
+                change = as_download(view.change_table())
+                known = out.change.setdefault((measure.key, respondent), change)
+                assert known.equals(change), "every unit's page shows the same change table"
+                if unit == UNIT_ALL and view.has_change:
+                    out.change_charts[(measure.key, respondent)] = chart_traces(
+                        view.change_figure()
+                    )
+    if only:
+        return out
+    summary = practice_summary.practice_summary(wh, AREA)
+    out.board = list(summary.figures) if summary else []
+    chain = present.practice_chain_view(wh, AREA)
+    out.chain = as_download(chain.table())
+    return out
+
+
+# -- the truth ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Truth:
+    """One measure's counts: atoms (unit, respondent, quarter) and every cell with margins."""
+
+    quarters: list
+    units: list[str]
+    respondents: list[str]
+    cells: dict  # (unit, respondent, quarter) -> (successes, trials)
+
+    def atoms(self) -> list[tuple]:
+        return list(itertools.product(self.units, self.respondents, self.quarters))
+
+
+def measure_truth(wh, measure: str) -> Truth:
+    cells = marts.practice_cells(wh, AREA, measure)
+    found = {
+        (r.unit, r.respondent, pd.Timestamp(r.period_end)): (float(r.successes), float(r.trials))
+        for r in cells.itertuples(index=False)
+    }
+    units = sorted({u for u, _, _ in found if u != UNIT_ALL})
+    respondents = sorted({r for _, r, _ in found if r != UNIT_ALL}) or [UNIT_ALL]
+    quarters = sorted({q for _, _, q in found})
+    return Truth(quarters, units, respondents, found)
+
+
+# -- the attacks -------------------------------------------------------------------------------
+
+
+class Tally:
+    """Recoveries attempted, and the ones that named a hidden count of 1 to 4 exactly."""
+
+    def __init__(self):
+        self.attempts: dict[str, int] = defaultdict(int)
+        self.successes: list[str] = []
+        self.recovered = 0  # hidden counts of any size worked out (for the report)
+
+    def attempt(self, attack: str, hit: bool, where: str) -> None:
+        self.attempts[attack] += 1
+        if hit:
+            self.successes.append(f"{attack}: {where}")
+
+    def total(self) -> int:
+        return sum(self.attempts.values())
+
+
+def small(value) -> bool:
+    return value is not None and not np.isnan(value) and 1 <= value <= THRESHOLD
+
+
+def _round(values, decimals):
+    return np.round(np.asarray(values, float) * 100, decimals)
+
+
+def share_candidates(n: int, per_cent: float, decimals: int) -> list[int]:
+    """Every k of 0..n whose share k/n, as a per cent to `decimals`, is the one shown."""
+    k = np.arange(n + 1)
+    return [int(v) for v in k[np.isclose(_round(k / n, decimals), per_cent)]]
+
+
+def wilson_candidates(n: int, lower: float, upper: float, decimals: int | None) -> list[int]:
+    """Every k of 0..n whose Wilson 95% interval (per cent, to `decimals`; None: full
+    precision) is the one shown."""
+    k = np.arange(n + 1, dtype=float)
+    ci = proportion_ci(k, np.full_like(k, n))
+    low, high = ci["lower"].to_numpy() * 100, ci["upper"].to_numpy() * 100
+    if decimals is not None:
+        low, high = np.round(low, decimals), np.round(high, decimals)
+        match = np.isclose(low, lower) & np.isclose(high, upper)
+    else:
+        match = np.isclose(low, lower, atol=1e-7) & np.isclose(high, upper, atol=1e-7)
+    return [int(v) for v in k[match]]
+
+
+def wilson_pairs(lower: float, upper: float, decimals: int) -> set[tuple[int, int]]:
+    """Every (k, n), n up to :data:`SEARCH_N`, whose Wilson interval rounds to the one shown."""
+    found = set()
+    for n in range(1, SEARCH_N + 1):
+        for k in wilson_candidates(n, lower, upper, decimals):
+            found.add((k, n))
+    return found
+
+
+def newcombe_candidates(n0: int, n1: int, change, lower, upper, decimals) -> set[tuple]:
+    """Every (k0, k1) whose Newcombe change and interval (points, to `decimals`) are those
+    shown, for the n before and after shown."""
+    found = set()
+    if n0 * n1 > 400_000:  # too many to try one by one: every row shown this wide has its shares
+        return found
+    for k0 in range(n0 + 1):
+        for k1 in range(n1 + 1):
+            d, lo, hi = newcombe_difference(k1, n1, k0, n0)
+            shown = np.round(np.array([d, lo, hi]) * 100, decimals)
+            if np.allclose(shown, [change, lower, upper]):
+                found.add((k0, k1))
+    return found
+
+
+def _hidden_small(k: int, n: int) -> bool:
+    return 1 <= k <= THRESHOLD or 1 <= n - k <= THRESHOLD or 1 <= n <= THRESHOLD
+
+
+class System:
+    """Linear facts about one measure's atoms: every figure shown is a sum of them."""
+
+    def __init__(self, truth: Truth):
+        self.truth = truth
+        self.atoms = truth.atoms()
+        self.index = {a: i for i, a in enumerate(self.atoms)}
+        self.rows = {"successes": [], "trials": [], "not": []}
+        self.values = {"successes": [], "trials": [], "not": []}
+        #: hidden sums: (where, vector) to try to work out
+        self.targets: list[tuple[str, np.ndarray]] = []
+
+    def vector(self, unit: str, respondent: str, quarters) -> np.ndarray:
+        units = self.truth.units if unit == UNIT_ALL else [unit]
+        respondents = self.truth.respondents if respondent == UNIT_ALL else [respondent]
+        row = np.zeros(len(self.atoms))
+        for u, r, q in itertools.product(units, respondents, quarters):
+            if (u, r, q) in self.index:
+                row[self.index[(u, r, q)]] = 1.0
+        return row
+
+    def window_vector(self, members: list[tuple[str, str, list]]) -> np.ndarray:
+        return sum((self.vector(u, r, qs) for u, r, qs in members), np.zeros(len(self.atoms)))
+
+    def know(self, row: np.ndarray, successes, trials) -> None:
+        if trials is not None:
+            self.rows["trials"].append(row)
+            self.values["trials"].append(trials)
+        if successes is not None:
+            self.rows["successes"].append(row)
+            self.values["successes"].append(successes)
+        if successes is not None and trials is not None:
+            self.rows["not"].append(row)
+            self.values["not"].append(trials - successes)
+
+    def real(self, row: np.ndarray, kind: str) -> float:
+        values = []
+        for u, r, q in self.atoms:
+            x, n = self.truth.cells.get((u, r, q), (0.0, 0.0))
+            values.append({"successes": x, "trials": n, "not": n - x}[kind])
+        return float(row @ np.array(values))
+
+    def attack(self, tally: Tally, measure: str) -> None:
+        atoms = [(f"{u} {r} {q:%Y-%m-%d}", self.vector(u, r, [q])) for u, r, q in self.atoms]
+        for kind in ("successes", "trials", "not"):
+            if not self.rows[kind]:
+                continue
+            matrix = np.vstack(self.rows[kind])
+            rhs = np.array(self.values[kind], float)
+            solution = np.linalg.lstsq(matrix, rhs, rcond=None)[0]
+            free = null_space(matrix)
+            for where, target in [*self.targets, *atoms]:
+                actual = self.real(target, kind)
+                fixed = free.size == 0 or np.abs(target @ free).max() < 1e-8
+                guess = float(target @ solution) if fixed else None
+                hit = guess is not None and abs(guess - actual) < 1e-6
+                if hit and not self._shown(target, kind):
+                    tally.recovered += 1
+                tally.attempt(
+                    "subtraction (linear, every figure at once)",
+                    hit and small(actual) and not self._shown(target, kind),
+                    f"{measure} {kind} of {where} = {actual:g}",
+                )
+
+    def _shown(self, target: np.ndarray, kind: str) -> bool:
+        return any(np.array_equal(target, row) for row in self.rows[kind])
+
+
+def _quarters_between(truth: Truth, first, last) -> list:
+    return [q for q in truth.quarters if pd.Timestamp(first) <= q <= pd.Timestamp(last)]
+
+
+def _window(truth: Truth, start, side: str) -> list:
+    start = pd.Timestamp(start)
+    if side == "before":
+        return [q for q in truth.quarters if q < start]
+    after_from = start + pd.DateOffset(months=analysis.BEDDING_IN_MONTHS)
+    return [q for q in truth.quarters if q >= after_from]
+
+
+def attack_points(tally, system: System, key, table: pd.DataFrame, traces: list[dict]) -> None:
+    """One p′ table and chart: counts shown, per cent x n, Wilson inversion, p′ limits, and
+    each quarter's counts into the linear system (its row or, hidden, a target)."""
+    measure, unit, respondent = key
+    truth = system.truth
+    where = f"{measure} {unit} {respondent}"
+    for row in table.itertuples(index=False):
+        when = pd.Timestamp(row.quarter_end)
+        real_x, real_n = truth.cells.get((unit, respondent, when), (np.nan, np.nan))
+        yes, asked = number(row.yes), number(row.asked)
+        at = f"{where} {row.quarter_end}"
+        for name, value in (("agreed", yes), ("asked", asked)):
+            tally.attempt("count shown", small(value), f"{at} {name} = {value}")
+        if yes is not None and asked is not None:
+            tally.attempt("count shown", small(asked - yes), f"{at} not agreed")
+        row_vector = system.vector(unit, respondent, [when])
+        system.know(row_vector, yes, asked)
+        if yes is None or asked is None:
+            system.targets.append((f"{at} (hidden quarter)", row_vector))
+        hidden = yes is None or asked is None
+        per_cent, low, high = (
+            number(v) for v in (row.per_cent, row.interval_lower, row.interval_upper)
+        )
+        if asked is not None and per_cent is not None:
+            ks = share_candidates(int(asked), per_cent, 1)
+            tally.attempt(
+                "per cent x n",
+                hidden and len(ks) == 1 and ks[0] == real_x and _hidden_small(ks[0], int(asked)),
+                f"{at} per cent",
+            )
+        if low is not None and high is not None:
+            if asked is not None:
+                ks = wilson_candidates(int(asked), low, high, 1)
+                tally.attempt(
+                    "interval inversion (Wilson)",
+                    hidden
+                    and len(ks) == 1
+                    and ks[0] == real_x
+                    and _hidden_small(ks[0], int(asked)),
+                    f"{at} interval",
+                )
+            else:
+                pairs = wilson_pairs(low, high, 1)
+                ks = {k for k, _ in pairs}
+                tally.attempt(
+                    "interval inversion (Wilson, n hidden)",
+                    len(ks) == 1 and next(iter(ks)) == real_x and small(real_x),
+                    f"{at} interval",
+                )
+    _attack_limits(tally, truth, key, table)
+    _attack_chart(tally, truth, key, table, traces)
+
+
+def _attack_limits(tally, truth: Truth, key, table: pd.DataFrame) -> None:
+    """n_i = 9 σ_z² c(1 − c) / (UCL_i − c)², with σ_z from a quarter whose n is shown."""
+    measure, unit, respondent = key
+    centre = table["centre_line"].map(number)
+    upper = table["limit_upper"].map(number)
+    asked = table["asked"].map(number)
+    for i, row in table.iterrows():
+        if (
+            asked[i] is not None
+            and not np.isnan(asked[i])
+            or upper[i] is None
+            or np.isnan(upper[i])
+        ):
+            continue
+        c = centre[i] / 100
+        same = [
+            j
+            for j in table.index
+            if j != i
+            and asked[j] is not None
+            and not np.isnan(asked[j])
+            and centre[j] == centre[i]
+            and upper[j] is not None
+            and not np.isnan(upper[j])
+            and upper[j] / 100 > c
+        ]
+        for j in same[:1]:
+            s = (upper[j] / 100 - c) / (3 * np.sqrt(c * (1 - c) / asked[j]))
+            n = 9 * s**2 * c * (1 - c) / (upper[i] / 100 - c) ** 2
+            real = truth.cells.get((unit, respondent, pd.Timestamp(row["quarter_end"])), (0, 0))[1]
+            tally.attempt(
+                "p′ limits",
+                round(n) == real and small(real),
+                f"{measure} {unit} {respondent} {row['quarter_end']} n = {n:.2f}",
+            )
+
+
+def _attack_chart(tally, truth: Truth, key, table: pd.DataFrame, traces: list[dict]) -> None:
+    """The chart's JSON at full precision: nothing at a hidden quarter; at every quarter it
+    plots, the Wilson error bars with the hover's trials give k (only a hidden k counts), and
+    the limits give n where the table hides it."""
+    measure, unit, respondent = key
+    hidden = {
+        pd.Timestamp(q).strftime("%Y-%m-%d")
+        for q, a in zip(table["quarter_end"], table["asked"], strict=True)
+        if a == C
+    }
+    for trace in traces:
+        for position, (x, y) in enumerate(zip(trace["x"], trace["y"], strict=False)):
+            if not isinstance(x, str) or y is None:
+                continue
+            when = x[:10]
+            at = f"{measure} {unit} {respondent} {when} {trace.get('name')}"
+            real_x, real_n = truth.cells.get((unit, respondent, pd.Timestamp(when)), (0, 0))
+            tally.attempt(
+                "chart point at a hidden quarter",
+                when in hidden and (small(real_x) or small(real_n) or small(real_n - real_x)),
+                at,
+            )
+            custom = trace.get("customdata")
+            if custom is None or not trace["error_plus"]:
+                continue
+            n = custom[position][2]
+            if np.isnan(n):
+                continue
+            low = y - trace["error_minus"][position]
+            high = y + trace["error_plus"][position]
+            ks = wilson_candidates(int(n), low, high, None)
+            tally.attempt(
+                "interval inversion (chart, full precision)",
+                when in hidden and len(ks) == 1 and small(ks[0]) and ks[0] == real_x,
+                at,
+            )
+
+
+def attack_latest(tally, system: System, key, figure, first, last) -> None:
+    """A latest figure (headline or Board tile): n, and k from the share and the interval at
+    the precision the sentence gives (whole per cents), into the system."""
+    measure, unit, respondent = key
+    truth = system.truth
+    quarters = _quarters_between(truth, first, last)
+    vector = system.vector(unit, respondent, quarters)
+    at = f"{measure} {unit} {respondent} latest {first}..{last}"
+    if figure.hidden:
+        system.targets.append((f"{at} (hidden)", vector))
+        return
+    n = int(figure.n)
+    tally.attempt("count shown", small(n), f"{at} n")
+    ks = set(share_candidates(n, round(100 * figure.proportion), 0))
+    ks &= set(wilson_candidates(n, round(100 * figure.lower), round(100 * figure.upper), 0))
+    real = system.real(vector, "successes")
+    tally.attempt(
+        "per cent x n with its interval (latest)",
+        len(ks) == 1 and _hidden_small(next(iter(ks)), n) and next(iter(ks)) == real,
+        at,
+    )
+    system.know(vector, next(iter(ks)) if len(ks) == 1 else None, float(n))
+
+
+def attack_change(tally, system: System, key, table: pd.DataFrame) -> None:
+    """A change table: asked shown, agreed from per cent x asked, Newcombe inversion where the
+    shares are hidden and the change is shown; each row's windows into the system."""
+    measure, respondent = key
+    truth = system.truth
+    units = table[~table["group"].str.startswith("Wave ") & (table["group"] != "All units")]
+    starts = dict(zip(units["group"], units["start_date"], strict=True))
+    waves = dict(zip(units["group"], units["wave"], strict=True))
+    for row in table.itertuples(index=False):
+        if row.group == "All units":
+            members = list(starts)
+        elif row.group.startswith("Wave "):
+            members = [u for u, w in waves.items() if number(w) == number(row.group.split()[1])]
+        else:
+            members = [row.group]
+        at = f"{measure} {respondent} change {row.group}"
+        counts = {}
+        for side in ("before", "after"):
+            vector = system.window_vector(
+                [(u, respondent, _window(truth, starts[u], side)) for u in members if starts[u]]
+            )
+            asked = number(getattr(row, f"{side}_asked"))
+            per_cent = number(getattr(row, f"{side}_per_cent"))
+            tally.attempt("count shown", small(asked), f"{at} {side} asked")
+            k = None
+            if asked is not None and per_cent is not None and asked > 0:
+                ks = share_candidates(int(asked), per_cent, 1)
+                real = system.real(vector, "successes")
+                tally.attempt(
+                    "per cent x n",
+                    len(ks) == 1 and ks[0] == real and _hidden_small(ks[0], int(asked)),
+                    f"{at} {side}",
+                )
+                k = float(ks[0]) if len(ks) == 1 else None
+            if asked is None or (asked > 0 and k is None):
+                system.targets.append((f"{at} {side} (hidden)", vector))
+            if asked is not None:
+                system.know(vector, k if asked > 0 else 0.0, asked)
+            counts[side] = (asked, per_cent, vector)
+        change = [number(row.change), number(row.change_lower), number(row.change_upper)]
+        (n0, p0, v0), (n1, p1, v1) = counts["before"], counts["after"]
+        if None not in change and n0 and n1 and (p0 is None or p1 is None):
+            pairs = newcombe_candidates(int(n0), int(n1), *change, 1)
+            real = (system.real(v0, "successes"), system.real(v1, "successes"))
+            tally.attempt(
+                "interval inversion (Newcombe)",
+                len(pairs) == 1 and next(iter(pairs)) == real and any(map(small, real)),
+                at,
+            )
+
+
+def attack_chain(tally, published: Published) -> None:
+    """The chain's table shows a unit's change in audits graded good or outstanding: never
+    where the change table hides that unit's row (it would add the change to what is hidden)."""
+    change = published.change.get(("good_or_better", UNIT_ALL))
+    if published.chain is None or change is None:
+        return
+    hidden = set(change.loc[change["change"] == C, "group"])
+    for row in published.chain.itertuples(index=False):
+        tally.attempt(
+            "chain change beside a hidden change row",
+            row.unit in hidden and number(row.practice_change_points) is not None,
+            f"chain {row.unit}",
+        )
+
+
+def run_attacks(wh, published: Published) -> Tally:
+    tally = Tally()
+    for measure in published.measures:
+        truth = measure_truth(wh, measure)
+        system = System(truth)
+        for key, table in published.points.items():
+            if key[0] == measure:
+                attack_points(tally, system, key, table, published.charts[key])
+        for key, figure in published.latest.items():
+            if key[0] == measure:
+                attack_latest(
+                    tally, system, key, figure, figure.first_quarter_end, figure.last_quarter_end
+                )
+        for figure in published.board:
+            if figure.key == measure:
+                attack_latest(
+                    tally,
+                    system,
+                    (measure, UNIT_ALL, UNIT_ALL),
+                    figure,
+                    figure.first_quarter_end,
+                    figure.last_quarter_end,
+                )
+        for key, table in published.change.items():
+            if key[0] == measure:
+                attack_change(tally, system, key, table)
+        system.attack(tally, measure)
+    attack_chain(tally, published)
+    return tally
+
+
+# -- the tests ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def practice_path(sample_warehouse_path, tmp_path_factory):
+    path = tmp_path_factory.mktemp("disclosure-practice") / "warehouse.duckdb"
+    shutil.copy(sample_warehouse_path, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def published(practice_path):
+    with open_warehouse(practice_path) as wh:
+        return collect(wh)
+
+
+@pytest.fixture(scope="module")
+def tally(practice_path, published):
+    with open_warehouse(practice_path) as wh:
+        return run_attacks(wh, published)
+
+
+def test_no_recovery_succeeds_on_the_practice_page_or_the_board_tile(published, tally):
+    print(
+        f"\npractice: {len(published.points)} views, {tally.total()} recoveries attempted "
+        f"({dict(tally.attempts)}); {len(tally.successes)} succeeded; "
+        f"{tally.recovered} hidden counts of any size worked out"
+    )
+    for line in tally.successes[:20]:
+        print("  ", line)
+    assert tally.total() > 10_000
+    assert tally.successes == []
+
+
+def test_the_attacks_work_on_ungated_figures(practice_path, monkeypatch):
+    """As shipped before the audit (a change row hidden only for its own small counts), a
+    unit's window before its start less the quarters shown gave a hidden quarter back: the
+    same attacks find those counts (audits graded inadequate, and "I was listened to")."""
+    monkeypatch.setattr(
+        present,
+        "_change_rows_hidden",
+        lambda decided, rollout, table, respondent, threshold, decision=None: (
+            present.change_hidden_rows(table, threshold)
+        ),
+    )
+    monkeypatch.setattr(present, "_protect_quarters", lambda frame, hidden: hidden)
+    monkeypatch.setattr(present, "_SHARED", {})
+    with open_warehouse(practice_path) as wh:
+        before = collect(wh, only=("grade:Inadequate",))
+        found = run_attacks(wh, before)
+    print(f"\nungated: {found.total()} attempted, {len(found.successes)} succeeded")
+    assert any("grade:Inadequate successes of Ashby All 2019-06-30" in s for s in found.successes)
