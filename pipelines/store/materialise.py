@@ -28,6 +28,14 @@ from pipelines.store import models
 OUTCOME_PERIODS_TABLE = "int_outcome_periods"
 OUTCOME_COVERAGE_TABLE = "int_outcome_coverage"
 OUTCOME_SERIES_TABLE = "int_outcome_series"
+#: The month grain of monthly areas: their facts as they are, served by a view (not stored).
+OUTCOME_MONTHS_VIEW = "int_outcome_months"
+#: Stored quarters and financial years with the served months: what `mart_outcome_rates` reads.
+OUTCOME_ALL_PERIODS_VIEW = "int_outcome_all_periods"
+#: Population, its year and the after-period flag per series and target year (materialised).
+POPULATION_YEARS_TABLE = "int_population_years"
+#: The grains stored in `int_outcome_periods`; months are served from the facts.
+STORED_GRAINS = ("quarter", "financial_year")
 _EXPECTED_MONTHS = "CASE grain WHEN 'month' THEN 1 WHEN 'quarter' THEN 3 ELSE 12 END"
 
 
@@ -96,17 +104,41 @@ def _asof_matched(rows: str, r: str, at_or_after: str) -> str:
 
 
 def _outcome_periods_sql() -> str:
-    return "CREATE OR REPLACE VIEW calc_outcome_periods AS\n" + _outcome_periods_select()
+    return "CREATE OR REPLACE VIEW calc_outcome_periods AS\n" + _outcome_periods_select(
+        grains=STORED_GRAINS
+    )
 
 
-def _outcome_periods_select(base_filter: str = "TRUE") -> str:
-    """`calc_outcome_periods`: every outcome measure at month, quarter and financial-year grain,
-    one wide row per period, area, unit and age band, with the population used for its rates.
+def _outcome_months_sql() -> str:
+    return "CREATE OR REPLACE VIEW calc_outcome_months AS\n" + _outcome_periods_select(
+        grains=("month",)
+    )
+
+
+_BUCKETS = {
+    "month": "SELECT 'month' AS grain, period_end AS bucket_end, * FROM base "
+    "WHERE source_grain = 'month'",
+    "quarter": "SELECT 'quarter' AS grain, "
+    "last_day(date_trunc('quarter', period_end) + INTERVAL 2 MONTH) AS bucket_end, * FROM base",
+    "financial_year": "SELECT 'financial_year' AS grain, "
+    "make_date(year(period_end) + CASE WHEN month(period_end) >= 4 THEN 1 ELSE 0 END, 3, 31) "
+    "AS bucket_end, * FROM base",
+}
+
+
+def _outcome_periods_select(
+    base_filter: str = "TRUE", grains: tuple[str, ...] = ("month", *STORED_GRAINS)
+) -> str:
+    """Every outcome measure at month, quarter and financial-year grain (`grains`), one wide
+    row per period, area, unit and age band, with the population used for its rates: the
+    definition `calc_outcome_periods` (quarters and financial years, stored) and
+    `calc_outcome_months` (the months of monthly areas, served from the facts) are cut from.
 
     The population is the latest mid-year (30 June) estimate at or before the period end, so
     the year ending 31 March Y uses mid-(Y-1), as DfE does; before the first estimate the
     earliest is used and flagged (`population_after_period`).
     """
+    bucketed = "\n    UNION ALL\n    ".join(_BUCKETS[g] for g in grains)
     measures = ",\n       ".join(_measure_aggregates(m) for m in OUTCOMES.value_columns)
     return f"""WITH source_grain AS (
     SELECT area_code,
@@ -121,13 +153,7 @@ base AS (
     WHERE {base_filter}
 ),
 bucketed AS (
-    SELECT 'month' AS grain, period_end AS bucket_end, * FROM base WHERE source_grain = 'month'
-    UNION ALL
-    SELECT 'quarter', last_day(date_trunc('quarter', period_end) + INTERVAL 2 MONTH), * FROM base
-    UNION ALL
-    SELECT 'financial_year',
-           make_date(year(period_end) + CASE WHEN month(period_end) >= 4 THEN 1 ELSE 0 END, 3, 31),
-           * FROM base
+    {bucketed}
 ),
 periods AS (
     SELECT grain, bucket_end AS period_end, area_code, unit, age_band,
@@ -176,17 +202,32 @@ def _population_target_year(column: str) -> str:
     )
 
 
-_POPULATION_LOOKUP = "_periods_population"
+_POPULATION_LOOKUP = POPULATION_YEARS_TABLE
+
+
+def _population_years_table(cur: duckdb.DuckDBPyConnection) -> str:
+    """`int_population_years`, declared column by column (see `ensure_materialised`)."""
+    types = dict(
+        cur.execute("SELECT column_name, column_type FROM (DESCRIBE fct_population)").fetchall()
+    )
+    return (
+        f"CREATE OR REPLACE TABLE {POPULATION_YEARS_TABLE} (area_code VARCHAR, unit VARCHAR, "
+        f"age_band VARCHAR, target_year INTEGER, population {types['population_0_17']}, "
+        f"population_year {types['year']}, population_after_period BOOLEAN)"
+    )
 
 
 def _population_lookup_sql(area_where: str) -> str:
     """Population, its year and the after-period flag per series and target year, exactly as
-    `calc_outcome_periods` derives them, for a range of target years (two parameters).
+    `calc_outcome_periods` derives them, for a range of target years (two parameters), added
+    to `int_population_years` (the rows of those areas and years are deleted first).
 
     An ASOF join over the wide period rows sorts every one of them; over series x years it
-    sorts a few thousand narrow rows, and the period rows then join on equality.
+    sorts a few thousand narrow rows, and the period rows then join on equality. The table is
+    kept, so the months of monthly areas are served from the facts through it
+    (`int_outcome_months`) instead of being stored again.
     """
-    return f"""CREATE OR REPLACE TEMP TABLE {_POPULATION_LOOKUP} AS
+    return f"""INSERT INTO {_POPULATION_LOOKUP} BY NAME
 WITH pop AS (
     SELECT area_code, unit, age_band, year AS population_year, population_0_17
     FROM fct_population WHERE {area_where}
@@ -272,6 +313,31 @@ def _month_rows(where: str) -> str:
 FROM fct_outcomes WHERE {where}"""
 
 
+#: The areas whose outcomes arrive monthly, from the materialised coverage (as
+#: `outcome_source_grains` and `mart_outcome_source_grain` read them).
+_MONTHLY_AREAS = (
+    f"SELECT area_code FROM {OUTCOME_COVERAGE_TABLE} GROUP BY area_code "
+    "HAVING bool_or(month(period_end) NOT IN (3, 6, 9, 12))"
+)
+
+
+def _outcome_months_view(columns: list[tuple[str, str]]) -> str:
+    """`int_outcome_months`: the month grain of monthly areas, served from the facts (a month
+    of a monthly area is its one fact row) with the population from `int_population_years`,
+    each column of the type `int_outcome_periods` stores, so the two stack as one table.
+    It equals `calc_outcome_months` row for row (`integrity_problems` checks it)."""
+    rows = _with_population(_month_rows(f"area_code IN ({_MONTHLY_AREAS})"))
+    listed = ", ".join(f'CAST("{name}" AS {kind}) AS "{name}"' for name, kind in columns)
+    return f"CREATE OR REPLACE VIEW {OUTCOME_MONTHS_VIEW} AS\nSELECT {listed} FROM ({rows})"
+
+
+def _all_periods_view() -> str:
+    return (
+        f"CREATE OR REPLACE VIEW {OUTCOME_ALL_PERIODS_VIEW} AS\n"
+        f"SELECT * FROM {OUTCOME_MONTHS_VIEW} UNION ALL SELECT * FROM {OUTCOME_PERIODS_TABLE}"
+    )
+
+
 def _quarter_rows(monthly_where: str | None, quarterly_where: str | None) -> str:
     parts = []
     if monthly_where:
@@ -314,11 +380,14 @@ def refresh_outcome_periods(
     however many years of history the warehouse holds.
 
     The result equals `calc_outcome_periods` row for row (`integrity_problems` checks it), but
-    is built in three cheaper steps: months are the monthly facts as they are, quarters roll
-    up months (or are a quarterly area's own rows), and financial years roll up quarters.
+    is built in cheaper steps: the population per series and target year
+    (`int_population_years`, kept: the months are served from the facts through it, by
+    `int_outcome_months`), quarters rolled up from months (or a quarterly area's own rows),
+    and financial years rolled up from quarters.
     """
     if area_codes is None:
         cur.execute(f"DELETE FROM {OUTCOME_PERIODS_TABLE}")
+        cur.execute(f"DELETE FROM {POPULATION_YEARS_TABLE}")
         grains = outcome_source_grains(cur)
         codes = sorted(grains)
     else:
@@ -326,43 +395,47 @@ def refresh_outcome_periods(
         if not codes:
             return
         grains = outcome_source_grains(cur, codes)
-    months = quarters = years = (None, None)
+    quarters = years = (None, None)
     if first_period is not None and last_period is not None:
-        months = (first_period, last_period)
         quarters = _quarter_bounds(first_period, last_period)
         years = _financial_year_bounds(first_period, last_period)
     if area_codes is not None:
         where, params = _area_filter(codes)
-        if years[0] is not None:
+        if years[0] is None:
+            # Whole areas: their population years are rebuilt over their periods below.
+            cur.execute(f"DELETE FROM {POPULATION_YEARS_TABLE} WHERE {where}", params)
+        else:
             where += (
-                " AND ((grain = 'month' AND period_end BETWEEN ? AND ?)"
-                " OR (grain = 'quarter' AND period_end BETWEEN ? AND ?)"
+                " AND ((grain = 'quarter' AND period_end BETWEEN ? AND ?)"
                 " OR (grain = 'financial_year' AND period_end BETWEEN ? AND ?))"
             )
-            params += [*months, *quarters, *years]
+            params += [*quarters, *years]
         cur.execute(f"DELETE FROM {OUTCOME_PERIODS_TABLE} WHERE {where}", params)
     monthly = [a for a in codes if grains.get(a) == "month"]
     quarterly = [a for a in codes if grains.get(a) == "quarter"]
     if not monthly and not quarterly:
         return
+    area_where, area_params = _area_filter(codes)
     if years[0] is not None:
         low, high = years[0].year - 1, years[1].year + 1
+        cur.execute(
+            f"DELETE FROM {POPULATION_YEARS_TABLE} WHERE {area_where} "
+            "AND target_year BETWEEN ? AND ?",
+            [*area_params, low, high],
+        )
     else:
-        where, params = _area_filter(codes)
         low_date, high_date = cur.execute(
-            f"SELECT min(period_end), max(period_end) FROM {OUTCOME_COVERAGE_TABLE} WHERE {where}",
-            params,
+            f"SELECT min(period_end), max(period_end) FROM {OUTCOME_COVERAGE_TABLE} "
+            f"WHERE {area_where}",
+            area_params,
         ).fetchone()
         low, high = low_date.year - 1, high_date.year + 1
-    area_where, area_params = _area_filter(codes)
     cur.execute(_population_lookup_sql(area_where), [*area_params, low, high + 1])
     insert = f"INSERT INTO {OUTCOME_PERIODS_TABLE} BY NAME "
     monthly_where = quarterly_where = None
     monthly_params: list = []
     quarterly_params: list = []
     if monthly:
-        where, params = _area_filter(monthly, *months)
-        cur.execute(insert + _with_population(_month_rows(where)), params)
         monthly_where, monthly_params = _area_filter(monthly, *quarters)
     if quarterly:
         quarterly_where, quarterly_params = _area_filter(quarterly, *quarters)
@@ -372,8 +445,6 @@ def refresh_outcome_periods(
     )
     where, params = _area_filter(codes, *years)
     cur.execute(insert + _with_population(_financial_year_rows(where)), params)
-    # Created inside the caller's transaction, so a rollback removes it as well.
-    cur.execute(f"DROP TABLE {_POPULATION_LOOKUP}")
 
 
 def outcome_source_grains(cur: duckdb.DuckDBPyConnection, area_codes=None) -> dict[str, str]:
@@ -510,12 +581,16 @@ def _materialised_fingerprints() -> dict[str, str]:
         _month_rows("?"),
         _quarter_rows("?", "?"),
         _financial_year_rows("?"),
+        _outcome_months_sql(),
+        _MONTHLY_AREAS,
+        ", ".join(STORED_GRAINS),
     )
     coverage = _fingerprint(*coverage_tables(), *_coverage_views(), _coverage_select("?"))
     return {
         OUTCOME_COVERAGE_TABLE: coverage,
         OUTCOME_SERIES_TABLE: coverage,
         OUTCOME_PERIODS_TABLE: periods,
+        POPULATION_YEARS_TABLE: periods,
     }
 
 
@@ -524,26 +599,36 @@ DEFINITIONS = (
     (OUTCOME_PERIODS_TABLE, "calc_outcome_periods"),
     (OUTCOME_COVERAGE_TABLE, "calc_outcome_coverage"),
     (OUTCOME_SERIES_TABLE, "calc_outcome_series"),
+    (OUTCOME_MONTHS_VIEW, "calc_outcome_months"),
 )
 
 
 def ensure_materialised(tx: duckdb.DuckDBPyConnection) -> None:
     """Create the materialised tables' reference views; rebuild a table when its SQL
     changed (coverage first: the outcome periods read each area's grain from it), then
-    `mart_outcome_rates` over the periods. Run on every open, after the staging views."""
+    `mart_outcome_rates` over the stored periods and the served months. Run on every open,
+    after the staging views."""
     tx.execute(
         "CREATE TABLE IF NOT EXISTS meta_materialised ("
         "name VARCHAR PRIMARY KEY, fingerprint VARCHAR, refreshed_at TIMESTAMP)"
     )
     tx.execute(_outcome_periods_sql())
+    tx.execute(_outcome_months_sql())
     for statement in _coverage_views():
         tx.execute(statement)
     stored = dict(tx.execute("SELECT name, fingerprint FROM meta_materialised").fetchall())
+    tables = {r[0] for r in tx.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     wanted = _materialised_fingerprints()
-    stale = [name for name, fingerprint in wanted.items() if stored.get(name) != fingerprint]
+    stale = [
+        name
+        for name, fingerprint in wanted.items()
+        if stored.get(name) != fingerprint or name not in tables
+    ]
     if OUTCOME_COVERAGE_TABLE in stale or OUTCOME_SERIES_TABLE in stale:
         refresh_outcome_coverage(tx)
-    if OUTCOME_PERIODS_TABLE in stale:
+    if OUTCOME_PERIODS_TABLE in stale or POPULATION_YEARS_TABLE in stale:
+        stale = sorted({*stale, OUTCOME_PERIODS_TABLE, POPULATION_YEARS_TABLE})
+        tx.execute(_population_years_table(tx))
         # Declared column by column: in DuckDB 2.0.0 a table made by an empty CREATE TABLE
         # AS and then filled in the same transaction reads back no rows once it is large,
         # and the financial years are rolled up from the quarters just written.
@@ -559,4 +644,7 @@ def ensure_materialised(tx: duckdb.DuckDBPyConnection) -> None:
             "INSERT OR REPLACE INTO meta_materialised VALUES (?, ?, now())",
             [name, wanted[name]],
         )
+    columns = tx.execute(f"DESCRIBE {OUTCOME_PERIODS_TABLE}").fetchall()
+    tx.execute(_outcome_months_view([(c[0], c[1]) for c in columns]))
+    tx.execute(_all_periods_view())
     tx.execute(models.outcome_rates_view())
