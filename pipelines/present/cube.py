@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from pipelines import disclosure, marts
+from pipelines import config, disclosure, marts
 from pipelines.measures import GRAINS, UNIT_ALL
 from pipelines.measures import measure as measure_info
 from pipelines.present.charts import tables as gates
@@ -88,7 +88,26 @@ def decided_cells(
 ) -> pd.DataFrame:
     """The cells of `grains` (``grain`` column) with the one decision over them (``hidden``):
     one decision, however many of its grains a viewer looks at (the dashboard caches it per
-    measure, so switching the grain of a flow does not decide it again)."""
+    measure, so switching the grain of a flow does not decide it again). A flow's decision
+    audits every relation of each year at once (a few seconds), so it is also kept here for
+    the data version: the report, the brief and the CLI ask for the same cells several
+    times (training, practice chain, outcomes) and take it once."""
+    threshold = config.suppression_threshold() if threshold is None else threshold
+    key = (str(wh.path), wh.data_version(), area_code, measure, tuple(grains), threshold)
+    if key not in _DECIDED:
+        if len(_DECIDED) >= 32:
+            _DECIDED.clear()
+        _DECIDED[key] = _decide(wh, area_code, measure, grains, threshold)
+    return _DECIDED[key].copy()
+
+
+#: (warehouse, data version, area, measure, grains, threshold) -> :func:`decided_cells`.
+_DECIDED: dict[tuple, pd.DataFrame] = {}
+
+
+def _decide(
+    wh: Warehouse, area_code: str, measure: str, grains: tuple[str, ...], threshold: int | None
+) -> pd.DataFrame:
     if len(grains) == 1:
         cells = _cells(wh, area_code, measure, grains[0]).assign(grain=grains[0])
         cells["hidden"] = disclosure.cube_masks(
