@@ -15,10 +15,14 @@ in order into the template's context), `options` (years, defaults and option che
 `tables` (Table, Chart, Block and the Builder that numbers them and applies disclosure
 control), `sections/` (one builder per section: summary, outcomes, benchmarks, training,
 value, methods), `brief` (build_brief: the board brief, four A4 pages at most).
+
+Both formats from one build: `prepare_report` (or `prepare_brief`) once, then `write_report`
+(`write_brief`) for each format; the analysis runs once and each chart is drawn once per kind.
 """
 
-from pipelines.report.brief import build_brief
+from pipelines.report.brief import PreparedBrief, build_brief, prepare_brief, write_brief
 from pipelines.report.build import (
+    PreparedReport,
     ReportError,
     ReportResult,
     available_years,
@@ -26,12 +30,16 @@ from pipelines.report.build import (
     default_partnership_name,
     default_year,
     fy_label,
+    prepare_report,
     render_html,
+    write_report,
 )
 from pipelines.report.pdf import PdfUnavailableError, find_chromium, pdf_available
 
 __all__ = [
     "PdfUnavailableError",
+    "PreparedBrief",
+    "PreparedReport",
     "ReportError",
     "ReportResult",
     "available_years",
@@ -42,5 +50,9 @@ __all__ = [
     "find_chromium",
     "fy_label",
     "pdf_available",
+    "prepare_brief",
+    "prepare_report",
     "render_html",
+    "write_brief",
+    "write_report",
 ]

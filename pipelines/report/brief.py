@@ -19,9 +19,12 @@ functions the full report and the dashboard use; the brief computes no statistic
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -460,6 +463,80 @@ def render_brief(context: dict[str, Any], *, plotly_js: str | None = None) -> st
     )
 
 
+@dataclass(frozen=True)
+class PreparedBrief:
+    """A brief built once, ready to write in any format (`write_brief`); each chart is drawn
+    once for each kind of output (interactive HTML, static PDF) and kept."""
+
+    context: dict[str, Any]
+    numbers: dict[str, Any]
+    year: int
+    seconds: float
+
+
+def prepare_brief(
+    warehouse: Warehouse | str | Path,
+    *,
+    year: int,
+    area_code: str,
+    partnership_name: str | None = None,
+    unit_cost: float | None = None,
+    produced: dt.date | dt.datetime | None = None,
+) -> PreparedBrief:
+    """Gather the board brief once (options as in `build_brief`) for `write_brief`."""
+    started = time.perf_counter()
+    with borrowed_warehouse(warehouse) as wh:
+        context, numbers = collect_brief(
+            wh,
+            year=year,
+            area_code=area_code,
+            static=False,
+            partnership_name=partnership_name,
+            unit_cost=unit_cost,
+            produced=produced,
+        )
+    return PreparedBrief(context, numbers, year, time.perf_counter() - started)
+
+
+def write_brief(
+    prepared: PreparedBrief,
+    *,
+    out: Path | str,
+    format: str = "html",  # noqa: A002 - the CLI's word
+    full_report: str | None = None,
+) -> ReportResult:
+    """Write a prepared brief in one format (see `build_brief`)."""
+    started = time.perf_counter()
+    out = Path(out)
+    fmt = check_format(format)
+    if fmt == "pdf":
+        ok, detail = pdf_engine.pdf_available()
+        if not ok:
+            raise pdf_engine.PdfUnavailableError(detail)
+    name = full_report or f"report-{fy_label(prepared.year)}.{fmt}"
+    context = {**prepared.context, "static": fmt == "pdf", "full_report": name}
+    numbers = copy.deepcopy(prepared.numbers)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pages = None
+    if fmt == "html":
+        out.write_text(render_brief(context), encoding="utf-8")
+    else:
+        footer = f"{context['partnership']} · Restorative Practice board brief {context['fy']}"
+        with tempfile.TemporaryDirectory(prefix="rp-brief-") as folder:
+            html_path = Path(folder) / "brief.html"
+            html_path.write_text(render_brief(context), encoding="utf-8")
+            # one print: the brief's contents line needs no page numbers
+            pdf_engine.print_pdf(
+                html_path, out, marking=context["marking"], footer_left=footer, binary=None
+            )
+        pages = pdf_engine.page_count(out)
+    warnings = []
+    if pages is not None and pages > MAX_PAGES:
+        warnings.append(f"The brief runs to {pages} pages, more than {MAX_PAGES}.")
+    numbers["pages"] = pages
+    return ReportResult(out, fmt, pages, time.perf_counter() - started, numbers, tuple(warnings))
+
+
 def build_brief(
     warehouse: Warehouse | str | Path,
     *,
@@ -476,42 +553,22 @@ def build_brief(
 
     `full_report` names the full report's file for the contents line (default: the name the
     report would be written under beside `out`). The PDF is printed in one pass (the brief's
-    contents line needs no page numbers), tagged, with the document outline.
+    contents line needs no page numbers), tagged, with the document outline. For both
+    formats, `prepare_brief` once and `write_brief` each.
     """
     started = time.perf_counter()
-    out = Path(out)
     fmt = check_format(format)
     if fmt == "pdf":
         ok, detail = pdf_engine.pdf_available()
         if not ok:
             raise pdf_engine.PdfUnavailableError(detail)
-    name = full_report or f"report-{fy_label(year)}.{fmt}"
-    with borrowed_warehouse(warehouse) as wh:
-        context, numbers = collect_brief(
-            wh,
-            year=year,
-            area_code=area_code,
-            static=fmt == "pdf",
-            partnership_name=partnership_name,
-            unit_cost=unit_cost,
-            produced=produced,
-            full_report=name,
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    pages = None
-    if fmt == "html":
-        out.write_text(render_brief(context), encoding="utf-8")
-    else:
-        footer = f"{context['partnership']} · Restorative Practice board brief {context['fy']}"
-        with tempfile.TemporaryDirectory(prefix="rp-brief-") as folder:
-            html_path = Path(folder) / "brief.html"
-            html_path.write_text(render_brief(context), encoding="utf-8")
-            pdf_engine.print_pdf(
-                html_path, out, marking=context["marking"], footer_left=footer, binary=None
-            )
-        pages = pdf_engine.page_count(out)
-    warnings = []
-    if pages is not None and pages > MAX_PAGES:
-        warnings.append(f"The brief runs to {pages} pages, more than {MAX_PAGES}.")
-    numbers["pages"] = pages
-    return ReportResult(out, fmt, pages, time.perf_counter() - started, numbers, tuple(warnings))
+    prepared = prepare_brief(
+        warehouse,
+        year=year,
+        area_code=area_code,
+        partnership_name=partnership_name,
+        unit_cost=unit_cost,
+        produced=produced,
+    )
+    result = write_brief(prepared, out=out, format=fmt, full_report=full_report)
+    return dataclasses.replace(result, seconds=time.perf_counter() - started)

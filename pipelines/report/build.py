@@ -12,6 +12,8 @@ is the "date produced", which `produced=` overrides (tests fix it).
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 import datetime as dt
 import tempfile
 import time
@@ -54,6 +56,7 @@ __all__ = [
     "Block",
     "Builder",
     "Chart",
+    "PreparedReport",
     "RAG_RULE",
     "ReportError",
     "ReportResult",
@@ -64,8 +67,10 @@ __all__ = [
     "default_year",
     "financial_year_of",
     "fy_label",
+    "prepare_report",
     "rag_status",
     "render_html",
+    "write_report",
 ]
 
 
@@ -135,6 +140,83 @@ def appendix_path(out: Path, appendix: Path | str | None = None) -> Path:
     return Path(appendix) if appendix else out.with_name(f"{out.stem}-appendix{out.suffix}")
 
 
+@dataclass(frozen=True)
+class PreparedReport:
+    """A report built once, ready to write in any format (`write_report`): every number,
+    table and chart, already through disclosure control. Each chart is drawn once for each
+    kind of output it is written to (interactive HTML, static PDF) and kept."""
+
+    context: dict[str, Any]
+    numbers: dict[str, Any]
+    warnings: tuple[str, ...]
+    seconds: float
+
+
+def prepare_report(
+    warehouse: Warehouse | str | Path,
+    *,
+    year: int,
+    area_code: str,
+    partnership_name: str | None = None,
+    unit_cost: float | None = None,
+    investment: float | None = None,
+    produced: dt.date | dt.datetime | None = None,
+) -> PreparedReport:
+    """Gather the report for the financial year ending 31 March `year` (the options are as
+    in `build_report`), once, for `write_report` to write in as many formats as wanted."""
+    started = time.perf_counter()
+    with borrowed_warehouse(warehouse) as wh:
+        context, numbers, warnings = collect(
+            wh,
+            year=year,
+            area_code=area_code,
+            static=False,
+            partnership_name=partnership_name,
+            unit_cost=unit_cost,
+            investment=investment,
+            produced=produced,
+        )
+    return PreparedReport(context, numbers, tuple(warnings), time.perf_counter() - started)
+
+
+def write_report(
+    prepared: PreparedReport,
+    *,
+    out: Path | str,
+    format: str = "html",  # noqa: A002 - the CLI's word
+    appendix: Path | str | None = None,
+) -> ReportResult:
+    """Write a prepared report and its appendix in one format (see `build_report`)."""
+    started = time.perf_counter()
+    out = Path(out)
+    fmt = check_format(format)
+    if fmt == "pdf":
+        ok, detail = pdf_engine.pdf_available()
+        if not ok:
+            raise pdf_engine.PdfUnavailableError(detail)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    extra = appendix_path(out, appendix)
+    if extra.resolve() == out.resolve():
+        raise ReportError("The appendix needs a file name of its own, not the report's.")
+    extra.parent.mkdir(parents=True, exist_ok=True)
+    context = {
+        **prepared.context,
+        "static": fmt == "pdf",
+        "appendix_name": extra.name,
+        "report_name": out.name,
+    }
+    numbers = copy.deepcopy(prepared.numbers)
+    pages = None
+    if fmt == "html":
+        out.write_text(render_html(context), encoding="utf-8")
+        extra.write_text(render_appendix(context), encoding="utf-8")
+    else:
+        pages, numbers["appendix_pages"] = _write_pdfs(context, out, extra)
+    numbers["appendix_file"] = str(extra)
+    seconds = time.perf_counter() - started
+    return ReportResult(out, fmt, pages, seconds, numbers, tuple(dict.fromkeys(prepared.warnings)))
+
+
 def build_report(
     warehouse: Warehouse | str | Path,
     *,
@@ -158,76 +240,49 @@ def build_report(
     `unit_cost` (£ per child-year looked after) and `investment` (£) feed the value-for-money
     section. `produced` fixes the "date produced" (for reproducible builds).
 
+    For more than one format, `prepare_report` once and `write_report` each: the analysis
+    and the charts are then made once.
+
     Raises ReportError (a ValueError) with a plain-English message for options it cannot
     report on (unknown area, a year with no data, an unknown format).
     """
     started = time.perf_counter()
-    out = Path(out)
     fmt = check_format(format)
     if fmt == "pdf":
         ok, detail = pdf_engine.pdf_available()
         if not ok:
             raise pdf_engine.PdfUnavailableError(detail)
-    with borrowed_warehouse(warehouse) as wh:
-        context, numbers, warnings = collect(
-            wh,
-            year=year,
-            area_code=area_code,
-            static=fmt == "pdf",
-            partnership_name=partnership_name,
-            unit_cost=unit_cost,
-            investment=investment,
-            produced=produced,
-        )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    extra = appendix_path(out, appendix)
-    if extra.resolve() == out.resolve():
-        raise ReportError("The appendix needs a file name of its own, not the report's.")
-    extra.parent.mkdir(parents=True, exist_ok=True)
-    context = {**context, "appendix_name": extra.name, "report_name": out.name}
-    pages = None
-    if fmt == "html":
-        out.write_text(render_html(context), encoding="utf-8")
-        extra.write_text(render_appendix(context), encoding="utf-8")
-    else:
-        pages = _write_pdf(context, out)
-        numbers["appendix_pages"] = _write_appendix_pdf(context, extra)
-    numbers["appendix_file"] = str(extra)
-    seconds = time.perf_counter() - started
-    return ReportResult(out, fmt, pages, seconds, numbers, tuple(dict.fromkeys(warnings)))
+    prepared = prepare_report(
+        warehouse,
+        year=year,
+        area_code=area_code,
+        partnership_name=partnership_name,
+        unit_cost=unit_cost,
+        investment=investment,
+        produced=produced,
+    )
+    result = write_report(prepared, out=out, format=fmt, appendix=appendix)
+    return dataclasses.replace(result, seconds=time.perf_counter() - started)
 
 
-def _write_pdf(context: dict[str, Any], out: Path) -> int:
-    """Print the HTML to `out` twice: the second pass fills in the contents' page numbers."""
+def _write_pdfs(context: dict[str, Any], out: Path, extra: Path) -> tuple[int, int]:
+    """Print the report and its appendix from one browser: the report's contents get their
+    page numbers from its first print (see `pipelines.report.pdf`); the appendix has none."""
     footer = f"{context['partnership']} · Restorative Practice report {context['fy']}"
+    appendix_footer = f"{context['partnership']} · Report {context['fy']}: appendix"
     js = plotly.offline.get_plotlyjs()
-    headings = [(sid, title) for sid, title in SECTIONS]
     with tempfile.TemporaryDirectory(prefix="rp-report-") as folder:
         html_path = Path(folder) / "report.html"
         html_path.write_text(render_html(context, plotly_js=js), encoding="utf-8")
-        pdf_engine.print_pdf(
-            html_path, out, marking=context["marking"], footer_left=footer, binary=None
+        appendix_html = Path(folder) / "appendix.html"
+        appendix_html.write_text(render_appendix(context), encoding="utf-8")
+        pdf_engine.print_pdfs(
+            [
+                # contents are on page 2; sections start after it
+                pdf_engine.PrintJob(
+                    html_path, out, context["marking"], footer, contents=SECTIONS, first_page=3
+                ),
+                pdf_engine.PrintJob(appendix_html, extra, context["marking"], appendix_footer),
+            ]
         )
-        texts = pdf_engine.pdf_pages_text(out)
-        if texts is not None:
-            # contents are on page 2; sections start after it
-            pages = pdf_engine.find_section_pages(texts, headings, first_page=3)
-            if pages:
-                context = {**context, "toc_pages": pages}
-                html_path.write_text(render_html(context, plotly_js=js), encoding="utf-8")
-                pdf_engine.print_pdf(
-                    html_path, out, marking=context["marking"], footer_left=footer, binary=None
-                )
-    return pdf_engine.page_count(out)
-
-
-def _write_appendix_pdf(context: dict[str, Any], out: Path) -> int:
-    """Print the appendix file (one pass: it has no contents page)."""
-    footer = f"{context['partnership']} · Report {context['fy']}: appendix"
-    with tempfile.TemporaryDirectory(prefix="rp-appendix-") as folder:
-        html_path = Path(folder) / "appendix.html"
-        html_path.write_text(render_appendix(context), encoding="utf-8")
-        pdf_engine.print_pdf(
-            html_path, out, marking=context["marking"], footer_left=footer, binary=None
-        )
-    return pdf_engine.page_count(out)
+    return pdf_engine.page_count(out), pdf_engine.page_count(extra)

@@ -8,17 +8,24 @@ numbers in the footer. Charts stay vector (plotly draws SVG). The PDF is tagged 
 structure tree from the HTML's semantics, the document language and title, alternative text
 for every chart from its ``aria-label``) and has an outline of its headings.
 
-Page numbers in the table of contents come from a second pass: the first PDF is read with
-pypdf to find the page each section starts on, the contents page is re-rendered with those
-numbers, and the HTML is printed again.
+Everything one build prints (the report and its appendix) is printed from one browser
+(`print_pdfs`), and each document is loaded and its charts drawn once. Page numbers in the
+report's contents: the page is printed, the page each section starts on is read from that
+PDF's outline (its bookmarks, which Chromium writes from the headings; the pages' text with
+pypdf only when the outline lacks one), the numbers are written into the contents on the page
+already drawn, and that page is printed again. Every chapter starts a page of its own, so
+the numbers do not move the sections. A document without numbered contents (the brief, the
+appendix) is printed once.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import io
 import os
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 CHROMIUM_ARGS = (
@@ -99,52 +106,163 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _print(html_path: Path, pdf_path: Path, binary: str, marking: str, footer_left: str) -> None:
+#: Writes {section id: page} into the contents' links, as the template would have rendered it.
+FILL_CONTENTS = """(pages) => {
+  for (const [sid, page] of Object.entries(pages)) {
+    const link = document.querySelector(`nav.toc a[href="#${sid}"]`);
+    if (!link) continue;
+    let span = link.querySelector('.toc-page');
+    if (!span) {
+      span = document.createElement('span');
+      span.className = 'toc-page';
+      link.appendChild(span);
+    }
+    span.textContent = String(page);
+  }
+}"""
+
+
+@dataclass(frozen=True)
+class PrintJob:
+    """One HTML file to print. `contents`: (section id, heading) pairs whose start pages are
+    written into the contents (found from page `first_page` on); empty: printed once."""
+
+    html_path: Path
+    pdf_path: Path
+    marking: str
+    footer_left: str = ""
+    contents: tuple[tuple[str, str], ...] = ()
+    first_page: int = 3
+
+
+def _pdf_options(job: PrintJob) -> dict:
+    return {
+        "format": "A4",
+        "print_background": True,
+        "display_header_footer": True,
+        "header_template": HEADER.format(marking=_escape(job.marking)),
+        "footer_template": FOOTER.format(
+            marking=_escape(job.marking), left=_escape(job.footer_left)
+        ),
+        "margin": {"top": "16mm", "bottom": "16mm", "left": "15mm", "right": "15mm"},
+        "prefer_css_page_size": False,
+        # A tagged PDF (structure tree, /Lang, alt text from aria-label) with the headings
+        # as its outline (bookmarks): PDF/UA's basics, checked by pikepdf in
+        # tests/test_report_pdf_tags.py.
+        "tagged": True,
+        "outline": True,
+    }
+
+
+def _print_all(jobs: Sequence[PrintJob], binary: str) -> list[dict[str, int]]:
     from playwright.sync_api import sync_playwright
 
+    found: list[dict[str, int]] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=binary, headless=True, args=list(CHROMIUM_ARGS))
         try:
-            page = browser.new_page(viewport={"width": 900, "height": 1200})
-            page.goto(html_path.resolve().as_uri(), wait_until="load")
-            page.wait_for_function(WAIT_FOR_CHARTS, timeout=DRAW_TIMEOUT_MS)
-            page.emulate_media(media="print")
-            page.pdf(
-                path=str(pdf_path),
-                format="A4",
-                print_background=True,
-                display_header_footer=True,
-                header_template=HEADER.format(marking=_escape(marking)),
-                footer_template=FOOTER.format(marking=_escape(marking), left=_escape(footer_left)),
-                margin={"top": "16mm", "bottom": "16mm", "left": "15mm", "right": "15mm"},
-                prefer_css_page_size=False,
-                # A tagged PDF (structure tree, /Lang, alt text from aria-label) with the
-                # headings as its outline (bookmarks): PDF/UA's basics, checked by pikepdf
-                # in tests/test_report_pdf_tags.py.
-                tagged=True,
-                outline=True,
-            )
+            for job in jobs:
+                page = browser.new_page(viewport={"width": 900, "height": 1200})
+                try:
+                    page.goto(job.html_path.resolve().as_uri(), wait_until="load")
+                    page.wait_for_function(WAIT_FOR_CHARTS, timeout=DRAW_TIMEOUT_MS)
+                    page.emulate_media(media="print")
+                    options = _pdf_options(job)
+                    data = page.pdf(**options)
+                    pages: dict[str, int] = {}
+                    if job.contents:
+                        pages = section_pages(data, job.contents, job.first_page)
+                        if pages:
+                            page.evaluate(FILL_CONTENTS, pages)
+                            data = page.pdf(**options)
+                    job.pdf_path.write_bytes(data)
+                    found.append(pages)
+                finally:
+                    page.close()
         finally:
             browser.close()
+    return found
+
+
+def _binary(binary: str | None) -> str:
+    ok, detail = pdf_available()
+    if binary is None:
+        if not ok:
+            raise PdfUnavailableError(detail)
+        return detail
+    if not _playwright_importable():
+        raise PdfUnavailableError("The Playwright Python package is not installed. " + INSTALL_HINT)
+    return binary
+
+
+def print_pdfs(jobs: Sequence[PrintJob], *, binary: str | None = None) -> list[dict[str, int]]:
+    """Print each job from one Chromium (A4, page numbers, classification marking top and
+    bottom); for each, the {section id: page} written into its contents ({} when none).
+
+    Runs Playwright's sync API in a worker thread, so it also works when the caller (for
+    example Streamlit) already has an asyncio event loop in its thread.
+    """
+    executable = _binary(binary)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_print_all, list(jobs), executable).result()
 
 
 def print_pdf(
     html_path: Path, pdf_path: Path, *, marking: str, footer_left: str = "", binary: str | None
 ) -> None:
-    """Print `html_path` to `pdf_path` (A4, page numbers, classification marking top and bottom).
+    """Print `html_path` to `pdf_path` once (see `print_pdfs`)."""
+    print_pdfs([PrintJob(html_path, pdf_path, marking, footer_left)], binary=binary)
 
-    Runs Playwright's sync API in a worker thread, so it also works when the caller (for
-    example Streamlit) already has an asyncio event loop in its thread.
-    """
-    ok, detail = pdf_available()
-    if binary is None:
-        if not ok:
-            raise PdfUnavailableError(detail)
-        binary = detail
-    elif not _playwright_importable():
-        raise PdfUnavailableError("The Playwright Python package is not installed. " + INSTALL_HINT)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(_print, html_path, pdf_path, binary, marking, footer_left).result()
+
+def outline_pages(data: bytes) -> list[tuple[str, int]] | None:
+    """(title, 1-based page) of every bookmark in a PDF, or None without pypdf."""
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        return None
+    reader = PdfReader(io.BytesIO(data))
+    out: list[tuple[str, int]] = []
+
+    def walk(items) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+                continue
+            number = reader.get_destination_page_number(item)
+            if number is not None and number >= 0:
+                out.append((str(item.title or ""), number + 1))
+
+    try:
+        walk(reader.outline)
+    except Exception:  # noqa: BLE001 - a damaged outline: read the pages' text instead
+        return []
+    return out
+
+
+def section_pages(
+    data: bytes, headings: Sequence[tuple[str, str]], first_page: int
+) -> dict[str, int]:
+    """{section id: 1-based page} from a printed PDF: its outline, else its pages' text."""
+    bookmarks = outline_pages(data)
+    if bookmarks is None:
+        return {}
+    found: dict[str, int] = {}
+    position = first_page
+    for section_id, heading in headings:
+        needle = _squash(heading)
+        for title, number in bookmarks:
+            if number >= position and _squash(title) == needle:
+                found[section_id] = number
+                position = number
+                break
+    if len(found) == len(headings):
+        return found
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(data))
+    return find_section_pages(
+        [(page.extract_text() or "") for page in reader.pages], headings, first_page
+    )
 
 
 def pdf_pages_text(pdf_path: Path) -> list[str] | None:
@@ -183,9 +301,12 @@ def find_section_pages(
 
 def page_count(pdf_path: Path) -> int:
     """The number of pages in a PDF (pypdf when installed, else the page objects counted)."""
-    texts = pdf_pages_text(pdf_path)
-    if texts is not None:
-        return len(texts)
+    try:
+        from pypdf import PdfReader
+    except ImportError:
+        PdfReader = None  # noqa: N806
+    if PdfReader is not None:
+        return len(PdfReader(str(pdf_path)).pages)
     import re
 
     return len(re.findall(rb"/Type\s*/Page[^s]", pdf_path.read_bytes()))

@@ -175,14 +175,36 @@ class Table:
 
 @dataclass
 class Chart:
+    """A numbered figure. Its plot is drawn once per kind asked for (interactive for the HTML,
+    fixed-size static for the PDF) and kept, so a report built once and written in both
+    formats serialises each chart once for each (`render`)."""
+
     id: str
     number: int
     title: str
     caption: str
-    html: Markup
+    figure: dict[str, Any] = field(repr=False, compare=False)
+    key: str = ""
+    static_height: int | None = None
     table: Table | None = None
     #: What is drawn, in one line (with the title, the chart's alternative text).
     alt: str = ""
+    #: The kind `html` gives (the Builder's).
+    static: bool = False
+    _drawn: dict[bool, Markup] = field(default_factory=dict, repr=False, compare=False)
+
+    def render(self, static: bool) -> Markup:
+        """The plot's HTML fragment, interactive or static, drawn on first use and kept."""
+        static = bool(static)
+        if static not in self._drawn:
+            self._drawn[static] = Markup(
+                figure_html(self.figure, self.key, static=static, static_height=self.static_height)
+            )
+        return self._drawn[static]
+
+    @property
+    def html(self) -> Markup:
+        return self.render(self.static)
 
 
 @dataclass
@@ -218,7 +240,9 @@ def _suppression_note(suppressed: int, threshold: int) -> str:
     )
 
 
-def figure_html(fig: go.Figure, key: str, *, static: bool, static_height: int | None) -> str:
+def figure_html(
+    fig: go.Figure | Mapping[str, Any], key: str, *, static: bool, static_height: int | None
+) -> str:
     """A chart as an HTML fragment: interactive, or (for the PDF) a fixed-size static plot."""
     fig = go.Figure(fig)
     height = int(fig.layout.height or 460)
@@ -328,7 +352,6 @@ class Builder:
     ) -> Chart:
         """A numbered figure, with the table of its data in the appendix when `data` is given."""
         self.chart_count += 1
-        html = figure_html(fig, key, static=self.static, static_height=static_height)
         table = None
         if data is not None:
             table = self.table(
@@ -342,7 +365,11 @@ class Builder:
             self.chart_count,
             title.rstrip(". "),
             caption,
-            Markup(html),
-            table,
+            # a copy, so the plot drawn later is the figure as it was given here
+            figure=fig.to_dict(),
+            key=key,
+            static_height=static_height,
+            table=table,
             alt=caption.split(". ")[0].rstrip(".") + "." if caption else "",
+            static=self.static,
         )

@@ -4,6 +4,15 @@ Each has the same sub-sections: in brief, the rate over time, before and after t
 the interrupted time series, SPC, the localities by rollout wave (event time and staggered
 difference-in-differences) and, with DfE figures loaded, the benchmarks. Every statistic is
 `pipelines.analysis.trend_analysis` or `cohort_analysis`, as on the Trends and Cohorts pages.
+
+Every view of the whole area's series (the rate over time, before/after, the interrupted time
+series, SPC and the findings about them) goes through the dashboard's one disclosure decision
+for the (area, measure, grain), `pipelines.present.cube.gate_trend`, as the Trends page does:
+a quarter the dashboard hides (a count of 1 to the threshold, or a cell hidden to protect
+another in the locality x age-band table) is hidden here too, and the before/after and the
+interrupted time series are withheld where the dashboard withholds them. A table gated only on
+its own counts would show a count the dashboard hides to protect another, and a reader holding
+both would work the protected count out.
 """
 
 from __future__ import annotations
@@ -12,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from pipelines import analysis, measures
@@ -22,12 +32,14 @@ from pipelines.analysis.headlines import annual_headlines
 from pipelines.analysis.trend import MIN_POINTS_EACH_SIDE
 from pipelines.analysis.verdict import ANNUAL_FIGURES
 from pipelines.present import charts
+from pipelines.present import cube as one_decision
 from pipelines.present.charts import tables as gates
 from pipelines.present.wording import fy_label, is_missing, month_label
 from pipelines.report.sections.benchmarks import benchmark_block
 from pipelines.report.sections.common import (
     SPC_HEADING,
     could_not_run,
+    gated_chart,
     highlight_year,
     spc_block,
 )
@@ -91,16 +103,17 @@ def outcome_section(
     if is_public_only(b.wh, b.area):
         return _public_section(b, spec, has_dfe, area_name)
     trend = analysis.trend_analysis(b.wh, b.area, spec.stock, hac=True)
+    views = trend_views(b, trend)
     cohort = analysis.cohort_analysis(b.wh, b.area, spec.flow)
     for method, reason in trend.notes.items():
         b.warnings.append(f"{spec.heading}: {method.replace('_', ' ')} did not run: {reason}")
     # In the report's order: figures and appendix tables are numbered as they are built.
     parts = [
-        _brief(b, spec, trend, cohort, year_rows, area_name, summary_findings),
-        _trend_block(b, spec, trend, area_name),
-        _before_after_block(b, spec, trend),
-        _its_block(b, spec, trend),
-        (_spc_block(b, spec, trend), {}),
+        _brief(b, spec, views, cohort, year_rows, area_name, summary_findings, trend.caveats),
+        _trend_block(b, spec, trend, views, area_name),
+        _before_after_block(b, spec, trend, views),
+        _its_block(b, spec, trend, views),
+        (_spc_block(b, spec, trend, views), {}),
         _cohort_block(b, spec, cohort),
         benchmark_block(
             b,
@@ -116,6 +129,23 @@ def outcome_section(
     for _, found in parts:
         numbers.update(found)
     return [block for block, _ in parts], numbers
+
+
+def trend_views(b: Builder, trend) -> gates.TrendGates:
+    """Every view of `trend` through the dashboard's one disclosure decision for its (area,
+    measure, grain), at its unit and age band: the periods hidden, the before/after and the
+    interrupted time series withheld, and the findings left, exactly as on the Trends page
+    (`pipelines.present.cube.gate_trend`). For a stock the decision is one grain's table; for
+    a flow it covers months, quarters and years together."""
+    decided = one_decision.outcome_cube(b.wh, b.area, trend.measure, trend.grain, b.threshold)
+    return one_decision.gate_trend(decided, trend, trend.unit, trend.age_band, b.threshold)
+
+
+def year_hidden(b: Builder, measure: str) -> set[pd.Timestamp]:
+    """The financial years the dashboard's one decision hides for the whole area's `measure`
+    (the year's figure that "In brief" states)."""
+    decided = one_decision.outcome_cube(b.wh, b.area, measure, "financial_year", b.threshold)
+    return {pd.Timestamp(p) for p in decided.hidden_periods()}
 
 
 def _public_section(
@@ -164,25 +194,32 @@ def _public_section(
 def _brief(
     b: Builder,
     spec: OutcomeSpec,
-    trend,
+    views: gates.TrendGates,
     cohort,
     year_rows: pd.DataFrame,
     area_name: str,
     summary_findings: Sequence[Mapping[str, Any]] = (),
+    caveats: Sequence[str] = (),
 ) -> tuple[Block, dict[str, Any]]:
-    """The year's rate against the year before's, then every finding and caveat. The
-    localities' difference-in-differences is the summary's own finding where it has one."""
+    """The year's rate against the year before's, then every finding (those the disclosure
+    gate leaves, `views`) and caveat. The localities' difference-in-differences is the
+    summary's own finding where it has one. A year the dashboard hides is not stated."""
     m = measures.measure(spec.stock)
     numbers: dict[str, Any] = {}
     intro = Block(f"{spec.section_id}-brief", "In brief")
     year_row = year_rows[year_rows["key"] == spec.stock] if len(year_rows) else pd.DataFrame()
-    if len(year_row) and not is_missing(year_row.iloc[0]["rate_per_10k"]):
+    hidden = year_hidden(b, spec.stock) if len(year_row) else set()
+    if (
+        len(year_row)
+        and not is_missing(year_row.iloc[0]["rate_per_10k"])
+        and pd.Timestamp(b.year, 3, 31) not in hidden
+    ):
         r = year_row.iloc[0]
         line = (
             f"On 31 March {b.year}, {area_name} had {r['rate_per_10k']:.1f} {m.label.lower()} "
             "per 10,000 children"
         )
-        if not is_missing(r["previous_rate"]):
+        if not is_missing(r["previous_rate"]) and pd.Timestamp(b.year - 1, 3, 31) not in hidden:
             line += f" ({r['previous_rate']:.1f} a year earlier)"
         intro.paragraphs.append(line + ".")
         numbers[f"{spec.stock}_rate_{b.year}"] = num(r["rate_per_10k"])
@@ -194,17 +231,18 @@ def _brief(
         for f in cohort.findings
         if not (summary_did and str(f.key).startswith(f"did:{spec.flow}"))
     ]
-    intro.bullets = [f.text for f in trend.findings] + summary_did + cohort_texts
-    intro.bullets += list(dict.fromkeys(trend.caveats))
+    intro.bullets = [f.text for f in views.findings] + summary_did + cohort_texts
+    intro.bullets += list(dict.fromkeys(caveats))
     return intro, numbers
 
 
 def _trend_block(
-    b: Builder, spec: OutcomeSpec, trend, area_name: str
+    b: Builder, spec: OutcomeSpec, trend, views: gates.TrendGates, area_name: str
 ) -> tuple[Block, dict[str, Any]]:
-    """The quarterly rate with its interval, the rollout marked and the report year shaded."""
+    """The quarterly rate with its interval, the rollout marked and the report year shaded:
+    the quarters the dashboard hides are gaps in the chart and "c" in its table."""
     m = measures.measure(spec.stock)
-    series = trend.series
+    series = views.series.plot
     block = Block(f"{spec.section_id}-trend", "Over time")
     if not series["rate_per_10k"].notna().any():
         block.paragraphs.append(f"No complete quarters of {m.label.lower()} are loaded.")
@@ -222,15 +260,22 @@ def _trend_block(
         y_title="Rate per 10,000 children",
     )
     highlight_year(fig, b.year)
+    caption = (
+        f"Quarterly rate of {m.label.lower()} per 10,000 children aged 0-17 with its 95% "
+        f"confidence interval (shaded). The dashed line marks the first rollout "
+        f"({month_label(trend.rollout_date)}); the green band is {fy_label(b.year)}."
+    )
+    if views.series.masks.get("value", np.zeros(0, bool)).any():
+        caption += " Gaps are quarters hidden to protect children's privacy, as on the dashboard."
     block.charts.append(
-        b.chart(
+        gated_chart(
+            b,
             fig,
             f"{spec.section_id}-trend",
             title,
-            f"Quarterly rate of {m.label.lower()} per 10,000 children aged 0-17 with its 95% "
-            f"confidence interval (shaded). The dashed line marks the first rollout "
-            f"({month_label(trend.rollout_date)}); the green band is {fy_label(b.year)}.",
-            series[SERIES_COLUMNS],
+            caption,
+            views.series,
+            SERIES_COLUMNS,
             f"{m.label}, {area_name}, quarterly",
             count_columns=["value"],
             derived={"value": ("rate_per_10k", "rate_lower", "rate_upper")},
@@ -239,8 +284,25 @@ def _trend_block(
     return block, {}
 
 
-def _before_after_block(b: Builder, spec: OutcomeSpec, trend) -> tuple[Block, dict[str, Any]]:
-    """Each quarter either side of the rollout, with each side's average rate and interval."""
+#: Said where the dashboard withholds the before/after comparison (`cube.before_after_withheld`).
+BEFORE_AFTER_WITHHELD = (
+    "The before/after comparison is withheld, as on the dashboard: some quarters in its window "
+    "are hidden to protect children's privacy, or too few children were counted in it, and "
+    "its averages would let those counts be worked out."
+)
+#: Said where the dashboard withholds the interrupted time series (`cube.its_withheld_for`).
+ITS_WITHHELD = (
+    "The interrupted time series is withheld, as on the dashboard: some quarters of this series "
+    "are hidden to protect children's privacy, and the model's fitted values and step would "
+    "let those counts be worked out."
+)
+
+
+def _before_after_block(
+    b: Builder, spec: OutcomeSpec, trend, views: gates.TrendGates
+) -> tuple[Block, dict[str, Any]]:
+    """Each quarter either side of the rollout, with each side's average rate and interval,
+    or why it is withheld (`views.before_after_withheld`)."""
     m = measures.measure(spec.stock)
     block = Block(f"{spec.section_id}-before-after", "Before and after the rollout")
     ba = trend.before_after
@@ -249,18 +311,27 @@ def _before_after_block(b: Builder, spec: OutcomeSpec, trend) -> tuple[Block, di
             could_not_run("before/after comparison", trend.notes, "before_after")
         )
         return block, {}
+    if views.before_after_withheld or views.before_after is None:
+        block.paragraphs.append(BEFORE_AFTER_WITHHELD)
+        return block, {}
     fig, title = charts.before_after_figure(
-        ba, source=trend.source, rollout_date=trend.rollout_date, period_word="quarters"
+        ba,
+        source=trend.source,
+        rollout_date=trend.rollout_date,
+        period_word="quarters",
+        periods=views.before_after.plot,
     )
     block.charts.append(
-        b.chart(
+        gated_chart(
+            b,
             fig,
             f"{spec.section_id}-before-after",
             title,
             f"Each point is one quarter. The thick lines are the average rate in the "
             f"{ba.n_before} quarters before and the {ba.n_after} quarters after rollout, "
             "with their 95% confidence intervals (shaded).",
-            ba.periods,
+            views.before_after,
+            list(ba.periods.columns),
             f"{m.label}: quarters either side of rollout",
             count_columns=["count"],
             derived={"count": ("rate",)},
@@ -284,28 +355,36 @@ def _its_title(its, label: str) -> tuple[str, list | None]:
     return title, [num(est), num(lo), num(hi)]
 
 
-def _its_block(b: Builder, spec: OutcomeSpec, trend) -> tuple[Block, dict[str, Any]]:
-    """The interrupted time series: the fit, and the pre-rollout trend projected forward."""
+def _its_block(
+    b: Builder, spec: OutcomeSpec, trend, views: gates.TrendGates
+) -> tuple[Block, dict[str, Any]]:
+    """The interrupted time series: the fit, and the pre-rollout trend projected forward, or
+    why it is withheld (`views.its_withheld`)."""
     m = measures.measure(spec.stock)
     block = Block(f"{spec.section_id}-its", "Compared with the trend before rollout")
     its = trend.its
     if its is None:
         block.paragraphs.append(could_not_run("interrupted time series", trend.notes, "its"))
         return block, {}
+    if views.its_withheld or views.its is None:
+        block.paragraphs.append(ITS_WITHHELD)
+        return block, {}
     title, relative = _its_title(its, m.label)
     numbers = {} if relative is None else {f"{spec.stock}_its_relative": relative}
     fig = charts.its_chart(
-        its.fitted, title=title, source=trend.source, rollout_date=its.intervention_date
+        views.its.plot, title=title, source=trend.source, rollout_date=its.intervention_date
     )
     block.charts.append(
-        b.chart(
+        gated_chart(
+            b,
             fig,
             f"{spec.section_id}-its",
             title,
             "Interrupted time series: the blue line is the model fitted to every quarter; the "
             "dashed orange line projects the trend before rollout forward (what the model "
             "expects without Restorative Practice) with its 95% interval.",
-            its.fitted[[c for c in ITS_COLUMNS if c in its.fitted]],
+            views.its,
+            ITS_COLUMNS,
             f"{m.label}: interrupted time series (rates per 10,000)",
             count_columns=["observed"],
             derived={"observed": ("observed_rate",)},
@@ -314,9 +393,10 @@ def _its_block(b: Builder, spec: OutcomeSpec, trend) -> tuple[Block, dict[str, A
     return block, numbers
 
 
-def _spc_block(b: Builder, spec: OutcomeSpec, trend) -> Block:
+def _spc_block(b: Builder, spec: OutcomeSpec, trend, views: gates.TrendGates) -> Block:
+    """The XmR chart as the Trends page draws it (`views.spc`): over the quarters shown."""
     m = measures.measure(spec.stock)
-    if trend.spc is None:
+    if trend.spc is None or views.spc is None:
         block = Block(f"{spec.section_id}-spc", SPC_HEADING)
         block.paragraphs.append(could_not_run("SPC chart", trend.notes, "spc"))
         return block
@@ -334,6 +414,7 @@ def _spc_block(b: Builder, spec: OutcomeSpec, trend) -> Block:
         table_caption=f"{m.label}: SPC chart points and limits",
         rollout_date=trend.rollout_date,
         target=trend.spc.target,
+        gated=views.spc,
     )
 
 
