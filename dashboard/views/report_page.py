@@ -1,6 +1,7 @@
 """Annual report: make the board's annual effectiveness report (HTML and PDF) for one year.
 
-Thin: every number, chart and table comes from `pipelines.report.build_report`.
+Thin: every number, chart and table comes from `pipelines.report` (`prepare_report` once,
+`write_report` for each format).
 """
 
 from __future__ import annotations
@@ -113,22 +114,25 @@ if st.button("Generate report", type="primary", icon=":material/description:"):
     made: dict[str, dict] = {}
     with tempfile.TemporaryDirectory(prefix="rp-report-") as folder:
         formats = ["html", "pdf"] if make_pdf else ["html"]
+        # The analysis, tables and charts once; each format written from them.
+        with st.spinner("Working out the report, its appendix and the board brief…"):
+            try:
+                prepared = report.prepare_report(wh, investment=investment_given, **options)
+                prepared_brief = report.prepare_brief(wh, **options)
+            except report.ReportError as exc:
+                st.error(str(exc), icon=":material/error:")
+                formats = []
         for fmt in formats:
-            with st.spinner(f"Making the {fmt.upper()} report, its appendix and the board brief…"):
+            with st.spinner(f"Writing the {fmt.upper()} report, its appendix and the board brief…"):
                 try:
-                    result = report.build_report(
-                        wh,
-                        out=Path(folder) / f"{stem}.{fmt}",
-                        format=fmt,
-                        investment=investment_given,
-                        **options,
+                    result = report.write_report(
+                        prepared, out=Path(folder) / f"{stem}.{fmt}", format=fmt
                     )
-                    brief = report.build_brief(
-                        wh,
+                    brief = report.write_brief(
+                        prepared_brief,
                         out=Path(folder) / f"{stem}-brief.{fmt}",
                         format=fmt,
                         full_report=f"{stem}.{fmt}",
-                        **options,
                     )
                 except report.ReportError as exc:
                     st.error(str(exc), icon=":material/error:")
@@ -141,7 +145,10 @@ if st.button("Generate report", type="primary", icon=":material/description:"):
                     "bytes": result.path.read_bytes(),
                     "appendix": appendix.read_bytes(),
                     "brief": brief.path.read_bytes(),
-                    "seconds": result.seconds + brief.seconds,
+                    # the first format made carries the analysis both share
+                    "seconds": result.seconds
+                    + brief.seconds
+                    + (0.0 if made else prepared.seconds + prepared_brief.seconds),
                     "pages": result.pages,
                     "brief_pages": brief.pages,
                     "warnings": result.warnings + brief.warnings,
