@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipelines import analysis, config, disclosure, marts
+from pipelines import analysis, config, disclosure, marts, measures
 from pipelines.present import charts
 from pipelines.present import cube as one_decision
 from pipelines.present.charts import tables as gates
@@ -52,7 +52,11 @@ def warehouses(sample_warehouse_path, tmp_path_factory):
     shutil.copy(sample_warehouse_path, sample)
     shutil.copy(sample_warehouse_path, crafted)
     con = duckdb.connect(str(crafted))
-    where = f"area_code = ? AND grain = 'quarter' AND period_end = DATE '{QUARTER.date()}'"
+    # The quarter and the financial year ending on it (a stock: the year holds its last day).
+    where = (
+        f"area_code = ? AND grain IN ('quarter', 'financial_year') "
+        f"AND period_end = DATE '{QUARTER.date()}'"
+    )
     con.execute(f"UPDATE int_outcome_periods SET cla_at_period_end = 0 WHERE {where}", [AREA])
     for (unit, band), value in CRAFTED.items():
         con.execute(
@@ -209,3 +213,63 @@ def test_before_after_and_its_are_withheld_when_the_dashboard_withholds_them(
         t for t in blocks[f"{key}-brief"].bullets if t in {f.text for f in views.findings}
     ]
     assert np.array_equal(views.series.masks["value"], trend.series["period_end"].isin(hidden))
+
+
+# -- section 1: the year in numbers and the year by locality and by age band ---------------------
+
+
+def test_the_year_in_numbers_and_its_breakdowns_hide_what_the_dashboard_hides(warehouses):
+    """The financial year ending on the crafted quarter: the cube (financial-year grain) hides
+    the area's 14 children looked after to protect Brookfield's 4. Gated table by table (as
+    section 1 was) the year in numbers and the year by locality showed the 14, and with the
+    localities beside it, the 4 followed; now both say "c", and so does the numbers file."""
+    from pipelines.report.sections import summary
+
+    year = QUARTER.year
+    with open_warehouse(warehouses["crafted"]) as wh:
+        b = Builder(wh, AREA, year, static=False)
+        cells = one_decision.outcome_cube(wh, AREA, "cla_at_period_end", "financial_year").cells
+        rows, _ = summary.year_figures(b, year)
+        year_table = summary.year_table(b, rows, "Northmoor")
+        by_unit, by_band = summary.year_breakdowns(b)
+        numbers = summary.year_figure_numbers(rows)
+        by_unit_frame = summary._breakdown_frame(b, "unit")
+    cell = cells[(cells["period_end"] == QUARTER) & (cells["unit"] == "All")]
+    cell = cell[cell["age_band"] == "All"].iloc[0]
+    assert cell["value"] == 14 and cell["hidden"]
+    label = summary._measure_in_year(measures.measure("cla_at_period_end"))
+    row = next(r for r in year_table.rows if r[0] == label)
+    assert row[1] == C and "14" not in row
+    assert numbers["cla_at_period_end"] == {"count": None, "rate_per_10k": None}
+    cla = measures.measure("cla_at_period_end").label
+    shown = {(r[0], r[1]): r[2] for r in by_unit.rows}
+    assert shown[(cla, "All")] == C and shown[(cla, "Brookfield")] == C
+    assert {r[0] for r in by_band.rows} >= {cla}
+    # before: the table's own gate left the 14 shown beside the localities
+    frame = by_unit_frame.drop(columns="hidden")
+    table_only = disclosure.suppress(
+        frame, ["value"], derived={"value": ("rate_per_10k",)}, totals={"unit": ["measure"]}
+    )
+    mine = table_only[(frame["measure"] == cla) & (frame["unit"] == "All")]
+    assert mine["value"].tolist() == [14]
+
+
+def test_section_one_on_the_sample_hides_exactly_the_cubes_year_cells(warehouses):
+    """On the sample every breakdown cell the cube hides for the year is "c" in the report."""
+    from pipelines.report.sections import summary
+
+    with open_warehouse(warehouses["sample"]) as wh:
+        b = Builder(wh, AREA, YEAR - 1, static=False)
+        by_unit, by_band = summary.year_breakdowns(b)
+        expected = {}
+        for name in summary.BREAKDOWN_MEASURES:
+            cells = one_decision.outcome_cube(wh, AREA, name, "financial_year").cells
+            cells = cells[cells["period_end"] == pd.Timestamp(YEAR - 1, 3, 31)]
+            expected[measures.measure(name).label] = cells
+    for table, by in ((by_unit, "unit"), (by_band, "age_band")):
+        for r in table.rows:
+            cells = expected[r[0]]
+            other = "age_band" if by == "unit" else "unit"
+            match = cells[(cells[by] == r[1]) & (cells[other] == "All")]
+            if match["hidden"].any():
+                assert r[2] == C, (r, by)

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from markupsafe import Markup
@@ -294,11 +295,13 @@ class Builder:
         appendix: bool = True,
         note: str = "",
         percent_columns: Sequence[str] = (),
+        seed: Mapping[str, np.ndarray] | None = None,
     ) -> Table:
         """A disclosure-controlled table with its CSV; in the appendix unless `appendix=False`.
 
-        `percent_columns` hold fractions shown as percentages; `derived` and `totals` are as
-        in `pipelines.disclosure.suppress`.
+        `percent_columns` hold fractions shown as percentages; `derived`, `totals` and `seed`
+        (count cells another view hides already: the dashboard's one decision) are as in
+        `pipelines.disclosure.suppress`.
         """
         data = frame.reset_index(drop=True).copy()
         for column in percent_columns:
@@ -307,7 +310,7 @@ class Builder:
         data = iso_dates(data)
         counts = [c for c in count_columns if c in data.columns]
         safe = disclosure.suppress(
-            data, counts, derived=derived, threshold=self.threshold, totals=totals
+            data, counts, derived=derived, threshold=self.threshold, totals=totals, seed=seed
         )
         suppressed = _newly_suppressed(safe, data)
         self.suppressed += suppressed

@@ -17,6 +17,7 @@ import pandas as pd
 from pipelines import analysis, marts, measures
 from pipelines.measures import AGE_BAND_ORDER, UNIT_ALL, Measure
 from pipelines.present import charts
+from pipelines.present import cube as cube_gate
 from pipelines.present.wording import fy_label, grade_words, is_missing, month_label
 from pipelines.report.tables import Builder, Table, num
 from pipelines.stats import findings as fnd
@@ -228,14 +229,31 @@ def year_figures(b: Builder, year: int) -> tuple[pd.DataFrame, list[str]]:
                 f"({int(row['months_covered'])} of 12 months loaded), so its annual figure is "
                 "left out."
             )
-        rows.append(_year_row(name, measure, row, before.iloc[0] if len(before) else None))
+        year_row = _year_row(name, measure, row, before.iloc[0] if len(before) else None)
+        hidden = _decided_hidden(b, name)
+        year_row["hidden"] = hidden.get((UNIT_ALL, UNIT_ALL, target), False)
+        year_row["previous_hidden"] = hidden.get((UNIT_ALL, UNIT_ALL, previous), False)
+        rows.append(year_row)
     return pd.DataFrame(rows), warnings
+
+
+def _decided_hidden(b: Builder, measure: str) -> dict[tuple, bool]:
+    """(unit, age band, year end) -> hidden, from the dashboard's one decision for the
+    measure's financial years (`present.cube`): a year's figure the Trends page hides to
+    protect another cell is hidden in the report too, or the two together would give it."""
+    cells = cube_gate.outcome_cube(b.wh, b.area, measure, "financial_year", b.threshold).cells
+    keys = zip(cells["unit"], cells["age_band"], pd.to_datetime(cells["period_end"]), strict=True)
+    return dict(zip(keys, cells["hidden"].astype(bool), strict=True))
 
 
 def year_figure_numbers(year_rows: pd.DataFrame) -> dict[str, Any]:
     """The year's count and rate for each measure, JSON-safe."""
+    # A figure the table hides (the dashboard's one decision) is no number here either.
     return {
-        r["key"]: {"count": num(r["value"]), "rate_per_10k": num(r["rate_per_10k"])}
+        r["key"]: {
+            "count": None if r.get("hidden") else num(r["value"]),
+            "rate_per_10k": None if r.get("hidden") else num(r["rate_per_10k"]),
+        }
         for r in year_rows.to_dict("records")
     }
 
@@ -248,6 +266,10 @@ def year_table(b: Builder, year_rows: pd.DataFrame, area_name: str) -> Table:
     frame = year_rows[[*columns, "previous_value", "previous_rate"]].rename(
         columns={"value": "count", "previous_value": last_count, "previous_rate": last_rate}
     )
+    seed = {
+        "count": _flags(year_rows, "hidden"),
+        last_count: _flags(year_rows, "previous_hidden"),
+    }
     return b.table(
         frame,
         "year-in-numbers",
@@ -255,22 +277,34 @@ def year_table(b: Builder, year_rows: pd.DataFrame, area_name: str) -> Table:
         count_columns=["count", last_count],
         derived={"count": ("rate_per_10k", "rate_lower", "rate_upper"), last_count: (last_rate,)},
         appendix=False,
+        seed=seed,
     )
+
+
+def _flags(frame: pd.DataFrame, column: str):
+    """A boolean column of `frame` as an array (all False when it is not there)."""
+    if column not in frame:
+        return pd.Series(False, index=frame.index).to_numpy()
+    return frame[column].fillna(False).astype(bool).to_numpy()
 
 
 def _breakdown_frame(b: Builder, by: str) -> pd.DataFrame:
     """The year's count and rate of each breakdown measure by `by`, the total ('All') first."""
     rows = []
+    year_end = pd.Timestamp(dt.date(b.year, 3, 31))
     for name in BREAKDOWN_MEASURES:
         panel = marts.outcome_panel(b.wh, b.area, name, by=by, grain="financial_year")
-        panel = panel[panel["period_end"] == pd.Timestamp(dt.date(b.year, 3, 31))]
+        panel = panel[panel["period_end"] == year_end]
+        hidden = _decided_hidden(b, name)
         for r in panel.itertuples():
+            unit, band = (r.series, UNIT_ALL) if by == "unit" else (UNIT_ALL, r.series)
             rows.append(
                 {
                     "measure": measures.measure(name).label,
                     by: r.series,
                     "value": r.value,
                     "rate_per_10k": r.rate_per_10k,
+                    "hidden": hidden.get((str(unit), str(band), year_end), False),
                 }
             )
     frame = pd.DataFrame(rows)
@@ -293,6 +327,8 @@ def year_breakdowns(b: Builder) -> list[Table]:
         frame = _breakdown_frame(b, by)
         if frame.empty:
             continue
+        seed = {"value": _flags(frame, "hidden")}
+        frame = frame.drop(columns="hidden")
         tables.append(
             b.table(
                 frame,
@@ -302,6 +338,7 @@ def year_breakdowns(b: Builder) -> list[Table]:
                 count_columns=["value"],
                 derived={"value": ("rate_per_10k",)},
                 totals={by: ["measure"]},
+                seed=seed,
             )
         )
     return tables
