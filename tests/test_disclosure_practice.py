@@ -631,8 +631,132 @@ def test_the_attacks_work_on_ungated_figures(practice_path, monkeypatch):
     )
     monkeypatch.setattr(present, "_protect_quarters", lambda frame, hidden: hidden)
     monkeypatch.setattr(present, "_SHARED", {})
+    monkeypatch.setattr(present, "family_of", lambda key: ())  # one measure at a time
     with open_warehouse(practice_path) as wh:
         before = collect(wh, only=("grade:Inadequate",))
         found = run_attacks(wh, before)
     print(f"\nungated: {found.total()} attempted, {len(found.successes)} succeeded")
     assert any("grade:Inadequate successes of Ashby All 2019-06-30" in s for s in found.successes)
+
+
+# -- measures that add up: the audit grades ------------------------------------------------------
+
+GRADE_FAMILY = (
+    "good_or_better",
+    "grade:Good",
+    "grade:Outstanding",
+    "grade:Inadequate",
+    "grade:Requires improvement",
+)
+GRADES = GRADE_FAMILY[1:]
+
+
+def _quarter_figures(published: Published, measure: str, unit: str) -> dict:
+    """quarter end -> (audits graded so, audits) as the p′ download shows them (None: "c")."""
+    table = published.points.get((measure, unit, UNIT_ALL))
+    if table is None:
+        return {}
+
+    def value(v):
+        return None if v == "c" or pd.isna(v) else int(float(v))
+
+    return {
+        q: (value(y), value(n))
+        for q, y, n in zip(table["quarter_end"], table["yes"], table["asked"], strict=True)
+    }
+
+
+def _change_figures(published: Published, measure: str) -> dict:
+    """group -> (before graded so, after graded so) from the change download (None: "c")."""
+    table = published.change.get((measure, UNIT_ALL))
+    if table is None:
+        return {}
+    out = {}
+    for row in table.itertuples():
+        figures = []
+        for side in ("before", "after"):
+            asked, pct = getattr(row, f"{side}_asked"), getattr(row, f"{side}_per_cent")
+            if "c" in (asked, pct) or pd.isna(asked) or pd.isna(pct):
+                figures.append(None)
+            else:
+                figures.append(round(float(pct) / 100 * int(float(asked))))
+        out[str(row.group)] = tuple(figures)
+    return out
+
+
+def grade_attack(published: Published, truth: dict) -> tuple[int, list[str]]:
+    """(attempts, counts of 1 to 4 recovered) from the sums across the family: good or
+    outstanding = good + outstanding, and the four grades = the audits, for each unit and
+    quarter (and each change row's windows: good or outstanding = good + outstanding)."""
+    attempts, found = 0, []
+    units = sorted({k[1] for k in published.points if k[0] in GRADE_FAMILY})
+    for unit in units:
+        figures = {m: _quarter_figures(published, m, unit) for m in GRADE_FAMILY}
+        for q in figures["good_or_better"]:
+            shown = {m: figures[m].get(q, (None, None)) for m in GRADE_FAMILY}
+            audits = next((n for _, n in shown.values() if n is not None), None)
+            for total, parts in (
+                (shown["good_or_better"][0], ("grade:Good", "grade:Outstanding")),
+                (audits, GRADES),
+            ):
+                unknown = [p for p in parts if shown[p][0] is None]
+                if total is None or not unknown:
+                    continue
+                attempts += 1  # a sum known with a hidden part: solved when only one is
+                if len(unknown) != 1:
+                    continue
+                value = total - sum(shown[p][0] for p in parts if p != unknown[0])
+                actual = truth[unknown[0]].get((unit, q))
+                if 1 <= value <= 4 and value == actual:
+                    found.append(f"{unknown[0]} {unit} {q} = {value}")
+    changes = {m: _change_figures(published, m) for m in GRADE_FAMILY}
+    for group, (before, after) in changes["good_or_better"].items():
+        for side, total in ((0, before), (1, after)):
+            parts = {m: changes[m].get(group, (None, None))[side] for m in GRADES[:2]}
+            unknown = [m for m, v in parts.items() if v is None]
+            if total is None or not unknown:
+                continue
+            attempts += 1
+            if len(unknown) != 1:
+                continue
+            value = total - sum(v for v in parts.values() if v is not None)
+            if 1 <= value <= 4:
+                found.append(f"change {unknown[0]} {group} side {side} = {value} (unverified)")
+    return attempts, found
+
+
+def _grade_truth(wh) -> dict:
+    """measure -> (unit, quarter end) -> audits graded so (all respondents)."""
+    out = {}
+    for measure in GRADE_FAMILY:
+        cells = marts.practice_cells(wh, AREA, measure)
+        cells = cells[cells["respondent"] == UNIT_ALL]
+        out[measure] = {
+            (str(u), pd.Timestamp(q).strftime("%Y-%m-%d")): int(s)
+            for u, q, s in zip(cells["unit"], cells["period_end"], cells["successes"], strict=True)
+        }
+    return out
+
+
+def test_the_grades_do_not_give_each_other_away(practice_path, monkeypatch):
+    """Good or outstanding is two grades, and the four grades are the audits: decided one
+    measure at a time, a hidden grade was the others less those shown; decided as a family
+    (`present.family_decision`) none is, and the headline measure keeps its quarters."""
+    with open_warehouse(practice_path) as wh:
+        truth = _grade_truth(wh)
+        together = collect(wh, only=GRADE_FAMILY)
+        monkeypatch.setattr(present, "family_of", lambda key: ())
+        monkeypatch.setattr(present, "_SHARED", {})
+        alone = collect(wh, only=GRADE_FAMILY)
+    before = grade_attack(alone, truth)
+    after = grade_attack(together, truth)
+    headline = together.points[("good_or_better", UNIT_ALL, UNIT_ALL)]
+    print(
+        f"\ngrades one at a time: {before[0]} attempts, {len(before[1])} recovered; "
+        f"as a family: {after[0]} attempts, {len(after[1])} recovered; "
+        f"all units' good or outstanding quarters hidden {(headline['yes'] == 'c').sum()} of "
+        f"{len(headline)}"
+    )
+    assert before[1], "the attack works on grades decided one measure at a time"
+    assert after[0] > 50 and after[1] == []
+    assert (headline["yes"] != "c").all()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -147,12 +148,16 @@ def _points(value: float) -> str:
 # -- the gate ---------------------------------------------------------------------------------
 
 
-def _quarter_masks(cells: pd.DataFrame, threshold: int) -> pd.DataFrame:
+def _quarter_masks(
+    cells: pd.DataFrame, threshold: int, seed: set[tuple] = frozenset()
+) -> pd.DataFrame:
     """`cells` with ``hidden``: quarters whose counts must not be shown, decided over the whole
-    unit x respondent table (both margins), each quarter with any hidden count hidden whole."""
+    unit x respondent table (both margins), each quarter with any hidden count hidden whole.
+    `seed` holds (unit, respondent, quarter end) cells hidden already (by a measure they add
+    up with, :func:`family_decision`)."""
     frame = cells.assign(not_counted=cells["trials"] - cells["successes"]).reset_index(drop=True)
     totals = {"unit": ["period_end", "respondent"], "respondent": ["period_end", "unit"]}
-    hidden = np.zeros(len(frame), bool)
+    hidden = np.array([k in seed for k in _cell_keys(frame)], dtype=bool).reshape(-1)
     for _ in range(10):  # hiding a whole row can expose a part again: repeat until settled
         masks = disclosure.suppression_masks(
             frame,
@@ -437,14 +442,88 @@ def measure_decision(
     wh: Warehouse, area_code: str, measure_key: str, cells: pd.DataFrame, threshold: int
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The quarter tables decided (:func:`_quarter_masks`) and the change rows to hide
-    (:func:`change_decision`) for one measure, taken once per data version."""
+    (:func:`change_decision`) for one measure, taken once per data version; a measure that
+    adds up with others (:func:`family_of`) is decided with them (:func:`family_decision`)."""
+    family = family_of(measure_key)
+    if not family:
 
-    def build():
-        decided = _quarter_masks(cells, threshold)
-        rollout = marts.rollout(wh, area_code)
-        return decided, change_decision(decided, rollout, threshold)
+        def build():
+            decided = _quarter_masks(cells, threshold)
+            rollout = marts.rollout(wh, area_code)
+            return decided, change_decision(decided, rollout, threshold)
 
-    return _shared(wh, ("decision", area_code, measure_key, threshold), build)
+        return _shared(wh, ("decision", area_code, measure_key, threshold), build)
+    decisions = _shared(
+        wh,
+        ("family", area_code, family, threshold),
+        lambda: family_decision(wh, area_code, family, threshold),
+    )
+    return decisions[measure_key]
+
+
+#: Audit grades add up: the four grades of a quarter's audits are its audits, and "good or
+#: outstanding" is two of them. Decided one measure at a time, a grade hidden in one measure's
+#: table was the others less those shown (87 counts of 1 to 4 came back on the sample).
+_GRADE_FAMILY_TOTAL = "good_or_better"
+
+
+def family_of(measure_key: str) -> tuple[str, ...]:
+    """The measures `measure_key` adds up with (itself included), or () for none."""
+    if measure_key == _GRADE_FAMILY_TOTAL or measure_key.startswith("grade:"):
+        return ("grade",)
+    return ()
+
+
+def family_decision(
+    wh: Warehouse, area_code: str, family: tuple[str, ...], threshold: int
+) -> dict[str, tuple[pd.DataFrame, dict[str, np.ndarray]]]:
+    """Every measure of the grade family decided together. "Good or outstanding" (the
+    headline) is decided on its own; a (unit, respondent, quarter) cell hidden in it or in any
+    grade is hidden in every grade, each grade's tables protected again with it (hiding a
+    cell can expose another by subtraction), until that settles; a change row hidden for it
+    or any grade is hidden for every grade. Each sum across the family then has two hidden
+    parts or none: "good or outstanding" shown is at least 5, so its two grades are not pinned
+    at 1 each, and the other two grades add up to its not-counted, at least 5 too."""
+    keys = [m.key for m in analysis.practice_measures(wh, area_code) if family_of(m.key) == family]
+    cells = {k: marts.practice_cells(wh, area_code, k) for k in keys}
+    grades = [k for k in keys if k != _GRADE_FAMILY_TOTAL]
+    decided = {k: _quarter_masks(cells[k], threshold) for k in keys}
+    seed: set[tuple] = set()
+    for _ in range(20):
+        union = set().union(*(set(_cell_keys(d[d["hidden"]])) for d in decided.values()))
+        if union <= seed:
+            break
+        seed |= union
+        decided.update({k: _quarter_masks(cells[k], threshold, seed) for k in grades})
+    rollout = marts.rollout(wh, area_code)
+    changes = {k: change_decision(decided[k], rollout, threshold) for k in keys}
+    frames = {k: {r: _change_frame(decided[k], rollout, r) for r in changes[k]} for k in keys}
+    hidden_groups: dict[str, set[str]] = defaultdict(set)
+    for k in keys:
+        for respondent, rows in changes[k].items():
+            groups = frames[k][respondent]["group"].astype(str)
+            hidden_groups[respondent] |= set(groups[np.asarray(rows, bool)])
+    for k in grades:
+        for respondent in changes[k]:
+            groups = frames[k][respondent]["group"].astype(str)
+            changes[k][respondent] = groups.isin(hidden_groups[respondent]).to_numpy()
+    return {k: (decided[k], changes[k]) for k in keys}
+
+
+def _cell_keys(frame: pd.DataFrame) -> pd.Series:
+    """(unit, respondent, quarter end) of each row of a practice cells frame."""
+    return pd.Series(
+        list(
+            zip(
+                frame["unit"].astype(str),
+                frame["respondent"].astype(str),
+                pd.to_datetime(frame["period_end"]),
+                strict=True,
+            )
+        ),
+        index=frame.index,
+        dtype=object,
+    )
 
 
 # -- the view ---------------------------------------------------------------------------------
