@@ -215,9 +215,16 @@ def pinned_cells(
 # -- hiding more until nothing is worked out -------------------------------------------------------
 
 
-def protect_linked(values: np.ndarray, mask: np.ndarray, relations: list[Relation]) -> np.ndarray:
+def protect_linked(
+    values: np.ndarray,
+    mask: np.ndarray,
+    relations: list[Relation],
+    rank: np.ndarray | None = None,
+) -> np.ndarray:
     """`mask` with more cells hidden until :func:`pinned_cells` finds none: for each cell
-    worked out, the smallest count shown in a relation with it (the least information lost)."""
+    worked out, a count shown in a relation with it, the lowest `rank` first (the finest
+    cells: what the fewest views rest on) and then the smallest."""
+    rank = np.zeros(len(values)) if rank is None else np.asarray(rank)
     mask = mask.copy()
     beside: dict[int, set[int]] = defaultdict(set)
     for total, parts in relations:
@@ -236,10 +243,26 @@ def protect_linked(values: np.ndarray, mask: np.ndarray, relations: list[Relatio
             if not near:
                 near = [int(c) for c in np.flatnonzero(showable & ~mask)]
             if near:
-                more.add(min(near, key=lambda c: (values[c], c)))
+                more.add(min(near, key=lambda c: (rank[c], values[c], c)))
         if not more:
             return mask
         mask[sorted(more)] = True
+
+
+#: Hidden first: months, then quarters, then years.
+GRAIN_RANK = {"month": 0, "quarter": 1, "financial_year": 2}
+
+
+def fineness(cells: pd.DataFrame, rows: str, cols: str, grain: str, total_label: str) -> np.ndarray:
+    """Which cells to hide first when one must go: a locality's age band before a margin
+    (a locality's all ages, an age band's whole area), the area's total last; within each,
+    months before quarters before years. The coarse cells carry the views that matter most
+    (a locality's quarters feed the dose-response table; the area's series the Board)."""
+    margins = (cells[rows].astype(str) == total_label).to_numpy(int) + (
+        cells[cols].astype(str) == total_label
+    ).to_numpy(int)
+    grains = cells[grain].astype(str).map(GRAIN_RANK).fillna(0).to_numpy(int)
+    return margins * 3 + grains
 
 
 def linked_masks(
@@ -267,10 +290,12 @@ def linked_masks(
     # audited at a time instead.
     blocks = [np.asarray(p) for p in pd.Series(year).groupby(year).indices.values()]
 
+    rank = fineness(cells, rows, cols, grain, total_label)
+
     def audit(positions: np.ndarray) -> np.ndarray:
         block = cells.iloc[positions].reset_index(drop=True)
         relations = linked_relations(block, rows, cols, grain, period, total_label)
-        return protect_linked(values[positions], mask[positions], relations)
+        return protect_linked(values[positions], mask[positions], relations, rank[positions])
 
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(2) as pool:
         for positions, protected in zip(blocks, pool.map(audit, blocks), strict=True):

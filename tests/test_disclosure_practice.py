@@ -45,6 +45,7 @@ from pipelines import disclosure, marts
 from pipelines.analysis import practice as analysis
 from pipelines.measures import UNIT_ALL
 from pipelines.present import practice as present
+from pipelines.present import practice_gate
 from pipelines.present import practice_summary
 from pipelines.stats.rates import newcombe_difference, proportion_ci
 from pipelines.store.warehouse import open_warehouse
@@ -629,9 +630,9 @@ def test_the_attacks_work_on_ungated_figures(practice_path, monkeypatch):
             present.change_hidden_rows(table, threshold)
         ),
     )
-    monkeypatch.setattr(present, "_protect_quarters", lambda frame, hidden: hidden)
-    monkeypatch.setattr(present, "_SHARED", {})
-    monkeypatch.setattr(present, "family_of", lambda key: ())  # one measure at a time
+    monkeypatch.setattr(practice_gate, "_protect_quarters", lambda frame, hidden: hidden)
+    monkeypatch.setattr(practice_gate, "_SHARED", {})
+    monkeypatch.setattr(practice_gate, "family_of", lambda key: ())  # one measure at a time
     with open_warehouse(practice_path) as wh:
         before = collect(wh, only=("grade:Inadequate",))
         found = run_attacks(wh, before)
@@ -745,8 +746,8 @@ def test_the_grades_do_not_give_each_other_away(practice_path, monkeypatch):
     with open_warehouse(practice_path) as wh:
         truth = _grade_truth(wh)
         together = collect(wh, only=GRADE_FAMILY)
-        monkeypatch.setattr(present, "family_of", lambda key: ())
-        monkeypatch.setattr(present, "_SHARED", {})
+        monkeypatch.setattr(practice_gate, "family_of", lambda key: ())
+        monkeypatch.setattr(practice_gate, "_SHARED", {})
         alone = collect(wh, only=GRADE_FAMILY)
     before = grade_attack(alone, truth)
     after = grade_attack(together, truth)

@@ -125,9 +125,26 @@ def test_a_window_with_one_to_four_cases_either_way_is_hidden():
     assert list(chain_mod.practice_hidden(table, threshold=4)) == [True, False]
 
 
-def test_the_points_show_every_sample_unit_and_no_counts(chain_wh, chain):
+def test_the_points_leave_off_exactly_the_units_the_dose_gate_hides_and_show_no_counts(
+    chain_wh, chain
+):
+    """A unit is on the chart unless the dose-response gate hides its outcome change (its
+    windows hold quarters the one decision hides: on the sample, since the linked audit of
+    months, quarters and years, most localities' CPP windows do) or its practice change."""
+    from pipelines.present.dose_table import gated_dose_response
+
     points, hidden = chain_mod.gated_points(chain_wh, chain)
-    assert hidden == 0 and list(points["unit"]) == UNITS
+    gated = gated_dose_response(chain_wh, AREA, chain.outcome)
+    masks = gated.table.masks
+    dose_units = gated.dose.table["unit"].astype(str).to_numpy()
+    gate = np.zeros(len(dose_units), bool)
+    for column in ("coverage", "relative_change", "change"):
+        if column in masks:
+            gate |= np.asarray(masks[column], dtype=bool)
+    expected = set(dose_units[gate]) | set(
+        chain.table.loc[chain_mod.practice_hidden(chain.table, None), "unit"].astype(str)
+    )
+    assert hidden == len(expected) and set(points["unit"]) == set(UNITS) - expected
     assert not {"before_trials", "after_successes"} & set(points.columns)
 
 

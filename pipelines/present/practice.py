@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +37,17 @@ from pipelines.analysis.practice import CAVEATS, LATEST_QUARTERS, PracticeMeasur
 from pipelines.measures import UNIT_ALL
 from pipelines.present.charts import practice as practice_charts
 from pipelines.present.charts.labels import source_line
+from pipelines.present.practice_gate import (  # noqa: F401 - the page's tests read them here
+    _CHANGE_COUNTS,
+    _COUNTS,
+    _change_rows_hidden,
+    _gate_rows,
+    _shared,
+    change_hidden_rows,
+    family_decision,
+    family_of,
+    measure_decision,
+)
 from pipelines.stats.errors import StatsInputError
 from pipelines.stats.pprime import SMALL_SAMPLE, PPrimeResult
 from pipelines.stats.rates import proportion_ci
@@ -66,7 +76,6 @@ _RESPONDENT_NOUNS = {
     "Parent or carer": "parents or carers who answered",
     "Child or young person": "children and young people who answered",
 }
-_COUNTS = ("successes", "not_counted", "trials")
 _SHARES = (
     "proportion",
     "ci_lower",
@@ -80,14 +89,6 @@ _SHARES = (
 )
 _HIDDEN_WORDS = (
     "is hidden to protect privacy: it would show, or let someone work out, a count from 1 to "
-)
-_CHANGE_COUNTS = (
-    "before_successes",
-    "before_trials",
-    "before_not",
-    "after_successes",
-    "after_trials",
-    "after_not",
 )
 _CHANGE_SHARES = ("before", "after", "change", "change_lower", "change_upper")
 
@@ -143,387 +144,6 @@ def _points(value: float) -> str:
     """+18, −3, 0: percentage points with their sign (never '−0')."""
     rounded = round(value * 100)
     return "0" if rounded == 0 else f"{rounded:+d}".replace("-", "−")
-
-
-# -- the gate ---------------------------------------------------------------------------------
-
-
-def _quarter_masks(
-    cells: pd.DataFrame, threshold: int, seed: set[tuple] = frozenset()
-) -> pd.DataFrame:
-    """`cells` with ``hidden``: quarters whose counts must not be shown, decided over the whole
-    unit x respondent table (both margins), each quarter with any hidden count hidden whole.
-    `seed` holds (unit, respondent, quarter end) cells hidden already (by a measure they add
-    up with, :func:`family_decision`)."""
-    frame = cells.assign(not_counted=cells["trials"] - cells["successes"]).reset_index(drop=True)
-    totals = {"unit": ["period_end", "respondent"], "respondent": ["period_end", "unit"]}
-    hidden = np.array([k in seed for k in _cell_keys(frame)], dtype=bool).reshape(-1)
-    for _ in range(10):  # hiding a whole row can expose a part again: repeat until settled
-        masks = disclosure.suppression_masks(
-            frame,
-            _COUNTS,
-            threshold=threshold,
-            totals=totals,
-            seed=dict.fromkeys(_COUNTS, hidden),
-        )
-        now = hidden.copy()
-        for column in _COUNTS:
-            now |= masks[column]
-        if (now == hidden).all():
-            break
-        hidden = now
-    hidden = _protect_quarters(frame, hidden)
-    return frame.assign(hidden=hidden)
-
-
-# -- the audit: no hidden count is a sum of the figures shown ---------------------------------
-#
-# Every figure the page shows is a sum of (unit, respondent, quarter) counts: a quarter's row of
-# the p′ table (margins included), the latest quarters pooled, and each row of the change
-# table (a unit's quarters before its start and from a year after it; a wave's units; all
-# units). A viewer holding them all can work out any hidden count whose indicator vector lies
-# in the span of the shown figures' vectors (the rule of subtraction, across every table at
-# once). The audit keeps an orthonormal basis of that span and hides more until none does.
-
-
-class _Span:
-    """An orthonormal basis of the shown figures' vectors, and the hidden ones to protect."""
-
-    def __init__(self, size: int):
-        self.basis = np.zeros((size, 0))
-        self.targets = np.zeros((0, size))
-
-    def _residual(self, vectors: np.ndarray) -> np.ndarray:
-        out = vectors - (vectors @ self.basis) @ self.basis.T
-        return out - (out @ self.basis) @ self.basis.T  # twice, for accuracy
-
-    def extended(self, vectors) -> np.ndarray:
-        basis = self.basis
-        for vector in vectors:
-            r = vector - basis @ (basis.T @ vector)
-            r = r - basis @ (basis.T @ r)
-            norm = np.linalg.norm(r)
-            if norm > 1e-9 * max(1.0, np.linalg.norm(vector)):
-                basis = np.column_stack([basis, r / norm])
-        return basis
-
-    def fixed(self, targets: np.ndarray, basis: np.ndarray | None = None) -> np.ndarray:
-        """Which of `targets` (rows) the span works out exactly."""
-        basis = self.basis if basis is None else basis
-        if len(targets) == 0:
-            return np.zeros(0, bool)
-        r = targets - (targets @ basis) @ basis.T
-        r = r - (r @ basis) @ basis.T
-        return np.linalg.norm(r, axis=1) < 1e-7 * np.maximum(1.0, np.linalg.norm(targets, axis=1))
-
-    def add_if_safe(self, vectors) -> bool:
-        """Show `vectors` unless that works out a hidden one; True when shown."""
-        trial = self.extended(vectors)
-        if self.fixed(self.targets, trial).any():
-            return False
-        self.basis = trial
-        return True
-
-    def protect(self, vectors) -> None:
-        vectors = np.atleast_2d(np.asarray(vectors, float))
-        fresh = ~self.fixed(vectors)  # a sum of figures shown is public already
-        self.targets = np.vstack([self.targets, vectors[fresh]])
-
-
-def _atoms(frame: pd.DataFrame):
-    """The finest cells (units and respondent groups without their ``All``) and a vector maker."""
-    units = sorted({u for u in frame["unit"] if u != UNIT_ALL})
-    respondents = sorted({r for r in frame["respondent"] if r != UNIT_ALL}) or [UNIT_ALL]
-    quarters = sorted(set(frame["period_end"]))
-    index = {
-        key: i
-        for i, key in enumerate((u, r, q) for u in units for r in respondents for q in quarters)
-    }
-
-    def vector(unit: str, respondent: str, when) -> np.ndarray:
-        out = np.zeros(len(index))
-        for u in units if unit == UNIT_ALL else [unit]:
-            for r in respondents if respondent == UNIT_ALL else [respondent]:
-                for q in when:
-                    if (u, r, q) in index:
-                        out[index[(u, r, q)]] = 1.0
-        return out
-
-    return units, respondents, quarters, index, vector
-
-
-def _protect_quarters(frame: pd.DataFrame, hidden: np.ndarray) -> np.ndarray:
-    """Each quarter's unit x respondent table: while a hidden cell is a sum of the cells shown
-    (along one margin or across both), hide the smallest cell shown in its quarter too."""
-    hidden = hidden.copy()
-    *_, vector = _atoms(frame)
-    for _, positions in frame.groupby("period_end", sort=False).indices.items():
-        positions = np.asarray(positions)
-        while True:
-            rows = frame.iloc[positions]
-            vectors = np.array(
-                [
-                    vector(u, r, [q])
-                    for u, r, q in zip(
-                        rows["unit"], rows["respondent"], rows["period_end"], strict=True
-                    )
-                ]
-            )
-            span = _Span(vectors.shape[1])
-            span.basis = span.extended(vectors[~hidden[positions]])
-            mine = hidden[positions]
-            if not mine.any() or not span.fixed(vectors[mine]).any():
-                break
-            shown = positions[~mine & (rows["trials"].to_numpy() > 0)]
-            if len(shown) == 0:
-                break
-            hidden[shown[np.argmin(frame["trials"].to_numpy()[shown])]] = True
-    return hidden
-
-
-def _change_frame(decided: pd.DataFrame, rollout: pd.DataFrame, respondent: str) -> pd.DataFrame:
-    """The change table for `respondent` from the cells (as ``change_since_rollout``)."""
-    series = {
-        unit: part.sort_values("period_end")[["period_end", "successes", "trials"]]
-        for unit, part in decided[decided["respondent"] == respondent].groupby("unit")
-        if unit != UNIT_ALL
-    }
-    return analysis.change_table(series, rollout)
-
-
-def _window_quarters(quarters, start, side: str) -> list:
-    start = pd.Timestamp(start)
-    if side == "before":
-        return [q for q in quarters if q < start]
-    after_from = start + pd.DateOffset(months=analysis.BEDDING_IN_MONTHS)
-    return [q for q in quarters if q >= after_from]
-
-
-def change_decision(
-    decided: pd.DataFrame, rollout: pd.DataFrame, threshold: int
-) -> dict[str, np.ndarray]:
-    """respondent -> the change table's rows to hide (`_change_frame`'s rows), decided once
-    for the measure over every respondent group's table: rows with a small count and what they
-    add up into (:func:`change_hidden_rows`), then, all units first, each wave, then each unit,
-    any row whose windows, with the quarters and rows shown, would work out a hidden quarter
-    or a hidden row (a unit's window less its quarters shown is its hidden quarters)."""
-    units, respondents, quarters, _index, vector = _atoms(decided)
-    span = _Span(len(units) * len(respondents) * len(quarters))
-    cells = [
-        vector(u, r, [q])
-        for u, r, q in zip(
-            decided["unit"], decided["respondent"], decided["period_end"], strict=True
-        )
-    ]
-    cells = np.array(cells) if cells else np.zeros((0, span.basis.shape[0]))
-    span.basis = span.extended(cells[~decided["hidden"].to_numpy()])
-    span.protect(cells[decided["hidden"].to_numpy()])
-    groups = [UNIT_ALL, *(r for r in respondents if r != UNIT_ALL)]
-    tables = {r: _change_frame(decided, rollout, r) for r in groups}
-    out, windows = {}, {}
-    for respondent, table in tables.items():
-        if table.empty:
-            out[respondent] = np.zeros(0, bool)
-            continue
-        out[respondent] = change_hidden_rows(table, threshold)
-        named = table["group"].astype(str)
-        is_unit = ~(named.str.startswith("Wave ") | (named == "All units")).to_numpy()
-        starts = dict(zip(named[is_unit], table.loc[is_unit, "start_date"], strict=True))
-        waves = dict(zip(named[is_unit], table.loc[is_unit, "wave"], strict=True))
-        for position, group in enumerate(named):
-            if group == "All units":
-                members = list(starts)
-            elif group.startswith("Wave "):
-                members = [u for u, w in waves.items() if w == table["wave"].iloc[position]]
-            else:
-                members = [group]
-            windows[(respondent, position)] = [
-                sum(
-                    (
-                        vector(u, respondent, _window_quarters(quarters, starts[u], side))
-                        for u in members
-                        if pd.notna(starts[u])
-                    ),
-                    np.zeros(span.basis.shape[0]),
-                )
-                for side in ("before", "after")
-            ]
-            if out[respondent][position]:
-                span.protect(windows[(respondent, position)])
-    for respondent, table in tables.items():  # the headline first: everyone, all units
-        named = table["group"].astype(str).to_numpy() if len(table) else np.array([])
-        order = [*np.flatnonzero(named == "All units")]
-        order += [*np.flatnonzero(np.char.startswith(named.astype(str), "Wave "))]
-        order += [p for p in range(len(named)) if p not in order]
-        for position in order:
-            if out[respondent][position]:
-                continue
-            if not span.add_if_safe(windows[(respondent, position)]):
-                out[respondent][position] = True
-                span.protect(windows[(respondent, position)])
-    return out
-
-
-def _gate_rows(frame: pd.DataFrame, counts, shares, hidden: np.ndarray) -> disclosure.Gated:
-    """The one gate, hiding every count and share in the `hidden` rows (and any small count)."""
-    columns = [c for c in (*counts, *shares) if c in frame.columns]
-    return disclosure.gate(
-        frame,
-        counts,
-        derived=dict.fromkeys(counts, columns),
-        threshold=config.suppression_threshold(),
-        rows=dict.fromkeys(columns, np.asarray(hidden, bool)),
-    )
-
-
-def change_hidden_rows(table: pd.DataFrame, threshold: int) -> np.ndarray:
-    """Rows of the change table to hide: any with a small count, and what they add up into."""
-    frame = table.assign(
-        before_not=table["before_trials"] - table["before_successes"],
-        after_not=table["after_trials"] - table["after_successes"],
-    )
-    small = np.zeros(len(frame), bool)
-    for column in _CHANGE_COUNTS:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        small |= ((values >= 1) & (values <= threshold)).fillna(False).to_numpy()
-    groups = frame["group"].astype(str)
-    is_unit = ~(groups.str.startswith("Wave ") | (groups == "All units")).to_numpy()
-    hidden = small.copy()
-    for position in np.flatnonzero(small & is_unit):
-        wave = frame["wave"].iloc[position]
-        hidden |= (groups == f"Wave {int(wave)}").to_numpy()
-        hidden |= (groups == "All units").to_numpy()
-    if (small & ~is_unit).any():  # a small wave: the pooled row it adds up into too
-        hidden |= (groups == "All units").to_numpy()
-    return hidden
-
-
-def _change_rows_hidden(
-    decided: pd.DataFrame,
-    rollout: pd.DataFrame,
-    table: pd.DataFrame,
-    respondent: str,
-    threshold: int,
-    decision: dict[str, np.ndarray] | None = None,
-) -> np.ndarray:
-    """The rows of `table` (the view's change table) to hide, from :func:`change_decision`
-    (matched by group: the decision builds the same table from the same cells)."""
-    hidden = change_hidden_rows(table, threshold) if len(table) else np.zeros(0, bool)
-    if table.empty:
-        return hidden
-    if decision is None:
-        decision = change_decision(decided, rollout, threshold)
-    mine = decision.get(respondent)
-    if mine is None or len(mine) == 0:
-        return hidden
-    ours = _change_frame(decided, rollout, respondent)
-    by_group = dict(zip(ours["group"].astype(str), mine, strict=True))
-    extra = np.array([by_group.get(str(g), True) for g in table["group"]], bool)
-    return hidden | extra
-
-
-#: (what, warehouse, data version, area, measure, ...) -> a result every view of a measure
-#: shares: its units and respondent groups are decided together, and the change table is
-#: the same on every unit's page, so each view reads them instead of taking them again
-#: (1.3 s a view for a survey statement before).
-_SHARED: dict[tuple, object] = {}
-
-
-def _shared(wh: Warehouse, key: tuple, build):
-    key = (str(wh.path), wh.data_version(), *key)
-    if key not in _SHARED:
-        if len(_SHARED) >= 128:
-            _SHARED.clear()
-        _SHARED[key] = build()
-    return _SHARED[key]
-
-
-def measure_decision(
-    wh: Warehouse, area_code: str, measure_key: str, cells: pd.DataFrame, threshold: int
-) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """The quarter tables decided (:func:`_quarter_masks`) and the change rows to hide
-    (:func:`change_decision`) for one measure, taken once per data version; a measure that
-    adds up with others (:func:`family_of`) is decided with them (:func:`family_decision`)."""
-    family = family_of(measure_key)
-    if not family:
-
-        def build():
-            decided = _quarter_masks(cells, threshold)
-            rollout = marts.rollout(wh, area_code)
-            return decided, change_decision(decided, rollout, threshold)
-
-        return _shared(wh, ("decision", area_code, measure_key, threshold), build)
-    decisions = _shared(
-        wh,
-        ("family", area_code, family, threshold),
-        lambda: family_decision(wh, area_code, family, threshold),
-    )
-    return decisions[measure_key]
-
-
-#: Audit grades add up: the four grades of a quarter's audits are its audits, and "good or
-#: outstanding" is two of them. Decided one measure at a time, a grade hidden in one measure's
-#: table was the others less those shown (87 counts of 1 to 4 came back on the sample).
-_GRADE_FAMILY_TOTAL = "good_or_better"
-
-
-def family_of(measure_key: str) -> tuple[str, ...]:
-    """The measures `measure_key` adds up with (itself included), or () for none."""
-    if measure_key == _GRADE_FAMILY_TOTAL or measure_key.startswith("grade:"):
-        return ("grade",)
-    return ()
-
-
-def family_decision(
-    wh: Warehouse, area_code: str, family: tuple[str, ...], threshold: int
-) -> dict[str, tuple[pd.DataFrame, dict[str, np.ndarray]]]:
-    """Every measure of the grade family decided together. "Good or outstanding" (the
-    headline) is decided on its own; a (unit, respondent, quarter) cell hidden in it or in any
-    grade is hidden in every grade, each grade's tables protected again with it (hiding a
-    cell can expose another by subtraction), until that settles; a change row hidden for it
-    or any grade is hidden for every grade. Each sum across the family then has two hidden
-    parts or none: "good or outstanding" shown is at least 5, so its two grades are not pinned
-    at 1 each, and the other two grades add up to its not-counted, at least 5 too."""
-    keys = [m.key for m in analysis.practice_measures(wh, area_code) if family_of(m.key) == family]
-    cells = {k: marts.practice_cells(wh, area_code, k) for k in keys}
-    grades = [k for k in keys if k != _GRADE_FAMILY_TOTAL]
-    decided = {k: _quarter_masks(cells[k], threshold) for k in keys}
-    seed: set[tuple] = set()
-    for _ in range(20):
-        union = set().union(*(set(_cell_keys(d[d["hidden"]])) for d in decided.values()))
-        if union <= seed:
-            break
-        seed |= union
-        decided.update({k: _quarter_masks(cells[k], threshold, seed) for k in grades})
-    rollout = marts.rollout(wh, area_code)
-    changes = {k: change_decision(decided[k], rollout, threshold) for k in keys}
-    frames = {k: {r: _change_frame(decided[k], rollout, r) for r in changes[k]} for k in keys}
-    hidden_groups: dict[str, set[str]] = defaultdict(set)
-    for k in keys:
-        for respondent, rows in changes[k].items():
-            groups = frames[k][respondent]["group"].astype(str)
-            hidden_groups[respondent] |= set(groups[np.asarray(rows, bool)])
-    for k in grades:
-        for respondent in changes[k]:
-            groups = frames[k][respondent]["group"].astype(str)
-            changes[k][respondent] = groups.isin(hidden_groups[respondent]).to_numpy()
-    return {k: (decided[k], changes[k]) for k in keys}
-
-
-def _cell_keys(frame: pd.DataFrame) -> pd.Series:
-    """(unit, respondent, quarter end) of each row of a practice cells frame."""
-    return pd.Series(
-        list(
-            zip(
-                frame["unit"].astype(str),
-                frame["respondent"].astype(str),
-                pd.to_datetime(frame["period_end"]),
-                strict=True,
-            )
-        ),
-        index=frame.index,
-        dtype=object,
-    )
 
 
 # -- the view ---------------------------------------------------------------------------------
