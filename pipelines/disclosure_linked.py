@@ -222,8 +222,10 @@ def protect_linked(
     rank: np.ndarray | None = None,
 ) -> np.ndarray:
     """`mask` with more cells hidden until :func:`pinned_cells` finds none: for each cell
-    worked out, a count shown in a relation with it, the lowest `rank` first (the finest
-    cells: what the fewest views rest on) and then the smallest."""
+    worked out, the count shown in a relation with it with the lowest `rank` (none given:
+    all equal), then the smallest (the least information lost). Preferring the finest cells
+    (a locality's age band before a margin) was tried: it cascaded into hiding the area's
+    own quarters, which the smallest-first rule does not."""
     rank = np.zeros(len(values)) if rank is None else np.asarray(rank)
     mask = mask.copy()
     beside: dict[int, set[int]] = defaultdict(set)
@@ -247,22 +249,6 @@ def protect_linked(
         if not more:
             return mask
         mask[sorted(more)] = True
-
-
-#: Hidden first: months, then quarters, then years.
-GRAIN_RANK = {"month": 0, "quarter": 1, "financial_year": 2}
-
-
-def fineness(cells: pd.DataFrame, rows: str, cols: str, grain: str, total_label: str) -> np.ndarray:
-    """Which cells to hide first when one must go: a locality's age band before a margin
-    (a locality's all ages, an age band's whole area), the area's total last; within each,
-    months before quarters before years. The coarse cells carry the views that matter most
-    (a locality's quarters feed the dose-response table; the area's series the Board)."""
-    margins = (cells[rows].astype(str) == total_label).to_numpy(int) + (
-        cells[cols].astype(str) == total_label
-    ).to_numpy(int)
-    grains = cells[grain].astype(str).map(GRAIN_RANK).fillna(0).to_numpy(int)
-    return margins * 3 + grains
 
 
 def linked_masks(
@@ -290,12 +276,10 @@ def linked_masks(
     # audited at a time instead.
     blocks = [np.asarray(p) for p in pd.Series(year).groupby(year).indices.values()]
 
-    rank = fineness(cells, rows, cols, grain, total_label)
-
     def audit(positions: np.ndarray) -> np.ndarray:
         block = cells.iloc[positions].reset_index(drop=True)
         relations = linked_relations(block, rows, cols, grain, period, total_label)
-        return protect_linked(values[positions], mask[positions], relations, rank[positions])
+        return protect_linked(values[positions], mask[positions], relations)
 
     with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(2) as pool:
         for positions, protected in zip(blocks, pool.map(audit, blocks), strict=True):

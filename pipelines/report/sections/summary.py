@@ -230,7 +230,10 @@ def year_figures(b: Builder, year: int) -> tuple[pd.DataFrame, list[str]]:
                 "left out."
             )
         year_row = _year_row(name, measure, row, before.iloc[0] if len(before) else None)
-        hidden = _decided_hidden(b, name)
+        # Nothing to show (no complete year either way): no decision to read (it costs a
+        # flow's whole linked audit).
+        shown = not (is_missing(year_row["value"]) and is_missing(year_row["previous_value"]))
+        hidden = _decided_hidden(b, name) if shown else {}
         year_row["hidden"] = hidden.get((UNIT_ALL, UNIT_ALL, target), False)
         year_row["previous_hidden"] = hidden.get((UNIT_ALL, UNIT_ALL, previous), False)
         rows.append(year_row)
