@@ -45,8 +45,7 @@ from pipelines import disclosure, marts
 from pipelines.analysis import practice as analysis
 from pipelines.measures import UNIT_ALL
 from pipelines.present import practice as present
-from pipelines.present import practice_gate
-from pipelines.present import practice_summary
+from pipelines.present import practice_gate, practice_summary
 from pipelines.stats.rates import newcombe_difference, proportion_ci
 from pipelines.store.warehouse import open_warehouse
 from tests.test_disclosure_recovery import decode, number
