@@ -51,10 +51,10 @@ from pipelines.present.verdicts import (
 )
 from pipelines.present.wording import fy_label, is_missing, long_date, ordinal
 from pipelines.report import pdf as pdf_engine
-from pipelines.report.build import ReportResult, borrowed_warehouse
+from pipelines.report.build import ReportResult, borrowed_warehouse, writable_format
 from pipelines.report.context import MARKING, MARKING_DESCRIPTOR, SECTIONS, _report_area_name
 from pipelines.report.context import _title_page as title_facts
-from pipelines.report.options import check_format, year_window
+from pipelines.report.options import year_window
 from pipelines.report.sections.benchmarks import benchmark_figure, rate_caption
 from pipelines.report.sections.common import highlight_year
 from pipelines.report.tables import Builder
@@ -508,11 +508,7 @@ def write_brief(
     """Write a prepared brief in one format (see `build_brief`)."""
     started = time.perf_counter()
     out = Path(out)
-    fmt = check_format(format)
-    if fmt == "pdf":
-        ok, detail = pdf_engine.pdf_available()
-        if not ok:
-            raise pdf_engine.PdfUnavailableError(detail)
+    fmt = writable_format(format)
     name = full_report or f"report-{fy_label(prepared.year)}.{fmt}"
     context = {**prepared.context, "static": fmt == "pdf", "full_report": name}
     numbers = copy.deepcopy(prepared.numbers)
@@ -557,11 +553,7 @@ def build_brief(
     formats, `prepare_brief` once and `write_brief` each.
     """
     started = time.perf_counter()
-    fmt = check_format(format)
-    if fmt == "pdf":
-        ok, detail = pdf_engine.pdf_available()
-        if not ok:
-            raise pdf_engine.PdfUnavailableError(detail)
+    fmt = writable_format(format)
     prepared = prepare_brief(
         warehouse,
         year=year,

@@ -189,11 +189,7 @@ def write_report(
     """Write a prepared report and its appendix in one format (see `build_report`)."""
     started = time.perf_counter()
     out = Path(out)
-    fmt = check_format(format)
-    if fmt == "pdf":
-        ok, detail = pdf_engine.pdf_available()
-        if not ok:
-            raise pdf_engine.PdfUnavailableError(detail)
+    fmt = writable_format(format)
     out.parent.mkdir(parents=True, exist_ok=True)
     extra = appendix_path(out, appendix)
     if extra.resolve() == out.resolve():
@@ -215,6 +211,17 @@ def write_report(
     numbers["appendix_file"] = str(extra)
     seconds = time.perf_counter() - started
     return ReportResult(out, fmt, pages, seconds, numbers, tuple(dict.fromkeys(prepared.warnings)))
+
+
+def writable_format(format: str) -> str:  # noqa: A002 - the CLI's word
+    """`format` checked ("html" or "pdf"); for a PDF, PdfUnavailableError (what to install)
+    before any analysis runs when this server cannot print one."""
+    fmt = check_format(format)
+    if fmt == "pdf":
+        ok, detail = pdf_engine.pdf_available()
+        if not ok:
+            raise pdf_engine.PdfUnavailableError(detail)
+    return fmt
 
 
 def build_report(
@@ -247,11 +254,7 @@ def build_report(
     report on (unknown area, a year with no data, an unknown format).
     """
     started = time.perf_counter()
-    fmt = check_format(format)
-    if fmt == "pdf":
-        ok, detail = pdf_engine.pdf_available()
-        if not ok:
-            raise pdf_engine.PdfUnavailableError(detail)
+    fmt = writable_format(format)
     prepared = prepare_report(
         warehouse,
         year=year,
