@@ -22,6 +22,29 @@ def _build_sample(path: Path) -> None:
     assert main(["--warehouse", str(path), "build", str(config.SAMPLE_DIR)]) == 0
 
 
+def pytest_configure(config):
+    """One folder of kept disclosure decisions for the whole run (`decision_store`), made by
+    the controller before xdist starts its workers, so they and every server or CLI process a
+    test starts inherit it: the sample's flows are decided once per run, not once per process
+    and warehouse copy. The decisions are keyed by the cells and the deciding code, so sharing
+    them changes no answer. A test of the store itself points it elsewhere."""
+    from pipelines.present import decision_store
+
+    if decision_store.ENV not in os.environ and not hasattr(config, "workerinput"):
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="rp-impact-decisions-")
+        os.environ[decision_store.ENV] = folder
+        config._rp_impact_decisions = folder
+
+
+def pytest_unconfigure(config):
+    folder = getattr(config, "_rp_impact_decisions", None)
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+        os.environ.pop("RP_IMPACT_DECISIONS", None)
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Under `--dist loadgroup`, the tests of a module that share a module-scoped fixture go to

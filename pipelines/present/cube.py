@@ -24,6 +24,7 @@ import pandas as pd
 from pipelines import config, disclosure, marts
 from pipelines.measures import GRAINS, UNIT_ALL
 from pipelines.measures import measure as measure_info
+from pipelines.present import decision_store
 from pipelines.present.charts import tables as gates
 from pipelines.store.warehouse import Warehouse
 
@@ -120,13 +121,23 @@ def _decide(
     )
     # The decision is a function of the cells alone: the same counts (a copy of a warehouse,
     # the same data in another process's file) are decided once, by their content.
-    key = (_content_key(every), threshold)
+    # It is kept on disk too (`decision_store`), for the next process reading the same cells.
+    threshold = config.suppression_threshold() if threshold is None else threshold
+    content = _content_key(every)
+    key = (content, threshold)
     if key not in _BY_CONTENT:
         if len(_BY_CONTENT) >= 32:
             _BY_CONTENT.clear()
-        _BY_CONTENT[key] = disclosure.grain_masks(
-            every, rows="unit", cols="age_band", grain="grain", threshold=threshold
-        )
+        folder = decision_store.folder_for(wh.path)
+        stored = decision_store.key_for(content, threshold)
+        values = every["value"].to_numpy(dtype=float, na_value=np.nan)
+        mask = decision_store.load(folder, stored, values, threshold)
+        if mask is None:
+            mask = disclosure.grain_masks(
+                every, rows="unit", cols="age_band", grain="grain", threshold=threshold
+            )
+            decision_store.save(folder, stored, mask)
+        _BY_CONTENT[key] = mask
     every["hidden"] = _BY_CONTENT[key].copy()
     return every
 
@@ -197,6 +208,12 @@ def gate_trend(
     """`charts.tables.gate_trend` with the periods the cube hides for (`unit`, `age_band`)."""
     hidden = tuple(cube.hidden_periods(unit, age_band))
     return _trend_gates(trend, hidden, threshold)
+
+
+def shown_findings(trend, hidden: Iterable = (), threshold=None) -> list:
+    """The findings of a `TrendAnalysis` a viewer may read with `hidden` periods hidden: those
+    the Trends page lists (:func:`gate_trend`), for the Board's findings beside it."""
+    return _trend_gates(trend, hidden, threshold).findings
 
 
 def _trend_gates(trend, hidden: Iterable, threshold) -> gates.TrendGates:

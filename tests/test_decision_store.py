@@ -1,0 +1,135 @@
+"""Flow decisions kept on disk (`pipelines.present.decision_store`, issue 19).
+
+A flow's decision costs seconds; it is kept under a digest of its cells, the threshold and
+the deciding code, and read back only when it fits the cells and hides every small count.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipelines import disclosure
+from pipelines.present import cube, decision_store
+from pipelines.store.warehouse import open_warehouse
+
+AREA = "E06999901"
+FLOW = "cla_starts"
+
+
+# -- folder_for ---------------------------------------------------------------------------------
+
+
+def test_decisions_are_kept_beside_the_warehouse_unless_told_otherwise(monkeypatch, tmp_path):
+    monkeypatch.delenv(decision_store.ENV, raising=False)
+    assert decision_store.folder_for(tmp_path / "w.duckdb") == tmp_path.resolve() / "decisions"
+    monkeypatch.setenv(decision_store.ENV, str(tmp_path / "elsewhere"))
+    assert decision_store.folder_for(tmp_path / "w.duckdb") == tmp_path / "elsewhere"
+    monkeypatch.setenv(decision_store.ENV, "")
+    assert decision_store.folder_for(tmp_path / "w.duckdb") is None
+
+
+# -- key_for ------------------------------------------------------------------------------------
+
+
+def test_the_key_changes_with_the_cells_the_threshold_and_the_code(monkeypatch):
+    key = decision_store.key_for("cells", 4)
+    assert key == decision_store.key_for("cells", 4)
+    assert key != decision_store.key_for("other cells", 4)
+    assert key != decision_store.key_for("cells", 5)
+    monkeypatch.setattr(decision_store, "CODE_DIGEST", "new rules")
+    assert key != decision_store.key_for("cells", 4)
+
+
+# -- load and save ------------------------------------------------------------------------------
+
+VALUES = np.array([0.0, 3.0, 12.0, 40.0, np.nan])
+MASK = np.array([False, True, True, False, False])
+
+
+def test_a_kept_mask_is_read_back(tmp_path):
+    assert decision_store.save(tmp_path, "k", MASK)
+    np.testing.assert_array_equal(decision_store.load(tmp_path, "k", VALUES, 4), MASK)
+    assert not list(tmp_path.glob("*.part")), "no half-written file is left"
+
+
+def test_nothing_kept_reads_as_none(tmp_path):
+    assert decision_store.load(tmp_path, "absent", VALUES, 4) is None
+    assert decision_store.load(None, "k", VALUES, 4) is None
+    assert decision_store.save(None, "k", MASK) is False
+
+
+def test_a_mask_of_another_shape_is_not_used(tmp_path):
+    decision_store.save(tmp_path, "k", MASK[:3])
+    assert decision_store.load(tmp_path, "k", VALUES, 4) is None
+
+
+def test_a_mask_that_shows_a_small_count_is_not_used(tmp_path):
+    decision_store.save(tmp_path, "k", np.zeros(len(VALUES), bool))  # shows the 3
+    assert decision_store.load(tmp_path, "k", VALUES, 4) is None
+
+
+def test_a_damaged_file_is_not_used(tmp_path):
+    (tmp_path / "k.npy").write_bytes(b"\x93NUMPY garbage")
+    assert decision_store.load(tmp_path, "k", VALUES, 4) is None
+    np.save(tmp_path / "j.npy", np.arange(len(VALUES)))  # numbers, not a mask
+    assert decision_store.load(tmp_path, "j", VALUES, 4) is None
+
+
+def test_a_folder_that_cannot_be_written_keeps_nothing_and_raises_nothing(tmp_path):
+    blocked = tmp_path / "a file"
+    blocked.write_text("not a folder")
+    assert decision_store.save(blocked, "k", MASK) is False
+
+
+# -- the cube reads and keeps decisions ----------------------------------------------------------
+
+
+@pytest.fixture
+def fresh_memory(monkeypatch):
+    """The cube's in-process memos emptied, so the next decision is read or taken again."""
+    monkeypatch.setattr(cube, "_DECIDED", {})
+    monkeypatch.setattr(cube, "_BY_CONTENT", {})
+
+
+def _decide(path):
+    with open_warehouse(path) as wh:
+        return cube.decided_cells(wh, AREA, FLOW, cube.decision_grains(FLOW, "month"))
+
+
+def test_a_second_process_takes_the_decision_from_disk(
+    sample_copy, tmp_path, monkeypatch, fresh_memory
+):
+    monkeypatch.setenv(decision_store.ENV, str(tmp_path / "kept"))
+    first = _decide(sample_copy)
+    assert len(list((tmp_path / "kept").glob("*.npy"))) == 1
+    monkeypatch.setattr(cube, "_DECIDED", {})
+    monkeypatch.setattr(cube, "_BY_CONTENT", {})
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the kept decision should have been read")
+
+    monkeypatch.setattr(disclosure, "grain_masks", refuse)
+    again = _decide(sample_copy)
+    np.testing.assert_array_equal(again["hidden"].to_numpy(), first["hidden"].to_numpy())
+    assert first["hidden"].sum() > 1000
+
+
+def test_a_tampered_decision_is_decided_again(sample_copy, tmp_path, monkeypatch, fresh_memory):
+    monkeypatch.setenv(decision_store.ENV, str(tmp_path / "kept"))
+    first = _decide(sample_copy)
+    (kept,) = (tmp_path / "kept").glob("*.npy")
+    np.save(kept, np.zeros(len(first), bool))  # hides nothing: shows every small count
+    monkeypatch.setattr(cube, "_DECIDED", {})
+    monkeypatch.setattr(cube, "_BY_CONTENT", {})
+    calls = []
+    original = disclosure.grain_masks
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(disclosure, "grain_masks", counted)
+    again = _decide(sample_copy)
+    assert calls == [1]
+    np.testing.assert_array_equal(again["hidden"].to_numpy(), first["hidden"].to_numpy())
