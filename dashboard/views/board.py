@@ -8,7 +8,6 @@ import streamlit as st
 from dashboard import data
 from dashboard.state import period_label
 from dashboard.views.common import (
-    RATE_DERIVED,
     chart_block,
     empty_state,
     glossary_expander,
@@ -217,8 +216,11 @@ for headline in headlines:
             "Widen the period range in the sidebar, or load outcomes and population extracts.",
         )
         continue
+    # The disclosure gate: the quarters the one decision hides (`cube`) are gaps on the chart
+    # and "c" in its table and download, as on the Trends page.
+    gated = charts.tables.gate_series(headline.series, hidden=headline.hidden).take(series.index)
     fig = charts.time_series(
-        series,
+        gated.plot,
         title=headline.finding or headline.label,
         source=headline.source,
         rollout_date=headline.rollout_date,
@@ -228,12 +230,11 @@ for headline in headlines:
     columns = ["period_end", "value", "population", "rate_per_10k", "rate_lower", "rate_upper"]
     said += chart_block(
         fig,
-        series[[c for c in columns if c in series]],
+        gated,
+        columns=columns,
         key=f"board-{headline.key}",
         file_name=f"{ctx.area_name} {headline.label} "
         + ("annual" if headline.grain == "financial_year" else "quarterly"),
-        count_cols=["value"],
-        derived=RATE_DERIVED,
     )
 
 # -- the glossary: every technical term this page used, defined ---------------------------------

@@ -8,6 +8,7 @@ each by the measured calibration of its kind of estimate
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from pipelines import marts
@@ -23,6 +24,7 @@ from pipelines.analysis.common import attempt, read_once
 from pipelines.analysis.cost import cost_avoidance_analysis
 from pipelines.analysis.headlines import (
     ANNUAL_HEADLINE_MEASURES,
+    HEADLINE_MEASURES,
     Headline,
     annual_headlines,
     headlines,
@@ -31,6 +33,8 @@ from pipelines.analysis.plan import load_plan, plan_history
 from pipelines.analysis.training import dose_response_analysis
 from pipelines.analysis.trend import trend_analysis
 from pipelines.analysis.verdict import ANNUAL_FIGURES, Verdict, load_calibration, verdicts
+from pipelines.present.cube import outcome_cube
+from pipelines.present.cube import shown_findings as shown_trend_findings
 from pipelines.stats import findings as fnd
 from pipelines.stats.findings import Finding
 from pipelines.store.warehouse import Warehouse
@@ -102,16 +106,29 @@ def verdict_summary(wh: Warehouse, area_code: str) -> VerdictSummary:
     return VerdictSummary(tuple(found), plan_line, notes.get("verdicts", ""))
 
 
+def viewer_hidden(wh: Warehouse, area_code: str) -> dict[str, tuple]:
+    """The whole area's quarters of each tile's measure that no viewer is shown: the one
+    disclosure decision every view of the counts follows (`pipelines.present.cube`), so the
+    tiles, their charts and the findings beside them hide what Trends and Cohorts hide."""
+    return {
+        measure: tuple(outcome_cube(wh, area_code, measure, "quarter").hidden_periods())
+        for _key, measure, _label in HEADLINE_MEASURES
+    }
+
+
 def board_summary(wh: Warehouse, area_code: str) -> BoardSummary:
-    """The verdicts, :func:`headlines` and :func:`board_findings` together, each computed once."""
+    """The verdicts, :func:`headlines` and :func:`board_findings` together, each computed once,
+    with the quarters hidden to protect small numbers (:func:`viewer_hidden`) left out of every
+    figure."""
     wh = read_once(wh)
     summary = verdict_summary(wh, area_code)
     if is_public_only(wh, area_code):
         tiles = annual_headlines(wh, area_code)
         found = public_findings(wh, area_code)
     else:
-        tiles = headlines(wh, area_code)
-        found = board_findings(wh, area_code, tiles=tiles)
+        hidden = viewer_hidden(wh, area_code)
+        tiles = headlines(wh, area_code, hidden=hidden)
+        found = board_findings(wh, area_code, tiles=tiles, hidden=hidden)
     return BoardSummary(
         tiles,
         found,
@@ -131,6 +148,7 @@ def board_findings(
     *,
     max_findings: int = 8,
     tiles: list[Headline] | None = None,
+    hidden: Mapping[str, Iterable] | None = None,
 ) -> list[Finding]:
     """5 to 8 plain-English findings for the board summary and the annual report.
 
@@ -146,7 +164,10 @@ def board_findings(
     with at most 7% false positives; otherwise it is low with the measured coverage beside it.
     The training finding is a count of staff, graded by :func:`_coverage_finding`.
     ``tiles``: the area's :func:`headlines` (default options), when the caller has them
-    already.
+    already. ``hidden`` (measure -> quarters a viewer is not shown, :func:`viewer_hidden`):
+    the whole-area trend findings are the ones the Trends page shows with those quarters
+    hidden (its interrupted time series and before/after withheld where they would give a
+    hidden quarter back).
     """
     wh = read_once(wh)
     calibration = load_calibration()
@@ -170,8 +191,9 @@ def board_findings(
         add(next((f for f in cohort.findings if f.key.startswith("did:")), None))
     for measure in ("cla_at_period_end", "cpp_at_period_end"):
         trend = trend_analysis(wh, area_code, measure, hac=True)
-        its_f = next((f for f in trend.findings if f.key.startswith("its:")), None)
-        add(its_f or next((f for f in trend.findings if f.key.startswith("before_after:")), None))
+        shown = shown_trend_findings(trend, (hidden or {}).get(measure, ()))
+        its_f = next((f for f in shown if f.key.startswith("its:")), None)
+        add(its_f or next((f for f in shown if f.key.startswith("before_after:")), None))
     tiles = {t.key: t for t in (tiles if tiles is not None else headlines(wh, area_code))}
     add(_coverage_finding(tiles["training_coverage"]), calibrate=False)
     dose = dose_response_analysis(wh, area_code, "cpp_starts")

@@ -14,7 +14,7 @@ what was measured. The tiles, the board's findings and the cost finding all go t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,6 +98,9 @@ class Headline:
     #: The grain of ``latest_period`` and ``series``: "quarter" for the local extracts,
     #: "financial_year" for published annual figures (:func:`annual_headlines`).
     grain: str = "quarter"
+    #: The periods of ``series`` a viewer is not shown (the disclosure decision of
+    #: `pipelines.present.cube`); the tile's figures rest on none of them.
+    hidden: tuple = ()
 
 
 #: The figures a tile may not have; :func:`_tile` leaves each one it is not given as None.
@@ -127,11 +130,13 @@ def _tile(
     )
 
 
-def _latest_rate(series: pd.DataFrame) -> dict[str, Any]:
+def _latest_rate(series: pd.DataFrame, hidden: tuple = ()) -> dict[str, Any]:
     """A rate tile's latest level: the last row of its series (``period_end``, ``value``,
-    ``rate_per_10k`` with ``rate_lower`` and ``rate_upper``), and the series itself."""
-    last = series.iloc[-1]
+    ``rate_per_10k`` with ``rate_lower`` and ``rate_upper``) that is not `hidden`, and the
+    series itself with the periods hidden."""
+    last = series[~series["period_end"].isin(hidden)].iloc[-1]
     return dict(
+        hidden=hidden,
         latest_period=as_date(last["period_end"]),
         latest_value=float(last["value"]),
         latest_rate=float(last["rate_per_10k"]),
@@ -168,6 +173,17 @@ def _icons(spc: XmrResult | None) -> dict[str, str | None]:
     }
 
 
+#: Why a rate tile leaves out what the disclosure decision hides (`headlines`' ``hidden``).
+HIDDEN_ALL = "Every quarter is hidden to protect small numbers."
+HIDDEN_LATEST = (
+    "The latest quarter is hidden to protect small numbers, so the tile shows the latest "
+    "quarter that is not."
+)
+HIDDEN_CHANGE = (
+    "The change since rollout is not shown: a quarter it compares is hidden to protect small "
+    "numbers, and the change would give it away."
+)
+
 HEADLINE_MEASURES = (
     ("cla_rate", "cla_at_period_end", "Children looked after"),
     ("cpp_rate", "cpp_at_period_end", "Children on a child protection plan"),
@@ -180,6 +196,7 @@ def headlines(
     *,
     window: int = 4,
     targets: Mapping[str, float] | None = None,
+    hidden: Mapping[str, Iterable] | None = None,
 ) -> list[Headline]:
     """Tiles for the board summary: CLA rate, CPP rate (per 10,000) and training coverage.
 
@@ -187,10 +204,19 @@ def headlines(
     before the area's first rollout (exact Poisson rate-ratio interval). When fewer than
     ``window`` quarters follow rollout, the first quarters from rollout are used and the basis
     says so. ``targets`` (key -> target rate, or coverage as a fraction) gives assurance icons.
+
+    ``hidden`` (measure -> quarters) are the quarters of the whole area's series a viewer is
+    not shown (`pipelines.present.cube`): the latest figure is the latest quarter shown, the
+    change is withheld when a quarter it compares is hidden (each side's rate times its
+    population is the side's total, so the hidden quarter would follow from the series
+    shown), and the XmR chart is worked out over the quarters shown.
     """
     targets = dict(targets or {})
+    hidden = dict(hidden or {})
     tiles = [
-        _rate_headline(wh, area_code, key, measure, label, window, targets.get(key))
+        _rate_headline(
+            wh, area_code, key, measure, label, window, targets.get(key), hidden.get(measure, ())
+        )
         for key, measure, label in HEADLINE_MEASURES
     ]
     tiles.append(_training_headline(wh, area_code, targets.get("training_coverage")))
@@ -205,6 +231,7 @@ def _rate_headline(
     label: str,
     window: int,
     target: float | None,
+    hidden: Iterable = (),
 ) -> Headline:
     m = measures.measure(measure)
     notes: dict[str, str] = {}
@@ -222,7 +249,22 @@ def _rate_headline(
             rollout_date=rollout,
             notes={"series": "No data loaded."},
         )
-    last = series.iloc[-1]
+    is_hidden = series["period_end"].isin(pd.to_datetime(list(hidden)))
+    hidden = tuple(series.loc[is_hidden, "period_end"])
+    if is_hidden.all():
+        return _tile(
+            key,
+            label,
+            "per 10,000 children",
+            source,
+            f"Every complete quarter of {m.label.lower()} is hidden to protect small numbers.",
+            rollout_date=rollout,
+            notes={"series": HIDDEN_ALL},
+            series=series,
+            hidden=hidden,
+        )
+    if is_hidden.iloc[-1]:
+        notes["latest"] = HIDDEN_LATEST
     ba = None
     basis = ""
     if rollout is None:
@@ -236,19 +278,32 @@ def _rate_headline(
             pd.concat([pre, latest]) if len(post) >= window else pd.concat([pre, post.head(window)])
         )
         cut = latest["period_end"].iloc[0] if len(post) >= window else ts
-        ba = attempt(
-            notes,
-            "before_after",
-            lambda: before_after(use, "period_end", "value", "population", cut, window=None),
-        )
+        if use["period_end"].isin(hidden).any():
+            notes["before_after"] = HIDDEN_CHANGE
+        else:
+            ba = attempt(
+                notes,
+                "before_after",
+                lambda: before_after(use, "period_end", "value", "population", cut, window=None),
+            )
         if ba is not None:
             basis = (
                 f"{plural(ba.n_after, 'quarter')} to {month_label(ba.after_end)} against the "
                 f"{plural(ba.n_before, 'quarter')} before rollout (to {month_label(ba.before_end)})"
             )
+    # Worked out over the quarters shown: a segment's mean less the rates shown would give a
+    # hidden quarter's rate back (`charts.tables.gate_spc` says the same for Trends).
     spc_res = xmr_rebased(
-        series, "period_end", "rate_per_10k", m.improvement, rollout, True, target, notes
+        series.assign(rate_per_10k=series["rate_per_10k"].where(~is_hidden)),
+        "period_end",
+        "rate_per_10k",
+        m.improvement,
+        rollout,
+        True,
+        target,
+        notes,
     )
+    last = series[~is_hidden].iloc[-1]
     caveats = [fnd.CAVEAT_STOCK] if m.is_stock else []
     change = lower = upper = None
     confidence = "low"
@@ -283,7 +338,7 @@ def _rate_headline(
         "per 10,000 children",
         source,
         finding,
-        **_latest_rate(series),
+        **_latest_rate(series, hidden),
         **_change(change, lower, upper, basis, confidence),
         **_icons(spc_res),
         population_year=int(last["population_year"]) if pd.notna(last["population_year"]) else None,
