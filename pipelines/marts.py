@@ -200,6 +200,31 @@ def outcome_panel(
     return _with_rate_ci(frame.reset_index(drop=True))
 
 
+def outcome_cells(
+    wh: Warehouse, area_code: str, measure_name: str, grains: tuple[str, ...]
+) -> pd.DataFrame:
+    """Every cell of the locality x age-band table of each complete period of `grains`, the
+    margins (``All``) included: ``grain, unit, age_band, period_end, value``.
+
+    The cells :func:`outcome_panel` gives one age band at a time, read in one query (the
+    disclosure decision reads every cell of a measure, at every grain of a flow).
+    """
+    for grain in grains:
+        check_grain(grain)
+    measure(measure_name)
+    frame = wh.query(
+        """SELECT grain, unit, age_band, period_end, value
+           FROM mart_outcome_rates
+           WHERE area_code = ? AND measure = ? AND list_contains(?, grain)
+             AND months_covered >= months_expected
+           ORDER BY grain, period_end, unit, age_band""",
+        [area_code, measure_name, list(grains)],
+    )
+    frame["period_end"] = pd.to_datetime(frame["period_end"])
+    frame["value"] = pd.to_numeric(frame["value"], errors="coerce")
+    return frame
+
+
 def event_time_panel(
     wh: Warehouse, area_code: str, measure_name: str, *, grain: str = "quarter"
 ) -> pd.DataFrame:

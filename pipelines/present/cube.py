@@ -111,14 +111,12 @@ def _decide(
     wh: Warehouse, area_code: str, measure: str, grains: tuple[str, ...], threshold: int | None
 ) -> pd.DataFrame:
     if len(grains) == 1:
-        cells = _cells(wh, area_code, measure, grains[0]).assign(grain=grains[0])
+        cells = _cells(wh, area_code, measure, grains)
         cells["hidden"] = disclosure.cube_masks(
             cells, rows="unit", cols="age_band", by=("period_end",), threshold=threshold
         )
         return cells
-    every = pd.concat(
-        [_cells(wh, area_code, measure, g).assign(grain=g) for g in grains], ignore_index=True
-    )
+    every = _cells(wh, area_code, measure, grains)
     # The decision is a function of the cells alone: the same counts (a copy of a warehouse,
     # the same data in another process's file) are decided once, by their content.
     # It is kept on disk too (`decision_store`), for the next process reading the same cells.
@@ -160,34 +158,22 @@ def cube_at_grain(decided: pd.DataFrame, grain: str) -> Cube:
     return Cube(cells.reset_index(drop=True))
 
 
-def _cells(wh: Warehouse, area_code: str, measure: str, grain: str) -> pd.DataFrame:
-    """``unit, age_band, period_end, value`` of every cell of one grain, margins included."""
-    bands = [UNIT_ALL, *(b for b in marts.age_bands(wh, area_code) if b != UNIT_ALL)]
-    parts = []
-    for band in bands:
-        panel = marts.outcome_panel(wh, area_code, measure, by="unit", grain=grain, age_band=band)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "unit": panel["series"].astype(str),
-                    "age_band": band,
-                    "period_end": pd.to_datetime(panel["period_end"]),
-                    "value": pd.to_numeric(panel["value"], errors="coerce"),
-                }
-            )
-        )
-    cells = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    if cells.empty:
-        cells = pd.DataFrame(
-            {
-                "unit": pd.Series(dtype=str),
-                "age_band": pd.Series(dtype=str),
-                "period_end": pd.Series(dtype="datetime64[ns]"),
-                "value": pd.Series(dtype=float),
-            }
-        )
-    cells = cells.sort_values(["period_end", "unit", "age_band"], kind="stable")
-    return cells.reset_index(drop=True)
+def _cells(wh: Warehouse, area_code: str, measure: str, grains: tuple[str, ...]) -> pd.DataFrame:
+    """``unit, age_band, period_end, value, grain`` of every cell of `grains`, margins
+    included: each grain's cells in period, unit and age-band order, the grains in the order
+    given (the order the content key and a kept decision are made in)."""
+    read = marts.outcome_cells(wh, area_code, measure, tuple(grains))
+    read["unit"] = read["unit"].astype(str)
+    read["age_band"] = read["age_band"].astype(str)
+    parts = [
+        read[read["grain"] == grain]
+        .drop(columns="grain")
+        .sort_values(["period_end", "unit", "age_band"], kind="stable")
+        .assign(grain=grain)
+        for grain in grains
+    ]
+    cells = pd.concat(parts, ignore_index=True)
+    return cells[["unit", "age_band", "period_end", "value", "grain"]]
 
 
 def gate_comparison(
