@@ -6,7 +6,9 @@ and computes the default area's Board reads (`dashboard.data.warm`) in this proc
 starts `streamlit run dashboard/app.py` in the same process. Streamlit's data caches belong to
 the process, so the first page finds the reads already made instead of making them while a
 board member waits; the server only listens (and `/_stcore/health` only answers) once they
-are made. `RP_IMPACT_WARM=0` skips the warming. A fault or an empty warehouse warms nothing:
+are made. Then `rp-impact decide` starts at the lowest priority, keeping the default area's
+flow disclosure decisions on disk for the Trends page and the report. `RP_IMPACT_WARM=0`
+skips both. A fault or an empty warehouse warms nothing:
 the page that asks shows it.
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -57,11 +60,32 @@ def warm_before_serving() -> float | None:
     return time.monotonic() - started
 
 
+def decide_in_background() -> subprocess.Popen | None:
+    """Start `rp-impact decide` at the lowest priority, so the default area's flow decisions
+    (a few seconds each) are kept on disk before a viewer opens a flow's Trends or the report,
+    without slowing the pages served meanwhile. It reads the warehouse read-only for a moment
+    and decides with it closed. None when warming is off or decisions are not kept
+    (`RP_IMPACT_DECISIONS` empty)."""
+    if os.environ.get("RP_IMPACT_WARM") == "0":
+        return None
+    if os.environ.get("RP_IMPACT_DECISIONS", None) == "":
+        return None
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.cli", "decide"],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: os.nice(19),
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     options = list(sys.argv[1:] if argv is None else argv)
     seconds = warm_before_serving()
     if seconds is not None:
         print(f"rp-impact: the Board's reads are made ({seconds:.1f} s).", flush=True)
+    decide_in_background()
     from streamlit.web import cli as streamlit_cli
 
     sys.argv = ["streamlit", "run", str(HERE / "app.py"), *options]

@@ -242,6 +242,36 @@ def cmd_analyse(args) -> int:
     return EXIT_OK
 
 
+def cmd_decide(args) -> int:
+    """Make the disclosure decisions of every flow measure ahead of time and keep them
+    (`pipelines.present.cube.decide_flows`), so the first Trends view of a flow and the
+    report take them from disk. The cells are read and the warehouse closed before the
+    seconds each decision takes, so an ingest is not kept waiting."""
+    from pipelines import marts
+    from pipelines.present import cube
+
+    with _open(args, read_only=True) as wh:
+        known = marts.areas(wh)["area_code"].tolist()
+        chosen = args.area or known[:1]
+        unknown = [code for code in chosen if code not in known]
+        if unknown:
+            print(f"error: no outcomes are loaded for area {unknown[0]}.", file=sys.stderr)
+            return EXIT_USAGE
+        pending = {code: cube.decide_flows(wh, code) for code in chosen}
+    if not chosen:
+        print("No outcomes are loaded, so there is nothing to decide.")
+        return EXIT_OK
+    for code, reads in pending.items():
+        started = time.monotonic()
+        done = cube.finish_decisions(reads)
+        print(
+            f"{code}: {len(done)} flow measure(s) decided or already kept "
+            f"({time.monotonic() - started:.1f} s): {', '.join(done) or 'none'}.",
+            flush=True,
+        )
+    return EXIT_OK
+
+
 def cmd_validate(args) -> int:
     from pipelines.load.ingest import validate_only
     from pipelines.store.warehouse import WarehouseCorruptError, WarehouseError, open_warehouse
@@ -687,6 +717,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--investment", type=float, help="programme investment to set costs against")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "decide",
+        help="make and keep the disclosure decisions of every flow measure (decisions/ beside "
+        "the warehouse), so the first views and the report need not",
+    )
+    p.add_argument(
+        "--area",
+        action="append",
+        help="an ONS area code; repeat for several (default: the area the dashboard opens on)",
+    )
+    p.set_defaults(func=cmd_decide)
 
     p = sub.add_parser("export", help="export the marts as Parquet partitioned by area and year")
     p.add_argument("--parquet", required=True, metavar="DIR")

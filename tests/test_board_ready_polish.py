@@ -60,6 +60,31 @@ def test_warming_before_serving_fills_the_boards_caches(sample_copy, monkeypatch
     assert serve.warm_before_serving() is None
 
 
+def test_the_server_start_keeps_the_flow_decisions_in_a_low_priority_process(monkeypatch):
+    from dashboard import serve
+
+    started = []
+
+    class Started:
+        def __init__(self, command, **options):
+            started.append((command, options))
+
+    monkeypatch.setattr(serve.subprocess, "Popen", Started)
+    monkeypatch.delenv("RP_IMPACT_WARM", raising=False)
+    monkeypatch.setenv("RP_IMPACT_DECISIONS", "/tmp/kept")
+    assert serve.decide_in_background() is not None
+    ((command, options),) = started
+    assert command[1:] == ["-m", "pipelines.cli", "decide"]
+    assert options["cwd"] == serve.ROOT and options["stdout"] is serve.subprocess.DEVNULL
+    assert options["preexec_fn"] is not None  # os.nice(19), in the child
+    monkeypatch.setenv("RP_IMPACT_DECISIONS", "")
+    assert serve.decide_in_background() is None
+    monkeypatch.delenv("RP_IMPACT_DECISIONS")
+    monkeypatch.setenv("RP_IMPACT_WARM", "0")
+    assert serve.decide_in_background() is None
+    assert len(started) == 1
+
+
 # -- the grade line ----------------------------------------------------------------------------------
 
 

@@ -133,3 +133,64 @@ def test_a_tampered_decision_is_decided_again(sample_copy, tmp_path, monkeypatch
     again = _decide(sample_copy)
     assert calls == [1]
     np.testing.assert_array_equal(again["hidden"].to_numpy(), first["hidden"].to_numpy())
+
+
+# -- rp-impact decide ----------------------------------------------------------------------------
+
+
+def _flows(path) -> list[str]:
+    """The flow measures the sample holds counts of."""
+    from pipelines import marts
+    from pipelines.measures import GRAINS, MEASURES
+
+    with open_warehouse(path) as wh:
+        return [
+            name
+            for name, info in MEASURES.items()
+            if not info.is_stock
+            and marts.outcome_cells(wh, AREA, name, tuple(GRAINS))["value"].notna().any()
+        ]
+
+
+def test_decide_keeps_every_flow_with_the_warehouse_closed(
+    sample_copy, tmp_path, monkeypatch, fresh_memory, capsys
+):
+    from pipelines import cli
+
+    monkeypatch.setenv(decision_store.ENV, str(tmp_path / "kept"))
+    writable = []
+
+    def hide_everything(cells, **kwargs):
+        # A writer can open the warehouse only once `decide` has closed it.
+        with open_warehouse(sample_copy) as wh:
+            writable.append(wh.data_version() is not None)
+        return np.ones(len(cells), bool)
+
+    monkeypatch.setattr(disclosure, "grain_masks", hide_everything)
+    assert cli.main(["--warehouse", str(sample_copy), "decide"]) == 0
+    flows = _flows(sample_copy)
+    assert {"cla_starts", "cpp_starts", "fgc_held"} <= set(flows)
+    assert len(writable) == len(flows) and all(writable)
+    assert len(list((tmp_path / "kept").glob("*.npy"))) == len(flows)
+    assert f"{AREA}: {len(flows)} flow measure(s) decided" in capsys.readouterr().out
+
+    monkeypatch.setattr(cube, "_DECIDED", {})
+    monkeypatch.setattr(cube, "_BY_CONTENT", {})
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the kept decision should have been read")
+
+    monkeypatch.setattr(disclosure, "grain_masks", refuse)
+    with open_warehouse(sample_copy) as wh:
+        for flow in flows:
+            cells = cube.decided_cells(wh, AREA, flow, cube.decision_grains(flow, "quarter"))
+            assert cells["hidden"].all(), flow
+
+
+def test_decide_names_an_area_without_outcomes(sample_copy, tmp_path, monkeypatch, capsys):
+    from pipelines import cli
+
+    monkeypatch.setenv(decision_store.ENV, str(tmp_path / "kept"))
+    assert cli.main(["--warehouse", str(sample_copy), "decide", "--area", "E09000033"]) == 2
+    assert capsys.readouterr().err.strip() == "error: no outcomes are loaded for area E09000033."
+    assert not (tmp_path / "kept").exists() or not list((tmp_path / "kept").iterdir())

@@ -17,12 +17,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from pipelines import config, disclosure, marts
-from pipelines.measures import GRAINS, UNIT_ALL
+from pipelines.measures import GRAINS, MEASURES, UNIT_ALL
 from pipelines.measures import measure as measure_info
 from pipelines.present import decision_store
 from pipelines.present.charts import tables as gates
@@ -117,16 +118,22 @@ def _decide(
         )
         return cells
     every = _cells(wh, area_code, measure, grains)
-    # The decision is a function of the cells alone: the same counts (a copy of a warehouse,
-    # the same data in another process's file) are decided once, by their content.
-    # It is kept on disk too (`decision_store`), for the next process reading the same cells.
+    every["hidden"] = _flow_mask(every, decision_store.folder_for(wh.path), threshold)
+    return every
+
+
+def _flow_mask(every: pd.DataFrame, folder, threshold: int | None) -> np.ndarray:
+    """The hidden mask of a flow's cells at every grain (:func:`disclosure.grain_masks`).
+
+    The decision is a function of the cells alone: the same counts (a copy of a warehouse,
+    the same data in another process's file) are decided once, by their content. It is kept
+    on disk too (`decision_store`), for the next process reading the same cells."""
     threshold = config.suppression_threshold() if threshold is None else threshold
     content = _content_key(every)
     key = (content, threshold)
     if key not in _BY_CONTENT:
         if len(_BY_CONTENT) >= 32:
             _BY_CONTENT.clear()
-        folder = decision_store.folder_for(wh.path)
         stored = decision_store.key_for(content, threshold)
         values = every["value"].to_numpy(dtype=float, na_value=np.nan)
         mask = decision_store.load(folder, stored, values, threshold)
@@ -136,8 +143,42 @@ def _decide(
             )
             decision_store.save(folder, stored, mask)
         _BY_CONTENT[key] = mask
-    every["hidden"] = _BY_CONTENT[key].copy()
-    return every
+    return _BY_CONTENT[key].copy()
+
+
+@dataclass(frozen=True)
+class PendingDecision:
+    """A flow's cells read for deciding later (:func:`decide_flows`)."""
+
+    measure: str
+    folder: Path | None
+    cells: pd.DataFrame
+    threshold: int | None
+
+
+def decide_flows(
+    wh: Warehouse, area_code: str, threshold: int | None = None
+) -> list[PendingDecision]:
+    """Decide every flow measure of an area ahead of time, for `rp-impact decide` and the
+    server's start: the cells are read first and the warehouse is not read again, so a caller
+    may close it before :func:`finish_decisions` takes the seconds each flow's audit needs
+    (and another process may write meanwhile)."""
+    folder = decision_store.folder_for(wh.path)
+    read = []
+    for name, info in MEASURES.items():
+        if info.is_stock:
+            continue
+        cells = _cells(wh, area_code, name, tuple(GRAINS))
+        if cells["value"].notna().any():
+            read.append((name, cells))
+    return [PendingDecision(name, folder, cells, threshold) for name, cells in read]
+
+
+def finish_decisions(pending: list[PendingDecision]) -> list[str]:
+    """Decide (or find kept) each flow :func:`decide_flows` read; the measures decided."""
+    for decision in pending:
+        _flow_mask(decision.cells, decision.folder, decision.threshold)
+    return [decision.measure for decision in pending]
 
 
 #: (content of a flow's cells, threshold) -> its hidden mask (:func:`_decide`).
