@@ -85,6 +85,18 @@ def test_report_rows_add_html_and_pdf_against_each_limit():
     assert full.measured.startswith("36.5 s")
 
 
+def test_report_rows_say_how_long_the_decisions_made_first_took():
+    result = {
+        "decide_seconds": 31.04,
+        "brief": {"html": 1.5, "pdf": 3.4, "pages": 4},
+        "report": {"html": 8.5, "pdf": 5.0, "pages": 29},
+    }
+    brief, full = tg.report_rows(result)
+    assert full.verdict == "met"
+    for row in (brief, full):
+        assert row.measured.endswith("as `rp-impact serve` makes them at its start (31.0 s)")
+
+
 def test_report_rows_say_which_build_failed():
     result = {"brief": {"html": 1.0, "pdf": 2.0, "pages": 4}, "report": {"error": "pdf: boom"}}
     brief, full = tg.report_rows(result)
