@@ -46,10 +46,19 @@ def _figure():
 
 def test_the_summary_says_what_the_chart_shows():
     text = style.chart_summary(_figure())
-    assert text.startswith("Line chart of rate per 10,000 children over 8 points")
+    assert text.startswith("Line chart of rate per 10,000 children over 7 points")
     assert "from 31 March 2018 to 31 December 2019" in text
     assert "from 6.7 to 7.5" in text  # the gap (a suppressed rate) is not a value
     assert text.endswith("A dashed line marks the rollout on 1 January 2019.")
+
+
+def test_the_summary_span_ends_at_the_last_point_shown():
+    series = _series()
+    series.loc[7, "value"] = 2  # the latest quarter suppressed
+    series.loc[7, "rate_per_10k"] = None
+    fig = charts.time_series(series, title=TITLE, source="Source: test extracts")
+    text = style.chart_summary(fig)
+    assert "over 6 points from 31 March 2018 to 30 September 2019" in text
 
 
 def test_the_screen_copy_keeps_its_title_text_but_gives_the_space_to_the_chart():

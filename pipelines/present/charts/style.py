@@ -552,7 +552,14 @@ def chart_summary(fig: go.Figure) -> str:
     def places_of(trace):
         return trace.y if getattr(trace, "orientation", None) == "h" else trace.x
 
-    xs = list(places_of(traces[0])) if places_of(traces[0]) is not None else []
+    def shown_places(trace):  # a suppressed value is a gap, not a point of the span
+        places = list(places_of(trace)) if places_of(trace) is not None else []
+        values = pd.to_numeric(pd.Series(list(values_of(trace))), errors="coerce")
+        if len(values) != len(places):
+            return places
+        return [p for p, v in zip(places, values, strict=True) if pd.notna(v)]
+
+    xs = shown_places(traces[0])
     first, last = (_when(xs[0]), _when(xs[-1])) if xs else (None, None)
     if first and last:
         span = f" over {len(xs)} points from {first} to {last}"
