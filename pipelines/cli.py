@@ -247,8 +247,8 @@ def cmd_decide(args) -> int:
     (`pipelines.present.cube.decide_flows`), so the first Trends view of a flow and the
     report take them from disk. The cells are read and the warehouse closed before the
     seconds each decision takes, so an ingest is not kept waiting."""
-    from pipelines import marts
-    from pipelines.present import cube
+    from pipelines import config, marts
+    from pipelines.present import cube, practice_gate
 
     with _open(args, read_only=True) as wh:
         known = marts.areas(wh)["area_code"].tolist()
@@ -258,6 +258,7 @@ def cmd_decide(args) -> int:
             print(f"error: no outcomes are loaded for area {unknown[0]}.", file=sys.stderr)
             return EXIT_USAGE
         pending = {code: cube.decide_flows(wh, code) for code in chosen}
+        families = {code: practice_gate.decide_families(wh, code) for code in chosen}
     if not chosen:
         print("No outcomes are loaded, so there is nothing to decide.")
         return EXIT_OK
@@ -269,6 +270,15 @@ def cmd_decide(args) -> int:
             f"({time.monotonic() - started:.1f} s): {', '.join(done) or 'none'}.",
             flush=True,
         )
+        started = time.monotonic()
+        for family in families[code]:
+            practice_gate.finish_family(family, config.suppression_threshold())
+        if families[code]:
+            print(
+                f"{code}: {len(families[code])} practice family decided or already kept "
+                f"({time.monotonic() - started:.1f} s): the audit grades.",
+                flush=True,
+            )
     return EXIT_OK
 
 

@@ -165,12 +165,19 @@ def always_one(
 
 
 def pinned_cells(
-    values: np.ndarray, mask: np.ndarray, relations: list[Relation], moving: set[int]
+    values: np.ndarray,
+    mask: np.ndarray,
+    relations: list[Relation],
+    moving: set[int],
+    *,
+    zeros_hidden: bool = False,
 ) -> list[int]:
     """The hidden cells (positions) a viewer holding every relation can work out.
 
     `moving` holds cells already seen off their bound; it is updated (hiding more never
-    holds a cell that moved)."""
+    holds a cell that moved). `zeros_hidden`: some hidden counts are 0 (a table that hides a
+    quarter's row whole, as the Practice page does), so those are bounded at 0, not 1, and
+    the true counts stay a solution."""
     hidden = np.flatnonzero(mask | np.isnan(values))
     if len(hidden) == 0:
         return []
@@ -191,15 +198,16 @@ def pinned_cells(
         rhs.append(-known)
     truth = values[hidden]
     real = ~np.isnan(truth)
-    if not rhs:
-        return [int(p) for p in hidden[real]]
+    if not rhs:  # no sum a viewer can write holds a hidden cell: each is free
+        return []
     n = len(hidden)
     matrix = sparse.csr_matrix(
         (entries_val, (entries_row, entries_col)), shape=(len(rhs), n), dtype=float
     )
     rhs = np.asarray(rhs)
-    # Never-shown cells (no value) are unknown and at least 0; hidden counts at least 1.
-    lower = np.where(real, 1.0, 0.0)
+    # Never-shown cells (no value) are unknown and at least 0; hidden counts at least 1
+    # (or 0, where zeros hide too).
+    lower = np.where(real & ((truth >= 1) | (not zeros_hidden)), 1.0, 0.0)
     candidates = [i for i in np.flatnonzero(real & (truth == 1)) if int(hidden[i]) not in moving]
     held = always_one(matrix, rhs, lower, candidates)
     moving.update(int(hidden[i]) for i in candidates if i not in held)

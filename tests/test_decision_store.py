@@ -7,10 +7,11 @@ the deciding code, and read back only when it fits the cells and hides every sma
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from pipelines import disclosure
-from pipelines.present import cube, decision_store
+from pipelines.present import cube, decision_store, practice_gate
 from pipelines.store.warehouse import open_warehouse
 
 AREA = "E06999901"
@@ -171,8 +172,10 @@ def test_decide_keeps_every_flow_with_the_warehouse_closed(
     flows = _flows(sample_copy)
     assert {"cla_starts", "cpp_starts", "fgc_held"} <= set(flows)
     assert len(writable) == len(flows) and all(writable)
-    assert len(list((tmp_path / "kept").glob("*.npy"))) == len(flows)
-    assert f"{AREA}: {len(flows)} flow measure(s) decided" in capsys.readouterr().out
+    assert len(list((tmp_path / "kept").glob("*.npy"))) == len(flows) + 1  # + the audit grades
+    printed = capsys.readouterr().out
+    assert f"{AREA}: {len(flows)} flow measure(s) decided" in printed
+    assert f"{AREA}: 1 practice family decided or already kept" in printed
 
     monkeypatch.setattr(cube, "_DECIDED", {})
     monkeypatch.setattr(cube, "_BY_CONTENT", {})
@@ -194,3 +197,63 @@ def test_decide_names_an_area_without_outcomes(sample_copy, tmp_path, monkeypatc
     assert cli.main(["--warehouse", str(sample_copy), "decide", "--area", "E09000033"]) == 2
     assert capsys.readouterr().err.strip() == "error: no outcomes are loaded for area E09000033."
     assert not (tmp_path / "kept").exists() or not list((tmp_path / "kept").iterdir())
+
+
+# -- the Practice page's grade family is kept too ----------------------------------------------
+
+
+def _family(path):
+    with open_warehouse(path) as wh:
+        return practice_gate.family_decision(wh, AREA, ("grade",), 4)
+
+
+def _same(first: dict, again: dict) -> None:
+    assert first.keys() == again.keys()
+    for measure, (frame, changes) in first.items():
+        pd.testing.assert_frame_equal(frame, again[measure][0])
+        assert changes.keys() == again[measure][1].keys()
+        for respondent, rows in changes.items():
+            np.testing.assert_array_equal(rows, again[measure][1][respondent])
+
+
+def test_a_family_decision_is_kept_and_read_back_as_it_was_taken(
+    sample_copy, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(decision_store.ENV, str(tmp_path / "kept"))
+    monkeypatch.setattr(practice_gate, "_SHARED", {})
+    first = _family(sample_copy)
+    assert len(first) == 5 and any(frame["hidden"].any() for frame, _ in first.values())
+    assert len(list((tmp_path / "kept").glob("*.npy"))) == 1
+    monkeypatch.setattr(practice_gate, "_SHARED", {})
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the kept decision should have been read")
+
+    monkeypatch.setattr(practice_gate, "_decide_family", refuse)
+    _same(first, _family(sample_copy))
+
+
+def test_a_kept_family_decision_showing_a_small_count_is_decided_again(
+    sample_copy, tmp_path, monkeypatch
+):
+    monkeypatch.setenv(decision_store.ENV, str(tmp_path / "kept"))
+    monkeypatch.setattr(practice_gate, "_SHARED", {})
+    first = _family(sample_copy)
+    (kept,) = (tmp_path / "kept").glob("*.npy")
+    np.save(kept, np.zeros(len(np.load(kept)), bool))  # shows every count
+    monkeypatch.setattr(practice_gate, "_SHARED", {})
+    _same(first, _family(sample_copy))
+
+
+def test_the_family_key_changes_with_the_counts_and_the_rollout(sample_copy):
+    with open_warehouse(sample_copy) as wh:
+        pending = practice_gate.read_family(wh, AREA, ("grade",))
+    key = practice_gate._family_content_key(pending.cells, pending.rollout)
+    cells = {m: frame.copy() for m, frame in pending.cells.items()}
+    first = next(iter(cells))
+    cells[first].loc[0, "successes"] += 1
+    assert practice_gate._family_content_key(cells, pending.rollout) != key
+    later = pending.rollout.assign(
+        start_date=pd.to_datetime(pending.rollout["start_date"]) + pd.Timedelta(days=91)
+    )
+    assert practice_gate._family_content_key(pending.cells, later) != key

@@ -48,6 +48,7 @@ from pipelines.present import practice as present
 from pipelines.present import practice_gate, practice_summary
 from pipelines.stats.rates import newcombe_difference, proportion_ci
 from pipelines.store.warehouse import open_warehouse
+from tests import practice_lp
 from tests.test_disclosure_recovery import decode, number
 
 AREA = "E06999901"
@@ -760,3 +761,103 @@ def test_the_grades_do_not_give_each_other_away(practice_path, monkeypatch):
     assert before[1], "the attack works on grades decided one measure at a time"
     assert after[0] > 50 and after[1] == []
     assert (headline["yes"] != "c").all()
+
+
+# -- the grade family, attacked by linear programming (tests/practice_lp.py) ---------------------
+
+
+def shown_from_published(published: Published, quarters: list) -> practice_lp.Shown:
+    """What the page shows of the grade family, for practice_lp: each quarter's audits graded
+    so and audits (a table row, "c" when hidden), each change row's windows (the audits, and
+    the audits graded so where per cent x n gives one count) and each latest figure shown."""
+    shown = practice_lp.Shown()
+    for (measure, unit, respondent), table in published.points.items():
+        if measure not in GRADE_FAMILY or respondent != UNIT_ALL:
+            continue
+        for quarter_end, yes, asked in zip(
+            table["quarter_end"], table["yes"], table["asked"], strict=True
+        ):
+            key = (unit, pd.Timestamp(quarter_end))
+            shown.graded[(measure, *key)] = number(yes)
+            if number(asked) is not None or key not in shown.audits:
+                shown.audits[key] = number(asked)
+    windowed = Truth(quarters, [], [], {})
+    for measure in GRADE_FAMILY:
+        table = published.change.get((measure, UNIT_ALL))
+        if table is None:
+            continue
+        named = table["group"].astype(str)
+        units = table[~named.str.startswith("Wave ") & (named != "All units")]
+        starts = dict(zip(units["group"], units["start_date"], strict=True))
+        waves = dict(zip(units["group"], units["wave"], strict=True))
+        for row in table.itertuples(index=False):
+            if row.group == "All units":
+                members = list(starts)
+            elif row.group.startswith("Wave "):
+                members = [u for u, w in waves.items() if number(w) == number(row.group.split()[1])]
+            else:
+                members = [row.group]
+            for side in ("before", "after"):
+                cells = [
+                    (u, q) for u in members if starts[u] for q in _window(windowed, starts[u], side)
+                ]
+                asked = number(getattr(row, f"{side}_asked"))
+                per_cent = number(getattr(row, f"{side}_per_cent"))
+                if asked is None:
+                    continue
+                shown.windows.append(({("n", u, q): 1.0 for u, q in cells}, asked))
+                if asked > 0 and per_cent is not None:
+                    counts = share_candidates(int(asked), per_cent, 1)
+                    if len(counts) == 1:
+                        terms = {("x", measure, u, q): 1.0 for u, q in cells}
+                        shown.windows.append((terms, float(counts[0])))
+    for (measure, unit, respondent), figure in published.latest.items():
+        if measure not in GRADE_FAMILY or respondent != UNIT_ALL or figure.hidden:
+            continue
+        span = [
+            q
+            for q in quarters
+            if pd.Timestamp(figure.first_quarter_end) <= q <= pd.Timestamp(figure.last_quarter_end)
+        ]
+        shown.windows.append(({("n", unit, q): 1.0 for q in span}, float(figure.n)))
+        counts = set(share_candidates(int(figure.n), round(100 * figure.proportion), 0))
+        counts &= set(
+            wilson_candidates(
+                int(figure.n), round(100 * figure.lower), round(100 * figure.upper), 0
+            )
+        )
+        if len(counts) == 1:
+            terms = {("x", measure, unit, q): 1.0 for q in span}
+            shown.windows.append((terms, float(counts.pop())))
+    return shown
+
+
+def test_no_hidden_grade_comes_back_by_linear_programming(published, practice_path):
+    """Every sum a viewer of the grade family can write down (tests/practice_lp.py), each
+    hidden count minimised and maximised: each quarter on its own and all quarters with the
+    change windows and the latest figures, with hidden counts at least 0, at least 1 where the
+    true count is (the gate's audit), and at least 1 everywhere where that premise holds."""
+    with open_warehouse(practice_path) as wh:
+        cells = {m: marts.practice_cells(wh, AREA, m) for m in GRADE_FAMILY}
+    truths = practice_lp.truths_from_cells(cells)
+    quarters = sorted(set(cells[GRADE_FAMILY[0]]["period_end"]))
+    shown = shown_from_published(published, quarters)
+    hidden = sum(v is None for v in shown.graded.values())
+    outcomes = {
+        (bound, scope): practice_lp.attack(shown, truths, bound, per_quarter=scope == "quarter")
+        for bound in practice_lp.BOUNDS
+        for scope in ("quarter", "all")
+        if not (bound == "at least 1" and scope == "all")
+    }
+    print(
+        f"\ngrade family: {hidden} hidden counts, {len(shown.windows)} windows and latest figures"
+    )
+    for (bound, scope), outcome in outcomes.items():
+        print(
+            f"  {bound}, {scope}: {outcome.programmes} programmes over {outcome.systems} "
+            f"systems ({outcome.false_premise} with a false premise), recovered "
+            f"{len(outcome.recovered)} {outcome.recovered[:3]}"
+        )
+    assert hidden > 500 and len(shown.windows) > 100
+    assert outcomes[("known zeros", "quarter")].programmes > 200
+    assert all(outcome.recovered == [] for outcome in outcomes.values())

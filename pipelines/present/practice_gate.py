@@ -12,14 +12,18 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from pipelines import config, disclosure, marts
+from pipelines import config, disclosure, disclosure_linked, marts
 from pipelines.analysis import practice as analysis
 from pipelines.measures import UNIT_ALL
+from pipelines.present import decision_store
 from pipelines.store.warehouse import Warehouse
 
 _COUNTS = ("successes", "not_counted", "trials")
@@ -371,18 +375,55 @@ def family_decision(
     or any grade is hidden for every grade. Each sum across the family then has two hidden
     parts or none: "good or outstanding" shown is at least 5, so its two grades are not pinned
     at 1 each, and the other two grades add up to its not-counted, at least 5 too."""
+    return finish_family(read_family(wh, area_code, family), threshold)
+
+
+@dataclass(frozen=True)
+class PendingFamily:
+    """A family's cells and the rollout, read for deciding later (`rp-impact decide` reads
+    them, closes the warehouse, then decides)."""
+
+    family: tuple[str, ...]
+    folder: Path | None
+    cells: dict[str, pd.DataFrame]
+    rollout: pd.DataFrame
+
+
+def read_family(wh: Warehouse, area_code: str, family: tuple[str, ...]) -> PendingFamily:
     keys = [m.key for m in analysis.practice_measures(wh, area_code) if family_of(m.key) == family]
     cells = {k: marts.practice_cells(wh, area_code, k) for k in keys}
+    return PendingFamily(
+        family, decision_store.folder_for(wh.path), cells, marts.rollout(wh, area_code)
+    )
+
+
+def decide_families(wh: Warehouse, area_code: str) -> list[PendingFamily]:
+    """Every family of an area read for deciding ahead of time (:func:`finish_family`)."""
+    families = {family_of(m.key) for m in analysis.practice_measures(wh, area_code)} - {()}
+    return [read_family(wh, area_code, family) for family in sorted(families)]
+
+
+def finish_family(
+    pending: PendingFamily, threshold: int
+) -> dict[str, tuple[pd.DataFrame, dict[str, np.ndarray]]]:
+    """The family's decision, taken from disk (`decision_store`) when the same cells, rollout,
+    threshold and rules were decided before, else decided (:func:`_decide_family`) and kept."""
+    if not pending.cells:
+        return {}
+    flags, split = _layout(pending.cells, pending.rollout, threshold)
+    key = decision_store.key_for(_family_content_key(pending.cells, pending.rollout), threshold)
+    mask = decision_store.load(pending.folder, key, flags, threshold)
+    if mask is not None:
+        return split(mask)
+    decided = _decide_family(pending.cells, pending.rollout, threshold)
+    decision_store.save(pending.folder, key, _flatten(decided))
+    return decided
+
+
+def _decide_family(cells: dict[str, pd.DataFrame], rollout: pd.DataFrame, threshold: int):
+    keys = list(cells)
     grades = [k for k in keys if k != _GRADE_FAMILY_TOTAL]
-    decided = {k: _quarter_masks(cells[k], threshold) for k in keys}
-    seed: set[tuple] = set()
-    for _ in range(20):
-        union = set().union(*(set(_cell_keys(d[d["hidden"]])) for d in decided.values()))
-        if union <= seed:
-            break
-        seed |= union
-        decided.update({k: _quarter_masks(cells[k], threshold, seed) for k in grades})
-    rollout = marts.rollout(wh, area_code)
+    decided = family_quarters(cells, threshold)
     changes = {k: change_decision(decided[k], rollout, threshold) for k in keys}
     frames = {k: {r: _change_frame(decided[k], rollout, r) for r in changes[k]} for k in keys}
     hidden_groups: dict[str, set[str]] = defaultdict(set)
@@ -395,6 +436,240 @@ def family_decision(
             groups = frames[k][respondent]["group"].astype(str)
             changes[k][respondent] = groups.isin(hidden_groups[respondent]).to_numpy()
     return {k: (decided[k], changes[k]) for k in keys}
+
+
+# -- a family's decision kept on disk ---------------------------------------------------------------
+#
+# One mask: each measure's quarter rows (hidden), then each measure's change rows for each
+# respondent group (all respondents first, as `change_decision` orders them).
+
+#: The rules a kept family decision was taken by, besides `disclosure` and `disclosure_linked`
+#: (in `decision_store.CODE_DIGEST`): this module and the change table's windows.
+_FAMILY_CODE = hashlib.sha256(
+    Path(__file__).read_bytes() + Path(analysis.__file__).read_bytes()
+).hexdigest()
+
+
+def _family_content_key(cells: dict[str, pd.DataFrame], rollout: pd.DataFrame) -> str:
+    digest = hashlib.sha256(_FAMILY_CODE.encode())
+    for measure, frame in cells.items():
+        digest.update(measure.encode())
+        columns = ["period_end", "unit", "respondent", "successes", "trials"]
+        digest.update(pd.util.hash_pandas_object(frame[columns], index=False).to_numpy().tobytes())
+    when = rollout[["unit", "wave", "start_date"]].astype(str)
+    digest.update(pd.util.hash_pandas_object(when, index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _change_groups(frame: pd.DataFrame) -> list[str]:
+    respondents = sorted({r for r in frame["respondent"] if r != UNIT_ALL})
+    return [UNIT_ALL, *respondents]
+
+
+def _layout(cells: dict[str, pd.DataFrame], rollout: pd.DataFrame, threshold: int):
+    """(flags, split): a mask's entries flagged 1 where a count from 1 to `threshold` must be
+    hidden (so `decision_store.load` refuses a mask that shows one), and the function turning
+    a kept mask back into the decision."""
+    flags, tables = [], {}
+    for frame in cells.values():
+        counts = np.column_stack(
+            [frame["successes"], frame["trials"] - frame["successes"], frame["trials"]]
+        ).astype(float)
+        flags.append(((counts >= 1) & (counts <= threshold)).any(axis=1).astype(float))
+    for k, frame in cells.items():
+        for respondent in _change_groups(frame):
+            table = _change_frame(frame, rollout, respondent)
+            tables[(k, respondent)] = len(table)
+            small = change_hidden_rows(table, threshold) if len(table) else np.zeros(0, bool)
+            flags.append(small.astype(float))
+
+    def split(mask: np.ndarray):
+        out, at = {}, 0
+        for k, frame in cells.items():
+            decided = frame.assign(not_counted=frame["trials"] - frame["successes"])
+            out[k] = [decided.reset_index(drop=True).assign(hidden=mask[at : at + len(frame)])]
+            at += len(frame)
+        for k, frame in cells.items():
+            changes = {}
+            for respondent in _change_groups(frame):
+                length = tables[(k, respondent)]
+                changes[respondent] = mask[at : at + length].copy()
+                at += length
+            out[k] = (out[k][0], changes)
+        return out
+
+    return np.concatenate(flags) if flags else np.zeros(0), split
+
+
+def _flatten(decided: dict) -> np.ndarray:
+    parts = [np.asarray(frames["hidden"], bool) for frames, _ in decided.values()]
+    for frames, changes in decided.values():
+        parts += [np.asarray(changes[r], bool) for r in _change_groups(frames)]
+    return np.concatenate(parts) if parts else np.zeros(0, bool)
+
+
+def family_quarters(cells: dict[str, pd.DataFrame], threshold: int) -> dict[str, pd.DataFrame]:
+    """measure -> its quarter tables decided (:func:`_quarter_masks`) with the family's rules:
+    the union of hidden (unit, respondent, quarter) cells hidden in every grade, protected
+    again until that settles, then the family audit (:func:`_audit_family`)."""
+    grades = [k for k in cells if k != _GRADE_FAMILY_TOTAL]
+    decided = {k: _quarter_masks(frame, threshold) for k, frame in cells.items()}
+    seed: set[tuple] = set()
+    for _ in range(20):
+        union = set().union(*(set(_cell_keys(d[d["hidden"]])) for d in decided.values()))
+        if union <= seed:
+            break
+        seed |= union
+        decided.update({k: _quarter_masks(cells[k], threshold, seed) for k in grades})
+    return _audit_family(decided, grades)
+
+
+# -- the family audit: no hidden count is pinned by the family's sums and its bounds -------------
+#
+# Within a quarter a viewer of the grade family can write down: each measure's unit and
+# respondent margins (for audits graded so and for the audits), the four grades summing to the
+# audits for each unit, and good or outstanding = outstanding + good. The union rule above
+# leaves two hidden parts or none in each of those sums, which stops subtraction; it does not
+# stop an attacker who also assumes each hidden count is at least 1 (as the outcome flows'
+# linked audit is held to): two hidden grades under a total of 2 are then 1 each. The page hides
+# a quarter's row whole, zeros included, so the bound is 1 where the true count is 1 or more
+# and 0 where it is 0 (a viewer knows less: that premise is stronger than any viewer's). Each
+# quarter's system is audited as a flow's is (`disclosure_linked.pinned_cells`), and for each
+# cell worked out the smallest count shown beside it is hidden, until none is
+# (tests/test_practice_family_audit.py, tests/practice_lp.py).
+
+#: A position of a quarter's family system: ("x", measure, unit, respondent), the audits
+#: graded so in one measure, or ("n", unit, respondent), the audits.
+_Position = tuple
+
+
+def _family_system(
+    rows: dict[str, pd.DataFrame], grades: list[str]
+) -> tuple[list[_Position], np.ndarray, list[disclosure_linked.Relation]]:
+    """One quarter's positions, their true counts and the relations a viewer can write down
+    (each holds for the true counts: one that does not is left out)."""
+    positions: list[_Position] = []
+    values: list[float] = []
+    audits: dict[tuple[str, str], float] = {}
+    for measure, frame in rows.items():
+        for unit, respondent, successes, trials in zip(
+            frame["unit"].astype(str),
+            frame["respondent"].astype(str),
+            frame["successes"],
+            frame["trials"],
+            strict=True,
+        ):
+            positions.append(("x", measure, unit, respondent))
+            values.append(float(successes))
+            audits.setdefault((unit, respondent), float(trials))
+    for (unit, respondent), trials in audits.items():
+        positions.append(("n", unit, respondent))
+        values.append(trials)
+    where = {p: i for i, p in enumerate(positions)}
+    truth = np.asarray(values)
+    units = sorted({u for u, _ in audits if u != UNIT_ALL})
+    respondents = sorted({r for _, r in audits if r != UNIT_ALL})
+    relations: list[disclosure_linked.Relation] = []
+
+    def add(total: _Position, parts: list[_Position]) -> None:
+        if total not in where:
+            return
+        present = [where[p] for p in parts if p in where]
+        if present and abs(truth[where[total]] - truth[present].sum()) < 1e-9:
+            relations.append((where[total], np.asarray(present)))
+
+    for head in [("x", m) for m in rows] + [("n",)]:
+        for respondent in [UNIT_ALL, *respondents]:
+            add((*head, UNIT_ALL, respondent), [(*head, u, respondent) for u in units])
+        if respondents:
+            for unit in [UNIT_ALL, *units]:
+                add((*head, unit, UNIT_ALL), [(*head, unit, r) for r in respondents])
+    for unit, respondent in audits:
+        add(("n", unit, respondent), [("x", g, unit, respondent) for g in grades])
+        add(
+            ("x", _GRADE_FAMILY_TOTAL, unit, respondent),
+            [("x", g, unit, respondent) for g in _GRADES_IN_TOTAL],
+        )
+    return positions, truth, relations
+
+
+#: The grades "good or outstanding" counts.
+_GRADES_IN_TOTAL = ("grade:Good", "grade:Outstanding")
+
+
+def _hide_rank(position: _Position) -> tuple[int, int]:
+    """Which shown count to hide first: a grade before the headline measure, the headline
+    before the audits (hidden in every measure), a unit before all units."""
+    kind = 0 if position[0] == "x" and position[1] != _GRADE_FAMILY_TOTAL else 1
+    if position[0] == "n":
+        kind = 2
+    return kind, int(position[2] == UNIT_ALL)
+
+
+def _audit_family(decided: dict[str, pd.DataFrame], grades: list[str]) -> dict:
+    """`decided` with more (unit, respondent, quarter) rows hidden until, in every quarter, no
+    hidden count is pinned by the family's sums with each hidden count at least 1 (0 where it
+    is 0). Hiding a grade's row hides it in every grade (the union rule), the headline's in
+    the headline and every grade, the audits' in every measure."""
+    if not grades:
+        return decided
+    hidden = {m: set(_cell_keys(d[d["hidden"]])) for m, d in decided.items()}
+    quarters = sorted(set().union(*(set(d["period_end"]) for d in decided.values())))
+    for quarter in quarters:
+        rows = {m: d[d["period_end"] == quarter] for m, d in decided.items()}
+        positions, values, relations = _family_system(rows, grades)
+        showable = values > 0
+        beside: dict[int, set[int]] = defaultdict(set)
+        for total, parts in relations:
+            members = {int(total), *(int(p) for p in parts)}
+            for member in members:
+                beside[member] |= members
+        holders: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for measure, frame in rows.items():
+            units_and_groups = zip(
+                frame["unit"].astype(str), frame["respondent"].astype(str), strict=True
+            )
+            for key in units_and_groups:
+                holders[key].append(measure)
+        moving: set[int] = set()
+        when = pd.Timestamp(quarter)
+        for _ in range(len(positions)):  # each round hides at least one more
+            mask = np.array([_is_hidden(p, hidden, holders, when) for p in positions], bool)
+            pinned = disclosure_linked.pinned_cells(
+                values, mask, relations, moving, zeros_hidden=True
+            )
+            more = set()
+            for cell in pinned:
+                near = [c for c in beside.get(cell, ()) if showable[c] and not mask[c]]
+                if not near:  # held by shown zeros alone: anything shown in the quarter
+                    near = [int(c) for c in np.flatnonzero(showable & ~mask)]
+                if near:
+                    more.add(min(near, key=lambda c: (*_hide_rank(positions[c]), values[c], c)))
+            if not more:
+                break
+            for c in more:
+                kind, *rest = positions[c]
+                key = (rest[-2], rest[-1], when)
+                if kind == "n":
+                    targets = list(decided)
+                elif rest[0] == _GRADE_FAMILY_TOTAL:
+                    targets = [rest[0], *grades]
+                else:
+                    targets = grades
+                for measure in targets:
+                    hidden[measure].add(key)
+    return {
+        m: d.assign(hidden=_cell_keys(d).isin(hidden[m]).to_numpy()) for m, d in decided.items()
+    }
+
+
+def _is_hidden(position: _Position, hidden: dict[str, set], holders: dict, when) -> bool:
+    """A measure's count is hidden with its row; the audits are hidden where every measure
+    holding that row (`holders`) hides it."""
+    if position[0] == "x":
+        return (position[2], position[3], when) in hidden[position[1]]
+    key = (position[1], position[2], when)
+    return all(key in hidden[m] for m in holders[(position[1], position[2])])
 
 
 def _cell_keys(frame: pd.DataFrame) -> pd.Series:
