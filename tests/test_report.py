@@ -21,6 +21,7 @@ import pytest
 from pipelines import analysis, report
 from pipelines.report import build as report_build
 from pipelines.report import pdf as report_pdf
+from pipelines.report import plotly_bundle
 from pipelines.store.warehouse import open_warehouse
 
 AREA = "E06999901"
@@ -252,13 +253,16 @@ def test_every_table_has_a_caption_and_every_chart_a_finding_caption(html_report
 
 def test_plotly_js_is_embedded_exactly_once_and_nothing_is_fetched(html_report):
     _, html, _ = html_report
-    signature = plotly.offline.get_plotlyjs()[:200]
-    assert html.count(signature) == 1
+    bundle = plotly_bundle.basic_bundle()
+    assert bundle is not None, "the vendored basic bundle is the plotly package's version"
+    assert html.count(bundle[:200]) == 1  # every chart is scatter or bar: the basic bundle
+    assert plotly.offline.get_plotlyjs()[:200] not in html
+    assert plotly_bundle.PLACEHOLDER not in html and plotly_bundle.NEEDS_FULL not in html
     assert html.count("Plotly.newPlot(") >= 14
     assert not re.search(r"""<script[^>]+src=""", html)
     assert not re.search(r"""<link[^>]+href=["']https?:""", html)
     # plotly.js itself names its CDN (for geo maps, unused here); nothing else does
-    assert html.count("cdn.plot.ly") == plotly.offline.get_plotlyjs().count("cdn.plot.ly")
+    assert html.count("cdn.plot.ly") == bundle.count("cdn.plot.ly")
 
 
 def test_no_placeholder_or_error_text(html_report):

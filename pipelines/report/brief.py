@@ -30,7 +30,6 @@ from typing import Any
 
 import jinja2
 import pandas as pd
-import plotly
 from markupsafe import Markup
 
 from pipelines import analysis, marts
@@ -51,6 +50,7 @@ from pipelines.present.verdicts import (
 )
 from pipelines.present.wording import fy_label, is_missing, long_date, ordinal
 from pipelines.report import pdf as pdf_engine
+from pipelines.report import plotly_bundle
 from pipelines.report.build import ReportResult, borrowed_warehouse, writable_format
 from pipelines.report.context import MARKING, MARKING_DESCRIPTOR, SECTIONS, _report_area_name
 from pipelines.report.context import _title_page as title_facts
@@ -457,10 +457,12 @@ def render_brief(context: dict[str, Any], *, plotly_js: str | None = None) -> st
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8") + (
         TEMPLATES / "brief.css"
     ).read_text(encoding="utf-8")
-    js = plotly_js if plotly_js is not None else plotly.offline.get_plotlyjs()
-    return env.get_template("brief.html.j2").render(
-        **context, css=Markup(css), plotly_js=Markup(js)
+    page = env.get_template("brief.html.j2").render(
+        **context,
+        css=Markup(css),
+        plotly_js=Markup(plotly_bundle.PLACEHOLDER if plotly_js is None else plotly_js),
     )
+    return plotly_bundle.embed(page) if plotly_js is None else page
 
 
 @dataclass(frozen=True)

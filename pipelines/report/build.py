@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import plotly
 from markupsafe import Markup
 
 from pipelines.present.wording import fy_label
 from pipelines.report import pdf as pdf_engine
+from pipelines.report import plotly_bundle
 from pipelines.report.context import MARKING, MARKING_DESCRIPTOR, SECTIONS, collect
 from pipelines.report.options import (
     ReportError,
@@ -107,11 +107,13 @@ def render_html(context: Mapping[str, Any], *, plotly_js: str | None = None) -> 
     """Render the report template with a context from the builder (plotly.js embedded once)."""
     env = _environment()
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    js = plotly_js if plotly_js is not None else plotly.offline.get_plotlyjs()
     context = {"appendix_name": "", **context}
-    return env.get_template("report.html.j2").render(
-        **context, css=Markup(css), plotly_js=Markup(js)
+    page = env.get_template("report.html.j2").render(
+        **context,
+        css=Markup(css),
+        plotly_js=Markup(plotly_bundle.PLACEHOLDER if plotly_js is None else plotly_js),
     )
+    return plotly_bundle.embed(page) if plotly_js is None else page
 
 
 def render_appendix(context: Mapping[str, Any]) -> str:
@@ -273,10 +275,9 @@ def _write_pdfs(context: dict[str, Any], out: Path, extra: Path) -> tuple[int, i
     page numbers from its first print (see `pipelines.report.pdf`); the appendix has none."""
     footer = f"{context['partnership']} · Restorative Practice report {context['fy']}"
     appendix_footer = f"{context['partnership']} · Report {context['fy']}: appendix"
-    js = plotly.offline.get_plotlyjs()
     with tempfile.TemporaryDirectory(prefix="rp-report-") as folder:
         html_path = Path(folder) / "report.html"
-        html_path.write_text(render_html(context, plotly_js=js), encoding="utf-8")
+        html_path.write_text(render_html(context), encoding="utf-8")
         appendix_html = Path(folder) / "appendix.html"
         appendix_html.write_text(render_appendix(context), encoding="utf-8")
         pdf_engine.print_pdfs(

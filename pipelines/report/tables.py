@@ -25,6 +25,7 @@ from pipelines import config, disclosure
 from pipelines.present.charts import iso_dates
 from pipelines.present.charts.style import fit_title
 from pipelines.present.wording import is_missing, plural, slug
+from pipelines.report import plotly_bundle
 from pipelines.store.warehouse import Warehouse
 
 #: Chart width in the PDF (CSS pixels): A4 less 15 mm margins is 180 mm, about 680 px.
@@ -258,7 +259,7 @@ def figure_html(
         config_ = {"staticPlot": True, "displayModeBar": False}
     else:
         config_ = {"displaylogo": False, "responsive": True}
-    return fig.to_html(
+    fragment = fig.to_html(
         full_html=False,
         include_plotlyjs=False,
         div_id=f"plot-{slug(key, 'item')}",
@@ -266,6 +267,7 @@ def figure_html(
         default_width=f"{STATIC_WIDTH}px" if static else "100%",
         default_height=f"{height}px",
     )
+    return plotly_bundle.mark_chart((trace.type for trace in fig.data), fragment)
 
 
 class Builder:
