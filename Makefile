@@ -9,8 +9,9 @@ PORT ?= 8501
 # `--dist loadgroup`: the browser tests share one worker (one server, one Chromium), a module
 # whose tests share a module-scoped fixture stays on one worker (tests/conftest.py), and the
 # groups are handed out first. See docs/performance.md, "The test suite".
+# `--durations=25`: every run ends with its 25 slowest steps (issue 19 reads them from CI).
 # `make test PYTEST_ARGS=` runs serially; extra arguments go after, e.g. PYTEST_ARGS="-n 2 -k board".
-PYTEST_ARGS ?= -n 2 --dist loadgroup
+PYTEST_ARGS ?= -n 2 --dist loadgroup --durations=25
 
 .PHONY: run test lint format clean bench calibrate build sample
 

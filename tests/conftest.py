@@ -97,6 +97,23 @@ def sample_warehouse_path(tmp_path_factory, worker_id) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def read_only_sample(sample_warehouse_path, tmp_path_factory) -> Path:
+    """One copy of the sample per worker for the tests that only read it. The app's caches
+    are keyed by the warehouse and its data version, so AppTests on this copy share them: a
+    page's first run on a fresh copy costs about 7 s, on this one under 1 s. A test that
+    writes (an upload, a commit) takes `sample_copy`; the session's end checks that no test
+    wrote here."""
+    target = tmp_path_factory.mktemp("read-only-sample") / "warehouse.duckdb"
+    shutil.copy(sample_warehouse_path, target)
+    with open_warehouse(target, read_only=True) as wh:
+        before = (wh.data_version(), wh.table_checksums())
+    yield target
+    with open_warehouse(target, read_only=True) as wh:
+        after = (wh.data_version(), wh.table_checksums())
+    assert after == before, "a test wrote to read_only_sample: it should take sample_copy"
+
+
 @pytest.fixture
 def sample_copy(sample_warehouse_path, tmp_path) -> Path:
     """A private copy of the sample warehouse that a test may write to."""

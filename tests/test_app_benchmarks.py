@@ -38,14 +38,14 @@ def _open(path: Path, monkeypatch, page: str = "benchmarks") -> AppTest:
 
 
 @pytest.fixture
-def bench(sample_copy, monkeypatch) -> AppTest:
-    return _open(sample_copy, monkeypatch)
+def bench(read_only_sample, monkeypatch) -> AppTest:
+    return _open(read_only_sample, monkeypatch)
 
 
-def test_benchmarks_page_shows_the_dfe_figure(bench, sample_copy):
+def test_benchmarks_page_shows_the_dfe_figure(bench, read_only_sample):
     assert _box(bench, "Council").value == "991"  # the sidebar area, mapped to its DfE code
     assert _box(bench, "Measure").value == "cla_at_31_march"
-    with open_warehouse(sample_copy) as wh:
+    with open_warehouse(read_only_sample, read_only=True) as wh:
         series = dfe_reads.benchmark_series(wh, "991", "cla_at_31_march")
     latest = series.dropna(subset=["council_rate"]).iloc[-1]
     text = _text(bench)
@@ -109,8 +109,8 @@ def test_empty_state_without_dfe_data(sample_copy, monkeypatch):
     assert "Against England, the region" not in _text(at)
 
 
-def test_board_has_context_lines(sample_copy, monkeypatch):
-    at = _open(sample_copy, monkeypatch, page="board")
+def test_board_has_context_lines(read_only_sample, monkeypatch):
+    at = _open(read_only_sample, monkeypatch, page="board")
     text = _text(at)
     assert "Against England, the region and statistical neighbours" in text
     assert (
@@ -167,8 +167,8 @@ def test_upload_page_imports_dfe_files(sample_copy, monkeypatch, sign_in):
     assert "already imported" in " ".join(s.value for s in at.success)  # same SHA-256: no-op
 
 
-def test_upload_page_dfe_import_is_off_in_demo_mode(sample_copy, monkeypatch):
-    at = _open(sample_copy, monkeypatch, page="upload")
+def test_upload_page_dfe_import_is_off_in_demo_mode(read_only_sample, monkeypatch):
+    at = _open(read_only_sample, monkeypatch, page="upload")
     assert "importing other DfE files is switched off" in _text(at)
     assert at.button(key="dfe-import").disabled
 

@@ -28,13 +28,24 @@ def _param(at: AppTest, key: str) -> str | None:
     return value[-1] if isinstance(value, list) else value
 
 
-@pytest.fixture
-def app(sample_copy, monkeypatch):
-    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(sample_copy))
+def _started(path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(path))
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     assert not at.exception
     return at
+
+
+@pytest.fixture
+def app(read_only_sample, monkeypatch):
+    """The app on the sample, for tests that only read it."""
+    return _started(read_only_sample, monkeypatch)
+
+
+@pytest.fixture
+def writable_app(sample_copy, monkeypatch):
+    """The app on a private copy, for tests that upload or commit."""
+    return _started(sample_copy, monkeypatch)
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -45,8 +56,8 @@ def test_every_page_runs_without_exceptions(app, page):
         assert app.get("plotly_chart"), f"{page} shows charts"
 
 
-def test_board_tiles_match_the_stats_layer(app, sample_copy):
-    expected = analysis.headlines(shared_warehouse(sample_copy), AREA)
+def test_board_tiles_match_the_stats_layer(app, read_only_sample):
+    expected = analysis.headlines(shared_warehouse(read_only_sample), AREA)
     tiles = app.metric[: len(expected)]  # the three numbers; "Working with families" follows
     assert [t.label for t in tiles] == [h.label for h in expected]
     for tile, headline in zip(tiles, expected, strict=True):
@@ -54,15 +65,15 @@ def test_board_tiles_match_the_stats_layer(app, sample_copy):
     assert tiles[0].value == f"{expected[0].latest_rate:,.1f}"
     text = _text(app)
     assert "Common cause variation" in text or "Special cause variation" in text
-    for finding in analysis.board_findings(shared_warehouse(sample_copy), AREA)[:3]:
+    for finding in analysis.board_findings(shared_warehouse(read_only_sample), AREA)[:3]:
         assert finding.text in text
 
 
-def test_board_findings_graded_down_show_their_measured_coverage(app, sample_copy):
+def test_board_findings_graded_down_show_their_measured_coverage(app, read_only_sample):
     text = _text(app)
     graded_down = [
         f
-        for f in analysis.board_findings(shared_warehouse(sample_copy), AREA)
+        for f in analysis.board_findings(shared_warehouse(read_only_sample), AREA)
         if "in simulation" in (f.confidence_reason or "")
     ]
     assert graded_down, "the sample has findings graded low for their measured coverage"
@@ -137,7 +148,8 @@ def _uploader(at: AppTest):
     return at.get("file_uploader")[0]
 
 
-def test_upload_a_bad_file_shows_the_validation_report(app):
+def test_upload_a_bad_file_shows_the_validation_report(writable_app):
+    app = writable_app
     app.switch_page("views/upload.py").run()
     bad = (
         b"period_end,area_code,unit,age_band,cla_at_period_end\n"
@@ -181,7 +193,8 @@ def test_upload_check_and_commit_functions(sample_copy, monkeypatch):
     assert again.result.outcome == "no-op"
 
 
-def test_upload_commit_appears_in_history_and_moves_the_board_on(app, sample_copy):
+def test_upload_commit_appears_in_history_and_moves_the_board_on(writable_app):
+    app = writable_app
     app.switch_page("views/upload.py").run()
     _uploader(app).set_value((UNLOADED.name, UNLOADED.read_bytes(), "text/csv"))
     app.run()

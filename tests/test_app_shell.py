@@ -30,9 +30,9 @@ def _app(query: dict[str, str] | None = None) -> AppTest:
 
 
 @pytest.fixture
-def sample_app(sample_copy, monkeypatch):
-    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(sample_copy))
-    return sample_copy
+def sample_app(read_only_sample, monkeypatch):
+    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(read_only_sample))
+    return read_only_sample
 
 
 # -- pure filter resolution --------------------------------------------------------------------

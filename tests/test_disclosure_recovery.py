@@ -498,12 +498,12 @@ PERIOD_TRACES = (
 )
 
 
-def test_the_trends_page_plots_and_hovers_no_suppressed_rate(sample_copy, monkeypatch):
+def test_the_trends_page_plots_and_hovers_no_suppressed_rate(read_only_sample, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     from tests.test_app_pages import APP
 
-    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(sample_copy))
+    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(read_only_sample))
     at = AppTest.from_file(APP, default_timeout=240)
     for key, value in {
         "area": AREA,
@@ -516,7 +516,7 @@ def test_the_trends_page_plots_and_hovers_no_suppressed_rate(sample_copy, monkey
     at.switch_page("views/trends.py").run()
     assert not at.exception, [e.value for e in at.exception]
 
-    with open_warehouse(sample_copy) as wh:
+    with open_warehouse(read_only_sample, read_only=True) as wh:
         result, truth, population = _trend(wh, "cla_starts", "Ashby", "All", "month")
     assert len(truth) > 30, "the view has many suppressed months"
     hidden = {d.strftime("%Y-%m-%d") for d in truth}

@@ -43,23 +43,23 @@ def _choose(at: AppTest, page: str, measure: str) -> str:
 
 
 @pytest.fixture
-def app(sample_copy, monkeypatch):
-    """The dashboard on a copy of the sample, on its first page (the Board), and the verdicts
-    as the stats layer gives them."""
-    with open_warehouse(sample_copy) as wh:
+def app(read_only_sample, monkeypatch):
+    """The dashboard on the sample, on its first page (the Board), and the verdicts as the
+    stats layer gives them."""
+    with open_warehouse(read_only_sample, read_only=True) as wh:
         views = verdict_views(verdicts(wh, AREA))
-    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(sample_copy))
+    monkeypatch.setenv("RP_IMPACT_WAREHOUSE", str(read_only_sample))
     at = AppTest.from_file(APP, default_timeout=180)
     at.run()
     assert not at.exception
     return at, views
 
 
-def test_board_trends_cohorts_and_report_say_the_same_sentence(app, sample_copy, tmp_path):
+def test_board_trends_cohorts_and_report_say_the_same_sentence(app, read_only_sample, tmp_path):
     at, views = app
     board = page_text(at)
     board_lines = _verdict_lines(at)
-    result = build_report(sample_copy, year=2026, area_code=AREA, out=tmp_path / "r.html")
+    result = build_report(read_only_sample, year=2026, area_code=AREA, out=tmp_path / "r.html")
     report = html.unescape((tmp_path / "r.html").read_text(encoding="utf-8"))
     assert [v.key for v in views] == list(load_plan(AREA).primary)
     for view in views:
@@ -119,11 +119,11 @@ COVERAGE = re.compile(
 
 
 @pytest.fixture
-def trend_texts(sample_copy):
+def trend_texts(read_only_sample):
     """Each measure's Trends findings as the page's default options give them (set up before
     the app opens the warehouse)."""
     measures = (*load_plan(AREA).primary, "cla_at_period_end")
-    with open_warehouse(sample_copy) as wh:
+    with open_warehouse(read_only_sample, read_only=True) as wh:
         return {
             m: [f.text for f in analysis.trend_analysis(wh, AREA, m).findings] for m in measures
         }
