@@ -144,6 +144,21 @@ def test_a_share_with_a_small_count_is_hidden(successes, trials):
     assert "30 points higher" in figure.sentence
 
 
+@pytest.mark.parametrize(
+    ("key", "subject"),
+    [
+        ("good_or_better", "The share of audits graded good or outstanding in"),
+        ("grade:Outstanding", "The share of audits graded outstanding in"),
+        ("principle:Respect", "The share of audits meeting the principle Respect in"),
+    ],
+)
+def test_a_hidden_audit_figure_names_its_own_measure(key, subject):
+    hidden = LatestShown(dt.date(2025, 9, 30), dt.date(2026, 6, 30), 4, *[None] * 4, False)
+    measure = analysis.describe(key, "audit")
+    figure = ps.summarise(measure, hidden, 30, 60, None, False, threshold=4)
+    assert figure.sentence.startswith(subject), (measure.label, figure.sentence)
+
+
 def test_a_figure_hidden_by_the_practice_page_gate_stays_hidden():
     hidden = LatestShown(dt.date(2025, 9, 30), dt.date(2026, 6, 30), 4, *[None] * 4, False)
     figure = ps.summarise(MEASURE, hidden, 30, 60, None, False, threshold=4)

@@ -186,6 +186,25 @@ def test_the_centre_line_rests_on_the_quarters_shown_only():
     assert rebased.points["centre"].iloc[0] == pytest.approx(0.5)
 
 
+def test_a_hidden_quarter_is_not_said_to_have_no_responses():
+    """The gate's hidden quarters enter the chart with no trials; its warning names only the
+    quarters that truly had none (the page says the others are hidden, in its own words)."""
+    import pandas as pd
+
+    from pipelines.analysis import practice as analysis
+
+    ends = pd.date_range("2021-03-31", periods=12, freq="QE")
+    series = pd.DataFrame({"period_end": ends, "successes": [30.0] * 12, "trials": [60.0] * 12})
+    series.loc[2, ["successes", "trials"]] = (0.0, 0.0)  # no audits that quarter
+    chart = analysis.pprime_of(series, None, left_out=[ends[5], ends[6]])
+    said = [w for w in chart.warnings if "no responses" in w]
+    assert said == [
+        "1 period(s) have no responses and were left out of the limits and the rules: 2021-09-30."
+    ]
+    only_hidden = analysis.pprime_of(series.drop(index=2), None, left_out=[ends[5]])
+    assert not [w for w in only_hidden.warnings if "no responses" in w]
+
+
 def test_too_few_quarters_shown_before_the_rollout_give_one_segment_and_say_so():
     import datetime as dt
 

@@ -154,8 +154,8 @@ def _what(measure: PracticeMeasure, respondent: str = UNIT_ALL) -> tuple[str, st
 def _hidden_subject(measure: PracticeMeasure) -> str:
     if measure.key.startswith("statement:"):
         return f"of people who agreed “{measure.key[10:]}”"
-    if measure.source == "audit":
-        return "of audits graded good or outstanding"
+    if measure.source == "audit":  # "of audits graded outstanding", not the headline's words
+        return f"of {measure.label[0].lower()}{measure.label[1:]}"
     return f"for {measure.label[0].lower()}{measure.label[1:]}"
 
 
