@@ -488,21 +488,32 @@ def attack_latest(tally, system: System, key, figure, first, last) -> None:
     system.know(vector, next(iter(ks)) if len(ks) == 1 else None, float(n))
 
 
+def change_members(table: pd.DataFrame):
+    """(unit -> start date, group -> the units it pools) of a change table as its download
+    reads: a unit is itself, a wave its units, "All units" every unit."""
+    named = table["group"].astype(str)
+    units = table[~named.str.startswith("Wave ") & (named != "All units")]
+    starts = dict(zip(units["group"], units["start_date"], strict=True))
+    waves = dict(zip(units["group"], units["wave"], strict=True))
+
+    def members_of(group: str) -> list[str]:
+        if group == "All units":
+            return list(starts)
+        if group.startswith("Wave "):
+            return [u for u, w in waves.items() if number(w) == number(group.split()[1])]
+        return [group]
+
+    return starts, members_of
+
+
 def attack_change(tally, system: System, key, table: pd.DataFrame) -> None:
     """A change table: asked shown, agreed from per cent x asked, Newcombe inversion where the
     shares are hidden and the change is shown; each row's windows into the system."""
     measure, respondent = key
     truth = system.truth
-    units = table[~table["group"].str.startswith("Wave ") & (table["group"] != "All units")]
-    starts = dict(zip(units["group"], units["start_date"], strict=True))
-    waves = dict(zip(units["group"], units["wave"], strict=True))
+    starts, members_of = change_members(table)
     for row in table.itertuples(index=False):
-        if row.group == "All units":
-            members = list(starts)
-        elif row.group.startswith("Wave "):
-            members = [u for u, w in waves.items() if number(w) == number(row.group.split()[1])]
-        else:
-            members = [row.group]
+        members = members_of(row.group)
         at = f"{measure} {respondent} change {row.group}"
         counts = {}
         for side in ("before", "after"):
@@ -786,17 +797,9 @@ def shown_from_published(published: Published, quarters: list) -> practice_lp.Sh
         table = published.change.get((measure, UNIT_ALL))
         if table is None:
             continue
-        named = table["group"].astype(str)
-        units = table[~named.str.startswith("Wave ") & (named != "All units")]
-        starts = dict(zip(units["group"], units["start_date"], strict=True))
-        waves = dict(zip(units["group"], units["wave"], strict=True))
+        starts, members_of = change_members(table)
         for row in table.itertuples(index=False):
-            if row.group == "All units":
-                members = list(starts)
-            elif row.group.startswith("Wave "):
-                members = [u for u, w in waves.items() if number(w) == number(row.group.split()[1])]
-            else:
-                members = [row.group]
+            members = members_of(row.group)
             for side in ("before", "after"):
                 cells = [
                     (u, q) for u in members if starts[u] for q in _window(windowed, starts[u], side)
