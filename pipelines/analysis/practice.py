@@ -148,40 +148,22 @@ def pprime_of(series: pd.DataFrame, start: dt.date | None, left_out: Iterable = 
     out from the other quarters only, because a centre line is the pooled share of every
     quarter in its segment, and with the quarters shown it would give a hidden one back.
     """
-    series = series.copy()
-    out = series["period_end"].isin(pd.to_datetime(list(left_out)))
-    empty = series.loc[~out & (series["trials"] == 0), "period_end"]
-    series.loc[out, ["successes", "trials"]] = 0
-    chart = functools.partial(pprime, series, "period_end", "successes", "trials")
+    left_out = pd.to_datetime(list(left_out))
+    chart = functools.partial(
+        pprime, series, "period_end", "successes", "trials", left_out=left_out
+    )
     try:
-        result = chart(improvement="increase", rebase_dates=() if start is None else (start,))
-        return _empty_quarters_said(result, empty, out.any())
+        return chart(improvement="increase", rebase_dates=() if start is None else (start,))
     except StatsInputError:
-        if start is None or not out.any():
+        if start is None or not series["period_end"].isin(left_out).any():
             raise
     # Too few quarters shown on one side of the rollout to work limits out from: one segment.
-    result = _empty_quarters_said(chart(improvement="increase"), empty, True)
+    result = chart(improvement="increase")
     note = (
         "Too few quarters are shown on one side of the rollout to work its limits out from "
         "them, so one centre line and one set of limits run across the rollout."
     )
     return dataclasses.replace(result, warnings=(*result.warnings, note))
-
-
-def _empty_quarters_said(result: PPrimeResult, empty: pd.Series, any_left_out: bool):
-    """`result` whose "no responses" warning names only the quarters that truly had none: a
-    quarter the gate hides is not empty, and the page says it is hidden in its own words."""
-    if not any_left_out:
-        return result
-    kept = [w for w in result.warnings if "have no responses and were left out" not in w]
-    if len(empty):
-        dates = ", ".join(str(pd.Timestamp(d).date()) for d in empty)
-        kept.insert(
-            0,
-            f"{len(empty)} period(s) have no responses and were left out of the limits and "
-            f"the rules: {dates}.",
-        )
-    return dataclasses.replace(result, warnings=tuple(kept))
 
 
 def _window_counts(series: pd.DataFrame, start: dt.date) -> tuple[float, float, float, float]:

@@ -170,12 +170,15 @@ def pprime(
     *,
     improvement: spc.Improvement = "increase",
     rebase_dates: Iterable[Any] | Any = (),
+    left_out: Iterable[Any] = (),
 ) -> PPrimeResult:
     """Build a Laney p′ chart with Making Data Count rules, split at ``rebase_dates``.
 
     Periods with no trials (nothing audited, no survey sent) are kept as rows with no value
-    and left out of the limits and the rules, with a warning. ``improvement`` is usually
-    "increase" (more audits graded good, more families saying they were listened to).
+    and left out of the limits and the rules, with a warning. Periods in ``left_out`` (withheld
+    by the caller, e.g. to protect small numbers) are treated the same, without that warning:
+    they are not empty. ``improvement`` is usually "increase" (more audits graded good, more
+    families saying they were listened to).
 
     Raises :class:`StatsInputError` for missing columns, negative or fractional counts, more
     successes than trials, duplicate dates, or a segment with fewer than 2 periods.
@@ -183,14 +186,17 @@ def pprime(
     spc._direction_sign(improvement)  # raises for an unknown direction
     data = _checked(frame, date_col, successes_col, trials_col)
     dates = data["date"].to_numpy()
-    x = data["successes"].to_numpy(dtype=float)
-    n = data["trials"].to_numpy(dtype=float)
+    x = data["successes"].to_numpy(dtype=float, copy=True)
+    n = data["trials"].to_numpy(dtype=float, copy=True)
+    withheld = data["date"].isin(pd.to_datetime(list(left_out))).to_numpy()
+    x[withheld], n[withheld] = 0.0, 0.0
     warnings: list[str] = []
     observed = n > 0
-    if not observed.all():
+    empty = ~observed & ~withheld
+    if empty.any():
         warnings.append(
-            f"{int((~observed).sum())} period(s) have no responses and were left out of the "
-            "limits and the rules: " + ", ".join(spc._fmt(d) for d in dates[~observed]) + "."
+            f"{int(empty.sum())} period(s) have no responses and were left out of the "
+            "limits and the rules: " + ", ".join(spc._fmt(d) for d in dates[empty]) + "."
         )
     segment = spc._segments(dates, spc._as_list(rebase_dates), warnings)
     columns = {
