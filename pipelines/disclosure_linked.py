@@ -29,6 +29,7 @@ seen to move once keeps moving after more is hidden.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -228,12 +229,19 @@ def protect_linked(
     mask: np.ndarray,
     relations: list[Relation],
     rank: np.ndarray | None = None,
+    *,
+    zeros_hidden: bool = False,
+    widen: Callable[[np.ndarray, list[int]], np.ndarray] | None = None,
 ) -> np.ndarray:
     """`mask` with more cells hidden until :func:`pinned_cells` finds none: for each cell
     worked out, the count shown in a relation with it with the lowest `rank` (none given:
     all equal), then the smallest (the least information lost). Preferring the finest cells
     (a locality's age band before a margin) was tried: it cascaded into hiding the area's
-    own quarters, which the smallest-first rule does not."""
+    own quarters, which the smallest-first rule does not.
+
+    `widen(mask, chosen)` gives the mask with the `chosen` cells hidden, where hiding one cell
+    hides others with it (the Practice page hides a quarter's row in several measures at
+    once); by default just those cells. `zeros_hidden` is :func:`pinned_cells`'."""
     rank = np.zeros(len(values)) if rank is None else np.asarray(rank)
     mask = mask.copy()
     beside: dict[int, set[int]] = defaultdict(set)
@@ -244,19 +252,22 @@ def protect_linked(
     showable = ~np.isnan(values) & (values > 0)
     moving: set[int] = set()
     while True:
-        pinned = pinned_cells(values, mask, relations, moving)
+        pinned = pinned_cells(values, mask, relations, moving, zeros_hidden=zeros_hidden)
         if not pinned:
             return mask
         more = set()
         for cell in pinned:
             near = [c for c in beside.get(cell, ()) if showable[c] and not mask[c]]
-            if not near:
+            if not near:  # held by shown zeros alone: anything shown
                 near = [int(c) for c in np.flatnonzero(showable & ~mask)]
             if near:
                 more.add(min(near, key=lambda c: (rank[c], values[c], c)))
         if not more:
             return mask
-        mask[sorted(more)] = True
+        if widen is None:
+            mask[sorted(more)] = True
+        else:
+            mask = np.asarray(widen(mask, sorted(more)), dtype=bool)
 
 
 def linked_masks(

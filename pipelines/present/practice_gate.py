@@ -597,13 +597,13 @@ def _family_system(
 _GRADES_IN_TOTAL = ("grade:Good", "grade:Outstanding")
 
 
-def _hide_rank(position: _Position) -> tuple[int, int]:
-    """Which shown count to hide first: a grade before the headline measure, the headline
-    before the audits (hidden in every measure), a unit before all units."""
+def _hide_rank(position: _Position) -> int:
+    """Which shown count to hide first (lowest first): a grade before the headline measure,
+    the headline before the audits (hidden in every measure), a unit before all units."""
     kind = 0 if position[0] == "x" and position[1] != _GRADE_FAMILY_TOTAL else 1
     if position[0] == "n":
         kind = 2
-    return kind, int(position[2] == UNIT_ALL)
+    return 2 * kind + int(position[-2] == UNIT_ALL)
 
 
 def _audit_family(decided: dict[str, pd.DataFrame], grades: list[str]) -> dict:
@@ -617,50 +617,49 @@ def _audit_family(decided: dict[str, pd.DataFrame], grades: list[str]) -> dict:
     quarters = sorted(set().union(*(set(d["period_end"]) for d in decided.values())))
     for quarter in quarters:
         rows = {m: d[d["period_end"] == quarter] for m, d in decided.items()}
-        positions, values, relations = _family_system(rows, grades)
-        showable = values > 0
-        beside: dict[int, set[int]] = defaultdict(set)
-        for total, parts in relations:
-            members = {int(total), *(int(p) for p in parts)}
-            for member in members:
-                beside[member] |= members
-        holders: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for measure, frame in rows.items():
-            units_and_groups = zip(
-                frame["unit"].astype(str), frame["respondent"].astype(str), strict=True
-            )
-            for key in units_and_groups:
-                holders[key].append(measure)
-        moving: set[int] = set()
-        when = pd.Timestamp(quarter)
-        for _ in range(len(positions)):  # each round hides at least one more
-            mask = np.array([_is_hidden(p, hidden, holders, when) for p in positions], bool)
-            pinned = disclosure_linked.pinned_cells(
-                values, mask, relations, moving, zeros_hidden=True
-            )
-            more = set()
-            for cell in pinned:
-                near = [c for c in beside.get(cell, ()) if showable[c] and not mask[c]]
-                if not near:  # held by shown zeros alone: anything shown in the quarter
-                    near = [int(c) for c in np.flatnonzero(showable & ~mask)]
-                if near:
-                    more.add(min(near, key=lambda c: (*_hide_rank(positions[c]), values[c], c)))
-            if not more:
-                break
-            for c in more:
-                kind, *rest = positions[c]
-                key = (rest[-2], rest[-1], when)
-                if kind == "n":
-                    targets = list(decided)
-                elif rest[0] == _GRADE_FAMILY_TOTAL:
-                    targets = [rest[0], *grades]
-                else:
-                    targets = grades
-                for measure in targets:
-                    hidden[measure].add(key)
+        _audit_quarter(rows, hidden, grades, pd.Timestamp(quarter))
     return {
         m: d.assign(hidden=_cell_keys(d).isin(hidden[m]).to_numpy()) for m, d in decided.items()
     }
+
+
+def _audit_quarter(rows: dict[str, pd.DataFrame], hidden: dict[str, set], grades, when) -> None:
+    """One quarter of :func:`_audit_family`: `hidden` (measure -> hidden row keys) grown
+    until no count of the quarter is pinned (`disclosure_linked.protect_linked`)."""
+    positions, values, relations = _family_system(rows, grades)
+    holders: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for measure, frame in rows.items():
+        units_and_groups = zip(
+            frame["unit"].astype(str), frame["respondent"].astype(str), strict=True
+        )
+        for key in units_and_groups:
+            holders[key].append(measure)
+
+    def current_mask() -> np.ndarray:
+        return np.array([_is_hidden(p, hidden, holders, when) for p in positions], bool)
+
+    def widen(_mask: np.ndarray, chosen: list[int]) -> np.ndarray:
+        for c in chosen:
+            kind, *rest = positions[c]
+            key = (rest[-2], rest[-1], when)
+            if kind == "n":
+                targets = list(rows)
+            elif rest[0] == _GRADE_FAMILY_TOTAL:
+                targets = [rest[0], *grades]
+            else:
+                targets = grades
+            for measure in targets:
+                hidden[measure].add(key)
+        return current_mask()
+
+    disclosure_linked.protect_linked(
+        values,
+        current_mask(),
+        relations,
+        rank=np.array([_hide_rank(p) for p in positions]),
+        zeros_hidden=True,
+        widen=widen,
+    )
 
 
 def _is_hidden(position: _Position, hidden: dict[str, set], holders: dict, when) -> bool:
