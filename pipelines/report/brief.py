@@ -445,7 +445,7 @@ def collect_brief(
     return context, numbers
 
 
-def render_brief(context: dict[str, Any], *, plotly_js: str | None = None) -> str:
+def render_brief(context: dict[str, Any]) -> str:
     """The brief's HTML (one self-contained file, plotly.js embedded once)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
@@ -458,11 +458,9 @@ def render_brief(context: dict[str, Any], *, plotly_js: str | None = None) -> st
         TEMPLATES / "brief.css"
     ).read_text(encoding="utf-8")
     page = env.get_template("brief.html.j2").render(
-        **context,
-        css=Markup(css),
-        plotly_js=Markup(plotly_bundle.PLACEHOLDER if plotly_js is None else plotly_js),
+        **context, css=Markup(css), plotly_js=Markup(plotly_bundle.PLACEHOLDER)
     )
-    return plotly_bundle.embed(page) if plotly_js is None else page
+    return plotly_bundle.embed(page)
 
 
 @dataclass(frozen=True)

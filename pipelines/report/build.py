@@ -103,17 +103,15 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_html(context: Mapping[str, Any], *, plotly_js: str | None = None) -> str:
+def render_html(context: Mapping[str, Any]) -> str:
     """Render the report template with a context from the builder (plotly.js embedded once)."""
     env = _environment()
     css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     context = {"appendix_name": "", **context}
     page = env.get_template("report.html.j2").render(
-        **context,
-        css=Markup(css),
-        plotly_js=Markup(plotly_bundle.PLACEHOLDER if plotly_js is None else plotly_js),
+        **context, css=Markup(css), plotly_js=Markup(plotly_bundle.PLACEHOLDER)
     )
-    return plotly_bundle.embed(page) if plotly_js is None else page
+    return plotly_bundle.embed(page)
 
 
 def render_appendix(context: Mapping[str, Any]) -> str:
