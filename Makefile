@@ -53,8 +53,12 @@ run: $(VENV)/.installed $(WAREHOUSE)
 # the suite starts (xdist workers, streamlit servers, CLI subprocesses) compiled pandas, scipy,
 # statsmodels and streamlit from source again: `import pipelines.analysis, streamlit` 10.5 s
 # each time, 3.3 s once the bytecode is cached (__pycache__/ is git-ignored).
+# OPENBLAS_NUM_THREADS=1, OMP_NUM_THREADS=1: two workers on two cores already use both; BLAS
+# threads on top spin against each other (a 405 x 488 null space 0.27 s with two threads under
+# load, 0.06 s with one; the joint grains attack 35 s to 19 s).
 test: $(VENV)/.installed-dev
-	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

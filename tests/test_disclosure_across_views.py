@@ -28,12 +28,12 @@ from collections import defaultdict
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.optimize import linprog
 
 from pipelines import analysis, disclosure, marts
 from pipelines.present import cube as cube_gate
 from pipelines.present.charts import tables as gates
 from pipelines.store.warehouse import open_warehouse
+from tests.lp_bounds import Bounded
 
 AREA = "E06999901"
 MEASURE = "cla_starts"
@@ -201,6 +201,7 @@ def attack_period(tally: Tally, where: str, cells: dict, real: dict, units, band
     rank = np.linalg.matrix_rank(matrix) if len(matrix) else 0
     values = np.array([real.get(k, np.nan) for k in unknown])
     free = np.zeros(len(unknown), bool)
+    bounded = None  # one model for the period's programmes, built when the first is needed
     for i, key in enumerate(unknown):
         actual = values[i]
         # Linear: the cell is fixed by the equations alone.
@@ -217,16 +218,17 @@ def attack_period(tally: Tally, where: str, cells: dict, real: dict, units, band
         tally.attempts["bounded, both margins"] += 1
         if fixed or free[i] or not len(matrix):
             continue
+        if bounded is None:
+            bounded = Bounded(matrix, rhs, lower=1.0)
         ends = []
         for direction in (1.0, -1.0):
-            goal = np.zeros(len(unknown))
-            goal[i] = direction
-            solved = linprog(goal, A_eq=matrix, b_eq=rhs, bounds=(1, None), method="highs")
-            if solved.status != 0:
+            solved = bounded.optimum(i, direction)
+            if solved is None:
                 ends = []
                 break
-            free |= ~np.isclose(solved.x, values, atol=1e-6)
-            ends.append(direction * solved.fun)
+            solution_x, objective = solved
+            free |= ~np.isclose(solution_x, values, atol=1e-6)
+            ends.append(direction * objective)
         if len(ends) == 2 and abs(ends[0] - ends[1]) < 1e-6:
             _score(tally, f"{where} {key} bounded", round(ends[0], 6), actual)
 

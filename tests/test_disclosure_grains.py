@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy.linalg import null_space
-from scipy.optimize import linprog
 
 from pipelines import disclosure
 from pipelines.measures import GRAINS
 from pipelines.present import cube as cube_gate
 from pipelines.store.warehouse import open_warehouse
+from tests.lp_bounds import Bounded
 
 AREA = "E06999901"
 THRESHOLD = 4
@@ -353,6 +353,7 @@ def _solve(tally: Tally, matrix, rhs, keys, truth) -> None:
     """Each unknown worked out linearly or by its least and greatest value (at least 1)."""
     fixed = np.linalg.norm(null_space(matrix), axis=1) < 1e-9
     solution = np.linalg.lstsq(matrix, rhs, rcond=None)[0]
+    bounded = Bounded(matrix, rhs, lower=1.0)
     free = np.zeros(len(keys), bool)
     for i, key in enumerate(keys):
         if fixed[i]:
@@ -362,13 +363,12 @@ def _solve(tally: Tally, matrix, rhs, keys, truth) -> None:
             continue
         ends = []
         for direction in (1.0, -1.0):
-            goal = np.zeros(len(keys))
-            goal[i] = direction
-            solved = linprog(goal, A_eq=matrix, b_eq=rhs, bounds=(1, None), method="highs")
-            if solved.status != 0:
+            solved = bounded.optimum(i, direction)
+            if solved is None:
                 break
-            free |= ~np.isclose(solved.x, truth, atol=1e-6)
-            ends.append(direction * solved.fun)
+            solution_x, objective = solved
+            free |= ~np.isclose(solution_x, truth, atol=1e-6)
+            ends.append(direction * objective)
         if len(ends) == 2 and abs(ends[0] - ends[1]) < 1e-6:
             tally.score(key, round(ends[0], 6), truth[i])
 
