@@ -6,11 +6,15 @@ Each test reads as: this file -> this message, naming the row (as Excel counts i
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from pathlib import Path
 
 import openpyxl
 import pytest
 
 from pipelines.load.ingest import ingest_file, validate_only
+from pipelines.store.warehouse import open_warehouse
+from tests.conftest import AREAS_CSV, POPULATION_CSV
 
 HEADER = "period_end,area_code,unit,age_band,cla_starts,cpp_starts\n"
 
@@ -31,12 +35,85 @@ def only_error(result, rule):
     return matching[0]
 
 
+@pytest.fixture(scope="session")
+def reference_template(tmp_path_factory) -> tuple[Path, dict]:
+    """The conftest's `reference_wh` (an empty warehouse with one area and its population
+    loaded, the same files the same way), built once per process, and its data checksums.
+    Session-scoped, not module-scoped, so xdist still spreads this module's tests."""
+    folder = tmp_path_factory.mktemp("reference")
+    with open_warehouse(folder / "empty.duckdb") as wh:
+        for name, text in (("areas.csv", AREAS_CSV), ("population.csv", POPULATION_CSV)):
+            (folder / name).write_bytes(text.encode("utf-8"))
+            result = ingest_file(wh, folder / name, user="test")
+            assert result.outcome == "loaded", result.issues
+        sums = wh.table_checksums()
+    return folder / "empty.duckdb", sums
+
+
 @pytest.fixture
-def refused(reference_wh, write_file):
+def reference_wh(reference_template, tmp_path):
+    """This module's `reference_wh`: a private copy of `reference_template`, so a test may load."""
+    template, _ = reference_template
+    shutil.copy(template, tmp_path / "empty.duckdb")
+    with open_warehouse(tmp_path / "empty.duckdb") as wh:
+        yield wh
+
+
+class SharedReference:
+    """One open copy of `reference_template` for the tests that only see a file refused.
+
+    A refusal changes no data table (`check` asserts it; only the audit tables grow, and
+    validation never reads them), so the next such test may use the same copy. Before each
+    test the copy's data checksums are compared with the template's: a copy that a failed
+    test changed is replaced by a fresh one, so every test starts from the template's data."""
+
+    def __init__(self, template: Path, sums: dict, folder: Path):
+        self.template, self.sums, self.folder = template, sums, folder
+        self.copies = 0
+        self.wh = None
+
+    def take(self):
+        if self.wh is not None:
+            try:
+                same = self.wh.table_checksums() == self.sums
+            except Exception:  # a connection a failed test broke
+                same = False
+            if not same:
+                self.close()
+        if self.wh is None:
+            self.copies += 1
+            path = self.folder / f"refusals-{self.copies}.duckdb"
+            shutil.copy(self.template, path)
+            self.wh = open_warehouse(path)
+        assert self.wh.table_checksums() == self.sums
+        return self.wh
+
+    def close(self) -> None:
+        if self.wh is not None:
+            self.wh.close()
+            self.wh = None
+
+
+@pytest.fixture(scope="session")
+def shared_reference(reference_template, tmp_path_factory):
+    shared = SharedReference(*reference_template, tmp_path_factory.mktemp("refusals"))
+    yield shared
+    shared.close()
+
+
+@pytest.fixture
+def refusal_wh(shared_reference):
+    """A warehouse holding exactly `reference_wh`'s data, for a test whose file must be
+    refused: the one open copy `shared_reference` keeps (see `SharedReference`)."""
+    return shared_reference.take()
+
+
+@pytest.fixture
+def refused(refusal_wh, write_file):
     """Write a file, check it, and return the one error it was refused with for ``rule``."""
 
     def check_refused(name, content, rule):
-        return only_error(check(reference_wh, write_file(name, content)), rule)
+        return only_error(check(refusal_wh, write_file(name, content)), rule)
 
     return check_refused
 
@@ -48,9 +125,9 @@ def test_a_good_outcomes_file_loads(reference_wh, write_file):
     assert (result.n_added, result.n_revised) == (1, 0)
 
 
-def test_missing_required_column_is_named(reference_wh, write_file):
+def test_missing_required_column_is_named(refusal_wh, write_file):
     path = write_file("no_area.csv", "period_end,unit,cla_starts\n2023-04-30,All,3\n")
-    result = check(reference_wh, path, dataset="outcomes")
+    result = check(refusal_wh, path, dataset="outcomes")
     issue = only_error(result, "missing_column")
     assert issue.column == "area_code"
     assert "required column 'area_code' is missing" in issue.message
@@ -242,7 +319,7 @@ def test_xlsx_with_header_on_row_4_is_accepted(reference_wh, tmp_path):
     assert any("row 4" in note for note in result.notes)
 
 
-def test_xlsx_errors_use_sheet_row_numbers(reference_wh, tmp_path):
+def test_xlsx_errors_use_sheet_row_numbers(refusal_wh, tmp_path):
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.append(["Title"])
@@ -250,7 +327,7 @@ def test_xlsx_errors_use_sheet_row_numbers(reference_wh, tmp_path):
     sheet.append(["2023-04-30", "E06999901", -1])
     path = tmp_path / "neg.xlsx"
     book.save(path)
-    issue = only_error(check(reference_wh, path), "count_negative")
+    issue = only_error(check(refusal_wh, path), "count_negative")
     assert issue.row == 3
 
 
@@ -382,7 +459,7 @@ def test_validate_only_without_a_warehouse(write_file):
     assert result.refused and result.errors[0].rule == "count_negative"
 
 
-def test_rows_are_numbered_as_excel_counts_them_in_a_large_file(reference_wh, tmp_path):
+def test_rows_are_numbered_as_excel_counts_them_in_a_large_file(refusal_wh, tmp_path):
     """DuckDB reads big files in parallel; the row reported must still be the line in Excel."""
     path = tmp_path / "large.csv"
     with path.open("w") as handle:
@@ -390,7 +467,7 @@ def test_rows_are_numbered_as_excel_counts_them_in_a_large_file(reference_wh, tm
         for i in range(300_000):
             value = -1 if i == 249_998 else 1
             handle.write(f"2023-04-30,E06999901,u{i},{value}\n")
-    issue = only_error(check(reference_wh, path), "count_negative")
+    issue = only_error(check(refusal_wh, path), "count_negative")
     assert issue.row == 250_000
 
 
@@ -470,30 +547,30 @@ def test_row_limit_is_exact_with_or_without_a_bounded_read(reference_wh, write_f
 SAVE_AS = "Open it in Excel and save it again as 'CSV UTF-8 (Comma delimited)'."
 
 
-def test_a_nul_byte_after_64_kb_is_refused_with_row_and_column(reference_wh, write_file):
+def test_a_nul_byte_after_64_kb_is_refused_with_row_and_column(refusal_wh, write_file):
     rows = "".join(f"2023-04-30,E06999901,unit{i:05d},All,1,2\n" for i in range(2_000))
     content = (HEADER + rows + "2023-04-30,E06999901,Ash\x00by,All,1,2\n").encode()
     assert content.index(b"\x00") > 65_536
-    issue = only_error(check(reference_wh, write_file("nul.csv", content)), "unreadable")
+    issue = only_error(check(refusal_wh, write_file("nul.csv", content)), "unreadable")
     assert (issue.row, issue.column) == (2_002, "unit")
     assert issue.message == (
         "nul.csv: row 2002, column 'unit' holds a NUL (zero) byte, which no text holds: the file "
         f"is damaged or was not exported as text. {SAVE_AS}"
     )
-    assert reference_wh.query("SELECT count(*) AS n FROM fct_outcomes").n.tolist() == [0]
+    assert refusal_wh.query("SELECT count(*) AS n FROM fct_outcomes").n.tolist() == [0]
 
 
-def test_a_stray_nul_byte_early_on_is_named_too(reference_wh, write_file):
+def test_a_stray_nul_byte_early_on_is_named_too(refusal_wh, write_file):
     rows = "".join(f"2023-04-30,E06999901,unit{i},All,1,2\n" for i in range(40))
     content = (HEADER + "2023-04-30,E06999901,All,All,1\x00,2\n" + rows).encode()
-    issue = only_error(check(reference_wh, write_file("nul_early.csv", content)), "unreadable")
+    issue = only_error(check(refusal_wh, write_file("nul_early.csv", content)), "unreadable")
     assert (issue.row, issue.column) == (2, "cla_starts")
 
 
-def test_an_alias_beside_its_canonical_count_column_names_both(reference_wh, write_file):
+def test_an_alias_beside_its_canonical_count_column_names_both(refusal_wh, write_file):
     text = "period_end,area_code,unit,age_band,cla_at_period_end,cla\n"
     text += "2023-04-30,E06999901,All,All,40,41\n"
-    issue = only_error(check(reference_wh, write_file("alias.csv", text)), "column_repeated")
+    issue = only_error(check(refusal_wh, write_file("alias.csv", text)), "column_repeated")
     assert (issue.row, issue.column) == (1, "cla")
     assert issue.message == (
         "the columns 'cla_at_period_end' and 'cla' both give cla_at_period_end ('cla' is another "
@@ -501,24 +578,24 @@ def test_an_alias_beside_its_canonical_count_column_names_both(reference_wh, wri
     )
 
 
-def test_two_aliases_of_one_count_column_are_refused_too(reference_wh, write_file):
+def test_two_aliases_of_one_count_column_are_refused_too(refusal_wh, write_file):
     text = "period_end,area_code,unit,age_band,looked_after,cla_count\n"
     text += "2023-04-30,E06999901,All,All,40,41\n"
-    issue = only_error(check(reference_wh, write_file("aliases.csv", text)), "column_repeated")
+    issue = only_error(check(refusal_wh, write_file("aliases.csv", text)), "column_repeated")
     assert issue.column == "cla_count" and "'looked_after' and 'cla_count'" in issue.message
 
 
-def test_row_numbers_do_not_shift_after_blank_lines(reference_wh, write_file):
+def test_row_numbers_do_not_shift_after_blank_lines(refusal_wh, write_file):
     text = HEADER + "2023-04-30,E06999901,All,All,1,7\n\n\n2023-05-31,E06999901,All,All,-1,7\n"
-    issue = only_error(check(reference_wh, write_file("blank.csv", text)), "count_negative")
+    issue = only_error(check(refusal_wh, write_file("blank.csv", text)), "count_negative")
     assert (issue.row, issue.column) == (5, "cla_starts")
 
 
-def test_row_numbers_do_not_shift_after_blank_lines_with_crlf(reference_wh, write_file):
+def test_row_numbers_do_not_shift_after_blank_lines_with_crlf(refusal_wh, write_file):
     text = HEADER + "2023-04-30,E06999901,All,All,1,7\n\n2023-05-31,E06999901,All,All,x1,7\n"
     content = text.replace("\n", "\r\n").encode()
     issue = only_error(
-        check(reference_wh, write_file("blank_crlf.csv", content)), "count_not_integer"
+        check(refusal_wh, write_file("blank_crlf.csv", content)), "count_not_integer"
     )
     assert (issue.row, issue.column) == (4, "cla_starts")
 
@@ -554,26 +631,26 @@ def test_a_date_with_a_midnight_time_is_that_date(reference_wh, write_file, cell
     assert [d.date() if hasattr(d, "date") else d for d in stored] == [dt.date(2023, 4, 30)]
 
 
-def test_a_date_with_another_time_is_not_a_date(reference_wh, write_file):
+def test_a_date_with_another_time_is_not_a_date(refusal_wh, write_file):
     text = HEADER + "2023-04-30 13:45:00,E06999901,All,All,1,7\n"
-    issue = only_error(check(reference_wh, write_file("time.csv", text)), "date_invalid")
+    issue = only_error(check(refusal_wh, write_file("time.csv", text)), "date_invalid")
     assert (issue.row, issue.column, issue.message) == (2, "period_end", "is not a valid date.")
 
 
-def test_odd_length_utf16_is_refused_in_one_sentence(reference_wh, write_file):
+def test_odd_length_utf16_is_refused_in_one_sentence(refusal_wh, write_file):
     content = (HEADER + "2023-04-30,E06999901,All,All,1,7\n").encode("utf-16") + b"\x32"
-    issue = only_error(check(reference_wh, write_file("odd.csv", content)), "unreadable")
+    issue = only_error(check(refusal_wh, write_file("odd.csv", content)), "unreadable")
     assert issue.message == (
         f"odd.csv: the file is UTF-16 text that is cut short or damaged (byte {len(content) - 1:,} "
         f"does not complete a character). {SAVE_AS}"
     )
 
 
-def test_a_utf8_bom_with_windows_1252_bytes_is_refused_in_one_sentence(reference_wh, write_file):
+def test_a_utf8_bom_with_windows_1252_bytes_is_refused_in_one_sentence(refusal_wh, write_file):
     content = (
         b"\xef\xbb\xbf" + HEADER.encode() + "2023-04-30,E06999901,Côte,All,1,7\n".encode("cp1252")
     )
-    issue = only_error(check(reference_wh, write_file("mixed.csv", content)), "unreadable")
+    issue = only_error(check(refusal_wh, write_file("mixed.csv", content)), "unreadable")
     position = content.index(b"\xf4") - 3  # counted after the byte-order mark
     assert issue.row == 2
     assert issue.message == (
@@ -597,7 +674,7 @@ def test_a_utf8_bom_with_windows_1252_bytes_is_refused_in_one_sentence(reference
         ('"' + "x" * 200_000 + '",b', "the header row has a name longer than any column name"),
     ],
 )
-def test_a_huge_header_is_refused_in_one_sentence(reference_wh, write_file, header, fragment):
-    issue = only_error(check(reference_wh, write_file("wide.csv", header + "\n1\n")), "unreadable")
+def test_a_huge_header_is_refused_in_one_sentence(refusal_wh, write_file, header, fragment):
+    issue = only_error(check(refusal_wh, write_file("wide.csv", header + "\n1\n")), "unreadable")
     assert fragment in issue.message
     assert "could not be checked" not in issue.message
