@@ -2,8 +2,9 @@
 
 One walk per test session (tests/conftest.py holds the session fixtures) visits every page at
 1366x900 and 390x844 on the demo server, and the sign-in page on a server with local accounts.
-On each page at each width it checks that no exception shows, saves the viewport and the whole
-page to test-artifacts/screenshots/, and runs axe-core (axe-playwright-python). Before the walk
+On each page at each width it checks that no exception shows, keeps the text of its main column
+(`Walk.texts`), saves the viewport and the whole page to test-artifacts/screenshots/, and runs
+axe-core (axe-playwright-python). Before the walk
 it measures the first Board view after the server started: from navigation to the Board's h1
 and its first verdict on screen (test-artifacts/first_view.json, printed, never asserted).
 """
@@ -256,6 +257,7 @@ class Walk:
     pages: list[str] = field(default_factory=list)  # "<name>-<width>" in the order visited
     violations: dict[str, list[dict]] = field(default_factory=dict)  # by "<name>-<width>"
     seconds: dict[str, dict] = field(default_factory=dict)  # each visit's steps, wall time
+    texts: dict[str, str] = field(default_factory=dict)  # each page's main column, as shown
 
     def counts(self) -> dict:
         """{page: {width: {owner: {rule: n}}}} for axe.json (owners: OWNERS)."""
@@ -306,6 +308,7 @@ def first_board_view(browser, server: Server) -> dict:
 
 def _record(walk: Walk, page, key: str, started: float) -> None:
     shown = time.monotonic()
+    walk.texts[key] = page.locator('[data-testid="stMain"]').inner_text()
     shot(page, key)
     shots = time.monotonic()
     walk.violations[key] = axe(page)
