@@ -19,7 +19,6 @@ deep link (`/trends?unit=...`) keeps its page and query parameters through sign-
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from pathlib import Path
@@ -49,9 +48,7 @@ def _warm_up(path: str) -> threading.Thread | None:
     findings. Not under AppTest (`global.appTest`: each test has its own warehouse) or with
     `RP_IMPACT_WARM=0`.
     """
-    from streamlit import config as st_config
-
-    if st_config.get_option("global.appTest") or os.environ.get("RP_IMPACT_WARM") == "0":
+    if not data.warming_wanted():
         return None
     thread = threading.Thread(target=data.warm, name=f"rp-impact-warm-up:{path}", daemon=True)
     thread.start()

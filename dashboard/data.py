@@ -25,6 +25,7 @@ import inspect
 import os
 import re
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import pandas as pd
 import streamlit as st
 
+from dashboard import background
 from pipelines import analysis, config, marts
 from pipelines.analysis import board as board_reads
 from pipelines.analysis import practice as practice_analysis
@@ -201,6 +203,26 @@ def analysis_plan(area_code: str) -> AnalysisPlan:
 
 def clear_caches() -> None:
     st.cache_data.clear()
+
+
+def data_changed(area_code: str | None = None) -> None:
+    """After a commit or an import: every page recomputes (the data version has changed), and
+    the flow disclosure decisions of the new cells are made again behind the pages, for
+    `area_code` (the area being viewed) or the area the dashboard opens on."""
+    clear_caches()
+    if not warming_wanted():
+        return
+    background.decide_in_background([area_code] if area_code else [])
+    # The Board's reads of the new data, made now rather than by the next Board visit.
+    threading.Thread(target=warm, name="rp-impact-warm-after-change", daemon=True).start()
+
+
+def warming_wanted() -> bool:
+    """Whether to make reads ahead of a viewer: not under AppTest (each test has its own
+    warehouse) nor with `RP_IMPACT_WARM=0`."""
+    from streamlit import config as st_config
+
+    return not st_config.get_option("global.appTest") and os.environ.get("RP_IMPACT_WARM") != "0"
 
 
 def board_reads_for(area_code: str) -> tuple[Callable[[], object], list[Callable[[], object]]]:

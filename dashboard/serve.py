@@ -26,6 +26,8 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from dashboard import background  # noqa: E402 - after the path above, for `python serve.py`
+
 #: Streamlit warns once per cached function made outside a running server; these are expected.
 _QUIET = (
     "streamlit.runtime.caching.cache_data_api",
@@ -61,23 +63,12 @@ def warm_before_serving() -> float | None:
 
 
 def decide_in_background() -> subprocess.Popen | None:
-    """Start `rp-impact decide` at the lowest priority, so the default area's flow decisions
-    (a few seconds each) are kept on disk before a viewer opens a flow's Trends or the report,
-    without slowing the pages served meanwhile. It reads the warehouse read-only for a moment
-    and decides with it closed. None when warming is off or decisions are not kept
-    (`RP_IMPACT_DECISIONS` empty)."""
-    if os.environ.get("RP_IMPACT_WARM") == "0":
-        return None
-    if os.environ.get("RP_IMPACT_DECISIONS", None) == "":
-        return None
-    return subprocess.Popen(
-        [sys.executable, "-m", "pipelines.cli", "decide"],
-        cwd=ROOT,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        preexec_fn=lambda: os.nice(19),
-    )
+    """Start `rp-impact decide` at the lowest priority (`dashboard.background`), so the
+    default area's flow decisions (a few seconds each) are kept on disk before a viewer opens
+    a flow's Trends or the report, without slowing the pages served meanwhile. It reads the
+    warehouse read-only for a moment and decides with it closed. None when warming is off or
+    decisions are not kept (`RP_IMPACT_DECISIONS` empty)."""
+    return background.decide_in_background()
 
 
 def main(argv: list[str] | None = None) -> int:

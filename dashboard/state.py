@@ -235,3 +235,9 @@ def context() -> Context | None:
     import streamlit as st
 
     return st.session_state.get(_CONTEXT_KEY)
+
+
+def viewed_area() -> str | None:
+    """The area the viewer has chosen (None before any data, when pages have no context)."""
+    ctx = context()
+    return None if ctx is None else ctx.filters.area

@@ -60,7 +60,7 @@ def test_warming_before_serving_fills_the_boards_caches(sample_copy, monkeypatch
     assert serve.warm_before_serving() is None
 
 
-def test_the_server_start_keeps_the_flow_decisions_in_a_low_priority_process(monkeypatch):
+def test_the_server_start_keeps_the_flow_decisions_in_a_low_priority_process(monkeypatch, tmp_path):
     from dashboard import serve
 
     started = []
@@ -69,13 +69,21 @@ def test_the_server_start_keeps_the_flow_decisions_in_a_low_priority_process(mon
         def __init__(self, command, **options):
             started.append((command, options))
 
-    monkeypatch.setattr(serve.subprocess, "Popen", Started)
+        def poll(self):
+            return None
+
+        def wait(self):
+            return 0
+
+    monkeypatch.setattr(serve.background.subprocess, "Popen", Started)
+    monkeypatch.setattr(serve.background, "_running", None)
     monkeypatch.delenv("RP_IMPACT_WARM", raising=False)
-    monkeypatch.setenv("RP_IMPACT_DECISIONS", "/tmp/kept")
+    monkeypatch.setenv("RP_IMPACT_DECISIONS", str(tmp_path / "kept"))
     assert serve.decide_in_background() is not None
     ((command, options),) = started
     assert command[1:] == ["-m", "pipelines.cli", "decide"]
-    assert options["cwd"] == serve.ROOT and options["stdout"] is serve.subprocess.DEVNULL
+    assert options["cwd"] == serve.ROOT
+    assert options["stdout"].name == str(tmp_path / "kept" / "decide.log")  # not thrown away
     assert options["preexec_fn"] is not None  # os.nice(19), in the child
     monkeypatch.setenv("RP_IMPACT_DECISIONS", "")
     assert serve.decide_in_background() is None

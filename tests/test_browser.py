@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 
 from pipelines import config
+from pipelines.present import decision_store
+from pipelines.sample import params
 from tests.browser_support import (
     ARTIFACTS,
     NARROW,
@@ -34,6 +36,7 @@ from tests.conftest import VERA_PASSWORD
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 UNLOADED = config.SAMPLE_DIR / "unloaded" / "outcomes_2026-09.csv"
+SAMPLE_AREA = params.AREA_CODE  # the sample council, the area the Board opens on
 
 
 def test_every_page_renders_at_both_widths_with_screenshots(page_walk):
@@ -89,6 +92,12 @@ def test_an_upload_through_the_browser_moves_the_board_on(page_walk, demo_server
     history.wait_for()
     shot(wide, "upload-committed-1366")
     no_exception(wide, "upload committed")
+    # The new quarter's flow decisions are being made behind the pages for the area in view
+    # (`dashboard.background`; only a commit or import names the area, a server start does not).
+    decide_log = (
+        decision_store.folder_for(demo_server.log.with_name("warehouse.duckdb")) / "decide.log"
+    )
+    assert f"decide --area {SAMPLE_AREA}" in decide_log.read_text()
 
     # The board now reaches September 2026.
     visit(wide, server, "", "Board summary")

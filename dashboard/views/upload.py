@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, state
 from dashboard.views.common import empty_state, headed_table, header, safe_table
 from dashboard.views.upload_returns import demo_notice, render_returns_tab
 from pipelines.contracts import CONTRACTS, LOAD_ORDER, template_csv
@@ -183,7 +183,7 @@ with extracts_tab:
             if result.refused:
                 problems.append(result.summary())
         progress.progress(1.0, text="Done")
-        data.clear_caches()  # the data version has changed: every page recomputes
+        data.data_changed(state.viewed_area())
         st.session_state["upload_last_commit"] = {"summaries": summaries, "problems": problems}
         st.session_state["upload_generation"] = generation + 1  # empty the file chooser
         st.rerun()
@@ -238,7 +238,7 @@ with dfe_tab:
             outcome = [(r.outcome, r.summary()) for r in results]
         except data.WarehouseError as exc:
             outcome = [("refused", exc.viewer_message)]
-        data.clear_caches()  # the data version has changed: every page recomputes
+        data.data_changed(state.viewed_area())
         st.session_state["dfe_last_import"] = outcome
         st.session_state["dfe_generation"] = dfe_generation + 1  # empty the file chooser
         st.rerun()

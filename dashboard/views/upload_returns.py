@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard import data, returns_door
+from dashboard import data, returns_door, state
 from dashboard.views.common import safe_table
 
 KINDS = {
@@ -117,7 +117,7 @@ def render_returns_tab() -> None:
         except returns_door.WarehouseError as exc:
             st.error(exc.viewer_message)
             return
-        data.clear_caches()
+        data.data_changed(state.viewed_area())
         st.session_state["returns_last_commit"] = result.summary()
         st.session_state["returns_generation"] = generation + 1
         st.rerun()
