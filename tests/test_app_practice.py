@@ -66,8 +66,11 @@ def test_the_page_opens_on_audits_graded_good_or_better_with_its_headline(sample
         "points higher than before" in view.headline
         and "associated with the rollout" in view.headline
     )
-    for caveat in present.CAVEATS:  # on the page, not inside an expander
+    # on the page, not inside an expander; an audit measure's, not the family survey's
+    assert view.caveats == (present.analysis.CAVEAT_AUDIT, present.analysis.CAVEAT_NO_COMPARISON)
+    for caveat in view.caveats:
         assert caveat in text
+    assert present.analysis.CAVEAT_SURVEY not in text
     titles = chart_titles(at)
     assert titles[:2] == [view.chart_title, view.change_title]
     # the dose → practice → outcome section's two charts, each with its ρ

@@ -81,7 +81,18 @@ def test_a_unit_without_figures_is_an_empty_view(wh):
 def test_the_source_line_names_the_source_and_the_period(wh):
     view = present.practice_view(wh, AREA, "good_or_better")
     assert view.source.startswith("Source: case-file audit extracts, Northmoor, Apr–Jun 2018 to ")
-    assert view.caveats == present.CAVEATS
+    assert view.caveats == (present.analysis.CAVEAT_AUDIT, present.analysis.CAVEAT_NO_COMPARISON)
+
+
+def test_each_source_has_its_own_caveat_and_fgc_outcomes_none_of_the_two(wh):
+    survey, audit = present.analysis.CAVEAT_SURVEY, present.analysis.CAVEAT_AUDIT
+    feedback = present.practice_view(wh, AREA, INVOLVED)
+    assert survey in feedback.caveats and audit not in feedback.caveats
+    fgc = present.practice_view(wh, AREA, "fgc_held")
+    assert survey not in fgc.caveats and audit not in fgc.caveats
+    assert fgc.caveats == (present.analysis.CAVEAT_NO_COMPARISON,)
+    empty = present.practice_view(wh, AREA, "fgc_held", unit="Nowhere")
+    assert empty.caveats == fgc.caveats  # the same words with or without figures
 
 
 # --- practice_view: the gate ------------------------------------------------------------------

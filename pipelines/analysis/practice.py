@@ -294,6 +294,17 @@ CAVEAT_BEDDING_IN = (
 )
 
 
+def source_caveats(measure: PracticeMeasure) -> tuple[str, ...]:
+    """The caveat of where a measure's figures come from: the survey's for family feedback,
+    the audits' for case-file audits, none of the two for FGC outcomes (every FGC offered is
+    counted, not a sample or the families who chose to answer)."""
+    if measure.source == "feedback":
+        return (CAVEAT_SURVEY,)
+    if measure.source == "audit":
+        return (CAVEAT_AUDIT,)
+    return ()
+
+
 @dataclass(frozen=True)
 class PracticeVerdict:
     """The change since rollout in one practice measure, every unit pooled ("All units").
@@ -477,11 +488,7 @@ def practice_verdict_from_table(
             f"({counts[1]:.0f} before, {counts[3]:.0f} after), so the figure can swing a lot "
             "from chance alone."
         )
-    if measure.source == "feedback":
-        caveats.append(CAVEAT_SURVEY)
-    elif measure.source == "audit":
-        caveats.append(CAVEAT_AUDIT)
-    caveats += [*extra_caveats, CAVEAT_NO_COMPARISON, CAVEAT_BEDDING_IN]
+    caveats += [*source_caveats(measure), *extra_caveats, CAVEAT_NO_COMPARISON, CAVEAT_BEDDING_IN]
     return PracticeVerdict(
         area_code=area_code,
         measure=measure,

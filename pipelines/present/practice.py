@@ -33,7 +33,7 @@ import plotly.graph_objects as go
 
 from pipelines import config, disclosure, marts
 from pipelines.analysis import practice as analysis
-from pipelines.analysis.practice import CAVEATS, LATEST_QUARTERS, PracticeMeasure
+from pipelines.analysis.practice import LATEST_QUARTERS, PracticeMeasure
 from pipelines.measures import UNIT_ALL
 from pipelines.present.charts import practice as practice_charts
 from pipelines.present.charts.labels import source_line
@@ -66,6 +66,14 @@ SOURCE_GROUPS: dict[str, str] = {
     "fgc": "Family group conferences",
 }
 _DATASETS = {"audit": "practice_audit", "feedback": "family_feedback", "fgc": "fgc_outcomes"}
+
+
+def view_caveats(measure: PracticeMeasure) -> tuple[str, ...]:
+    """What to read the measure's page with care for: where its figures come from (the survey
+    or the audits, `analysis.source_caveats`) and that a change has no comparison group."""
+    return (*analysis.source_caveats(measure), analysis.CAVEAT_NO_COMPARISON)
+
+
 _SOURCE_WORDS = {
     "audit": "case-file audit extracts",
     "feedback": "family feedback extracts",
@@ -393,7 +401,7 @@ def practice_view(
             None,
             None,
             (),
-            CAVEATS,
+            view_caveats(measure),
             source_line(source_words, last),
             None,
             None,
@@ -463,7 +471,7 @@ def practice_view(
         change=change,
         latest=latest,
         small_sample_notes=tuple(notes),
-        caveats=CAVEATS,
+        caveats=view_caveats(measure),
         source=source_line(f"{source_words}, {name}, {span}", last),
         rollout_date=analysis.rollout_start(wh, area_code, unit),
         first_quarter_end=first_end,

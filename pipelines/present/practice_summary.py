@@ -237,10 +237,11 @@ def summarise(
                 f"Fewer than {SMALL_SAMPLE} {measure.of_what} in {period}, so the figure can "
                 "swing a lot from chance alone."
             )
-    caveats.append(
-        analysis.CAVEAT_SURVEY if measure.source == "feedback" else analysis.CAVEAT_AUDIT
-    )
-    caveats += [analysis.CAVEAT_NO_COMPARISON, analysis.CAVEAT_BEDDING_IN]
+    caveats += [
+        *analysis.source_caveats(measure),
+        analysis.CAVEAT_NO_COMPARISON,
+        analysis.CAVEAT_BEDDING_IN,
+    ]
     shown = change_row is not None and not change_hidden and pd.notna(change_row["change"])
     grade_label = grade_reason = None
     if shown and grade is not None:
